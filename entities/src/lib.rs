@@ -1,0 +1,12 @@
+//! SeaORM entities of the registry. Plain data only: no GraphQL derives and no domain rules;
+//! enumerations are stored as stable lower-case strings that the server parses into domain types.
+
+pub mod agency;
+pub mod court;
+pub mod id_counter;
+pub mod order;
+pub mod order_event;
+pub mod order_party;
+pub mod person;
+pub mod person_alias;
+pub mod service_record;

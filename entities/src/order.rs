@@ -1,0 +1,57 @@
+//! A protective order as issued. History lives in `order_event`; the `*_at` lifecycle columns are
+//! projections of those events written in the same transaction, set once and never overwritten.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "protective_order")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: i32,
+    pub court_id: i32,
+    /// As written on the order.
+    pub case_number: String,
+    /// Upper-case letters and digits only, for matching `22FL-01234` with `22FL01234`.
+    pub case_number_key: String,
+    /// `dv`, `ch`, `ea`, `wv`, `sv`, `gv`, `jv`, `cr`, `epo`, `rt`, `out_of_state`.
+    pub family: String,
+    pub form_number: String,
+    /// `emergency`, `temporary`, `after_hearing`, `criminal`, `juvenile`.
+    pub kind: String,
+    pub issued_at: DateTimeUtc,
+    pub hearing_date: Option<Date>,
+    /// `None`: no expiry / until further order.
+    pub expires_at: Option<DateTimeUtc>,
+    pub judicial_officer: Option<String>,
+    /// NCIC PCO codes, comma separated (`01,04,05`).
+    pub pco_codes: String,
+    /// `none`, `peaceful_contact` or `no_contact`.
+    pub contact_level: String,
+    pub stay_away_yards: Option<i32>,
+    pub move_out: bool,
+    pub firearm_relinquishment: bool,
+    pub firearm_due_at: Option<DateTimeUtc>,
+    /// `y`, `n` or `u`.
+    pub brady_indicator: String,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub special_conditions: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub notes: Option<String>,
+    /// `court`, `lea` or `feed`.
+    pub source: String,
+    pub entered_by_court_id: Option<i32>,
+    pub entered_by_agency_id: Option<i32>,
+    /// The order this one modifies or renews.
+    pub supersedes_order_id: Option<i32>,
+    /// First order of the chain (itself for an original order).
+    pub chain_root_id: i32,
+    pub superseded_at: Option<DateTimeUtc>,
+    pub terminated_at: Option<DateTimeUtc>,
+    pub cancelled_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

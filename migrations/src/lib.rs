@@ -1,0 +1,56 @@
+//! Database migrations, one file per migration; each runs on SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_create_courts;
+mod m20261127_000002_create_agencies;
+mod m20261127_000003_create_persons;
+mod m20261127_000004_create_orders;
+mod m20261127_000005_create_order_history;
+mod m20261127_000006_create_id_counter;
+mod seed_data;
+
+pub use seed_data::{COUNTIES, County, TRIBAL_COURTS, TribalCourt};
+
+/// All migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261127_000001_create_courts::Migration),
+            Box::new(m20261127_000002_create_agencies::Migration),
+            Box::new(m20261127_000003_create_persons::Migration),
+            Box::new(m20261127_000004_create_orders::Migration),
+            Box::new(m20261127_000005_create_order_history::Migration),
+            Box::new(m20261127_000006_create_id_counter::Migration),
+        ]
+    }
+}
+
+/// `created_at`/`updated_at`, present on every table.
+pub(crate) fn timestamps(table: &mut TableCreateStatement) -> &mut TableCreateStatement {
+    table
+        .col(
+            ColumnDef::new(Alias::new("created_at"))
+                .timestamp_with_time_zone()
+                .not_null(),
+        )
+        .col(
+            ColumnDef::new(Alias::new("updated_at"))
+                .timestamp_with_time_zone()
+                .not_null(),
+        )
+}
+
+/// A named index on `table(cols)`.
+pub(crate) fn index(table: &str, cols: &[&str]) -> IndexCreateStatement {
+    let mut idx = Index::create();
+    idx.name(format!("idx_{table}_{}", cols.join("_")))
+        .table(Alias::new(table));
+    for c in cols {
+        idx.col(Alias::new(*c));
+    }
+    idx.to_owned()
+}

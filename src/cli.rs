@@ -1,0 +1,231 @@
+//! The `ccpor` command line: serve, migrate, demo, schema, import.
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::state::AppState;
+
+/// Statewide protective-order registry.
+#[derive(Debug, Parser)]
+#[command(name = "ccpor", version, about)]
+pub struct Cli {
+    /// Where the embedded database and other local state live.
+    #[arg(long, env = "CCPOR_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+    /// Database URL (`postgres://…` or `sqlite://…`); default: a SQLite file in the data dir.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Log format.
+    #[arg(long, env = "CCPOR_LOG_FORMAT", default_value = "pretty", global = true)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the GraphQL server (migrates first).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "CCPOR_ADDR", default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Load synthetic demo data when the database has no orders.
+        #[arg(long)]
+        demo: bool,
+        /// Orders the demo loads.
+        #[arg(long, default_value_t = 3000)]
+        demo_orders: usize,
+    },
+    /// Apply database migrations.
+    Migrate,
+    /// Load synthetic statewide demo data (migrates first).
+    Demo {
+        /// Number of orders to generate.
+        #[arg(long, default_value_t = 3000)]
+        orders: usize,
+        /// Random seed; the same seed gives the same data.
+        #[arg(long, default_value_t = crate::demo::DEFAULT_SEED)]
+        seed: u64,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Import orders from NDJSON: one `createOrder` input per line. Exit code 3 when some lines
+    /// were rejected (the others are stored).
+    Import {
+        /// The NDJSON file (`-` for standard input).
+        file: PathBuf,
+        /// Orders per transaction.
+        #[arg(long, default_value_t = 1000)]
+        batch_size: usize,
+    },
+}
+
+/// Exit code when an import rejected some lines.
+pub const EXIT_REJECTED_LINES: u8 = 3;
+
+/// Parses arguments, runs the command, maps failures to exit codes.
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    match execute(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+/// The database URL in effect.
+pub fn database_url(data_dir: &Path, explicit: Option<&str>) -> String {
+    match explicit {
+        Some(u) if !u.trim().is_empty() => u.to_owned(),
+        _ => format!("sqlite://{}?mode=rwc", data_dir.join("ccpor.db").display()),
+    }
+}
+
+async fn open(cli: &Cli) -> anyhow::Result<AppState> {
+    let url = database_url(&cli.data_dir, cli.database_url.as_deref());
+    if url.starts_with("sqlite") {
+        std::fs::create_dir_all(&cli.data_dir)
+            .with_context(|| format!("creating data dir {}", cli.data_dir.display()))?;
+    }
+    let (db, sql_stats) = crate::db::connect(&url)
+        .await
+        .with_context(|| format!("connecting to {}", redact(&url)))?;
+    crate::db::migrate(&db).await.context("applying migrations")?;
+    Ok(AppState { db, sql_stats })
+}
+
+/// Hides a password in a URL for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
+fn progress(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{msg:>10} [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec}, eta {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+
+async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Schema => {
+            print!("{}", crate::graphql::sdl());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            open(&cli).await?;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { orders, seed } => {
+            let state = open(&cli).await?;
+            let bar = progress(*orders as u64, "orders");
+            let started = std::time::Instant::now();
+            let report = crate::demo::generate(&state.db, *orders, *seed, Some(&bar)).await?;
+            bar.finish();
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "loaded {} orders ({} persons) in {secs:.2}s: {:.0} orders/s",
+                report.orders,
+                report.persons,
+                report.orders as f64 / secs.max(1e-9)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { file, batch_size } => {
+            let state = open(&cli).await?;
+            let reader: Box<dyn std::io::BufRead> = if file.as_os_str() == "-" {
+                Box::new(std::io::BufReader::new(std::io::stdin()))
+            } else {
+                Box::new(std::io::BufReader::new(
+                    std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
+                ))
+            };
+            let bar = ProgressBar::new_spinner();
+            bar.set_message("importing");
+            let started = std::time::Instant::now();
+            let report = crate::import::import_ndjson(&state.db, reader, *batch_size, Some(&bar)).await?;
+            bar.finish_and_clear();
+            let secs = started.elapsed().as_secs_f64();
+            for e in &report.rejected {
+                match &e.field {
+                    Some(f) => eprintln!("line {}: {f}: {}", e.line, e.message),
+                    None => eprintln!("line {}: {}", e.line, e.message),
+                }
+            }
+            println!(
+                "imported {} of {} orders in {secs:.2}s ({:.0} orders/s); {} lines rejected",
+                report.imported,
+                report.lines,
+                report.imported as f64 / secs.max(1e-9),
+                report.rejected.len()
+            );
+            Ok(if report.rejected.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_REJECTED_LINES)
+            })
+        }
+        Command::Serve { addr, demo, demo_orders } => {
+            let state = open(&cli).await?;
+            if *demo && crate::demo::is_empty(&state.db).await? {
+                let bar = progress(*demo_orders as u64, "demo");
+                crate::demo::generate(&state.db, *demo_orders, crate::demo::DEFAULT_SEED, Some(&bar)).await?;
+                bar.finish();
+            }
+            let listener = crate::server::bind(*addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?;
+            let local = listener.local_addr()?;
+            println!("playground: http://{local}/playground");
+            println!("graphql:    http://{local}/graphql");
+            crate::server::run(listener, state, crate::server::shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_database_is_sqlite_in_data_dir() {
+        assert_eq!(
+            database_url(Path::new("/tmp/x"), None),
+            "sqlite:///tmp/x/ccpor.db?mode=rwc"
+        );
+        assert_eq!(database_url(Path::new("d"), Some("postgres://h/db")), "postgres://h/db");
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://***@h/db");
+    }
+}

@@ -1,0 +1,126 @@
+//! Database connection, migrations, readiness and id allocation.
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
+    Statement,
+};
+
+/// Counts SQL statements sent, for metrics and for tests that pin query counts.
+#[derive(Debug, Default, Clone)]
+pub struct SqlStats(Arc<AtomicU64>);
+
+impl SqlStats {
+    pub fn statements(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Opens a pool for `url` (`sqlite://…` or `postgres://…`).
+pub async fn connect(url: &str) -> Result<(DatabaseConnection, SqlStats), DbErr> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    if url.starts_with("sqlite") {
+        opts.max_connections(8);
+    } else {
+        opts.max_connections(16);
+    }
+    let mut db = Database::connect(opts).await?;
+    let stats = SqlStats::default();
+    let counter = stats.0.clone();
+    db.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok((db, stats))
+}
+
+/// Applies pending migrations.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Reachable and fully migrated.
+pub async fn is_ready(db: &DatabaseConnection) -> Result<bool, DbErr> {
+    db.ping().await?;
+    Ok(Migrator::get_pending_migrations(db).await?.is_empty())
+}
+
+/// Tables whose ids are allocated before a batch insert.
+#[derive(Debug, Clone, Copy)]
+pub enum IdTable {
+    Person,
+    Order,
+}
+
+impl IdTable {
+    fn name(self) -> &'static str {
+        match self {
+            IdTable::Person => "person",
+            IdTable::Order => "protective_order",
+        }
+    }
+}
+
+/// Reserves `n` ids for `table`, so a batch can link rows before inserting them. PostgreSQL takes
+/// them from the table's sequence; SQLite from `id_counter`, whose UPDATE also takes the write
+/// lock first, so concurrent writers serialize instead of failing.
+pub async fn allocate_ids<C: ConnectionTrait>(
+    conn: &C,
+    table: IdTable,
+    n: usize,
+) -> Result<Vec<i32>, DbErr> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let count = i64::try_from(n).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let backend = conn.get_database_backend();
+    match backend {
+        DatabaseBackend::Postgres => {
+            let sql = format!(
+                "SELECT nextval(pg_get_serial_sequence('{}', 'id')) AS id FROM generate_series(1, $1)",
+                table.name()
+            );
+            let rows = conn
+                .query_all_raw(Statement::from_sql_and_values(backend, sql, [count.into()]))
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    let id: i64 = r.try_get("", "id")?;
+                    i32::try_from(id).map_err(|e| DbErr::Custom(e.to_string()))
+                })
+                .collect()
+        }
+        _ => {
+            let row = conn
+                .query_one_raw(Statement::from_sql_and_values(
+                    backend,
+                    "UPDATE id_counter SET next_value = next_value + ?, updated_at = ? \
+                     WHERE name = ? RETURNING next_value",
+                    [
+                        count.into(),
+                        chrono::Utc::now().into(),
+                        table.name().into(),
+                    ],
+                ))
+                .await?
+                .ok_or_else(|| DbErr::Custom(format!("no id_counter row for {}", table.name())))?;
+            let end: i64 = row.try_get("", "next_value")?;
+            let start = end - count;
+            (start..end)
+                .map(|id| i32::try_from(id).map_err(|e| DbErr::Custom(e.to_string())))
+                .collect()
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! Closed code lists. Each value has a stable database spelling; the GraphQL enum is derived from
+//! the same type so the lists cannot drift apart. NCIC lists: domain.md §4.4.
+
+/// Declares an enum with its database strings and GraphQL derivation.
+macro_rules! code_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $db:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, async_graphql::Enum, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// Spelling stored in the database.
+            pub fn as_db(self) -> &'static str {
+                match self { $($name::$variant => $db),+ }
+            }
+
+            /// Parses the database spelling; unknown values are a data-integrity error.
+            pub fn from_db(s: &str) -> Result<Self, crate::error::AppError> {
+                match s {
+                    $($db => Ok($name::$variant),)+
+                    other => Err(crate::error::AppError::Internal(std::sync::Arc::new(
+                        anyhow::anyhow!(concat!("unknown ", stringify!($name), " in database: {}"), other),
+                    ))),
+                }
+            }
+        }
+    };
+}
+pub(crate) use code_enum;
+
+code_enum!(
+    /// Sex/gender as the California forms record it (M, F, nonbinary); NCIC SEX has M/F/U.
+    Sex { Male => "m", Female => "f", Nonbinary => "x", Unknown => "u" }
+);
+
+code_enum!(
+    /// NCIC RAC codes.
+    Race {
+        AsianPacificIslander => "A",
+        Black => "B",
+        AmericanIndianAlaskanNative => "I",
+        White => "W",
+        Unknown => "U",
+    }
+);
+
+code_enum!(
+    /// NCIC HAI codes.
+    HairColor {
+        Black => "BLK", Blond => "BLN", Brown => "BRO", Gray => "GRY", Red => "RED",
+        Sandy => "SDY", White => "WHI", Blue => "BLU", Green => "GRN", Orange => "ONG",
+        Pink => "PNK", Purple => "PLE", UnknownOrBald => "XXX",
+    }
+);
+
+code_enum!(
+    /// NCIC EYE codes.
+    EyeColor {
+        Black => "BLK", Blue => "BLU", Brown => "BRO", Gray => "GRY", Green => "GRN",
+        Hazel => "HAZ", Maroon => "MAR", Multicolored => "MUL", Pink => "PNK", Unknown => "XXX",
+    }
+);
+
+code_enum!(
+    /// Whether a party is a natural person or an organization (retail-crime and workplace orders
+    /// protect businesses, domain.md §2.2).
+    PartyType { Individual => "individual", Organization => "organization" }
+);
+
+code_enum!(
+    /// A party's role on an order.
+    PartyRole {
+        Restrained => "restrained",
+        Protected => "protected",
+        AdditionalProtected => "additional_protected",
+    }
+);
+
+code_enum!(
+    /// How much contact the order allows (domain.md §6.2).
+    ContactLevel { None => "none", PeacefulContact => "peaceful_contact", NoContact => "no_contact" }
+);
+
+code_enum!(
+    /// NCIC BRD: federally firearm-prohibited under 18 U.S.C. 922(g)(8).
+    BradyIndicator { Yes => "y", No => "n", Unknown => "u" }
+);
+
+code_enum!(
+    /// Who entered the order (domain.md §1).
+    EntrySource { Court => "court", Lea => "lea", Feed => "feed" }
+);
+
+code_enum!(
+    /// How an order was served (Fam. Code 6383).
+    ServiceMethod {
+        Personal => "personal",
+        InCourt => "in_court",
+        Mail => "mail",
+        VerbalNotice => "verbal_notice",
+    }
+);
+
+code_enum!(
+    /// How a court takes part in the registry.
+    ParticipationMode {
+        Full => "full",
+        ImageOnly => "image_only",
+        NotParticipating => "not_participating",
+    }
+);
+
+code_enum!(
+    /// Superior or tribal court.
+    CourtType { Superior => "superior", Tribal => "tribal" }
+);
+
+code_enum!(
+    /// Kind of law-enforcement agency.
+    AgencyType { Sheriff => "sheriff", Police => "police", State => "state", Other => "other" }
+);
+
+code_enum!(
+    /// Lifecycle events (domain.md §3.1).
+    EventKind {
+        Issued => "issued",
+        Served => "served",
+        Modified => "modified",
+        Renewed => "renewed",
+        Terminated => "terminated",
+        Cancelled => "cancelled",
+    }
+);
+
+/// NCIC Protection Order Conditions, PCO 01–09 (NIEM `ncic:PCOCodeType`, domain.md §4.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PcoCode(u8);
+
+impl PcoCode {
+    pub fn parse(field: &str, s: &str) -> Result<Self, super::Invalid> {
+        let t = s.trim();
+        match t.parse::<u8>() {
+            Ok(n @ 1..=9) if t.len() == 2 => Ok(Self(n)),
+            _ => Err(super::Invalid::new(
+                field,
+                format!("'{t}' is not an NCIC PCO code (01 to 09)"),
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> String {
+        format!("{:02}", self.0)
+    }
+
+    /// The NCIC meaning, shortened.
+    pub fn meaning(self) -> &'static str {
+        match self.0 {
+            1 => "Restrained from assaulting, threatening, abusing, harassing, following or stalking the protected person",
+            2 => "May not threaten a member of the protected person's family or household",
+            3 => "Protected person granted exclusive possession of the residence",
+            4 => "Must stay away from the protected person's residence, property, school or workplace",
+            5 => "No communication with the protected person",
+            6 => "Subject has visitation or custody rights of the children named",
+            7 => "Prohibited from possessing or purchasing a firearm or other weapon",
+            8 => "See the miscellaneous field for further terms",
+            _ => "Protected person awarded temporary exclusive custody of the children named",
+        }
+    }
+
+    /// Parses the stored comma-separated list.
+    pub fn list_from_db(s: &str) -> Vec<PcoCode> {
+        s.split(',')
+            .filter_map(|c| c.trim().parse::<u8>().ok())
+            .filter(|n| (1..=9).contains(n))
+            .map(PcoCode)
+            .collect()
+    }
+
+    pub fn list_to_db(codes: &[PcoCode]) -> String {
+        codes
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn db_spellings_round_trip() {
+        for s in Sex::ALL {
+            assert_eq!(Sex::from_db(s.as_db()).unwrap(), *s);
+        }
+        for h in HairColor::ALL {
+            assert_eq!(HairColor::from_db(h.as_db()).unwrap(), *h);
+        }
+        assert!(Race::from_db("Q").is_err());
+    }
+
+    #[test]
+    fn pco_codes() {
+        assert_eq!(PcoCode::parse("p", "05").unwrap().as_str(), "05");
+        for bad in ["5", "00", "10", "ab", ""] {
+            assert!(PcoCode::parse("p", bad).is_err(), "{bad}");
+        }
+        let list = vec![PcoCode(1), PcoCode(4)];
+        assert_eq!(PcoCode::list_from_db(&PcoCode::list_to_db(&list)), list);
+        assert!(PcoCode::list_from_db("").is_empty());
+    }
+}

@@ -1,0 +1,119 @@
+//! DataLoaders for every relation, so a page of N orders costs a constant number of statements.
+//! One loader per request (created by the HTTP handler) so nothing cached outlives the request.
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use entities::{agency, court, order, order_event, order_party, person, person_alias, service_record};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
+
+/// Loads by primary key or foreign key from the database.
+pub struct DbLoader(pub DatabaseConnection);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CourtId(pub i32);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AgencyId(pub i32);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PersonId(pub i32);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OrderId(pub i32);
+/// Parties of an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PartiesOf(pub i32);
+/// Events of an order, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventsOf(pub i32);
+/// Service records of an order, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ServiceOf(pub i32);
+/// Aliases of a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AliasesOf(pub i32);
+/// Orders of a chain (by chain root), oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChainOf(pub i32);
+
+type LoadResult<K, V> = Result<HashMap<K, V>, Arc<DbErr>>;
+
+macro_rules! by_id {
+    ($key:ident, $entity:ident) => {
+        impl Loader<$key> for DbLoader {
+            type Value = $entity::Model;
+            type Error = Arc<DbErr>;
+
+            async fn load(&self, keys: &[$key]) -> LoadResult<$key, $entity::Model> {
+                let rows = $entity::Entity::find()
+                    .filter($entity::Column::Id.is_in(keys.iter().map(|k| k.0)))
+                    .all(&self.0)
+                    .await?;
+                Ok(rows.into_iter().map(|r| ($key(r.id), r)).collect())
+            }
+        }
+    };
+}
+
+by_id!(CourtId, court);
+by_id!(AgencyId, agency);
+by_id!(PersonId, person);
+by_id!(OrderId, order);
+
+/// Field accessors the `grouped!` loaders group by.
+trait GroupKey {
+    fn group(&self) -> i32;
+}
+
+macro_rules! grouped_loader {
+    ($key:ident, $entity:ident, $fk:ident, $field:ident, $order:ident) => {
+        impl GroupKey for $entity::Model {
+            fn group(&self) -> i32 {
+                self.$field
+            }
+        }
+
+        impl Loader<$key> for DbLoader {
+            type Value = Vec<$entity::Model>;
+            type Error = Arc<DbErr>;
+
+            async fn load(&self, keys: &[$key]) -> LoadResult<$key, Vec<$entity::Model>> {
+                let rows = $entity::Entity::find()
+                    .filter($entity::Column::$fk.is_in(keys.iter().map(|k| k.0)))
+                    .order_by_asc($entity::Column::$order)
+                    .order_by_asc($entity::Column::Id)
+                    .all(&self.0)
+                    .await?;
+                let mut out: HashMap<$key, Vec<$entity::Model>> =
+                    keys.iter().map(|k| (*k, Vec::new())).collect();
+                for r in rows {
+                    out.entry($key(r.group())).or_default().push(r);
+                }
+                Ok(out)
+            }
+        }
+    };
+}
+
+grouped_loader!(PartiesOf, order_party, OrderId, order_id, Id);
+grouped_loader!(EventsOf, order_event, OrderId, order_id, OccurredAt);
+grouped_loader!(ServiceOf, service_record, OrderId, order_id, ServedAt);
+grouped_loader!(AliasesOf, person_alias, PersonId, person_id, Id);
+
+impl Loader<ChainOf> for DbLoader {
+    type Value = Vec<order::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[ChainOf]) -> LoadResult<ChainOf, Vec<order::Model>> {
+        let rows = order::Entity::find()
+            .filter(order::Column::ChainRootId.is_in(keys.iter().map(|k| k.0)))
+            .order_by_asc(order::Column::IssuedAt)
+            .order_by_asc(order::Column::Id)
+            .all(&self.0)
+            .await?;
+        let mut out: HashMap<ChainOf, Vec<order::Model>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for r in rows {
+            out.entry(ChainOf(r.chain_root_id)).or_default().push(r);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,89 @@
+//! The GraphQL API: schema assembly, error mapping and the per-request context.
+
+pub mod connection;
+pub mod inputs;
+pub mod loaders;
+pub mod mutation;
+pub mod query;
+pub mod types;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache};
+use async_graphql::{Context, EmptySubscription, ErrorExtensions, MergedObject, Schema};
+
+use crate::error::AppError;
+use crate::state::AppState;
+use loaders::DbLoader;
+
+/// Queries, one object per domain.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(query::NodeQuery, query::OrderQuery, query::PersonQuery, query::CourtQuery);
+
+/// Mutations, one object per domain.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(mutation::OrderMutation);
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Limits: introspection needs depth 15 (research/graphql.md §2.4).
+pub const MAX_DEPTH: usize = 16;
+pub const MAX_COMPLEXITY: usize = 5000;
+
+/// Builds the schema over the app state.
+pub fn build_schema(state: AppState) -> AppSchema {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+        .data(state)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+}
+
+/// The SDL clients build against.
+pub fn sdl() -> String {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+        .finish()
+        .sdl()
+}
+
+/// A per-request loader: batching within the request, nothing cached across requests.
+pub fn request_loader(state: &AppState) -> DataLoader<DbLoader, HashMapCache> {
+    DataLoader::with_cache(DbLoader(state.db.clone()), tokio::spawn, HashMapCache::default())
+}
+
+pub(crate) fn state<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a AppState> {
+    ctx.data::<AppState>()
+}
+
+pub(crate) fn loader<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DataLoader<DbLoader, HashMapCache>> {
+    ctx.data::<DataLoader<DbLoader, HashMapCache>>()
+}
+
+/// Converts service errors to GraphQL errors with a stable `code` extension (and `field` for
+/// validation). Internal errors are logged here, once, and masked.
+pub fn to_gql_error(e: AppError) -> async_graphql::Error {
+    let code = e.code();
+    match e {
+        AppError::Internal(inner) => {
+            tracing::error!(error = %inner, "internal error");
+            async_graphql::Error::new("internal error").extend_with(|_, ext| ext.set("code", code))
+        }
+        AppError::Validation(inv) => {
+            let message = inv.to_string();
+            async_graphql::Error::new(message).extend_with(|_, ext| {
+                ext.set("code", code);
+                ext.set("field", inv.field.clone());
+            })
+        }
+        other => async_graphql::Error::new(other.to_string()).extend_with(|_, ext| ext.set("code", code)),
+    }
+}
+
+/// `.gql()` on service results.
+pub trait GqlResult<T> {
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T, E: Into<AppError>> GqlResult<T> for Result<T, E> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(|e| to_gql_error(e.into()))
+    }
+}

@@ -1,0 +1,222 @@
+//! Query fields, one object per domain. Resolvers stay thin: parse, call a service, wrap.
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+use entities::{agency, court, order};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::domain::case_number::CaseNumber;
+use crate::domain::codes::{CourtType, ParticipationMode};
+use crate::domain::court_code::CourtCode;
+use crate::domain::order_rules::{FORMS, Limit, OrderFamily};
+use crate::domain::ori::Ori;
+use crate::domain::status::OrderStatus;
+use crate::error::AppError;
+use crate::graphql::connection::{OrderConnection, order_connection};
+use crate::graphql::loaders::{AgencyId, CourtId, OrderId, PersonId};
+use crate::graphql::types::{Agency, Court, FormRule, Node, Order, Person};
+use crate::graphql::{GqlResult, loader, state};
+use crate::ids::{self, Kind};
+use crate::service::reads::{MAX_PAGE, OrderFilter};
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Any object by its global id; null when there is none.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+        let (kind, n) = ids::decode_any("id", &id).map_err(AppError::from).gql()?;
+        let l = loader(ctx)?;
+        Ok(match kind {
+            Kind::Court => l.load_one(CourtId(n)).await.gql()?.map(|m| Node::Court(Court(m))),
+            Kind::Agency => l.load_one(AgencyId(n)).await.gql()?.map(|m| Node::Agency(Agency(m))),
+            Kind::Person => l.load_one(PersonId(n)).await.gql()?.map(|m| Node::Person(Person(m))),
+            Kind::Order => l.load_one(OrderId(n)).await.gql()?.map(|m| Node::Order(Order(m))),
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct OrderQuery;
+
+#[Object]
+impl OrderQuery {
+    /// One order; error `NOT_FOUND` when the id names no order.
+    async fn order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Order>> {
+        let n = ids::decode("id", Kind::Order, &id).map_err(AppError::from).gql()?;
+        match loader(ctx)?.load_one(OrderId(n)).await.gql()? {
+            Some(o) => Ok(Some(Order(o))),
+            None => Err(AppError::not_found(format!("order {}", id.as_str()))).gql(),
+        }
+    }
+
+    /// Orders whose case number matches ignoring case, spaces and punctuation
+    /// (`22FL-01234` finds `22FL01234`), optionally in one court; newest first, at most 100.
+    async fn orders_by_case_number(
+        &self,
+        ctx: &Context<'_>,
+        case_number: String,
+        court: Option<String>,
+    ) -> async_graphql::Result<Vec<Order>> {
+        let key = CaseNumber::parse("caseNumber", &case_number)
+            .map_err(AppError::from)
+            .gql()?;
+        let db = &state(ctx)?.db;
+        let mut q = order::Entity::find().filter(order::Column::CaseNumberKey.eq(key.key()));
+        if let Some(code) = court {
+            let code = CourtCode::parse("court", &code).map_err(AppError::from).gql()?;
+            let c = court::Entity::find()
+                .filter(court::Column::Code.eq(code.as_str()))
+                .one(db)
+                .await
+                .gql()?
+                .ok_or_else(|| AppError::invalid("court", format!("no court with code {}", code.as_str())))
+                .gql()?;
+            q = q.filter(order::Column::CourtId.eq(c.id));
+        }
+        let rows = q
+            .order_by_desc(order::Column::IssuedAt)
+            .order_by_desc(order::Column::Id)
+            .limit(MAX_PAGE as u64)
+            .all(db)
+            .await
+            .gql()?;
+        Ok(rows.into_iter().map(Order).collect())
+    }
+
+    /// All orders, newest first, filtered: for analysts exploring and for list screens.
+    #[allow(clippy::too_many_arguments)]
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        court: Option<String>,
+        family: Option<OrderFamily>,
+        status: Option<OrderStatus>,
+        as_of: Option<DateTime<Utc>>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<OrderConnection> {
+        let court_id = match court {
+            Some(code) => {
+                let code = CourtCode::parse("court", &code).map_err(AppError::from).gql()?;
+                let c = court::Entity::find()
+                    .filter(court::Column::Code.eq(code.as_str()))
+                    .one(&state(ctx)?.db)
+                    .await
+                    .gql()?
+                    .ok_or_else(|| AppError::invalid("court", format!("no court with code {}", code.as_str())))
+                    .gql()?;
+                Some(c.id)
+            }
+            None => None,
+        };
+        let filter = OrderFilter {
+            court_id,
+            family,
+            status,
+            as_of,
+            ..Default::default()
+        };
+        order_connection(ctx, filter, first, after).await
+    }
+
+    /// The forms the registry accepts and the durations the law allows them.
+    async fn form_rules(&self) -> Vec<FormRule> {
+        FORMS
+            .iter()
+            .map(|r| FormRule {
+                form_number: r.form.to_owned(),
+                family: r.family,
+                kind: r.kind,
+                max_days: match r.limit {
+                    Limit::Days(d) => Some(d),
+                    _ => None,
+                },
+                max_years: match r.limit {
+                    Limit::Years(y) => i32::try_from(y).ok(),
+                    _ => None,
+                },
+                expiry_required: r.expiry_required,
+                citation: r.citation.to_owned(),
+            })
+            .collect()
+    }
+}
+
+#[derive(Default)]
+pub struct PersonQuery;
+
+#[Object]
+impl PersonQuery {
+    /// One person; error `NOT_FOUND` when the id names no person.
+    async fn person(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Person>> {
+        let n = ids::decode("id", Kind::Person, &id).map_err(AppError::from).gql()?;
+        match loader(ctx)?.load_one(PersonId(n)).await.gql()? {
+            Some(p) => Ok(Some(Person(p))),
+            None => Err(AppError::not_found(format!("person {}", id.as_str()))).gql(),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct CourtQuery;
+
+#[Object]
+impl CourtQuery {
+    /// All courts, by code.
+    async fn courts(
+        &self,
+        ctx: &Context<'_>,
+        court_type: Option<CourtType>,
+        participation_mode: Option<ParticipationMode>,
+    ) -> async_graphql::Result<Vec<Court>> {
+        let mut q = court::Entity::find();
+        if let Some(t) = court_type {
+            q = q.filter(court::Column::CourtType.eq(t.as_db()));
+        }
+        if let Some(m) = participation_mode {
+            q = q.filter(court::Column::ParticipationMode.eq(m.as_db()));
+        }
+        let rows = q.order_by_asc(court::Column::Code).all(&state(ctx)?.db).await.gql()?;
+        Ok(rows.into_iter().map(Court).collect())
+    }
+
+    /// A court by code (`SC19`); error `NOT_FOUND` when there is none.
+    async fn court(&self, ctx: &Context<'_>, code: String) -> async_graphql::Result<Option<Court>> {
+        let code = CourtCode::parse("code", &code).map_err(AppError::from).gql()?;
+        match court::Entity::find()
+            .filter(court::Column::Code.eq(code.as_str()))
+            .one(&state(ctx)?.db)
+            .await
+            .gql()?
+        {
+            Some(c) => Ok(Some(Court(c))),
+            None => Err(AppError::not_found(format!("court {}", code.as_str()))).gql(),
+        }
+    }
+
+    /// All law-enforcement agencies, by ORI.
+    async fn agencies(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agency>> {
+        let rows = agency::Entity::find()
+            .order_by_asc(agency::Column::Ori)
+            .all(&state(ctx)?.db)
+            .await
+            .gql()?;
+        Ok(rows.into_iter().map(Agency).collect())
+    }
+
+    /// An agency by ORI; error `NOT_FOUND` when there is none.
+    async fn agency(&self, ctx: &Context<'_>, ori: String) -> async_graphql::Result<Option<Agency>> {
+        let ori = Ori::parse("ori", &ori).map_err(AppError::from).gql()?;
+        match agency::Entity::find()
+            .filter(agency::Column::Ori.eq(ori.as_str()))
+            .one(&state(ctx)?.db)
+            .await
+            .gql()?
+        {
+            Some(a) => Ok(Some(Agency(a))),
+            None => Err(AppError::not_found(format!("agency {}", ori.as_str()))).gql(),
+        }
+    }
+}
+

@@ -1,0 +1,15 @@
+//! Statewide protective-order registry: a GraphQL gateway over orders, persons and courts.
+
+pub mod cli;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod ids;
+pub mod import;
+pub mod operations;
+pub mod server;
+pub mod service;
+pub mod state;

@@ -1,0 +1,6 @@
+//! `ccpor`: the registry's binary. All logic lives in the library.
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    ccpor::cli::run().await
+}

@@ -1,0 +1,7 @@
+//! Plain service functions under the resolvers, the CLI import and the demo generator.
+
+pub mod model;
+pub mod orders;
+pub mod reads;
+pub mod refs;
+pub mod validate;
