@@ -25,3 +25,51 @@ pub const OPERATIONS: &[Operation] = &[
         variables: include_str!("../schema/operations/AnalystExploration.json"),
     },
 ];
+
+/// Example variables for `op` that name real rows of this database (the busiest restrained person,
+/// the newest case number), so the playground's examples return data.
+pub async fn example_variables(
+    db: &sea_orm::DatabaseConnection,
+    op: &Operation,
+) -> crate::error::AppResult<serde_json::Value> {
+    use entities::{order, order_party};
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+    let mut vars: serde_json::Value =
+        serde_json::from_str(op.variables).unwrap_or_else(|_| serde_json::json!({}));
+    match op.name {
+        "PersonHistory" => {
+            let busiest: Option<i32> = order_party::Entity::find()
+                .select_only()
+                .column(order_party::Column::PersonId)
+                .filter(order_party::Column::Role.eq("restrained"))
+                .group_by(order_party::Column::PersonId)
+                .order_by_desc(Expr::col(order_party::Column::OrderId).count())
+                .order_by_asc(order_party::Column::PersonId)
+                .limit(1)
+                .into_tuple()
+                .one(db)
+                .await?;
+            if let Some(id) = busiest {
+                vars["personId"] = crate::ids::encode(crate::ids::Kind::Person, id).into();
+            }
+        }
+        "LeaCaseLookup" => {
+            let newest: Option<String> = order::Entity::find()
+                .select_only()
+                .column(order::Column::CaseNumber)
+                .order_by_desc(order::Column::IssuedAt)
+                .order_by_desc(order::Column::Id)
+                .limit(1)
+                .into_tuple()
+                .one(db)
+                .await?;
+            if let Some(cn) = newest {
+                vars["caseNumber"] = cn.into();
+            }
+        }
+        _ => {}
+    }
+    Ok(vars)
+}

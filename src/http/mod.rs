@@ -26,12 +26,18 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct HttpState {
     pub app: AppState,
     pub schema: AppSchema,
+    /// Playground tabs with example variables, computed on first use.
+    pub playground_tabs: std::sync::Arc<tokio::sync::OnceCell<Vec<serde_json::Value>>>,
 }
 
 /// The whole router.
 pub fn router(app: AppState) -> Router {
     let schema = build_schema(app.clone());
-    let state = HttpState { app, schema };
+    let state = HttpState {
+        app,
+        schema,
+        playground_tabs: Default::default(),
+    };
     Router::new()
         .route("/graphql", get(graphql::handle).post(graphql::handle))
         .route("/playground", get(playground::page))

@@ -1,10 +1,11 @@
 //! The GraphiQL playground, served with its assets from the binary and the named operations of
 //! `schema/operations/` offered as tabs.
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::operations::OPERATIONS;
+use crate::http::HttpState;
+use crate::operations::{OPERATIONS, example_variables};
 
 const ASSETS: &[(&str, &str, &[u8])] = &[
     ("graphiql.min.js", "text/javascript", include_bytes!("../../playground/assets/graphiql.min.js")),
@@ -15,13 +16,27 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
 
 const PAGE: &str = include_str!("../../playground/index.html");
 
-/// `GET /playground`.
-pub async fn page() -> Html<String> {
-    let tabs: Vec<serde_json::Value> = OPERATIONS
-        .iter()
-        .map(|op| serde_json::json!({ "query": op.document, "variables": op.variables }))
-        .collect();
-    let tabs = serde_json::to_string(&tabs)
+/// `GET /playground`. Example variables are looked up once per process.
+pub async fn page(State(s): State<HttpState>) -> Html<String> {
+    let tabs = s
+        .playground_tabs
+        .get_or_init(|| async {
+            let mut tabs = Vec::new();
+            for op in OPERATIONS {
+                let vars = match example_variables(&s.app.db, op).await {
+                    Ok(v) => v,
+                    Err(e) => {
+                        tracing::warn!(error = %e, op = op.name, "no example variables");
+                        serde_json::json!({})
+                    }
+                };
+                let vars = serde_json::to_string_pretty(&vars).unwrap_or_default();
+                tabs.push(serde_json::json!({ "query": op.document, "variables": vars }));
+            }
+            tabs
+        })
+        .await;
+    let tabs = serde_json::to_string(tabs)
         .unwrap_or_else(|_| "[]".to_owned())
         .replace("</", "<\\/");
     Html(PAGE.replace("__DEFAULT_TABS__", &tabs))

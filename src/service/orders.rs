@@ -28,7 +28,7 @@ use crate::graphql::inputs::{
     TerminateOrderInput,
 };
 use crate::ids::{self, Kind};
-use crate::service::model::{Conditions, NewOrder, NewParty, PartyPerson, Supersedes};
+use crate::service::model::{Conditions, NewOrder, NewParty, NewPerson, PartyPerson, Supersedes};
 use crate::service::reads::lifecycle;
 use crate::service::refs::Refs;
 use crate::service::validate;
@@ -37,7 +37,8 @@ use crate::service::validate;
 /// SQLite's 32,766 bound parameters.
 const CHUNK: usize = 500;
 
-async fn insert_chunked<A, C>(conn: &C, mut models: Vec<A>) -> AppResult<()>
+/// Inserts rows in multi-row statements of at most `CHUNK` rows.
+pub async fn insert_chunked<A, C>(conn: &C, mut models: Vec<A>) -> AppResult<()>
 where
     A: ActiveModelTrait + Send,
     C: ConnectionTrait,
@@ -73,17 +74,14 @@ pub async fn insert_batch<C: ConnectionTrait>(conn: &C, orders: &[NewOrder]) -> 
     let mut next_person = person_ids.into_iter();
     for (o, &order_id) in orders.iter().zip(&order_ids) {
         order_rows.push(order_row(o, order_id, now));
-        events.push(order_event::ActiveModel {
-            order_id: Set(order_id),
-            kind: Set(EventKind::Issued.as_db().to_owned()),
-            occurred_at: Set(o.issued_at),
-            related_order_id: Set(o.supersedes.map(|s| s.order_id)),
-            reason: Set(None),
-            source: Set(o.source.as_db().to_owned()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        });
+        events.push(event(
+            order_id,
+            EventKind::Issued,
+            o.issued_at,
+            o.supersedes.map(|s| s.order_id),
+            None,
+            o.source,
+        ));
         for p in &o.parties {
             let person_id = match &p.person {
                 PartyPerson::Existing(id) => *id,
@@ -91,51 +89,12 @@ pub async fn insert_batch<C: ConnectionTrait>(conn: &C, orders: &[NewOrder]) -> 
                     let id = next_person
                         .next()
                         .ok_or_else(|| AppError::Internal(std::sync::Arc::new(anyhow::anyhow!("id block too small"))))?;
-                    persons.push(person::ActiveModel {
-                        id: Set(id),
-                        party_type: Set(np.party_type.as_db().to_owned()),
-                        last_name: Set(np.last_name.clone()),
-                        first_name: Set(np.first_name.clone()),
-                        middle_name: Set(np.middle_name.clone()),
-                        suffix: Set(np.suffix.clone()),
-                        organization_name: Set(np.organization_name.clone()),
-                        name_key: Set(np.name_key.clone()),
-                        dob: Set(np.dob),
-                        estimated_age: Set(np.estimated_age),
-                        sex: Set(np.sex.map(|s| s.as_db().to_owned())),
-                        race: Set(np.race.map(|s| s.as_db().to_owned())),
-                        height_inches: Set(np.height_inches),
-                        weight_pounds: Set(np.weight_pounds),
-                        hair: Set(np.hair.map(|s| s.as_db().to_owned())),
-                        eye: Set(np.eye.map(|s| s.as_db().to_owned())),
-                        dl_number: Set(np.dl_number.clone()),
-                        dl_state: Set(np.dl_state.clone()),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                    });
-                    for a in &np.aliases {
-                        aliases.push(person_alias::ActiveModel {
-                            person_id: Set(id),
-                            last_name: Set(a.last_name.clone()),
-                            first_name: Set(a.first_name.clone()),
-                            middle_name: Set(a.middle_name.clone()),
-                            created_at: Set(now),
-                            updated_at: Set(now),
-                            ..Default::default()
-                        });
-                    }
+                    persons.push(person_row(np, id, now));
+                    aliases.extend(alias_rows(np, id, now));
                     id
                 }
             };
-            parties.push(order_party::ActiveModel {
-                order_id: Set(order_id),
-                person_id: Set(person_id),
-                role: Set(p.role.as_db().to_owned()),
-                relationship: Set(p.relationship.clone()),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            });
+            parties.push(party_row(order_id, person_id, p, now));
         }
     }
     insert_chunked(conn, persons).await?;
@@ -146,7 +105,63 @@ pub async fn insert_batch<C: ConnectionTrait>(conn: &C, orders: &[NewOrder]) -> 
     Ok(order_ids)
 }
 
-fn order_row(o: &NewOrder, id: i32, now: DateTime<Utc>) -> order::ActiveModel {
+/// The `person` row of a new person.
+pub fn person_row(np: &NewPerson, id: i32, now: DateTime<Utc>) -> person::ActiveModel {
+    person::ActiveModel {
+        id: Set(id),
+        party_type: Set(np.party_type.as_db().to_owned()),
+        last_name: Set(np.last_name.clone()),
+        first_name: Set(np.first_name.clone()),
+        middle_name: Set(np.middle_name.clone()),
+        suffix: Set(np.suffix.clone()),
+        organization_name: Set(np.organization_name.clone()),
+        name_key: Set(np.name_key.clone()),
+        dob: Set(np.dob),
+        estimated_age: Set(np.estimated_age),
+        sex: Set(np.sex.map(|s| s.as_db().to_owned())),
+        race: Set(np.race.map(|s| s.as_db().to_owned())),
+        height_inches: Set(np.height_inches),
+        weight_pounds: Set(np.weight_pounds),
+        hair: Set(np.hair.map(|s| s.as_db().to_owned())),
+        eye: Set(np.eye.map(|s| s.as_db().to_owned())),
+        dl_number: Set(np.dl_number.clone()),
+        dl_state: Set(np.dl_state.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
+/// The alias rows of a new person.
+pub fn alias_rows(np: &NewPerson, person_id: i32, now: DateTime<Utc>) -> Vec<person_alias::ActiveModel> {
+    np.aliases
+        .iter()
+        .map(|a| person_alias::ActiveModel {
+            person_id: Set(person_id),
+            last_name: Set(a.last_name.clone()),
+            first_name: Set(a.first_name.clone()),
+            middle_name: Set(a.middle_name.clone()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .collect()
+}
+
+/// The `order_party` row linking a person to an order.
+pub fn party_row(order_id: i32, person_id: i32, p: &NewParty, now: DateTime<Utc>) -> order_party::ActiveModel {
+    order_party::ActiveModel {
+        order_id: Set(order_id),
+        person_id: Set(person_id),
+        role: Set(p.role.as_db().to_owned()),
+        relationship: Set(p.relationship.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
+/// The `protective_order` row of a new order (lifecycle columns empty).
+pub fn order_row(o: &NewOrder, id: i32, now: DateTime<Utc>) -> order::ActiveModel {
     let c = &o.conditions;
     order::ActiveModel {
         id: Set(id),
@@ -242,7 +257,15 @@ async fn load_order<C: ConnectionTrait>(conn: &C, field: &str, gid: &str) -> App
         .ok_or_else(|| AppError::not_found(format!("order {gid}")))
 }
 
-fn event(order_id: i32, kind: EventKind, at: DateTime<Utc>, related: Option<i32>, reason: Option<String>, source: EntrySource) -> order_event::ActiveModel {
+/// A lifecycle event row.
+pub fn event(
+    order_id: i32,
+    kind: EventKind,
+    at: DateTime<Utc>,
+    related: Option<i32>,
+    reason: Option<String>,
+    source: EntrySource,
+) -> order_event::ActiveModel {
     let now = chrono::Utc::now();
     order_event::ActiveModel {
         order_id: Set(order_id),

@@ -1,0 +1,159 @@
+//! `spawn_app`: the real server on a fresh database (SQLite file, or a new PostgreSQL database
+//! when `CCPOR_TEST_POSTGRES_URL` is set), listening on a free loopback port.
+use std::net::SocketAddr;
+
+use ccpor::db::SqlStats;
+use ccpor::state::AppState;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde_json::{Value, json};
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+    pub sql_stats: SqlStats,
+    /// URL of this test's database, for driving the CLI against it.
+    pub database_url: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn fresh_database(dir: &tempfile::TempDir) -> String {
+    match std::env::var("CCPOR_TEST_POSTGRES_URL") {
+        Ok(base) => {
+            let name = format!("ccpor_test_{}", uuid::Uuid::new_v4().simple());
+            let (admin, _) = ccpor::db::connect(&base)
+                .await
+                .unwrap_or_else(|e| panic!("CCPOR_TEST_POSTGRES_URL={base} is not reachable: {e}"));
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            let (prefix, _) = base.rsplit_once('/').expect("postgres URL ends with /dbname");
+            format!("{prefix}/{name}")
+        }
+        Err(_) => format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = fresh_database(&dir).await;
+    let (db, sql_stats) = ccpor::db::connect(&database_url).await.expect("connect");
+    ccpor::db::migrate(&db).await.expect("migrate");
+    let state = AppState { db: db.clone(), sql_stats: sql_stats.clone() };
+    let listener = ccpor::server::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(ccpor::server::run(listener, state, std::future::pending()));
+    TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        db,
+        sql_stats,
+        database_url,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// POSTs a GraphQL request and returns the JSON body (asserting HTTP 200).
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        let resp = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), 200, "HTTP status");
+        resp.json().await.expect("json body")
+    }
+
+    /// Like `gql` but fails the test on any GraphQL error; returns `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let body = self.gql(query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// Rows in a table, straight from the database.
+    pub async fn count(&self, table: &str) -> i64 {
+        let backend = self.db.get_database_backend();
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(backend, format!("SELECT COUNT(*) AS n FROM {table}")))
+            .await
+            .expect("count")
+            .expect("row");
+        row.try_get::<i64>("", "n").expect("n")
+    }
+
+    /// Counts of every data table, to prove a failed write left nothing behind.
+    pub async fn snapshot(&self) -> Vec<i64> {
+        let mut out = Vec::new();
+        for t in ["person", "person_alias", "protective_order", "order_party", "order_event", "service_record"] {
+            out.push(self.count(t).await);
+        }
+        out
+    }
+}
+
+/// The first error's `extensions.code`.
+pub fn error_code(body: &Value) -> String {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("").to_owned()
+}
+
+/// The first error's `extensions.field`.
+pub fn error_field(body: &Value) -> String {
+    body["errors"][0]["extensions"]["field"].as_str().unwrap_or("").to_owned()
+}
+
+/// A valid DV-110 input issued `days_ago` days ago, with two new persons.
+pub fn dv_tro(case_number: &str, days_ago: i64) -> Value {
+    let issued = chrono::Utc::now() - chrono::Duration::days(days_ago);
+    let expires = issued + chrono::Duration::days(21);
+    json!({
+        "courtCode": "SC19",
+        "caseNumber": case_number,
+        "family": "DV",
+        "formNumber": "DV-110",
+        "issuedAt": issued.to_rfc3339(),
+        "expiresAt": expires.to_rfc3339(),
+        "hearingDate": expires.date_naive().to_string(),
+        "judicialOfficer": "Hon. A. Synthetic",
+        "conditions": { "pcoCodes": ["01", "04", "05", "07"], "contactLevel": "NO_CONTACT",
+                        "stayAwayYards": 100, "firearmRelinquishment": true },
+        "parties": [
+            { "role": "RESTRAINED", "relationship": "former spouse",
+              "person": { "lastName": "Quintero Vale", "firstName": "Ramiro", "dob": "1984-02-29",
+                          "sex": "MALE", "race": "WHITE", "heightInches": 70, "weightPounds": 180,
+                          "hair": "BLACK", "eye": "BROWN",
+                          "aliases": [{ "lastName": "Quintero", "firstName": "Ramiro" }] } },
+            { "role": "PROTECTED", "person": { "lastName": "Okonkwo-Lind", "firstName": "Teodora",
+                                               "estimatedAge": 35, "sex": "FEMALE" } }
+        ]
+    })
+}
+
+pub const CREATE: &str = "mutation($i: CreateOrderInput!) { createOrder(input: $i) { order { id caseNumber status kind \
+    parties { role person { id fullName } } } } }";
+
+/// Creates an order, returning (order id, restrained person id, protected person id).
+pub async fn create(app: &TestApp, input: Value) -> (String, String, String) {
+    let d = app.data(CREATE, json!({ "i": input })).await;
+    let o = &d["createOrder"]["order"];
+    let pid = |role: &str| {
+        o["parties"]
+            .as_array()
+            .expect("parties")
+            .iter()
+            .find(|p| p["role"] == role)
+            .map(|p| p["person"]["id"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_default()
+    };
+    (o["id"].as_str().expect("id").to_owned(), pid("RESTRAINED"), pid("PROTECTED"))
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests through HTTP (and the CLI binary) on a fresh database per test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod contract;
+mod courts;
+mod helpers;
+mod http;
+mod lifecycle;
+mod orders;
+mod paging;

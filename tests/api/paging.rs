@@ -1,0 +1,70 @@
+use serde_json::json;
+
+use crate::helpers::{create, dv_tro, error_code, error_field, spawn_app};
+
+#[tokio::test]
+async fn cursor_pages_walk_a_persons_orders_newest_first() {
+    let app = spawn_app().await;
+    let (_, person, _) = create(&app, dv_tro("26FL100000", 40)).await;
+    for i in 1..25 {
+        let mut input = dv_tro(&format!("26FL1{i:05}"), 40 - i);
+        input["parties"][0] = json!({ "role": "RESTRAINED", "personId": person });
+        create(&app, input).await;
+    }
+    let q = "query($p: ID!, $first: Int, $after: String) { person(id: $p) { orders(first: $first, after: $after) {
+        edges { cursor node { caseNumber issuedAt } } pageInfo { hasNextPage hasPreviousPage endCursor } } } }";
+    let mut seen = Vec::new();
+    let mut after = serde_json::Value::Null;
+    let mut pages = 0;
+    loop {
+        let d = app.data(q, json!({ "p": person, "first": 10, "after": after })).await;
+        let conn = &d["person"]["orders"];
+        for e in conn["edges"].as_array().unwrap() {
+            seen.push(e["node"]["caseNumber"].as_str().unwrap().to_owned());
+        }
+        pages += 1;
+        assert_eq!(conn["pageInfo"]["hasPreviousPage"], pages > 1);
+        if conn["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        after = conn["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen.len(), 25);
+    assert_eq!(seen[0], "26FL100024", "newest first");
+    assert_eq!(seen[24], "26FL100000");
+    let mut dedup = seen.clone();
+    dedup.sort();
+    dedup.dedup();
+    assert_eq!(dedup.len(), 25, "no order twice");
+
+    let capped = app.data(q, json!({ "p": person, "first": 100000 })).await;
+    assert_eq!(capped["person"]["orders"]["edges"].as_array().unwrap().len(), 25);
+    let negative = app.gql(q, json!({ "p": person, "first": -1 })).await;
+    assert_eq!(error_code(&negative), "VALIDATION");
+    assert_eq!(error_field(&negative), "first");
+    let bad_cursor = app.gql(q, json!({ "p": person, "after": "bm9wZQ" })).await;
+    assert_eq!(error_field(&bad_cursor), "after");
+}
+
+/// DataLoaders keep a page to a constant number of SQL statements, whatever its size.
+#[tokio::test]
+async fn a_page_costs_the_same_statements_for_10_or_50_orders() {
+    let app = spawn_app().await;
+    ccpor::demo::generate(&app.db, 300, 7, None).await.unwrap();
+    let q = "query($n: Int) { orders(first: $n) { edges { node {
+        id caseNumber status served court { name } enteredByCourt { code }
+        parties { role person { fullName aliases { lastName } } }
+        events { kind } serviceRecords { method } chain { id } supersedes { id }
+    } } } }";
+    let mut costs = Vec::new();
+    for n in [10, 50] {
+        let before = app.sql_stats.statements();
+        let d = app.data(q, json!({ "n": n })).await;
+        let after = app.sql_stats.statements();
+        assert_eq!(d["orders"]["edges"].as_array().unwrap().len(), n as usize);
+        costs.push(after - before);
+    }
+    assert_eq!(costs[0], costs[1], "statements for 10 vs 50 orders: {costs:?}");
+    assert!(costs[1] <= 12, "one statement per relation, got {}", costs[1]);
+}
