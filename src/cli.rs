@@ -20,7 +20,12 @@ pub struct Cli {
     #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
     /// Log format.
-    #[arg(long, env = "CCPOR_LOG_FORMAT", default_value = "pretty", global = true)]
+    #[arg(
+        long,
+        env = "CCPOR_LOG_FORMAT",
+        default_value = "pretty",
+        global = true
+    )]
     pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
@@ -89,7 +94,9 @@ pub async fn run() -> ExitCode {
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Pretty => builder.init(),
@@ -113,7 +120,9 @@ async fn open(cli: &Cli) -> anyhow::Result<AppState> {
     let (db, sql_stats) = crate::db::connect(&url)
         .await
         .with_context(|| format!("connecting to {}", redact(&url)))?;
-    crate::db::migrate(&db).await.context("applying migrations")?;
+    crate::db::migrate(&db)
+        .await
+        .context("applying migrations")?;
     Ok(AppState { db, sql_stats })
 }
 
@@ -168,13 +177,15 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 Box::new(std::io::BufReader::new(std::io::stdin()))
             } else {
                 Box::new(std::io::BufReader::new(
-                    std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
+                    std::fs::File::open(file)
+                        .with_context(|| format!("opening {}", file.display()))?,
                 ))
             };
             let bar = ProgressBar::new_spinner();
             bar.set_message("importing");
             let started = std::time::Instant::now();
-            let report = crate::import::import_ndjson(&state.db, reader, *batch_size, Some(&bar)).await?;
+            let report =
+                crate::import::import_ndjson(&state.db, reader, *batch_size, Some(&bar)).await?;
             bar.finish_and_clear();
             let secs = started.elapsed().as_secs_f64();
             for e in &report.rejected {
@@ -196,11 +207,21 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(EXIT_REJECTED_LINES)
             })
         }
-        Command::Serve { addr, demo, demo_orders } => {
+        Command::Serve {
+            addr,
+            demo,
+            demo_orders,
+        } => {
             let state = open(&cli).await?;
             if *demo && crate::demo::is_empty(&state.db).await? {
                 let bar = progress(*demo_orders as u64, "demo");
-                crate::demo::generate(&state.db, *demo_orders, crate::demo::DEFAULT_SEED, Some(&bar)).await?;
+                crate::demo::generate(
+                    &state.db,
+                    *demo_orders,
+                    crate::demo::DEFAULT_SEED,
+                    Some(&bar),
+                )
+                .await?;
                 bar.finish();
             }
             let listener = crate::server::bind(*addr)
@@ -225,7 +246,10 @@ mod tests {
             database_url(Path::new("/tmp/x"), None),
             "sqlite:///tmp/x/ccpor.db?mode=rwc"
         );
-        assert_eq!(database_url(Path::new("d"), Some("postgres://h/db")), "postgres://h/db");
+        assert_eq!(
+            database_url(Path::new("d"), Some("postgres://h/db")),
+            "postgres://h/db"
+        );
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://***@h/db");
     }
 }

@@ -108,11 +108,7 @@ pub async fn allocate_ids<C: ConnectionTrait>(
                     backend,
                     "UPDATE id_counter SET next_value = next_value + ?, updated_at = ? \
                      WHERE name = ? RETURNING next_value",
-                    [
-                        count.into(),
-                        chrono::Utc::now().into(),
-                        table.name().into(),
-                    ],
+                    [count.into(), chrono::Utc::now().into(), table.name().into()],
                 ))
                 .await?
                 .ok_or_else(|| DbErr::Custom(format!("no id_counter row for {}", table.name())))?;

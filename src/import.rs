@@ -58,8 +58,8 @@ fn line_error(line: usize, e: AppError) -> LineError {
 
 /// Parses one line into a validated order.
 pub fn parse_line(text: &str, refs: &Refs) -> AppResult<NewOrder> {
-    let json: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| AppError::invalid("", format!("not JSON: {e}")))?;
+    let json: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| AppError::invalid("", format!("not JSON: {e}")))?;
     let value = async_graphql::Value::from_json(json)
         .map_err(|e| AppError::invalid("", format!("not a createOrder input: {e}")))?;
     let input = CreateOrderInput::parse(Some(value)).map_err(|e| {

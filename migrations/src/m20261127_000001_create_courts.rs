@@ -12,6 +12,8 @@ impl MigrationName for Migration {
     }
 }
 
+// Variants spell the column names, one of which repeats the table name.
+#[allow(clippy::enum_variant_names)]
 #[derive(DeriveIden)]
 enum Court {
     Table,
@@ -34,17 +36,36 @@ impl MigrationTrait for Migration {
         let mut table = Table::create();
         table
             .table(Court::Table)
-            .col(ColumnDef::new(Court::Id).integer().not_null().auto_increment().primary_key())
-            .col(ColumnDef::new(Court::Code).string_len(8).not_null().unique_key())
+            .col(
+                ColumnDef::new(Court::Id)
+                    .integer()
+                    .not_null()
+                    .auto_increment()
+                    .primary_key(),
+            )
+            .col(
+                ColumnDef::new(Court::Code)
+                    .string_len(8)
+                    .not_null()
+                    .unique_key(),
+            )
             .col(ColumnDef::new(Court::Name).string_len(200).not_null())
             .col(ColumnDef::new(Court::CourtType).string_len(16).not_null())
             .col(ColumnDef::new(Court::County).string_len(40).not_null())
             .col(ColumnDef::new(Court::CountyNumber).integer().not_null())
             .col(ColumnDef::new(Court::Fips).string_len(5).not_null())
             .col(ColumnDef::new(Court::Ori).string_len(9).not_null())
-            .col(ColumnDef::new(Court::ParticipationMode).string_len(20).not_null());
-        manager.create_table(timestamps(&mut table).to_owned()).await?;
-        manager.create_index(index("court", &["county_number"])).await?;
+            .col(
+                ColumnDef::new(Court::ParticipationMode)
+                    .string_len(20)
+                    .not_null(),
+            );
+        manager
+            .create_table(timestamps(&mut table).to_owned())
+            .await?;
+        manager
+            .create_index(index("court", &["county_number"]))
+            .await?;
 
         let now = chrono::Utc::now();
         let mut insert = Query::insert();

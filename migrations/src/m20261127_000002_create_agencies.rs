@@ -12,6 +12,8 @@ impl MigrationName for Migration {
     }
 }
 
+// Variants spell the column names, one of which repeats the table name.
+#[allow(clippy::enum_variant_names)]
 #[derive(DeriveIden)]
 enum Agency {
     Table,
@@ -30,12 +32,25 @@ impl MigrationTrait for Migration {
         let mut table = Table::create();
         table
             .table(Agency::Table)
-            .col(ColumnDef::new(Agency::Id).integer().not_null().auto_increment().primary_key())
-            .col(ColumnDef::new(Agency::Ori).string_len(9).not_null().unique_key())
+            .col(
+                ColumnDef::new(Agency::Id)
+                    .integer()
+                    .not_null()
+                    .auto_increment()
+                    .primary_key(),
+            )
+            .col(
+                ColumnDef::new(Agency::Ori)
+                    .string_len(9)
+                    .not_null()
+                    .unique_key(),
+            )
             .col(ColumnDef::new(Agency::Name).string_len(200).not_null())
             .col(ColumnDef::new(Agency::AgencyType).string_len(16).not_null())
             .col(ColumnDef::new(Agency::County).string_len(40).null());
-        manager.create_table(timestamps(&mut table).to_owned()).await?;
+        manager
+            .create_table(timestamps(&mut table).to_owned())
+            .await?;
         manager.create_index(index("agency", &["county"])).await?;
 
         let now = chrono::Utc::now();

@@ -79,23 +79,45 @@ impl MigrationTrait for Migration {
         let mut order = Table::create();
         order
             .table(O::Table)
-            .col(ColumnDef::new(O::Id).integer().not_null().auto_increment().primary_key())
+            .col(
+                ColumnDef::new(O::Id)
+                    .integer()
+                    .not_null()
+                    .auto_increment()
+                    .primary_key(),
+            )
             .col(ColumnDef::new(O::CourtId).integer().not_null())
             .col(ColumnDef::new(O::CaseNumber).string_len(40).not_null())
             .col(ColumnDef::new(O::CaseNumberKey).string_len(40).not_null())
             .col(ColumnDef::new(O::Family).string_len(16).not_null())
             .col(ColumnDef::new(O::FormNumber).string_len(12).not_null())
             .col(ColumnDef::new(O::Kind).string_len(16).not_null())
-            .col(ColumnDef::new(O::IssuedAt).timestamp_with_time_zone().not_null())
+            .col(
+                ColumnDef::new(O::IssuedAt)
+                    .timestamp_with_time_zone()
+                    .not_null(),
+            )
             .col(ColumnDef::new(O::HearingDate).date().null())
-            .col(ColumnDef::new(O::ExpiresAt).timestamp_with_time_zone().null())
+            .col(
+                ColumnDef::new(O::ExpiresAt)
+                    .timestamp_with_time_zone()
+                    .null(),
+            )
             .col(ColumnDef::new(O::JudicialOfficer).string_len(120).null())
             .col(ColumnDef::new(O::PcoCodes).string_len(40).not_null())
             .col(ColumnDef::new(O::ContactLevel).string_len(20).not_null())
             .col(ColumnDef::new(O::StayAwayYards).integer().null())
             .col(ColumnDef::new(O::MoveOut).boolean().not_null())
-            .col(ColumnDef::new(O::FirearmRelinquishment).boolean().not_null())
-            .col(ColumnDef::new(O::FirearmDueAt).timestamp_with_time_zone().null())
+            .col(
+                ColumnDef::new(O::FirearmRelinquishment)
+                    .boolean()
+                    .not_null(),
+            )
+            .col(
+                ColumnDef::new(O::FirearmDueAt)
+                    .timestamp_with_time_zone()
+                    .null(),
+            )
             .col(ColumnDef::new(O::BradyIndicator).string_len(1).not_null())
             .col(ColumnDef::new(O::SpecialConditions).text().null())
             .col(ColumnDef::new(O::Notes).text().null())
@@ -104,9 +126,21 @@ impl MigrationTrait for Migration {
             .col(ColumnDef::new(O::EnteredByAgencyId).integer().null())
             .col(ColumnDef::new(O::SupersedesOrderId).integer().null())
             .col(ColumnDef::new(O::ChainRootId).integer().not_null())
-            .col(ColumnDef::new(O::SupersededAt).timestamp_with_time_zone().null())
-            .col(ColumnDef::new(O::TerminatedAt).timestamp_with_time_zone().null())
-            .col(ColumnDef::new(O::CancelledAt).timestamp_with_time_zone().null())
+            .col(
+                ColumnDef::new(O::SupersededAt)
+                    .timestamp_with_time_zone()
+                    .null(),
+            )
+            .col(
+                ColumnDef::new(O::TerminatedAt)
+                    .timestamp_with_time_zone()
+                    .null(),
+            )
+            .col(
+                ColumnDef::new(O::CancelledAt)
+                    .timestamp_with_time_zone()
+                    .null(),
+            )
             .foreign_key(
                 ForeignKey::create()
                     .name("fk_order_court")
@@ -131,7 +165,9 @@ impl MigrationTrait for Migration {
                     .from(O::Table, O::SupersedesOrderId)
                     .to(O::Table, O::Id),
             );
-        manager.create_table(timestamps(&mut order).to_owned()).await?;
+        manager
+            .create_table(timestamps(&mut order).to_owned())
+            .await?;
         for cols in [
             &["case_number_key"][..],
             &["court_id", "case_number_key"],
@@ -140,17 +176,29 @@ impl MigrationTrait for Migration {
             &["chain_root_id"],
             &["family"],
         ] {
-            manager.create_index(index("protective_order", cols)).await?;
+            manager
+                .create_index(index("protective_order", cols))
+                .await?;
         }
 
         let mut party = Table::create();
         party
             .table(OrderParty::Table)
-            .col(ColumnDef::new(OrderParty::Id).integer().not_null().auto_increment().primary_key())
+            .col(
+                ColumnDef::new(OrderParty::Id)
+                    .integer()
+                    .not_null()
+                    .auto_increment()
+                    .primary_key(),
+            )
             .col(ColumnDef::new(OrderParty::OrderId).integer().not_null())
             .col(ColumnDef::new(OrderParty::PersonId).integer().not_null())
             .col(ColumnDef::new(OrderParty::Role).string_len(24).not_null())
-            .col(ColumnDef::new(OrderParty::Relationship).string_len(80).null())
+            .col(
+                ColumnDef::new(OrderParty::Relationship)
+                    .string_len(80)
+                    .null(),
+            )
             .foreign_key(
                 ForeignKey::create()
                     .name("fk_order_party_order")
@@ -163,9 +211,15 @@ impl MigrationTrait for Migration {
                     .from(OrderParty::Table, OrderParty::PersonId)
                     .to(Person::Table, Person::Id),
             );
-        manager.create_table(timestamps(&mut party).to_owned()).await?;
-        manager.create_index(index("order_party", &["order_id"])).await?;
-        manager.create_index(index("order_party", &["person_id", "order_id"])).await
+        manager
+            .create_table(timestamps(&mut party).to_owned())
+            .await?;
+        manager
+            .create_index(index("order_party", &["order_id"]))
+            .await?;
+        manager
+            .create_index(index("order_party", &["person_id", "order_id"]))
+            .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

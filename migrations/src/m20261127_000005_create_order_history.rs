@@ -53,10 +53,20 @@ impl MigrationTrait for Migration {
         let mut event = Table::create();
         event
             .table(OrderEvent::Table)
-            .col(ColumnDef::new(OrderEvent::Id).integer().not_null().auto_increment().primary_key())
+            .col(
+                ColumnDef::new(OrderEvent::Id)
+                    .integer()
+                    .not_null()
+                    .auto_increment()
+                    .primary_key(),
+            )
             .col(ColumnDef::new(OrderEvent::OrderId).integer().not_null())
             .col(ColumnDef::new(OrderEvent::Kind).string_len(16).not_null())
-            .col(ColumnDef::new(OrderEvent::OccurredAt).timestamp_with_time_zone().not_null())
+            .col(
+                ColumnDef::new(OrderEvent::OccurredAt)
+                    .timestamp_with_time_zone()
+                    .not_null(),
+            )
             .col(ColumnDef::new(OrderEvent::RelatedOrderId).integer().null())
             .col(ColumnDef::new(OrderEvent::Reason).text().null())
             .col(ColumnDef::new(OrderEvent::Source).string_len(8).not_null())
@@ -72,17 +82,39 @@ impl MigrationTrait for Migration {
                     .from(OrderEvent::Table, OrderEvent::RelatedOrderId)
                     .to(ProtectiveOrder::Table, ProtectiveOrder::Id),
             );
-        manager.create_table(timestamps(&mut event).to_owned()).await?;
-        manager.create_index(index("order_event", &["order_id", "occurred_at"])).await?;
+        manager
+            .create_table(timestamps(&mut event).to_owned())
+            .await?;
+        manager
+            .create_index(index("order_event", &["order_id", "occurred_at"]))
+            .await?;
 
         let mut service = Table::create();
         service
             .table(ServiceRecord::Table)
-            .col(ColumnDef::new(ServiceRecord::Id).integer().not_null().auto_increment().primary_key())
+            .col(
+                ColumnDef::new(ServiceRecord::Id)
+                    .integer()
+                    .not_null()
+                    .auto_increment()
+                    .primary_key(),
+            )
             .col(ColumnDef::new(ServiceRecord::OrderId).integer().not_null())
-            .col(ColumnDef::new(ServiceRecord::ServedAt).timestamp_with_time_zone().not_null())
-            .col(ColumnDef::new(ServiceRecord::Method).string_len(16).not_null())
-            .col(ColumnDef::new(ServiceRecord::ServerName).string_len(120).null())
+            .col(
+                ColumnDef::new(ServiceRecord::ServedAt)
+                    .timestamp_with_time_zone()
+                    .not_null(),
+            )
+            .col(
+                ColumnDef::new(ServiceRecord::Method)
+                    .string_len(16)
+                    .not_null(),
+            )
+            .col(
+                ColumnDef::new(ServiceRecord::ServerName)
+                    .string_len(120)
+                    .null(),
+            )
             .col(ColumnDef::new(ServiceRecord::AgencyId).integer().null())
             .col(ColumnDef::new(ServiceRecord::Notes).text().null())
             .foreign_key(
@@ -97,8 +129,12 @@ impl MigrationTrait for Migration {
                     .from(ServiceRecord::Table, ServiceRecord::AgencyId)
                     .to(Agency::Table, Agency::Id),
             );
-        manager.create_table(timestamps(&mut service).to_owned()).await?;
-        manager.create_index(index("service_record", &["order_id", "served_at"])).await
+        manager
+            .create_table(timestamps(&mut service).to_owned())
+            .await?;
+        manager
+            .create_index(index("service_record", &["order_id", "served_at"]))
+            .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -26,9 +26,20 @@ impl MigrationTrait for Migration {
         let mut table = Table::create();
         table
             .table(IdCounter::Table)
-            .col(ColumnDef::new(IdCounter::Name).string_len(40).not_null().primary_key())
-            .col(ColumnDef::new(IdCounter::NextValue).big_integer().not_null());
-        manager.create_table(timestamps(&mut table).to_owned()).await?;
+            .col(
+                ColumnDef::new(IdCounter::Name)
+                    .string_len(40)
+                    .not_null()
+                    .primary_key(),
+            )
+            .col(
+                ColumnDef::new(IdCounter::NextValue)
+                    .big_integer()
+                    .not_null(),
+            );
+        manager
+            .create_table(timestamps(&mut table).to_owned())
+            .await?;
         let now = chrono::Utc::now();
         let mut insert = Query::insert();
         insert.into_table(IdCounter::Table).columns([

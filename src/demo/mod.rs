@@ -20,11 +20,11 @@ use crate::domain::codes::{
     PartyType, PcoCode, ServiceMethod, Sex,
 };
 use crate::domain::names::name_key;
-use crate::domain::order_rules::{
-    FormRule, OrderFamily, check_expiry, form_rule, renewal_limit,
-};
+use crate::domain::order_rules::{FormRule, OrderFamily, check_expiry, form_rule, renewal_limit};
 use crate::error::{AppError, AppResult};
-use crate::service::model::{Conditions, NewAlias, NewOrder, NewParty, NewPerson, PartyPerson, Supersedes};
+use crate::service::model::{
+    Conditions, NewAlias, NewOrder, NewParty, NewPerson, PartyPerson, Supersedes,
+};
 use crate::service::orders::{alias_rows, event, insert_chunked, order_row, party_row, person_row};
 use names::{DrawnName, Names};
 
@@ -272,7 +272,12 @@ impl Generator {
     }
 
     /// Case numbers shaped like the county's (domain.md §9.2 patterns, synthetic sequences).
-    fn case_number(&mut self, court: usize, family: OrderFamily, issued: DateTime<Utc>) -> AppResult<CaseNumber> {
+    fn case_number(
+        &mut self,
+        court: usize,
+        family: OrderFamily,
+        issued: DateTime<Utc>,
+    ) -> AppResult<CaseNumber> {
         self.case_seq += 1;
         let seq = self.case_seq;
         let yy = issued.format("%y");
@@ -304,7 +309,8 @@ impl Generator {
         // Court hours in Pacific time are roughly 16:00–01:00 UTC.
         let date = day.date_naive();
         let secs = self.rng.random_range(16 * 3600..24 * 3600);
-        Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default()) + Duration::seconds(secs)
+        Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default())
+            + Duration::seconds(secs)
     }
 
     fn drawn_person(&mut self, sex: Sex, age: (i32, i32), descriptors: bool) -> NewPerson {
@@ -317,12 +323,41 @@ impl Generator {
         let known_dob = self.rng.random_bool(0.92);
         let male = d.sex == Sex::Male;
         let (height, weight, hair, eye) = if descriptors {
-            let hair = *pick(&mut self.rng, &[HairColor::Black, HairColor::Black, HairColor::Brown, HairColor::Brown, HairColor::Blond, HairColor::Gray, HairColor::Red, HairColor::UnknownOrBald]);
-            let eye = *pick(&mut self.rng, &[EyeColor::Brown, EyeColor::Brown, EyeColor::Brown, EyeColor::Black, EyeColor::Blue, EyeColor::Hazel, EyeColor::Green]);
+            let hair = *pick(
+                &mut self.rng,
+                &[
+                    HairColor::Black,
+                    HairColor::Black,
+                    HairColor::Brown,
+                    HairColor::Brown,
+                    HairColor::Blond,
+                    HairColor::Gray,
+                    HairColor::Red,
+                    HairColor::UnknownOrBald,
+                ],
+            );
+            let eye = *pick(
+                &mut self.rng,
+                &[
+                    EyeColor::Brown,
+                    EyeColor::Brown,
+                    EyeColor::Brown,
+                    EyeColor::Black,
+                    EyeColor::Blue,
+                    EyeColor::Hazel,
+                    EyeColor::Green,
+                ],
+            );
             let (h, w) = if male {
-                (self.rng.random_range(62..=76), self.rng.random_range(130..=260))
+                (
+                    self.rng.random_range(62..=76),
+                    self.rng.random_range(130..=260),
+                )
             } else {
-                (self.rng.random_range(58..=70), self.rng.random_range(100..=220))
+                (
+                    self.rng.random_range(58..=70),
+                    self.rng.random_range(100..=220),
+                )
             };
             (Some(h), Some(w), Some(hair), Some(eye))
         } else {
@@ -365,7 +400,12 @@ impl Generator {
 
     fn organization(&mut self, kinds: &[&str]) -> NewPerson {
         let d = self.names.draw(&mut self.rng, Sex::Unknown);
-        let org = format!("{} {} {}", d.last, pick(&mut self.rng, kinds), pick(&mut self.rng, &["Inc.", "LLC", "Co."]));
+        let org = format!(
+            "{} {} {}",
+            d.last,
+            pick(&mut self.rng, kinds),
+            pick(&mut self.rng, &["Inc.", "LLC", "Co."])
+        );
         NewPerson {
             party_type: PartyType::Organization,
             name_key: name_key(&[&org]),
@@ -390,8 +430,22 @@ impl Generator {
 
     fn parties(&mut self, family: OrderFamily, court: usize) -> (Vec<PlannedParty>, Option<usize>) {
         let relationships: &[&str] = match family {
-            OrderFamily::Dv | OrderFamily::Epo | OrderFamily::OutOfState => &["spouse", "former spouse", "dating", "former dating", "cohabitant", "parent of child together"],
-            OrderFamily::Ch => &["neighbor", "acquaintance", "co-worker", "former friend", "stranger", "landlord"],
+            OrderFamily::Dv | OrderFamily::Epo | OrderFamily::OutOfState => &[
+                "spouse",
+                "former spouse",
+                "dating",
+                "former dating",
+                "cohabitant",
+                "parent of child together",
+            ],
+            OrderFamily::Ch => &[
+                "neighbor",
+                "acquaintance",
+                "co-worker",
+                "former friend",
+                "stranger",
+                "landlord",
+            ],
             OrderFamily::Ea => &["adult child", "caregiver", "relative", "neighbor"],
             OrderFamily::Wv => &["former employee", "customer", "stranger"],
             OrderFamily::Sv => &["student", "former student", "stranger"],
@@ -399,7 +453,8 @@ impl Generator {
             OrderFamily::Cr => &["spouse", "dating", "family member", "acquaintance"],
             OrderFamily::Gv | OrderFamily::Rt => &[],
         };
-        let relationship = (!relationships.is_empty()).then(|| (*pick(&mut self.rng, relationships)).to_owned());
+        let relationship =
+            (!relationships.is_empty()).then(|| (*pick(&mut self.rng, relationships)).to_owned());
         // A counter-order: the protected person of an earlier chain now restrained, same court.
         if matches!(family, OrderFamily::Dv | OrderFamily::Ch)
             && !self.pairs.is_empty()
@@ -408,43 +463,74 @@ impl Generator {
             let (r, p, c) = *pick(&mut self.rng, &self.pairs);
             return (
                 vec![
-                    PlannedParty { role: PartyRole::Restrained, relationship, who: Who::Old(p) },
-                    PlannedParty { role: PartyRole::Protected, relationship: None, who: Who::Old(r) },
+                    PlannedParty {
+                        role: PartyRole::Restrained,
+                        relationship,
+                        who: Who::Old(p),
+                    },
+                    PlannedParty {
+                        role: PartyRole::Protected,
+                        relationship: None,
+                        who: Who::Old(r),
+                    },
                 ],
                 Some(c),
             );
         }
-        let (restrained_sex, protected_sex) = if matches!(family, OrderFamily::Dv | OrderFamily::Epo | OrderFamily::Cr) {
-            let x = self.rng.random::<f64>();
-            if x < 0.72 {
-                (Sex::Male, Sex::Female)
-            } else if x < 0.81 {
-                (Sex::Female, Sex::Male)
-            } else if x < 0.91 {
-                (Sex::Male, Sex::Male)
+        let (restrained_sex, protected_sex) =
+            if matches!(family, OrderFamily::Dv | OrderFamily::Epo | OrderFamily::Cr) {
+                let x = self.rng.random::<f64>();
+                if x < 0.72 {
+                    (Sex::Male, Sex::Female)
+                } else if x < 0.81 {
+                    (Sex::Female, Sex::Male)
+                } else if x < 0.91 {
+                    (Sex::Male, Sex::Male)
+                } else {
+                    (Sex::Female, Sex::Female)
+                }
+            } else if self.rng.random_bool(0.65) {
+                (Sex::Male, Sex::Unknown)
             } else {
-                (Sex::Female, Sex::Female)
-            }
-        } else if self.rng.random_bool(0.65) {
-            (Sex::Male, Sex::Unknown)
+                (Sex::Female, Sex::Unknown)
+            };
+        let restrained_age = if family == OrderFamily::Jv {
+            (12, 17)
         } else {
-            (Sex::Female, Sex::Unknown)
+            (18, 68)
         };
-        let restrained_age = if family == OrderFamily::Jv { (12, 17) } else { (18, 68) };
         let restrained = if !self.restrained_pool.is_empty() && self.rng.random_bool(0.12) {
             Who::Old(*pick(&mut self.rng, &self.restrained_pool))
         } else {
-            Who::New(Box::new(self.drawn_person(restrained_sex, restrained_age, true)))
+            Who::New(Box::new(self.drawn_person(
+                restrained_sex,
+                restrained_age,
+                true,
+            )))
         };
         let protected = match family {
-            OrderFamily::Rt => Who::New(Box::new(self.organization(&["Market", "Hardware", "Pharmacy", "Foods", "Outlet"]))),
-            OrderFamily::Ea => Who::New(Box::new(self.drawn_person(protected_sex, (65, 95), false))),
+            OrderFamily::Rt => {
+                Who::New(Box::new(self.organization(&[
+                    "Market", "Hardware", "Pharmacy", "Foods", "Outlet",
+                ])))
+            }
+            OrderFamily::Ea => {
+                Who::New(Box::new(self.drawn_person(protected_sex, (65, 95), false)))
+            }
             OrderFamily::Jv => Who::New(Box::new(self.drawn_person(protected_sex, (8, 17), false))),
             _ => Who::New(Box::new(self.drawn_person(protected_sex, (18, 70), false))),
         };
         let mut parties = vec![
-            PlannedParty { role: PartyRole::Restrained, relationship, who: restrained },
-            PlannedParty { role: PartyRole::Protected, relationship: None, who: protected },
+            PlannedParty {
+                role: PartyRole::Restrained,
+                relationship,
+                who: restrained,
+            },
+            PlannedParty {
+                role: PartyRole::Protected,
+                relationship: None,
+                who: protected,
+            },
         ];
         if matches!(family, OrderFamily::Dv | OrderFamily::Epo) && self.rng.random_bool(0.3) {
             for _ in 0..self.rng.random_range(1..=3) {
@@ -459,14 +545,24 @@ impl Generator {
             parties.push(PlannedParty {
                 role: PartyRole::AdditionalProtected,
                 relationship: Some("employer".to_owned()),
-                who: Who::New(Box::new(self.organization(&["Logistics", "Services", "Builders"]))),
+                who: Who::New(Box::new(self.organization(&[
+                    "Logistics",
+                    "Services",
+                    "Builders",
+                ]))),
             });
         }
         let _ = court;
         (parties, None)
     }
 
-    fn conditions(&mut self, family: OrderFamily, issued: DateTime<Utc>, after_hearing: bool, intimate: bool) -> Conditions {
+    fn conditions(
+        &mut self,
+        family: OrderFamily,
+        issued: DateTime<Utc>,
+        after_hearing: bool,
+        intimate: bool,
+    ) -> Conditions {
         let mut pco = vec![1u8];
         let mut contact = ContactLevel::None;
         let mut yards = None;
@@ -504,7 +600,10 @@ impl Generator {
         if firearms {
             pco.push(7);
         }
-        let special = self.rng.random_bool(0.2).then(|| (*pick(&mut self.rng, SPECIAL_CONDITIONS)).to_owned());
+        let special = self
+            .rng
+            .random_bool(0.2)
+            .then(|| (*pick(&mut self.rng, SPECIAL_CONDITIONS)).to_owned());
         if special.is_some() {
             pco.push(8);
         }
@@ -537,7 +636,14 @@ impl Generator {
         form_rule(form).ok_or_else(|| internal(format!("demo uses unknown form {form}")))
     }
 
-    fn served_later(&mut self, issued: DateTime<Utc>, until: Option<DateTime<Utc>>, p: f64, method: ServiceMethod, agency: Option<i32>) -> Option<(DateTime<Utc>, ServiceMethod, Option<i32>)> {
+    fn served_later(
+        &mut self,
+        issued: DateTime<Utc>,
+        until: Option<DateTime<Utc>>,
+        p: f64,
+        method: ServiceMethod,
+        agency: Option<i32>,
+    ) -> Option<(DateTime<Utc>, ServiceMethod, Option<i32>)> {
         if !self.rng.random_bool(p) {
             return None;
         }
@@ -554,9 +660,20 @@ impl Generator {
         if let Some(c) = counter_court {
             court = c;
         }
-        let intimate = parties.first().and_then(|p| p.relationship.as_deref()).is_some_and(|r| {
-            matches!(r, "spouse" | "former spouse" | "dating" | "former dating" | "cohabitant" | "parent of child together")
-        });
+        let intimate = parties
+            .first()
+            .and_then(|p| p.relationship.as_deref())
+            .is_some_and(|r| {
+                matches!(
+                    r,
+                    "spouse"
+                        | "former spouse"
+                        | "dating"
+                        | "former dating"
+                        | "cohabitant"
+                        | "parent of child together"
+                )
+            });
         let day = self.now - Duration::days(self.rng.random_range(1..HISTORY_DAYS));
         let issued = self.issue_time(day).min(self.now);
         let sheriff = self.courts[court].sheriff;
@@ -568,9 +685,21 @@ impl Generator {
             OrderFamily::Ea => "EA-110",
             OrderFamily::Wv => "WV-110",
             OrderFamily::Sv => "SV-110",
-            OrderFamily::Gv => if self.rng.random_bool(0.5) { "EPO-002" } else { "GV-110" },
+            OrderFamily::Gv => {
+                if self.rng.random_bool(0.5) {
+                    "EPO-002"
+                } else {
+                    "GV-110"
+                }
+            }
             OrderFamily::Jv => "JV-250",
-            OrderFamily::Cr => if self.rng.random_bool(0.8) { "CR-160" } else { "CR-161" },
+            OrderFamily::Cr => {
+                if self.rng.random_bool(0.8) {
+                    "CR-160"
+                } else {
+                    "CR-161"
+                }
+            }
             OrderFamily::Epo => "EPO-001",
             OrderFamily::Rt => "RT-130",
             OrderFamily::OutOfState => "DV-600",
@@ -584,19 +713,32 @@ impl Generator {
                 if self.rng.random_bool(0.5) {
                     (None, None)
                 } else {
-                    (issued.checked_add_months(Months::new(12 * self.rng.random_range(1..=10))), None)
+                    (
+                        issued.checked_add_months(Months::new(12 * self.rng.random_range(1..=10))),
+                        None,
+                    )
                 }
             }
             "RT-130" => (issued.checked_add_months(Months::new(24)), None),
-            "DV-600" => (issued.checked_add_months(Months::new(12 * self.rng.random_range(1..=5))), None),
+            "DV-600" => (
+                issued.checked_add_months(Months::new(12 * self.rng.random_range(1..=5))),
+                None,
+            ),
             _ => {
                 let hearing = issued + Duration::days(21);
-                (Some(hearing + Duration::hours(2)), Some(hearing.date_naive()))
+                (
+                    Some(hearing + Duration::hours(2)),
+                    Some(hearing.date_naive()),
+                )
             }
         };
         let served = match rule.kind {
-            crate::domain::order_rules::OrderKind::Emergency => Some((issued, ServiceMethod::Personal, sheriff)),
-            crate::domain::order_rules::OrderKind::Criminal => Some((issued, ServiceMethod::InCourt, None)),
+            crate::domain::order_rules::OrderKind::Emergency => {
+                Some((issued, ServiceMethod::Personal, sheriff))
+            }
+            crate::domain::order_rules::OrderKind::Criminal => {
+                Some((issued, ServiceMethod::InCourt, None))
+            }
             _ => self.served_later(issued, expires, 0.85, ServiceMethod::Personal, sheriff),
         };
         let conditions = self.conditions(family, issued, false, intimate);
@@ -606,7 +748,13 @@ impl Generator {
             expires_at: expires,
             hearing_date: hearing,
             conditions,
-            source: if lea { EntrySource::Lea } else if self.rng.random_bool(0.05) { EntrySource::Feed } else { EntrySource::Court },
+            source: if lea {
+                EntrySource::Lea
+            } else if self.rng.random_bool(0.05) {
+                EntrySource::Feed
+            } else {
+                EntrySource::Court
+            },
             agency: if lea { sheriff } else { None },
             judge: judge.clone(),
             served,
@@ -689,12 +837,17 @@ impl Generator {
             && exp - Duration::days(60) <= self.now
             && self.rng.random_bool(0.3)
         {
-            let at = (exp - Duration::days(self.rng.random_range(1..60))).max(last.issued_at + Duration::days(1));
+            let at = (exp - Duration::days(self.rng.random_range(1..60)))
+                .max(last.issued_at + Duration::days(1));
             if at <= self.now {
                 let (limit, _) = renewal_limit(family);
                 let new_exp = match limit {
-                    crate::domain::order_rules::Limit::Unlimited if self.rng.random_bool(0.15) => None,
-                    crate::domain::order_rules::Limit::Years(y) => at.checked_add_months(Months::new(12 * y)),
+                    crate::domain::order_rules::Limit::Unlimited if self.rng.random_bool(0.15) => {
+                        None
+                    }
+                    crate::domain::order_rules::Limit::Years(y) => {
+                        at.checked_add_months(Months::new(12 * y))
+                    }
                     _ => at.checked_add_months(Months::new(60)),
                 };
                 let rule = last.rule;
@@ -722,11 +875,13 @@ impl Generator {
             let end = last.expires_at.unwrap_or(self.now).min(self.now);
             let span = (end - last.issued_at).num_hours();
             if span > 2 {
-                terminated_at = Some(last.issued_at + Duration::hours(self.rng.random_range(1..span)));
+                terminated_at =
+                    Some(last.issued_at + Duration::hours(self.rng.random_range(1..span)));
             }
         }
-        let cancelled_at = (stages.len() == 1 && terminated_at.is_none() && self.rng.random_bool(0.005))
-            .then(|| (stages[0].issued_at + Duration::days(1)).min(self.now));
+        let cancelled_at =
+            (stages.len() == 1 && terminated_at.is_none() && self.rng.random_bool(0.005))
+                .then(|| (stages[0].issued_at + Duration::days(1)).min(self.now));
         let case_number = self.case_number(court, family, issued)?;
         Ok(Chain {
             court,
@@ -740,7 +895,11 @@ impl Generator {
     }
 
     /// Allocates ids and writes a batch of chains in one transaction.
-    async fn store(&mut self, db: &DatabaseConnection, chains: Vec<Chain>) -> AppResult<DemoReport> {
+    async fn store(
+        &mut self,
+        db: &DatabaseConnection,
+        chains: Vec<Chain>,
+    ) -> AppResult<DemoReport> {
         let txn = db.begin().await?;
         let new_persons = chains
             .iter()
@@ -748,11 +907,21 @@ impl Generator {
             .filter(|p| matches!(p.who, Who::New(_)))
             .count();
         let order_count: usize = chains.iter().map(|c| c.stages.len()).sum();
-        let mut person_ids = allocate_ids(&txn, IdTable::Person, new_persons).await?.into_iter();
-        let mut order_ids = allocate_ids(&txn, IdTable::Order, order_count).await?.into_iter();
+        let mut person_ids = allocate_ids(&txn, IdTable::Person, new_persons)
+            .await?
+            .into_iter();
+        let mut order_ids = allocate_ids(&txn, IdTable::Order, order_count)
+            .await?
+            .into_iter();
         let now = Utc::now();
-        let (mut persons, mut aliases, mut orders, mut parties, mut events, mut services) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut persons, mut aliases, mut orders, mut parties, mut events, mut services) = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        );
         for chain in &chains {
             let mut party_models = Vec::new();
             let mut ids_by_role = Vec::new();
@@ -760,7 +929,9 @@ impl Generator {
                 let id = match &p.who {
                     Who::Old(id) => *id,
                     Who::New(np) => {
-                        let id = person_ids.next().ok_or_else(|| internal("person id block too small".into()))?;
+                        let id = person_ids
+                            .next()
+                            .ok_or_else(|| internal("person id block too small".into()))?;
                         persons.push(person_row(np, id, now));
                         aliases.extend(alias_rows(np, id, now));
                         id
@@ -774,18 +945,40 @@ impl Generator {
                 });
             }
             let chain_ids: Vec<i32> = (0..chain.stages.len())
-                .map(|_| order_ids.next().ok_or_else(|| internal("order id block too small".into())))
+                .map(|_| {
+                    order_ids
+                        .next()
+                        .ok_or_else(|| internal("order id block too small".into()))
+                })
                 .collect::<AppResult<_>>()?;
-            let Some(&root) = chain_ids.first() else { continue };
+            let Some(&root) = chain_ids.first() else {
+                continue;
+            };
             for (i, stage) in chain.stages.iter().enumerate() {
                 let id = chain_ids[i];
                 if stage.renewal {
                     let (limit, citation) = renewal_limit(chain.family);
-                    check_expiry("expiresAt", stage.issued_at, stage.expires_at, false, limit, citation, "renewal")
-                        .map_err(|e| internal(format!("demo renewal breaks a rule: {e}")))?;
+                    check_expiry(
+                        "expiresAt",
+                        stage.issued_at,
+                        stage.expires_at,
+                        false,
+                        limit,
+                        citation,
+                        "renewal",
+                    )
+                    .map_err(|e| internal(format!("demo renewal breaks a rule: {e}")))?;
                 } else {
-                    check_expiry("expiresAt", stage.issued_at, stage.expires_at, stage.rule.expiry_required, stage.rule.limit, stage.rule.citation, stage.rule.form)
-                        .map_err(|e| internal(format!("demo order breaks a rule: {e}")))?;
+                    check_expiry(
+                        "expiresAt",
+                        stage.issued_at,
+                        stage.expires_at,
+                        stage.rule.expiry_required,
+                        stage.rule.limit,
+                        stage.rule.citation,
+                        stage.rule.form,
+                    )
+                    .map_err(|e| internal(format!("demo order breaks a rule: {e}")))?;
                 }
                 let new = NewOrder {
                     court_id: self.courts[chain.court].id,
@@ -799,27 +992,59 @@ impl Generator {
                     judicial_officer: stage.judge.clone(),
                     conditions: stage.conditions.clone(),
                     source: stage.source,
-                    entered_by_court_id: (stage.source != EntrySource::Lea).then_some(self.courts[chain.court].id),
+                    entered_by_court_id: (stage.source != EntrySource::Lea)
+                        .then_some(self.courts[chain.court].id),
                     entered_by_agency_id: stage.agency,
                     parties: Vec::new(),
-                    supersedes: (i > 0).then(|| Supersedes { order_id: chain_ids[i - 1], chain_root_id: root }),
+                    supersedes: (i > 0).then(|| Supersedes {
+                        order_id: chain_ids[i - 1],
+                        chain_root_id: root,
+                    }),
                 };
                 let mut row = order_row(&new, id, now);
                 let successor = chain.stages.get(i + 1);
                 let last = successor.is_none();
                 if let Some(next) = successor {
                     row.superseded_at = Set(Some(next.issued_at));
-                    events.push(event(id, next.link, next.issued_at, Some(chain_ids[i + 1]), None, EntrySource::Court));
+                    events.push(event(
+                        id,
+                        next.link,
+                        next.issued_at,
+                        Some(chain_ids[i + 1]),
+                        None,
+                        EntrySource::Court,
+                    ));
                 }
-                events.push(event(id, EventKind::Issued, stage.issued_at, (i > 0).then(|| chain_ids[i - 1]), None, stage.source));
+                events.push(event(
+                    id,
+                    EventKind::Issued,
+                    stage.issued_at,
+                    (i > 0).then(|| chain_ids[i - 1]),
+                    None,
+                    stage.source,
+                ));
                 if last {
                     if let Some(t) = chain.terminated_at {
                         row.terminated_at = Set(Some(t));
-                        events.push(event(id, EventKind::Terminated, t, None, Some("Terminated by court order".into()), EntrySource::Court));
+                        events.push(event(
+                            id,
+                            EventKind::Terminated,
+                            t,
+                            None,
+                            Some("Terminated by court order".into()),
+                            EntrySource::Court,
+                        ));
                     }
                     if let Some(t) = chain.cancelled_at {
                         row.cancelled_at = Set(Some(t));
-                        events.push(event(id, EventKind::Cancelled, t, None, Some("Entered in error (duplicate entry)".into()), EntrySource::Court));
+                        events.push(event(
+                            id,
+                            EventKind::Cancelled,
+                            t,
+                            None,
+                            Some("Entered in error (duplicate entry)".into()),
+                            EntrySource::Court,
+                        ));
                     }
                 }
                 if let Some((at, method, agency)) = stage.served {
@@ -834,7 +1059,18 @@ impl Generator {
                         updated_at: Set(now),
                         ..Default::default()
                     });
-                    events.push(event(id, EventKind::Served, at, None, None, if agency.is_some() { EntrySource::Lea } else { EntrySource::Court }));
+                    events.push(event(
+                        id,
+                        EventKind::Served,
+                        at,
+                        None,
+                        None,
+                        if agency.is_some() {
+                            EntrySource::Lea
+                        } else {
+                            EntrySource::Court
+                        },
+                    ));
                 }
                 orders.push(row);
                 for p in &party_models {
@@ -843,8 +1079,14 @@ impl Generator {
                     }
                 }
             }
-            let restrained = ids_by_role.iter().find(|(r, _)| *r == PartyRole::Restrained).map(|x| x.1);
-            let protected = ids_by_role.iter().find(|(r, _)| *r == PartyRole::Protected).map(|x| x.1);
+            let restrained = ids_by_role
+                .iter()
+                .find(|(r, _)| *r == PartyRole::Restrained)
+                .map(|x| x.1);
+            let protected = ids_by_role
+                .iter()
+                .find(|(r, _)| *r == PartyRole::Protected)
+                .map(|x| x.1);
             if let (Some(r), Some(p)) = (restrained, protected) {
                 self.restrained_pool.push(r);
                 if !matches!(chain.family, OrderFamily::Rt | OrderFamily::Wv) {
@@ -852,7 +1094,10 @@ impl Generator {
                 }
             }
         }
-        let report = DemoReport { orders: orders.len(), persons: persons.len() };
+        let report = DemoReport {
+            orders: orders.len(),
+            persons: persons.len(),
+        };
         insert_chunked(&txn, persons).await?;
         insert_chunked(&txn, aliases).await?;
         insert_chunked(&txn, orders).await?;
@@ -863,4 +1108,3 @@ impl Generator {
         Ok(report)
     }
 }
-

@@ -52,23 +52,61 @@ const PARTICLES: &[(&str, &str)] = &[
 
 /// Accents Census lists drop, for common Spanish given names and surnames.
 const ACCENTS: &[(&str, &str)] = &[
-    ("JOSE", "José"), ("JESUS", "Jesús"), ("MARIA", "María"), ("RAMON", "Ramón"),
-    ("RAUL", "Raúl"), ("ANGEL", "Ángel"), ("HECTOR", "Héctor"), ("OSCAR", "Óscar"),
-    ("JULIAN", "Julián"), ("ADRIAN", "Adrián"), ("RUBEN", "Rubén"), ("SOFIA", "Sofía"),
-    ("LUCIA", "Lucía"), ("ROCIO", "Rocío"), ("MONICA", "Mónica"), ("VERONICA", "Verónica"),
-    ("GONZALEZ", "González"), ("RODRIGUEZ", "Rodríguez"), ("HERNANDEZ", "Hernández"),
-    ("MARTINEZ", "Martínez"), ("LOPEZ", "López"), ("PEREZ", "Pérez"), ("SANCHEZ", "Sánchez"),
-    ("RAMIREZ", "Ramírez"), ("GOMEZ", "Gómez"), ("DIAZ", "Díaz"), ("JIMENEZ", "Jiménez"),
-    ("NUNEZ", "Núñez"), ("MUNOZ", "Muñoz"), ("GUTIERREZ", "Gutiérrez"), ("CASTANEDA", "Castañeda"),
-    ("IBARRA", "Ibarra"), ("ALVAREZ", "Álvarez"), ("FERNANDEZ", "Fernández"), ("VASQUEZ", "Vásquez"),
+    ("JOSE", "José"),
+    ("JESUS", "Jesús"),
+    ("MARIA", "María"),
+    ("RAMON", "Ramón"),
+    ("RAUL", "Raúl"),
+    ("ANGEL", "Ángel"),
+    ("HECTOR", "Héctor"),
+    ("OSCAR", "Óscar"),
+    ("JULIAN", "Julián"),
+    ("ADRIAN", "Adrián"),
+    ("RUBEN", "Rubén"),
+    ("SOFIA", "Sofía"),
+    ("LUCIA", "Lucía"),
+    ("ROCIO", "Rocío"),
+    ("MONICA", "Mónica"),
+    ("VERONICA", "Verónica"),
+    ("GONZALEZ", "González"),
+    ("RODRIGUEZ", "Rodríguez"),
+    ("HERNANDEZ", "Hernández"),
+    ("MARTINEZ", "Martínez"),
+    ("LOPEZ", "López"),
+    ("PEREZ", "Pérez"),
+    ("SANCHEZ", "Sánchez"),
+    ("RAMIREZ", "Ramírez"),
+    ("GOMEZ", "Gómez"),
+    ("DIAZ", "Díaz"),
+    ("JIMENEZ", "Jiménez"),
+    ("NUNEZ", "Núñez"),
+    ("MUNOZ", "Muñoz"),
+    ("GUTIERREZ", "Gutiérrez"),
+    ("CASTANEDA", "Castañeda"),
+    ("IBARRA", "Ibarra"),
+    ("ALVAREZ", "Álvarez"),
+    ("FERNANDEZ", "Fernández"),
+    ("VASQUEZ", "Vásquez"),
 ];
 
 /// Spanish diminutives the English nickname list lacks.
 const SPANISH_NICKNAMES: &[(&str, &str)] = &[
-    ("JESUS", "Chuy"), ("GUADALUPE", "Lupe"), ("JOSE", "Pepe"), ("FRANCISCO", "Paco"),
-    ("IGNACIO", "Nacho"), ("GUILLERMO", "Memo"), ("EDUARDO", "Lalo"), ("ROBERTO", "Beto"),
-    ("ALBERTO", "Beto"), ("ENRIQUE", "Kike"), ("CONCEPCION", "Concha"), ("REFUGIO", "Cuca"),
-    ("DOLORES", "Lola"), ("ROSARIO", "Chayo"), ("ALEJANDRO", "Alex"), ("MANUEL", "Manny"),
+    ("JESUS", "Chuy"),
+    ("GUADALUPE", "Lupe"),
+    ("JOSE", "Pepe"),
+    ("FRANCISCO", "Paco"),
+    ("IGNACIO", "Nacho"),
+    ("GUILLERMO", "Memo"),
+    ("EDUARDO", "Lalo"),
+    ("ROBERTO", "Beto"),
+    ("ALBERTO", "Beto"),
+    ("ENRIQUE", "Kike"),
+    ("CONCEPCION", "Concha"),
+    ("REFUGIO", "Cuca"),
+    ("DOLORES", "Lola"),
+    ("ROSARIO", "Chayo"),
+    ("ALEJANDRO", "Alex"),
+    ("MANUEL", "Manny"),
 ];
 
 struct Pool {
@@ -78,8 +116,11 @@ struct Pool {
 
 impl Pool {
     fn new(entries: Vec<(&'static str, f64)>) -> Option<Self> {
-        let (names, weights): (Vec<_>, Vec<_>) = entries.into_iter().filter(|(_, w)| *w > 0.0).unzip();
-        WeightedIndex::new(weights).ok().map(|index| Self { names, index })
+        let (names, weights): (Vec<_>, Vec<_>) =
+            entries.into_iter().filter(|(_, w)| *w > 0.0).unzip();
+        WeightedIndex::new(weights)
+            .ok()
+            .map(|index| Self { names, index })
     }
 
     fn draw<R: Rng>(&self, rng: &mut R) -> &'static str {
@@ -119,8 +160,10 @@ impl Names {
             if c.len() < 6 {
                 continue;
             }
-            let (name, freq, white, black, api, hisp) = (c[0], f(c[1]), f(c[2]), f(c[3]), f(c[4]), f(c[5]));
-            let armenian = (name.ends_with("IAN") || name.ends_with("YAN")) && white >= 0.5 && name.len() > 5;
+            let (name, freq, white, black, api, hisp) =
+                (c[0], f(c[1]), f(c[2]), f(c[3]), f(c[4]), f(c[5]));
+            let armenian =
+                (name.ends_with("IAN") || name.ends_with("YAN")) && white >= 0.5 && name.len() > 5;
             let mut push = |bg, w: f64| by_bg.entry(bg).or_default().push((name, w));
             if armenian {
                 push(Background::Armenian, freq);
@@ -312,10 +355,18 @@ mod tests {
     fn draws_a_california_mix() {
         let names = Names::load();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        let drawn: Vec<DrawnName> = (0..2000).map(|_| names.draw(&mut rng, Sex::Female)).collect();
-        let hispanic = drawn.iter().filter(|d| d.background == Background::Hispanic).count();
+        let drawn: Vec<DrawnName> = (0..2000)
+            .map(|_| names.draw(&mut rng, Sex::Female))
+            .collect();
+        let hispanic = drawn
+            .iter()
+            .filter(|d| d.background == Background::Hispanic)
+            .count();
         assert!((600..1000).contains(&hispanic), "{hispanic}");
-        assert!(drawn.iter().any(|d| d.last.contains(' ')), "compound surnames");
+        assert!(
+            drawn.iter().any(|d| d.last.contains(' ')),
+            "compound surnames"
+        );
         assert!(drawn.iter().any(|d| d.alias.is_some()));
         assert!(drawn.iter().all(|d| d.sex == Sex::Female));
         // Every drawn name passes the same validation as keyed names.

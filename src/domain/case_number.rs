@@ -29,7 +29,9 @@ impl CaseNumber {
         {
             return Err(Invalid::new(
                 field,
-                format!("case number contains '{bad}'; use letters, digits, spaces, '-', '.' or '/'"),
+                format!(
+                    "case number contains '{bad}'; use letters, digits, spaces, '-', '.' or '/'"
+                ),
             ));
         }
         if !raw.chars().any(|c| c.is_ascii_digit()) {
@@ -70,7 +72,9 @@ mod tests {
         assert_eq!(a.key(), b.key());
         assert_eq!(a.as_str(), "22fl-01234");
         assert_eq!(
-            CaseNumber::parse("c", "30-2023-01234567-CU-HR-CJC").unwrap().key(),
+            CaseNumber::parse("c", "30-2023-01234567-CU-HR-CJC")
+                .unwrap()
+                .key(),
             "30202301234567CUHRCJC"
         );
     }

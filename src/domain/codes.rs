@@ -158,10 +158,14 @@ impl PcoCode {
     /// The NCIC meaning, shortened.
     pub fn meaning(self) -> &'static str {
         match self.0 {
-            1 => "Restrained from assaulting, threatening, abusing, harassing, following or stalking the protected person",
+            1 => {
+                "Restrained from assaulting, threatening, abusing, harassing, following or stalking the protected person"
+            }
             2 => "May not threaten a member of the protected person's family or household",
             3 => "Protected person granted exclusive possession of the residence",
-            4 => "Must stay away from the protected person's residence, property, school or workplace",
+            4 => {
+                "Must stay away from the protected person's residence, property, school or workplace"
+            }
             5 => "No communication with the protected person",
             6 => "Subject has visitation or custody rights of the children named",
             7 => "Prohibited from possessing or purchasing a firearm or other weapon",

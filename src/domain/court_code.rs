@@ -16,7 +16,10 @@ impl CourtCode {
         } else {
             Err(Invalid::new(
                 field,
-                format!("'{}' is not a court code (SC01–SC58 or TC01…)", input.trim()),
+                format!(
+                    "'{}' is not a court code (SC01–SC58 or TC01…)",
+                    input.trim()
+                ),
             ))
         }
     }

@@ -14,7 +14,10 @@ pub struct Dob(NaiveDate);
 impl Dob {
     pub fn parse(field: &str, dob: NaiveDate, today: NaiveDate) -> Result<Self, Invalid> {
         if dob > today {
-            return Err(Invalid::new(field, format!("date of birth {dob} is in the future")));
+            return Err(Invalid::new(
+                field,
+                format!("date of birth {dob} is in the future"),
+            ));
         }
         if age_on(dob, today) > MAX_AGE {
             return Err(Invalid::new(
@@ -44,7 +47,10 @@ pub fn parse_estimated_age(field: &str, age: i32) -> Result<i32, Invalid> {
     if (0..=MAX_AGE).contains(&age) {
         Ok(age)
     } else {
-        Err(Invalid::new(field, format!("estimated age {age} is not between 0 and {MAX_AGE}")))
+        Err(Invalid::new(
+            field,
+            format!("estimated age {age} is not between 0 and {MAX_AGE}"),
+        ))
     }
 }
 

@@ -5,8 +5,8 @@ pub mod codes;
 pub mod court_code;
 pub mod dob;
 pub mod names;
-pub mod ori;
 pub mod order_rules;
+pub mod ori;
 pub mod status;
 pub mod time;
 

@@ -75,7 +75,10 @@ pub fn parse_organization(field: &str, input: &str) -> Result<String, Invalid> {
         ));
     }
     if s.chars().any(char::is_control) {
-        return Err(Invalid::new(field, "organization name contains control characters"));
+        return Err(Invalid::new(
+            field,
+            "organization name contains control characters",
+        ));
     }
     Ok(s)
 }
@@ -96,8 +99,14 @@ mod tests {
 
     #[test]
     fn keeps_names_as_written() {
-        assert_eq!(NamePart::parse("n", "  de la   Cruz ").unwrap().as_str(), "de la Cruz");
-        assert_eq!(NamePart::parse("n", "Núñez-O'Brien").unwrap().as_str(), "Núñez-O'Brien");
+        assert_eq!(
+            NamePart::parse("n", "  de la   Cruz ").unwrap().as_str(),
+            "de la Cruz"
+        );
+        assert_eq!(
+            NamePart::parse("n", "Núñez-O'Brien").unwrap().as_str(),
+            "Núñez-O'Brien"
+        );
         assert!(NamePart::parse("n", "").is_err());
         assert!(NamePart::parse("n", "R2D2").is_err());
         assert!(NamePart::parse("n", "--").is_err());

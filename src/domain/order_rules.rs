@@ -101,28 +101,182 @@ const TRO_DAYS: Limit = Limit::Days(25);
 
 /// Registrable orders (domain.md §2.2, §2.3).
 pub const FORMS: &[FormRule] = &[
-    form!("DV-110", Dv, Temporary, TRO_DAYS, true, "TRO lasts until the hearing, held within 21 days or 25 for good cause (domain.md §2.3; Fam. Code 242 ⚠️)"),
-    form!("DV-116", Dv, Temporary, Limit::Unlimited, true, "continuance order extends the TRO to the new hearing (domain.md §3.1 ⚠️)"),
-    form!("DV-130", Dv, AfterHearing, Limit::Years(5), true, "Fam. Code 6345(a): up to 5 years"),
-    form!("DV-600", OutOfState, AfterHearing, Limit::Unlimited, false, "Fam. Code 6400 ff.: registered as issued by the other jurisdiction (domain.md §2.2 ⚠️)"),
-    form!("CH-110", Ch, Temporary, TRO_DAYS, true, "CCP 527.6: hearing within 21 days, or 25 for good cause (AB 1596, domain.md §2.3)"),
-    form!("CH-130", Ch, AfterHearing, Limit::Years(5), true, "CCP 527.6: up to 5 years (domain.md §2.3)"),
-    form!("EA-110", Ea, Temporary, TRO_DAYS, true, "WIC 15657.03: TRO lasts until the hearing (domain.md §2.3 ⚠️)"),
-    form!("EA-130", Ea, AfterHearing, Limit::Years(5), true, "WIC 15657.03: up to 5 years (domain.md §2.3)"),
-    form!("WV-110", Wv, Temporary, TRO_DAYS, true, "CCP 527.8: hearing within 21 days, or 25 for good cause (AB 1596, domain.md §2.3)"),
-    form!("WV-130", Wv, AfterHearing, Limit::Years(3), true, "CCP 527.8(k)(1): up to 3 years"),
-    form!("SV-110", Sv, Temporary, TRO_DAYS, true, "CCP 527.85: TRO lasts until the hearing (domain.md §2.3 ⚠️)"),
-    form!("SV-130", Sv, AfterHearing, Limit::Years(3), true, "CCP 527.85: up to 3 years (domain.md §2.3 ⚠️)"),
-    form!("EPO-002", Gv, Emergency, Limit::Days(21), true, "PC 18148: temporary emergency GVRO expires 21 days after issuance"),
-    form!("GV-110", Gv, Temporary, Limit::Days(21), true, "PC 18165: ex parte GVRO lasts up to 21 days"),
-    form!("GV-116", Gv, Temporary, Limit::Unlimited, true, "continuance order extends the ex parte GVRO (domain.md §2.2 ⚠️)"),
-    form!("GV-130", Gv, AfterHearing, Limit::Years(5), true, "PC 18170: 1 to 5 years since AB 12 (domain.md §2.3 ⚠️)"),
-    form!("JV-250", Jv, Temporary, TRO_DAYS, true, "WIC 213.5: temporary order until the hearing (domain.md §2.2)"),
-    form!("JV-255", Jv, Juvenile, Limit::Years(3), true, "WIC 213.5 and JV-255: up to 3 years (domain.md §2.3)"),
-    form!("CR-160", Cr, Criminal, Limit::Years(10), false, "PC 136.2(i)(1): post-conviction order up to 10 years; pre-judgment orders run until terminated"),
-    form!("CR-161", Cr, Criminal, Limit::Years(10), false, "PC 136.2(i)(1): post-conviction order up to 10 years; pre-judgment orders run until terminated"),
-    form!("EPO-001", Epo, Emergency, Limit::Days(7), true, "Fam. Code 6256: expires the earlier of 5 court days or 7 calendar days after issuance"),
-    form!("RT-130", Rt, AfterHearing, Limit::Years(2), true, "PC 490.8: up to 2 years (domain.md §2.3)"),
+    form!(
+        "DV-110",
+        Dv,
+        Temporary,
+        TRO_DAYS,
+        true,
+        "TRO lasts until the hearing, held within 21 days or 25 for good cause (domain.md §2.3; Fam. Code 242 ⚠️)"
+    ),
+    form!(
+        "DV-116",
+        Dv,
+        Temporary,
+        Limit::Unlimited,
+        true,
+        "continuance order extends the TRO to the new hearing (domain.md §3.1 ⚠️)"
+    ),
+    form!(
+        "DV-130",
+        Dv,
+        AfterHearing,
+        Limit::Years(5),
+        true,
+        "Fam. Code 6345(a): up to 5 years"
+    ),
+    form!(
+        "DV-600",
+        OutOfState,
+        AfterHearing,
+        Limit::Unlimited,
+        false,
+        "Fam. Code 6400 ff.: registered as issued by the other jurisdiction (domain.md §2.2 ⚠️)"
+    ),
+    form!(
+        "CH-110",
+        Ch,
+        Temporary,
+        TRO_DAYS,
+        true,
+        "CCP 527.6: hearing within 21 days, or 25 for good cause (AB 1596, domain.md §2.3)"
+    ),
+    form!(
+        "CH-130",
+        Ch,
+        AfterHearing,
+        Limit::Years(5),
+        true,
+        "CCP 527.6: up to 5 years (domain.md §2.3)"
+    ),
+    form!(
+        "EA-110",
+        Ea,
+        Temporary,
+        TRO_DAYS,
+        true,
+        "WIC 15657.03: TRO lasts until the hearing (domain.md §2.3 ⚠️)"
+    ),
+    form!(
+        "EA-130",
+        Ea,
+        AfterHearing,
+        Limit::Years(5),
+        true,
+        "WIC 15657.03: up to 5 years (domain.md §2.3)"
+    ),
+    form!(
+        "WV-110",
+        Wv,
+        Temporary,
+        TRO_DAYS,
+        true,
+        "CCP 527.8: hearing within 21 days, or 25 for good cause (AB 1596, domain.md §2.3)"
+    ),
+    form!(
+        "WV-130",
+        Wv,
+        AfterHearing,
+        Limit::Years(3),
+        true,
+        "CCP 527.8(k)(1): up to 3 years"
+    ),
+    form!(
+        "SV-110",
+        Sv,
+        Temporary,
+        TRO_DAYS,
+        true,
+        "CCP 527.85: TRO lasts until the hearing (domain.md §2.3 ⚠️)"
+    ),
+    form!(
+        "SV-130",
+        Sv,
+        AfterHearing,
+        Limit::Years(3),
+        true,
+        "CCP 527.85: up to 3 years (domain.md §2.3 ⚠️)"
+    ),
+    form!(
+        "EPO-002",
+        Gv,
+        Emergency,
+        Limit::Days(21),
+        true,
+        "PC 18148: temporary emergency GVRO expires 21 days after issuance"
+    ),
+    form!(
+        "GV-110",
+        Gv,
+        Temporary,
+        Limit::Days(21),
+        true,
+        "PC 18165: ex parte GVRO lasts up to 21 days"
+    ),
+    form!(
+        "GV-116",
+        Gv,
+        Temporary,
+        Limit::Unlimited,
+        true,
+        "continuance order extends the ex parte GVRO (domain.md §2.2 ⚠️)"
+    ),
+    form!(
+        "GV-130",
+        Gv,
+        AfterHearing,
+        Limit::Years(5),
+        true,
+        "PC 18170: 1 to 5 years since AB 12 (domain.md §2.3 ⚠️)"
+    ),
+    form!(
+        "JV-250",
+        Jv,
+        Temporary,
+        TRO_DAYS,
+        true,
+        "WIC 213.5: temporary order until the hearing (domain.md §2.2)"
+    ),
+    form!(
+        "JV-255",
+        Jv,
+        Juvenile,
+        Limit::Years(3),
+        true,
+        "WIC 213.5 and JV-255: up to 3 years (domain.md §2.3)"
+    ),
+    form!(
+        "CR-160",
+        Cr,
+        Criminal,
+        Limit::Years(10),
+        false,
+        "PC 136.2(i)(1): post-conviction order up to 10 years; pre-judgment orders run until terminated"
+    ),
+    form!(
+        "CR-161",
+        Cr,
+        Criminal,
+        Limit::Years(10),
+        false,
+        "PC 136.2(i)(1): post-conviction order up to 10 years; pre-judgment orders run until terminated"
+    ),
+    form!(
+        "EPO-001",
+        Epo,
+        Emergency,
+        Limit::Days(7),
+        true,
+        "Fam. Code 6256: expires the earlier of 5 court days or 7 calendar days after issuance"
+    ),
+    form!(
+        "RT-130",
+        Rt,
+        AfterHearing,
+        Limit::Years(2),
+        true,
+        "PC 490.8: up to 2 years (domain.md §2.3)"
+    ),
 ];
 
 /// The rule for a form number (case-insensitive), if the registry knows it.
@@ -132,12 +286,24 @@ pub fn form_rule(form: &str) -> Option<&'static FormRule> {
 }
 
 /// Checks that `form` is a known form of `family`.
-pub fn check_form(field: &str, family: OrderFamily, form: &str) -> Result<&'static FormRule, Invalid> {
+pub fn check_form(
+    field: &str,
+    family: OrderFamily,
+    form: &str,
+) -> Result<&'static FormRule, Invalid> {
     let Some(rule) = form_rule(form) else {
-        let known: Vec<&str> = FORMS.iter().filter(|r| r.family == family).map(|r| r.form).collect();
+        let known: Vec<&str> = FORMS
+            .iter()
+            .filter(|r| r.family == family)
+            .map(|r| r.form)
+            .collect();
         return Err(Invalid::new(
             field,
-            format!("unknown form '{}'; forms of this family: {}", form.trim(), known.join(", ")),
+            format!(
+                "unknown form '{}'; forms of this family: {}",
+                form.trim(),
+                known.join(", ")
+            ),
         ));
     };
     if rule.family != family {
@@ -155,14 +321,35 @@ pub fn check_form(field: &str, family: OrderFamily, form: &str) -> Result<&'stat
 /// How long a renewal may run, by family.
 pub fn renewal_limit(family: OrderFamily) -> (Limit, &'static str) {
     match family {
-        OrderFamily::Dv => (Limit::Unlimited, "Fam. Code 6345(a): renewal for 5 or more years or permanently"),
-        OrderFamily::Ch => (Limit::Years(5), "CCP 527.6: renewal up to 5 years (domain.md §2.3 ⚠️)"),
-        OrderFamily::Ea => (Limit::Years(5), "WIC 15657.03: renewal up to 5 years (domain.md §2.3 ⚠️)"),
+        OrderFamily::Dv => (
+            Limit::Unlimited,
+            "Fam. Code 6345(a): renewal for 5 or more years or permanently",
+        ),
+        OrderFamily::Ch => (
+            Limit::Years(5),
+            "CCP 527.6: renewal up to 5 years (domain.md §2.3 ⚠️)",
+        ),
+        OrderFamily::Ea => (
+            Limit::Years(5),
+            "WIC 15657.03: renewal up to 5 years (domain.md §2.3 ⚠️)",
+        ),
         OrderFamily::Wv => (Limit::Years(3), "CCP 527.8(k)(1): renewal up to 3 years"),
-        OrderFamily::Sv => (Limit::Years(3), "CCP 527.85: renewal up to 3 years (domain.md §2.3 ⚠️)"),
-        OrderFamily::Gv => (Limit::Years(5), "PC 18170: renewal 1 to 5 years (domain.md §2.3 ⚠️)"),
-        OrderFamily::Jv => (Limit::Years(3), "WIC 213.5: renewal up to 3 years (domain.md §2.3)"),
-        OrderFamily::Rt => (Limit::Years(2), "PC 490.8: renewal up to 2 years (domain.md §2.3 ⚠️)"),
+        OrderFamily::Sv => (
+            Limit::Years(3),
+            "CCP 527.85: renewal up to 3 years (domain.md §2.3 ⚠️)",
+        ),
+        OrderFamily::Gv => (
+            Limit::Years(5),
+            "PC 18170: renewal 1 to 5 years (domain.md §2.3 ⚠️)",
+        ),
+        OrderFamily::Jv => (
+            Limit::Years(3),
+            "WIC 213.5: renewal up to 3 years (domain.md §2.3)",
+        ),
+        OrderFamily::Rt => (
+            Limit::Years(2),
+            "PC 490.8: renewal up to 2 years (domain.md §2.3 ⚠️)",
+        ),
         OrderFamily::Cr => (Limit::Years(10), "PC 136.2(i)(1): up to 10 years"),
         OrderFamily::Epo | OrderFamily::OutOfState => (Limit::Unlimited, "not renewable here"),
     }
@@ -171,7 +358,10 @@ pub fn renewal_limit(family: OrderFamily) -> (Limit, &'static str) {
 /// Whether an order of this family can be renewed in the registry.
 pub fn renewable(family: OrderFamily, kind: OrderKind) -> bool {
     !matches!(family, OrderFamily::Epo | OrderFamily::OutOfState)
-        && matches!(kind, OrderKind::AfterHearing | OrderKind::Juvenile | OrderKind::Criminal)
+        && matches!(
+            kind,
+            OrderKind::AfterHearing | OrderKind::Juvenile | OrderKind::Criminal
+        )
 }
 
 /// Checks an expiry against issuance and the cap.
@@ -222,10 +412,16 @@ mod tests {
 
     #[test]
     fn forms_belong_to_families() {
-        assert_eq!(check_form("f", OrderFamily::Dv, "dv-130").unwrap().kind, OrderKind::AfterHearing);
+        assert_eq!(
+            check_form("f", OrderFamily::Dv, "dv-130").unwrap().kind,
+            OrderKind::AfterHearing
+        );
         assert!(check_form("f", OrderFamily::Ch, "DV-130").is_err());
         assert!(check_form("f", OrderFamily::Dv, "DV-999").is_err());
-        assert_eq!(check_form("f", OrderFamily::Epo, "EPO-001").unwrap().limit, Limit::Days(7));
+        assert_eq!(
+            check_form("f", OrderFamily::Epo, "EPO-001").unwrap().limit,
+            Limit::Days(7)
+        );
     }
 
     #[test]
@@ -239,10 +435,26 @@ mod tests {
     fn epo_cannot_run_past_seven_days() {
         let r = form_rule("EPO-001").unwrap();
         let issued = t(2026, 1, 1);
-        let ok = check_expiry("e", issued, Some(issued + Duration::days(7)), true, r.limit, r.citation, "EPO-001");
+        let ok = check_expiry(
+            "e",
+            issued,
+            Some(issued + Duration::days(7)),
+            true,
+            r.limit,
+            r.citation,
+            "EPO-001",
+        );
         assert!(ok.is_ok());
-        let err = check_expiry("e", issued, Some(issued + Duration::days(8)), true, r.limit, r.citation, "EPO-001")
-            .unwrap_err();
+        let err = check_expiry(
+            "e",
+            issued,
+            Some(issued + Duration::days(8)),
+            true,
+            r.limit,
+            r.citation,
+            "EPO-001",
+        )
+        .unwrap_err();
         assert!(err.message.contains("6256"), "{}", err.message);
         assert!(check_expiry("e", issued, None, true, r.limit, r.citation, "EPO-001").is_err());
     }
@@ -250,8 +462,30 @@ mod tests {
     #[test]
     fn years_and_ordering() {
         let issued = t(2024, 2, 29);
-        assert!(check_expiry("e", issued, Some(t(2029, 2, 28)), true, Limit::Years(5), "", "x").is_ok());
-        assert!(check_expiry("e", issued, Some(t(2029, 3, 2)), true, Limit::Years(5), "", "x").is_err());
+        assert!(
+            check_expiry(
+                "e",
+                issued,
+                Some(t(2029, 2, 28)),
+                true,
+                Limit::Years(5),
+                "",
+                "x"
+            )
+            .is_ok()
+        );
+        assert!(
+            check_expiry(
+                "e",
+                issued,
+                Some(t(2029, 3, 2)),
+                true,
+                Limit::Years(5),
+                "",
+                "x"
+            )
+            .is_err()
+        );
         assert!(check_expiry("e", issued, Some(issued), true, Limit::Unlimited, "", "x").is_err());
         assert!(check_expiry("e", issued, None, false, Limit::Years(10), "", "x").is_ok());
     }

@@ -16,7 +16,10 @@ impl Ori {
         } else {
             Err(Invalid::new(
                 field,
-                format!("'{}' is not an ORI (9 characters, e.g. CA0190000)", input.trim()),
+                format!(
+                    "'{}' is not an ORI (9 characters, e.g. CA0190000)",
+                    input.trim()
+                ),
             ))
         }
     }

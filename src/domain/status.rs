@@ -67,13 +67,25 @@ mod tests {
             terminated_at: None,
             cancelled_at: None,
         };
-        assert_eq!(l.status_at(issued - Duration::seconds(1)), OrderStatus::Pending);
+        assert_eq!(
+            l.status_at(issued - Duration::seconds(1)),
+            OrderStatus::Pending
+        );
         assert_eq!(l.status_at(issued), OrderStatus::Active);
-        assert_eq!(l.status_at(issued + Duration::days(10)), OrderStatus::Expired);
+        assert_eq!(
+            l.status_at(issued + Duration::days(10)),
+            OrderStatus::Expired
+        );
         l.terminated_at = Some(issued + Duration::days(5));
         assert_eq!(l.status_at(issued + Duration::days(4)), OrderStatus::Active);
-        assert_eq!(l.status_at(issued + Duration::days(6)), OrderStatus::Terminated);
+        assert_eq!(
+            l.status_at(issued + Duration::days(6)),
+            OrderStatus::Terminated
+        );
         l.cancelled_at = Some(issued + Duration::days(7));
-        assert_eq!(l.status_at(issued + Duration::days(8)), OrderStatus::Cancelled);
+        assert_eq!(
+            l.status_at(issued + Duration::days(8)),
+            OrderStatus::Cancelled
+        );
     }
 }

@@ -18,7 +18,11 @@ pub async fn order_connection(
     let first = match first {
         None => DEFAULT_PAGE,
         Some(n) if n < 0 => {
-            return Err(crate::error::AppError::invalid("first", "must not be negative")).gql();
+            return Err(crate::error::AppError::invalid(
+                "first",
+                "must not be negative",
+            ))
+            .gql();
         }
         Some(n) => usize::try_from(n).unwrap_or(MAX_PAGE).min(MAX_PAGE),
     };

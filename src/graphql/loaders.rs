@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use entities::{agency, court, order, order_event, order_party, person, person_alias, service_record};
+use entities::{
+    agency, court, order, order_event, order_party, person, person_alias, service_record,
+};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 /// Loads by primary key or foreign key from the database.

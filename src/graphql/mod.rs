@@ -16,7 +16,12 @@ use loaders::DbLoader;
 
 /// Queries, one object per domain.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(query::NodeQuery, query::OrderQuery, query::PersonQuery, query::CourtQuery);
+pub struct QueryRoot(
+    query::NodeQuery,
+    query::OrderQuery,
+    query::PersonQuery,
+    query::CourtQuery,
+);
 
 /// Mutations, one object per domain.
 #[derive(MergedObject, Default)]
@@ -30,30 +35,44 @@ pub const MAX_COMPLEXITY: usize = 5000;
 
 /// Builds the schema over the app state.
 pub fn build_schema(state: AppState) -> AppSchema {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
-        .data(state)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .finish()
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .data(state)
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .finish()
 }
 
 /// The SDL clients build against.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
-        .finish()
-        .sdl()
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .finish()
+    .sdl()
 }
 
 /// A per-request loader: batching within the request, nothing cached across requests.
 pub fn request_loader(state: &AppState) -> DataLoader<DbLoader, HashMapCache> {
-    DataLoader::with_cache(DbLoader(state.db.clone()), tokio::spawn, HashMapCache::default())
+    DataLoader::with_cache(
+        DbLoader(state.db.clone()),
+        tokio::spawn,
+        HashMapCache::default(),
+    )
 }
 
 pub(crate) fn state<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a AppState> {
     ctx.data::<AppState>()
 }
 
-pub(crate) fn loader<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DataLoader<DbLoader, HashMapCache>> {
+pub(crate) fn loader<'a>(
+    ctx: &Context<'a>,
+) -> async_graphql::Result<&'a DataLoader<DbLoader, HashMapCache>> {
     ctx.data::<DataLoader<DbLoader, HashMapCache>>()
 }
 
@@ -73,7 +92,9 @@ pub fn to_gql_error(e: AppError) -> async_graphql::Error {
                 ext.set("field", inv.field.clone());
             })
         }
-        other => async_graphql::Error::new(other.to_string()).extend_with(|_, ext| ext.set("code", code)),
+        other => {
+            async_graphql::Error::new(other.to_string()).extend_with(|_, ext| ext.set("code", code))
+        }
     }
 }
 

@@ -53,14 +53,26 @@ pub struct OrderMutation;
 #[Object]
 impl OrderMutation {
     /// Enters an order with its parties (new persons or existing ids) in one transaction.
-    async fn create_order(&self, ctx: &Context<'_>, input: CreateOrderInput) -> async_graphql::Result<CreateOrderPayload> {
+    async fn create_order(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrderInput,
+    ) -> async_graphql::Result<CreateOrderPayload> {
         let id = orders::create(&state(ctx)?.db, &input).await.gql()?;
-        Ok(CreateOrderPayload { order: fetch(ctx, id).await? })
+        Ok(CreateOrderPayload {
+            order: fetch(ctx, id).await?,
+        })
     }
 
     /// Records proof of service.
-    async fn record_service(&self, ctx: &Context<'_>, input: RecordServiceInput) -> async_graphql::Result<RecordServicePayload> {
-        let (order_id, record) = orders::record_service(&state(ctx)?.db, &input).await.gql()?;
+    async fn record_service(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordServiceInput,
+    ) -> async_graphql::Result<RecordServicePayload> {
+        let (order_id, record) = orders::record_service(&state(ctx)?.db, &input)
+            .await
+            .gql()?;
         Ok(RecordServicePayload {
             order: fetch(ctx, order_id).await?,
             service_record: ServiceRecord(record),
@@ -68,7 +80,11 @@ impl OrderMutation {
     }
 
     /// Enters a modified (amended) order that supersedes the given one.
-    async fn modify_order(&self, ctx: &Context<'_>, input: ModifyOrderInput) -> async_graphql::Result<OrderChangePayload> {
+    async fn modify_order(
+        &self,
+        ctx: &Context<'_>,
+        input: ModifyOrderInput,
+    ) -> async_graphql::Result<OrderChangePayload> {
         let (new_id, old_id) = orders::modify(&state(ctx)?.db, &input).await.gql()?;
         Ok(OrderChangePayload {
             order: fetch(ctx, new_id).await?,
@@ -77,7 +93,11 @@ impl OrderMutation {
     }
 
     /// Enters a renewal that supersedes the given order after hearing.
-    async fn renew_order(&self, ctx: &Context<'_>, input: RenewOrderInput) -> async_graphql::Result<OrderChangePayload> {
+    async fn renew_order(
+        &self,
+        ctx: &Context<'_>,
+        input: RenewOrderInput,
+    ) -> async_graphql::Result<OrderChangePayload> {
         let (new_id, old_id) = orders::renew(&state(ctx)?.db, &input).await.gql()?;
         Ok(OrderChangePayload {
             order: fetch(ctx, new_id).await?,
@@ -86,14 +106,26 @@ impl OrderMutation {
     }
 
     /// Records a court order terminating the order.
-    async fn terminate_order(&self, ctx: &Context<'_>, input: TerminateOrderInput) -> async_graphql::Result<OrderPayload> {
+    async fn terminate_order(
+        &self,
+        ctx: &Context<'_>,
+        input: TerminateOrderInput,
+    ) -> async_graphql::Result<OrderPayload> {
         let id = orders::terminate(&state(ctx)?.db, &input).await.gql()?;
-        Ok(OrderPayload { order: fetch(ctx, id).await? })
+        Ok(OrderPayload {
+            order: fetch(ctx, id).await?,
+        })
     }
 
     /// Marks the order as entered in error.
-    async fn cancel_order(&self, ctx: &Context<'_>, input: CancelOrderInput) -> async_graphql::Result<OrderPayload> {
+    async fn cancel_order(
+        &self,
+        ctx: &Context<'_>,
+        input: CancelOrderInput,
+    ) -> async_graphql::Result<OrderPayload> {
         let id = orders::cancel(&state(ctx)?.db, &input).await.gql()?;
-        Ok(OrderPayload { order: fetch(ctx, id).await? })
+        Ok(OrderPayload {
+            order: fetch(ctx, id).await?,
+        })
     }
 }

@@ -28,10 +28,26 @@ impl NodeQuery {
         let (kind, n) = ids::decode_any("id", &id).map_err(AppError::from).gql()?;
         let l = loader(ctx)?;
         Ok(match kind {
-            Kind::Court => l.load_one(CourtId(n)).await.gql()?.map(|m| Node::Court(Court(m))),
-            Kind::Agency => l.load_one(AgencyId(n)).await.gql()?.map(|m| Node::Agency(Agency(m))),
-            Kind::Person => l.load_one(PersonId(n)).await.gql()?.map(|m| Node::Person(Person(m))),
-            Kind::Order => l.load_one(OrderId(n)).await.gql()?.map(|m| Node::Order(Order(m))),
+            Kind::Court => l
+                .load_one(CourtId(n))
+                .await
+                .gql()?
+                .map(|m| Node::Court(Court(m))),
+            Kind::Agency => l
+                .load_one(AgencyId(n))
+                .await
+                .gql()?
+                .map(|m| Node::Agency(Agency(m))),
+            Kind::Person => l
+                .load_one(PersonId(n))
+                .await
+                .gql()?
+                .map(|m| Node::Person(Person(m))),
+            Kind::Order => l
+                .load_one(OrderId(n))
+                .await
+                .gql()?
+                .map(|m| Node::Order(Order(m))),
         })
     }
 }
@@ -43,7 +59,9 @@ pub struct OrderQuery;
 impl OrderQuery {
     /// One order; error `NOT_FOUND` when the id names no order.
     async fn order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Order>> {
-        let n = ids::decode("id", Kind::Order, &id).map_err(AppError::from).gql()?;
+        let n = ids::decode("id", Kind::Order, &id)
+            .map_err(AppError::from)
+            .gql()?;
         match loader(ctx)?.load_one(OrderId(n)).await.gql()? {
             Some(o) => Ok(Some(Order(o))),
             None => Err(AppError::not_found(format!("order {}", id.as_str()))).gql(),
@@ -64,13 +82,17 @@ impl OrderQuery {
         let db = &state(ctx)?.db;
         let mut q = order::Entity::find().filter(order::Column::CaseNumberKey.eq(key.key()));
         if let Some(code) = court {
-            let code = CourtCode::parse("court", &code).map_err(AppError::from).gql()?;
+            let code = CourtCode::parse("court", &code)
+                .map_err(AppError::from)
+                .gql()?;
             let c = court::Entity::find()
                 .filter(court::Column::Code.eq(code.as_str()))
                 .one(db)
                 .await
                 .gql()?
-                .ok_or_else(|| AppError::invalid("court", format!("no court with code {}", code.as_str())))
+                .ok_or_else(|| {
+                    AppError::invalid("court", format!("no court with code {}", code.as_str()))
+                })
                 .gql()?;
             q = q.filter(order::Column::CourtId.eq(c.id));
         }
@@ -98,13 +120,17 @@ impl OrderQuery {
     ) -> async_graphql::Result<OrderConnection> {
         let court_id = match court {
             Some(code) => {
-                let code = CourtCode::parse("court", &code).map_err(AppError::from).gql()?;
+                let code = CourtCode::parse("court", &code)
+                    .map_err(AppError::from)
+                    .gql()?;
                 let c = court::Entity::find()
                     .filter(court::Column::Code.eq(code.as_str()))
                     .one(&state(ctx)?.db)
                     .await
                     .gql()?
-                    .ok_or_else(|| AppError::invalid("court", format!("no court with code {}", code.as_str())))
+                    .ok_or_else(|| {
+                        AppError::invalid("court", format!("no court with code {}", code.as_str()))
+                    })
                     .gql()?;
                 Some(c.id)
             }
@@ -150,7 +176,9 @@ pub struct PersonQuery;
 impl PersonQuery {
     /// One person; error `NOT_FOUND` when the id names no person.
     async fn person(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Person>> {
-        let n = ids::decode("id", Kind::Person, &id).map_err(AppError::from).gql()?;
+        let n = ids::decode("id", Kind::Person, &id)
+            .map_err(AppError::from)
+            .gql()?;
         match loader(ctx)?.load_one(PersonId(n)).await.gql()? {
             Some(p) => Ok(Some(Person(p))),
             None => Err(AppError::not_found(format!("person {}", id.as_str()))).gql(),
@@ -177,13 +205,19 @@ impl CourtQuery {
         if let Some(m) = participation_mode {
             q = q.filter(court::Column::ParticipationMode.eq(m.as_db()));
         }
-        let rows = q.order_by_asc(court::Column::Code).all(&state(ctx)?.db).await.gql()?;
+        let rows = q
+            .order_by_asc(court::Column::Code)
+            .all(&state(ctx)?.db)
+            .await
+            .gql()?;
         Ok(rows.into_iter().map(Court).collect())
     }
 
     /// A court by code (`SC19`); error `NOT_FOUND` when there is none.
     async fn court(&self, ctx: &Context<'_>, code: String) -> async_graphql::Result<Option<Court>> {
-        let code = CourtCode::parse("code", &code).map_err(AppError::from).gql()?;
+        let code = CourtCode::parse("code", &code)
+            .map_err(AppError::from)
+            .gql()?;
         match court::Entity::find()
             .filter(court::Column::Code.eq(code.as_str()))
             .one(&state(ctx)?.db)
@@ -206,7 +240,11 @@ impl CourtQuery {
     }
 
     /// An agency by ORI; error `NOT_FOUND` when there is none.
-    async fn agency(&self, ctx: &Context<'_>, ori: String) -> async_graphql::Result<Option<Agency>> {
+    async fn agency(
+        &self,
+        ctx: &Context<'_>,
+        ori: String,
+    ) -> async_graphql::Result<Option<Agency>> {
         let ori = Ori::parse("ori", &ori).map_err(AppError::from).gql()?;
         match agency::Entity::find()
             .filter(agency::Column::Ori.eq(ori.as_str()))
@@ -219,4 +257,3 @@ impl CourtQuery {
         }
     }
 }
-

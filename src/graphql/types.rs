@@ -1,7 +1,9 @@
 //! GraphQL output types: explicit wrappers over entity rows, never the rows themselves.
 use async_graphql::{Context, ID, Interface, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
-use entities::{agency, court, order, order_event, order_party, person, person_alias, service_record};
+use entities::{
+    agency, court, order, order_event, order_party, person, person_alias, service_record,
+};
 
 use crate::domain::codes::{
     AgencyType, BradyIndicator, ContactLevel, CourtType, EntrySource, EventKind, EyeColor,
@@ -12,8 +14,7 @@ use crate::domain::order_rules::{OrderFamily, OrderKind};
 use crate::domain::status::OrderStatus;
 use crate::graphql::connection::{OrderConnection, order_connection};
 use crate::graphql::loaders::{
-    AgencyId, AliasesOf, ChainOf, CourtId, EventsOf, OrderId, PartiesOf, PersonId,
-    ServiceOf,
+    AgencyId, AliasesOf, ChainOf, CourtId, EventsOf, OrderId, PartiesOf, PersonId, ServiceOf,
 };
 use crate::graphql::{GqlResult, loader};
 use crate::ids::{self, Kind};
@@ -163,10 +164,20 @@ impl Person {
         self.0.weight_pounds
     }
     async fn hair(&self) -> async_graphql::Result<Option<HairColor>> {
-        self.0.hair.as_deref().map(HairColor::from_db).transpose().gql()
+        self.0
+            .hair
+            .as_deref()
+            .map(HairColor::from_db)
+            .transpose()
+            .gql()
     }
     async fn eye(&self) -> async_graphql::Result<Option<EyeColor>> {
-        self.0.eye.as_deref().map(EyeColor::from_db).transpose().gql()
+        self.0
+            .eye
+            .as_deref()
+            .map(EyeColor::from_db)
+            .transpose()
+            .gql()
     }
     async fn driver_license_number(&self) -> Option<&str> {
         self.0.dl_number.as_deref()
@@ -285,7 +296,11 @@ impl Order {
     }
     /// Whether proof of service was recorded by `asOf`. Unserved orders are still valid and can be
     /// served by verbal notice (Fam. Code 6383(e)).
-    async fn served(&self, ctx: &Context<'_>, as_of: Option<DateTime<Utc>>) -> async_graphql::Result<bool> {
+    async fn served(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<DateTime<Utc>>,
+    ) -> async_graphql::Result<bool> {
         let at = as_of.unwrap_or_else(Utc::now);
         let rows = loader(ctx)?.load_one(ServiceOf(self.0.id)).await.gql()?;
         Ok(rows.unwrap_or_default().iter().any(|s| s.served_at <= at))
@@ -314,14 +329,25 @@ impl Order {
         let rows = loader(ctx)?.load_one(PartiesOf(self.0.id)).await.gql()?;
         Ok(rows.unwrap_or_default().into_iter().map(Party).collect())
     }
-    async fn service_records(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ServiceRecord>> {
+    async fn service_records(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<ServiceRecord>> {
         let rows = loader(ctx)?.load_one(ServiceOf(self.0.id)).await.gql()?;
-        Ok(rows.unwrap_or_default().into_iter().map(ServiceRecord).collect())
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(ServiceRecord)
+            .collect())
     }
     /// Lifecycle history, oldest first.
     async fn events(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrderEvent>> {
         let rows = loader(ctx)?.load_one(EventsOf(self.0.id)).await.gql()?;
-        Ok(rows.unwrap_or_default().into_iter().map(OrderEvent).collect())
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(OrderEvent)
+            .collect())
     }
     async fn source(&self) -> async_graphql::Result<EntrySource> {
         EntrySource::from_db(&self.0.source).gql()
@@ -347,7 +373,10 @@ impl Order {
     }
     /// The order that replaced this one, if any.
     async fn superseded_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Order>> {
-        let chain = loader(ctx)?.load_one(ChainOf(self.0.chain_root_id)).await.gql()?;
+        let chain = loader(ctx)?
+            .load_one(ChainOf(self.0.chain_root_id))
+            .await
+            .gql()?;
         Ok(chain
             .unwrap_or_default()
             .into_iter()
@@ -356,7 +385,10 @@ impl Order {
     }
     /// Every order of this chain (TRO → OAH → amended → renewed), oldest first.
     async fn chain(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Order>> {
-        let chain = loader(ctx)?.load_one(ChainOf(self.0.chain_root_id)).await.gql()?;
+        let chain = loader(ctx)?
+            .load_one(ChainOf(self.0.chain_root_id))
+            .await
+            .gql()?;
         Ok(chain.unwrap_or_default().into_iter().map(Order).collect())
     }
     async fn superseded_at(&self) -> Option<DateTime<Utc>> {

@@ -16,7 +16,8 @@ const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
 
 fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    let body =
+        serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     (status, [(header::CONTENT_TYPE, JSON)], body.to_string()).into_response()
 }
 
@@ -63,7 +64,13 @@ async fn parse_request(req: Request) -> Result<async_graphql::Request, Response>
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        .map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
     match mime.as_deref() {
         Some(JSON) | Some(GRAPHQL_RESPONSE) => {}
         None => {
@@ -82,7 +89,11 @@ async fn parse_request(req: Request) -> Result<async_graphql::Request, Response>
         }
     }
     let bytes: Bytes = to_bytes(req.into_body(), MAX_BODY).await.map_err(|_| {
-        error_response(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "request body too large")
+        error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            "request body too large",
+        )
     })?;
     serde_json::from_slice::<async_graphql::Request>(&bytes).map_err(|e| {
         error_response(
@@ -120,9 +131,17 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "serializing a GraphQL response");
-            return error_response(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error");
+            return error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "internal error",
+            );
         }
     };
-    let content_type = if graphql_response { GRAPHQL_RESPONSE } else { JSON };
+    let content_type = if graphql_response {
+        GRAPHQL_RESPONSE
+    } else {
+        JSON
+    };
     (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }

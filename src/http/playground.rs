@@ -8,10 +8,26 @@ use crate::http::HttpState;
 use crate::operations::{OPERATIONS, example_variables};
 
 const ASSETS: &[(&str, &str, &[u8])] = &[
-    ("graphiql.min.js", "text/javascript", include_bytes!("../../playground/assets/graphiql.min.js")),
-    ("graphiql.min.css", "text/css", include_bytes!("../../playground/assets/graphiql.min.css")),
-    ("react.production.min.js", "text/javascript", include_bytes!("../../playground/assets/react.production.min.js")),
-    ("react-dom.production.min.js", "text/javascript", include_bytes!("../../playground/assets/react-dom.production.min.js")),
+    (
+        "graphiql.min.js",
+        "text/javascript",
+        include_bytes!("../../playground/assets/graphiql.min.js"),
+    ),
+    (
+        "graphiql.min.css",
+        "text/css",
+        include_bytes!("../../playground/assets/graphiql.min.css"),
+    ),
+    (
+        "react.production.min.js",
+        "text/javascript",
+        include_bytes!("../../playground/assets/react.production.min.js"),
+    ),
+    (
+        "react-dom.production.min.js",
+        "text/javascript",
+        include_bytes!("../../playground/assets/react-dom.production.min.js"),
+    ),
 ];
 
 const PAGE: &str = include_str!("../../playground/index.html");

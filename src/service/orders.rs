@@ -55,7 +55,10 @@ where
 
 /// Inserts validated orders with their new persons, aliases, parties and `issued` events.
 /// Call inside a transaction. Returns the new order ids, in input order.
-pub async fn insert_batch<C: ConnectionTrait>(conn: &C, orders: &[NewOrder]) -> AppResult<Vec<i32>> {
+pub async fn insert_batch<C: ConnectionTrait>(
+    conn: &C,
+    orders: &[NewOrder],
+) -> AppResult<Vec<i32>> {
     check_existing_persons(conn, orders).await?;
     let new_persons = orders
         .iter()
@@ -86,9 +89,11 @@ pub async fn insert_batch<C: ConnectionTrait>(conn: &C, orders: &[NewOrder]) -> 
             let person_id = match &p.person {
                 PartyPerson::Existing(id) => *id,
                 PartyPerson::New(np) => {
-                    let id = next_person
-                        .next()
-                        .ok_or_else(|| AppError::Internal(std::sync::Arc::new(anyhow::anyhow!("id block too small"))))?;
+                    let id = next_person.next().ok_or_else(|| {
+                        AppError::Internal(std::sync::Arc::new(anyhow::anyhow!(
+                            "id block too small"
+                        )))
+                    })?;
                     persons.push(person_row(np, id, now));
                     aliases.extend(alias_rows(np, id, now));
                     id
@@ -132,7 +137,11 @@ pub fn person_row(np: &NewPerson, id: i32, now: DateTime<Utc>) -> person::Active
 }
 
 /// The alias rows of a new person.
-pub fn alias_rows(np: &NewPerson, person_id: i32, now: DateTime<Utc>) -> Vec<person_alias::ActiveModel> {
+pub fn alias_rows(
+    np: &NewPerson,
+    person_id: i32,
+    now: DateTime<Utc>,
+) -> Vec<person_alias::ActiveModel> {
     np.aliases
         .iter()
         .map(|a| person_alias::ActiveModel {
@@ -148,7 +157,12 @@ pub fn alias_rows(np: &NewPerson, person_id: i32, now: DateTime<Utc>) -> Vec<per
 }
 
 /// The `order_party` row linking a person to an order.
-pub fn party_row(order_id: i32, person_id: i32, p: &NewParty, now: DateTime<Utc>) -> order_party::ActiveModel {
+pub fn party_row(
+    order_id: i32,
+    person_id: i32,
+    p: &NewParty,
+    now: DateTime<Utc>,
+) -> order_party::ActiveModel {
     order_party::ActiveModel {
         order_id: Set(order_id),
         person_id: Set(person_id),
@@ -198,7 +212,10 @@ pub fn order_row(o: &NewOrder, id: i32, now: DateTime<Utc>) -> order::ActiveMode
 }
 
 /// Fails with the party's field path when an existing person id is unknown.
-async fn check_existing_persons<C: ConnectionTrait>(conn: &C, orders: &[NewOrder]) -> AppResult<()> {
+async fn check_existing_persons<C: ConnectionTrait>(
+    conn: &C,
+    orders: &[NewOrder],
+) -> AppResult<()> {
     let wanted: BTreeSet<i32> = orders
         .iter()
         .flat_map(|o| o.parties.iter())
@@ -249,7 +266,11 @@ pub async fn create(db: &DatabaseConnection, input: &CreateOrderInput) -> AppRes
         .ok_or_else(|| AppError::Internal(std::sync::Arc::new(anyhow::anyhow!("no id returned"))))
 }
 
-async fn load_order<C: ConnectionTrait>(conn: &C, field: &str, gid: &str) -> AppResult<order::Model> {
+async fn load_order<C: ConnectionTrait>(
+    conn: &C,
+    field: &str,
+    gid: &str,
+) -> AppResult<order::Model> {
     let id = ids::decode(field, Kind::Order, gid)?;
     order::Entity::find_by_id(id)
         .one(conn)
@@ -302,10 +323,15 @@ pub async fn record_service(
     let txn = db.begin().await?;
     let o = load_order(&txn, "orderId", input.order_id.as_str()).await?;
     if served_at < o.issued_at {
-        return Err(AppError::invalid("servedAt", "service time is before the order was issued"));
+        return Err(AppError::invalid(
+            "servedAt",
+            "service time is before the order was issued",
+        ));
     }
     if o.cancelled_at.is_some() {
-        return Err(AppError::conflict("the order was cancelled as entered in error"));
+        return Err(AppError::conflict(
+            "the order was cancelled as entered in error",
+        ));
     }
     let now = chrono::Utc::now();
     let record = service_record::ActiveModel {
@@ -321,10 +347,21 @@ pub async fn record_service(
     }
     .insert(&txn)
     .await?;
-    let source = if agency_id.is_some() { EntrySource::Lea } else { EntrySource::Court };
-    order_event::Entity::insert(event(o.id, EventKind::Served, served_at, None, None, source))
-        .exec_without_returning(&txn)
-        .await?;
+    let source = if agency_id.is_some() {
+        EntrySource::Lea
+    } else {
+        EntrySource::Court
+    };
+    order_event::Entity::insert(event(
+        o.id,
+        EventKind::Served,
+        served_at,
+        None,
+        None,
+        source,
+    ))
+    .exec_without_returning(&txn)
+    .await?;
     txn.commit().await?;
     Ok((o.id, record))
 }
@@ -344,7 +381,11 @@ fn conditions_of(o: &order::Model) -> AppResult<Conditions> {
 }
 
 /// The order as a template for its successor: same court, case, parties and terms.
-async fn successor_template<C: ConnectionTrait>(conn: &C, o: &order::Model, issued_at: DateTime<Utc>) -> AppResult<NewOrder> {
+async fn successor_template<C: ConnectionTrait>(
+    conn: &C,
+    o: &order::Model,
+    issued_at: DateTime<Utc>,
+) -> AppResult<NewOrder> {
     let parties = order_party::Entity::find()
         .filter(order_party::Column::OrderId.eq(o.id))
         .all(conn)
@@ -395,7 +436,14 @@ fn require_open(o: &order::Model, at: DateTime<Utc>, action: &str) -> AppResult<
 }
 
 /// Marks `old` superseded by `new_id` and records the event on it.
-async fn supersede<C: ConnectionTrait>(conn: &C, old: &order::Model, new_id: i32, at: DateTime<Utc>, kind: EventKind, reason: Option<String>) -> AppResult<()> {
+async fn supersede<C: ConnectionTrait>(
+    conn: &C,
+    old: &order::Model,
+    new_id: i32,
+    at: DateTime<Utc>,
+    kind: EventKind,
+    reason: Option<String>,
+) -> AppResult<()> {
     let res = order::Entity::update_many()
         .col_expr(order::Column::SupersededAt, Expr::value(at))
         .col_expr(order::Column::UpdatedAt, Expr::value(chrono::Utc::now()))
@@ -406,11 +454,20 @@ async fn supersede<C: ConnectionTrait>(conn: &C, old: &order::Model, new_id: i32
         .exec(conn)
         .await?;
     if res.rows_affected != 1 {
-        return Err(AppError::conflict("the order was changed by someone else; reload it"));
+        return Err(AppError::conflict(
+            "the order was changed by someone else; reload it",
+        ));
     }
-    order_event::Entity::insert(event(old.id, kind, at, Some(new_id), reason, EntrySource::Court))
-        .exec_without_returning(conn)
-        .await?;
+    order_event::Entity::insert(event(
+        old.id,
+        kind,
+        at,
+        Some(new_id),
+        reason,
+        EntrySource::Court,
+    ))
+    .exec_without_returning(conn)
+    .await?;
     Ok(())
 }
 
@@ -423,14 +480,27 @@ pub async fn modify(db: &DatabaseConnection, input: &ModifyOrderInput) -> AppRes
     let old = load_order(&txn, "orderId", input.order_id.as_str()).await?;
     require_open(&old, now, "modify")?;
     if issued_at < old.issued_at {
-        return Err(AppError::invalid("issuedAt", "a modification cannot be issued before the order it modifies"));
+        return Err(AppError::invalid(
+            "issuedAt",
+            "a modification cannot be issued before the order it modifies",
+        ));
     }
     let mut new = successor_template(&txn, &old, issued_at).await?;
-    let rule = check_form("formNumber", new.family, input.form_number.as_deref().unwrap_or(new.form_number))?;
+    let rule = check_form(
+        "formNumber",
+        new.family,
+        input.form_number.as_deref().unwrap_or(new.form_number),
+    )?;
     if let Some(kind) = input.kind
         && kind != rule.kind
     {
-        return Err(AppError::invalid("kind", format!("form {} is a {:?} order, not {:?}", rule.form, rule.kind, kind)));
+        return Err(AppError::invalid(
+            "kind",
+            format!(
+                "form {} is a {:?} order, not {:?}",
+                rule.form, rule.kind, kind
+            ),
+        ));
     }
     new.form_number = rule.form;
     new.kind = rule.kind;
@@ -439,11 +509,21 @@ pub async fn modify(db: &DatabaseConnection, input: &ModifyOrderInput) -> AppRes
         async_graphql::MaybeUndefined::Null => new.expires_at = None,
         async_graphql::MaybeUndefined::Value(t) => new.expires_at = Some(time::to_seconds(*t)),
     }
-    check_expiry("expiresAt", issued_at, new.expires_at, rule.expiry_required, rule.limit, rule.citation, rule.form)?;
+    check_expiry(
+        "expiresAt",
+        issued_at,
+        new.expires_at,
+        rule.expiry_required,
+        rule.limit,
+        rule.citation,
+        rule.form,
+    )?;
     match &input.hearing_date {
         async_graphql::MaybeUndefined::Undefined => {}
         async_graphql::MaybeUndefined::Null => new.hearing_date = None,
-        async_graphql::MaybeUndefined::Value(d) => new.hearing_date = validate::hearing_date("hearingDate", Some(*d), issued_at)?,
+        async_graphql::MaybeUndefined::Value(d) => {
+            new.hearing_date = validate::hearing_date("hearingDate", Some(*d), issued_at)?
+        }
     }
     if let Some(j) = &input.judicial_officer {
         new.judicial_officer = validate::text("judicialOfficer", Some(j), 120)?;
@@ -474,20 +554,34 @@ pub async fn renew(db: &DatabaseConnection, input: &RenewOrderInput) -> AppResul
         )));
     }
     if issued_at < old.issued_at {
-        return Err(AppError::invalid("issuedAt", "a renewal cannot be issued before the order it renews"));
+        return Err(AppError::invalid(
+            "issuedAt",
+            "a renewal cannot be issued before the order it renews",
+        ));
     }
     let mut new = successor_template(&txn, &old, issued_at).await?;
     if let Some(f) = &input.form_number {
         let rule = check_form("formNumber", family, f)?;
         if rule.kind != kind {
-            return Err(AppError::invalid("formNumber", format!("form {} is not a {} order", rule.form, kind.as_db())));
+            return Err(AppError::invalid(
+                "formNumber",
+                format!("form {} is not a {} order", rule.form, kind.as_db()),
+            ));
         }
         new.form_number = rule.form;
     }
     new.expires_at = input.expires_at.map(time::to_seconds);
     let (limit, citation) = renewal_limit(family);
     let required = !matches!(limit, crate::domain::order_rules::Limit::Unlimited);
-    check_expiry("expiresAt", issued_at, new.expires_at, required, limit, citation, "a renewal")?;
+    check_expiry(
+        "expiresAt",
+        issued_at,
+        new.expires_at,
+        required,
+        limit,
+        citation,
+        "a renewal",
+    )?;
     if let Some(j) = &input.judicial_officer {
         new.judicial_officer = validate::text("judicialOfficer", Some(j), 120)?;
     }
@@ -507,7 +601,10 @@ pub async fn terminate(db: &DatabaseConnection, input: &TerminateOrderInput) -> 
     let o = load_order(&txn, "orderId", input.order_id.as_str()).await?;
     require_open(&o, now, "terminate")?;
     if at < o.issued_at {
-        return Err(AppError::invalid("terminatedAt", "termination time is before the order was issued"));
+        return Err(AppError::invalid(
+            "terminatedAt",
+            "termination time is before the order was issued",
+        ));
     }
     let res = order::Entity::update_many()
         .col_expr(order::Column::TerminatedAt, Expr::value(at))
@@ -519,11 +616,20 @@ pub async fn terminate(db: &DatabaseConnection, input: &TerminateOrderInput) -> 
         .exec(&txn)
         .await?;
     if res.rows_affected != 1 {
-        return Err(AppError::conflict("the order was changed by someone else; reload it"));
+        return Err(AppError::conflict(
+            "the order was changed by someone else; reload it",
+        ));
     }
-    order_event::Entity::insert(event(o.id, EventKind::Terminated, at, None, reason, EntrySource::Court))
-        .exec_without_returning(&txn)
-        .await?;
+    order_event::Entity::insert(event(
+        o.id,
+        EventKind::Terminated,
+        at,
+        None,
+        reason,
+        EntrySource::Court,
+    ))
+    .exec_without_returning(&txn)
+    .await?;
     txn.commit().await?;
     Ok(o.id)
 }
@@ -545,9 +651,16 @@ pub async fn cancel(db: &DatabaseConnection, input: &CancelOrderInput) -> AppRes
     if res.rows_affected != 1 {
         return Err(AppError::conflict("the order is already cancelled"));
     }
-    order_event::Entity::insert(event(o.id, EventKind::Cancelled, now, None, Some(reason), EntrySource::Court))
-        .exec_without_returning(&txn)
-        .await?;
+    order_event::Entity::insert(event(
+        o.id,
+        EventKind::Cancelled,
+        now,
+        None,
+        Some(reason),
+        EntrySource::Court,
+    ))
+    .exec_without_returning(&txn)
+    .await?;
     txn.commit().await?;
     Ok(o.id)
 }

@@ -4,9 +4,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use entities::{order, order_party};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::domain::Invalid;
 use crate::domain::order_rules::OrderFamily;
@@ -89,7 +87,9 @@ pub fn status_condition(status: OrderStatus, t: DateTime<Utc>) -> Condition {
     let issued = order::Column::IssuedAt.lte(t);
     match status {
         OrderStatus::Pending => Condition::all().add(order::Column::IssuedAt.gt(t)),
-        OrderStatus::Cancelled => Condition::all().add(issued).add(by(order::Column::CancelledAt)),
+        OrderStatus::Cancelled => Condition::all()
+            .add(issued)
+            .add(by(order::Column::CancelledAt)),
         OrderStatus::Terminated => Condition::all()
             .add(issued)
             .add(not_by(order::Column::CancelledAt))

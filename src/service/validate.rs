@@ -35,7 +35,10 @@ pub fn create_order(
     if court.mode == ParticipationMode::NotParticipating {
         return Err(Invalid::new(
             "courtCode",
-            format!("court {} does not participate in the registry", code.as_str()),
+            format!(
+                "court {} does not participate in the registry",
+                code.as_str()
+            ),
         ));
     }
     let case_number = CaseNumber::parse("caseNumber", &input.case_number)?;
@@ -45,7 +48,10 @@ pub fn create_order(
     {
         return Err(Invalid::new(
             "kind",
-            format!("form {} is a {:?} order, not {:?}", rule.form, rule.kind, kind),
+            format!(
+                "form {} is a {:?} order, not {:?}",
+                rule.form, rule.kind, kind
+            ),
         ));
     }
     let issued_at = issued_at("issuedAt", input.issued_at, now)?;
@@ -83,7 +89,11 @@ pub fn create_order(
 }
 
 /// An issue time: whole seconds, not in the future.
-pub fn issued_at(field: &str, t: DateTime<Utc>, now: DateTime<Utc>) -> Result<DateTime<Utc>, Invalid> {
+pub fn issued_at(
+    field: &str,
+    t: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, Invalid> {
     if t > now + FUTURE_SKEW {
         return Err(Invalid::new(field, "issue time is in the future"));
     }
@@ -109,10 +119,9 @@ pub fn hearing_date(
 pub fn text(field: &str, s: Option<&str>, max: usize) -> Result<Option<String>, Invalid> {
     match s.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(t) if t.chars().count() > max => Err(Invalid::new(
-            field,
-            format!("longer than {max} characters"),
-        )),
+        Some(t) if t.chars().count() > max => {
+            Err(Invalid::new(field, format!("longer than {max} characters")))
+        }
         Some(t) if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
             Err(Invalid::new(field, "contains control characters"))
         }
@@ -133,7 +142,10 @@ pub fn conditions(c: &ConditionsInput, issued_at: DateTime<Utc>) -> Result<Condi
     if let Some(y) = c.stay_away_yards
         && !(1..=5280).contains(&y)
     {
-        return Err(Invalid::new("stayAwayYards", "stay-away distance must be 1 to 5280 yards"));
+        return Err(Invalid::new(
+            "stayAwayYards",
+            "stay-away distance must be 1 to 5280 yards",
+        ));
     }
     let firearm_due_at = c.firearm_due_at.map(to_seconds);
     if let Some(due) = firearm_due_at {
@@ -144,7 +156,10 @@ pub fn conditions(c: &ConditionsInput, issued_at: DateTime<Utc>) -> Result<Condi
             ));
         }
         if due < issued_at {
-            return Err(Invalid::new("firearmDueAt", "due before the order was issued"));
+            return Err(Invalid::new(
+                "firearmDueAt",
+                "due before the order was issued",
+            ));
         }
     }
     Ok(Conditions {
@@ -155,7 +170,11 @@ pub fn conditions(c: &ConditionsInput, issued_at: DateTime<Utc>) -> Result<Condi
         firearm_relinquishment: c.firearm_relinquishment,
         firearm_due_at,
         brady_indicator: c.brady_indicator.unwrap_or(BradyIndicator::Unknown),
-        special_conditions: text("specialConditions", c.special_conditions.as_deref(), MAX_TEXT)?,
+        special_conditions: text(
+            "specialConditions",
+            c.special_conditions.as_deref(),
+            MAX_TEXT,
+        )?,
         notes: text("notes", c.notes.as_deref(), MAX_TEXT)?,
     })
 }
@@ -170,7 +189,10 @@ fn entry(
         Some(o) => {
             let ori = Ori::parse("enteredByAgencyOri", o)?;
             Some(refs.agency(ori.as_str()).ok_or_else(|| {
-                Invalid::new("enteredByAgencyOri", format!("no agency with ORI {}", ori.as_str()))
+                Invalid::new(
+                    "enteredByAgencyOri",
+                    format!("no agency with ORI {}", ori.as_str()),
+                )
             })?)
         }
         None => None,
@@ -185,12 +207,25 @@ fn entry(
     }
 }
 
-fn parties(input: &[PartyInput], family: OrderFamily, today: NaiveDate) -> Result<Vec<NewParty>, Invalid> {
+fn parties(
+    input: &[PartyInput],
+    family: OrderFamily,
+    today: NaiveDate,
+) -> Result<Vec<NewParty>, Invalid> {
     if input.len() > MAX_PARTIES {
-        return Err(Invalid::new("parties", format!("more than {MAX_PARTIES} parties")));
+        return Err(Invalid::new(
+            "parties",
+            format!("more than {MAX_PARTIES} parties"),
+        ));
     }
-    let restrained = input.iter().filter(|p| p.role == PartyRole::Restrained).count();
-    let protected = input.iter().filter(|p| p.role == PartyRole::Protected).count();
+    let restrained = input
+        .iter()
+        .filter(|p| p.role == PartyRole::Restrained)
+        .count();
+    let protected = input
+        .iter()
+        .filter(|p| p.role == PartyRole::Protected)
+        .count();
     if restrained == 0 || protected == 0 {
         return Err(Invalid::new(
             "parties",
@@ -205,7 +240,10 @@ fn parties(input: &[PartyInput], family: OrderFamily, today: NaiveDate) -> Resul
             (Some(id), None) => {
                 let id = ids::decode("personId", Kind::Person, id).map_err(|e| e.at(&at))?;
                 if existing.contains(&id) {
-                    return Err(Invalid::new(format!("{at}.personId"), "person appears twice"));
+                    return Err(Invalid::new(
+                        format!("{at}.personId"),
+                        "person appears twice",
+                    ));
                 }
                 existing.push(id);
                 PartyPerson::Existing(id)
@@ -251,7 +289,9 @@ pub fn person(p: &NewPersonInput, today: NaiveDate) -> Result<NewPerson, Invalid
         PartyType::Individual => {
             let last = NamePart::parse(
                 "lastName",
-                p.last_name.as_deref().ok_or_else(|| Invalid::new("lastName", "last name is required"))?,
+                p.last_name
+                    .as_deref()
+                    .ok_or_else(|| Invalid::new("lastName", "last name is required"))?,
             )?;
             let first = NamePart::parse_opt("firstName", p.first_name.as_deref())?;
             let middle = NamePart::parse_opt("middleName", p.middle_name.as_deref())?;
@@ -270,9 +310,9 @@ pub fn person(p: &NewPersonInput, today: NaiveDate) -> Result<NewPerson, Invalid
         PartyType::Organization => {
             let org = parse_organization(
                 "organizationName",
-                p.organization_name
-                    .as_deref()
-                    .ok_or_else(|| Invalid::new("organizationName", "organization name is required"))?,
+                p.organization_name.as_deref().ok_or_else(|| {
+                    Invalid::new("organizationName", "organization name is required")
+                })?,
             )?;
             if p.last_name.is_some() || p.first_name.is_some() || p.dob.is_some() {
                 return Err(Invalid::new(
@@ -291,7 +331,11 @@ pub fn person(p: &NewPersonInput, today: NaiveDate) -> Result<NewPerson, Invalid
         (None, Some(o)) => name_key(&[o]),
         (None, None) => String::new(),
     };
-    let dob = p.dob.map(|d| Dob::parse("dob", d, today)).transpose()?.map(Dob::date);
+    let dob = p
+        .dob
+        .map(|d| Dob::parse("dob", d, today))
+        .transpose()?
+        .map(Dob::date);
     let estimated_age = p
         .estimated_age
         .map(|a| parse_estimated_age("estimatedAge", a))
@@ -299,12 +343,18 @@ pub fn person(p: &NewPersonInput, today: NaiveDate) -> Result<NewPerson, Invalid
     if let Some(h) = p.height_inches
         && !(20..=108).contains(&h)
     {
-        return Err(Invalid::new("heightInches", "height must be 20 to 108 inches"));
+        return Err(Invalid::new(
+            "heightInches",
+            "height must be 20 to 108 inches",
+        ));
     }
     if let Some(w) = p.weight_pounds
         && !(20..=900).contains(&w)
     {
-        return Err(Invalid::new("weightPounds", "weight must be 20 to 900 pounds"));
+        return Err(Invalid::new(
+            "weightPounds",
+            "weight must be 20 to 900 pounds",
+        ));
     }
     let dl_number = match p.driver_license_number.as_deref().map(str::trim) {
         Some(n) if !n.is_empty() => {

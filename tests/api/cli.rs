@@ -11,10 +11,20 @@ fn ccpor() -> Command {
 
 #[test]
 fn every_command_has_help() {
-    for cmd in [vec!["--help"], vec!["serve", "--help"], vec!["migrate", "--help"], vec!["demo", "--help"], vec!["schema", "--help"], vec!["import", "--help"]] {
+    for cmd in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["demo", "--help"],
+        vec!["schema", "--help"],
+        vec!["import", "--help"],
+    ] {
         let out = ccpor().args(&cmd).output().unwrap();
         assert!(out.status.success(), "{cmd:?}");
-        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"), "{cmd:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{cmd:?}"
+        );
     }
     let out = ccpor().arg("frobnicate").output().unwrap();
     assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
@@ -53,15 +63,37 @@ async fn import_reports_bad_lines_and_keeps_the_good_ones() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(3), "some lines rejected: {stdout}\n{stderr}");
-    assert!(stderr.contains("line 2: parties[0].person.dob:"), "{stderr}");
-    assert!(stderr.contains("line 3: : not JSON") || stderr.contains("line 3:"), "{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "some lines rejected: {stdout}\n{stderr}"
+    );
+    assert!(
+        stderr.contains("line 2: parties[0].person.dob:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 3: : not JSON") || stderr.contains("line 3:"),
+        "{stderr}"
+    );
     assert!(stderr.contains("line 5:"), "{stderr}");
-    assert!(stderr.contains("line 6: parties[1].personId: no person"), "{stderr}");
+    assert!(
+        stderr.contains("line 6: parties[1].personId: no person"),
+        "{stderr}"
+    );
     assert!(stdout.contains("imported 2 of 6 orders"), "{stdout}");
     assert_eq!(app.count("protective_order").await, 2);
-    assert_eq!(app.count("person").await, 4, "persons of rejected lines are not written");
-    let d = app.data("{ ordersByCaseNumber(caseNumber: \"26FL300006\") { status } }", json!({})).await;
+    assert_eq!(
+        app.count("person").await,
+        4,
+        "persons of rejected lines are not written"
+    );
+    let d = app
+        .data(
+            "{ ordersByCaseNumber(caseNumber: \"26FL300006\") { status } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(d["ordersByCaseNumber"][0]["status"], "ACTIVE");
 }
 
@@ -70,14 +102,20 @@ async fn import_of_a_clean_file_exits_zero() {
     let app = spawn_app().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("clean.ndjson");
-    let body: String = (0..30).map(|i| format!("{}\n", dv_tro(&format!("26FL4{i:05}"), 2))).collect();
+    let body: String = (0..30)
+        .map(|i| format!("{}\n", dv_tro(&format!("26FL4{i:05}"), 2)))
+        .collect();
     std::fs::write(&path, body).unwrap();
     let out = ccpor()
         .args(["import", path.to_str().unwrap(), "--batch-size", "7"])
         .env("DATABASE_URL", &app.database_url)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(app.count("protective_order").await, 30);
 }
 
@@ -87,7 +125,14 @@ async fn import_of_a_clean_file_exits_zero() {
 async fn serve_demo_on_an_empty_data_dir() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = ccpor()
-        .args(["serve", "--demo", "--demo-orders", "500", "--addr", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--demo",
+            "--demo-orders",
+            "500",
+            "--addr",
+            "127.0.0.1:0",
+        ])
         .env("CCPOR_DATA_DIR", dir.path())
         .env_remove("DATABASE_URL")
         .stdout(Stdio::piped())
@@ -97,15 +142,26 @@ async fn serve_demo_on_an_empty_data_dir() {
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let first = lines.next().unwrap().unwrap();
-    let url = first.strip_prefix("playground: ").expect("first line names the playground").to_owned();
+    let url = first
+        .strip_prefix("playground: ")
+        .expect("first line names the playground")
+        .to_owned();
     let base = url.trim_end_matches("/playground").to_owned();
     let client = reqwest::Client::new();
     let page = client.get(&url).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("PersonHistory"));
-    let op = ccpor::operations::OPERATIONS.iter().find(|o| o.name == "PersonHistory").unwrap();
-    let (db, _) = ccpor::db::connect(&format!("sqlite://{}?mode=rw", dir.path().join("ccpor.db").display())).await.unwrap();
+    let op = ccpor::operations::OPERATIONS
+        .iter()
+        .find(|o| o.name == "PersonHistory")
+        .unwrap();
+    let (db, _) = ccpor::db::connect(&format!(
+        "sqlite://{}?mode=rw",
+        dir.path().join("ccpor.db").display()
+    ))
+    .await
+    .unwrap();
     let vars = ccpor::operations::example_variables(&db, op).await.unwrap();
     let body: serde_json::Value = client
         .post(format!("{base}/graphql"))
@@ -117,20 +173,54 @@ async fn serve_demo_on_an_empty_data_dir() {
         .await
         .unwrap();
     assert!(body["errors"].is_null(), "{body:#}");
-    assert!(!body["data"]["person"]["orders"]["edges"].as_array().unwrap().is_empty());
+    assert!(
+        !body["data"]["person"]["orders"]["edges"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let status = child.wait().unwrap();
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
 
     // A second start on the same data dir serves what is there; it does not load again.
-    let out = ccpor()
-        .args(["demo", "--orders", "0"])
+    let mut again = ccpor()
+        .args([
+            "serve",
+            "--demo",
+            "--demo-orders",
+            "500",
+            "--addr",
+            "127.0.0.1:0",
+        ])
         .env("CCPOR_DATA_DIR", dir.path())
         .env_remove("DATABASE_URL")
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
         .unwrap();
-    assert!(out.status.success());
-    assert_eq!(ccpor::demo::is_empty(&db).await.unwrap(), false);
+    let mut lines = BufReader::new(again.stdout.take().unwrap()).lines();
+    assert!(lines.next().unwrap().unwrap().starts_with("playground: "));
+    let orders = <entities::order::Entity as sea_orm::EntityTrait>::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(orders, 500, "no second demo load");
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &again.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(again.wait().unwrap().success());
 }

@@ -29,7 +29,9 @@ async fn fresh_database(dir: &tempfile::TempDir) -> String {
                 .await
                 .expect("create test database");
             admin.close().await.ok();
-            let (prefix, _) = base.rsplit_once('/').expect("postgres URL ends with /dbname");
+            let (prefix, _) = base
+                .rsplit_once('/')
+                .expect("postgres URL ends with /dbname");
             format!("{prefix}/{name}")
         }
         Err(_) => format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
@@ -41,8 +43,13 @@ pub async fn spawn_app() -> TestApp {
     let database_url = fresh_database(&dir).await;
     let (db, sql_stats) = ccpor::db::connect(&database_url).await.expect("connect");
     ccpor::db::migrate(&db).await.expect("migrate");
-    let state = AppState { db: db.clone(), sql_stats: sql_stats.clone() };
-    let listener = ccpor::server::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
+    let state = AppState {
+        db: db.clone(),
+        sql_stats: sql_stats.clone(),
+    };
+    let listener = ccpor::server::bind("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("local addr");
     tokio::spawn(ccpor::server::run(listener, state, std::future::pending()));
     TestApp {
@@ -85,7 +92,10 @@ impl TestApp {
         let backend = self.db.get_database_backend();
         let row = self
             .db
-            .query_one_raw(sea_orm::Statement::from_string(backend, format!("SELECT COUNT(*) AS n FROM {table}")))
+            .query_one_raw(sea_orm::Statement::from_string(
+                backend,
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
             .await
             .expect("count")
             .expect("row");
@@ -95,7 +105,14 @@ impl TestApp {
     /// Counts of every data table, to prove a failed write left nothing behind.
     pub async fn snapshot(&self) -> Vec<i64> {
         let mut out = Vec::new();
-        for t in ["person", "person_alias", "protective_order", "order_party", "order_event", "service_record"] {
+        for t in [
+            "person",
+            "person_alias",
+            "protective_order",
+            "order_party",
+            "order_event",
+            "service_record",
+        ] {
             out.push(self.count(t).await);
         }
         out
@@ -104,12 +121,18 @@ impl TestApp {
 
 /// The first error's `extensions.code`.
 pub fn error_code(body: &Value) -> String {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("").to_owned()
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
 }
 
 /// The first error's `extensions.field`.
 pub fn error_field(body: &Value) -> String {
-    body["errors"][0]["extensions"]["field"].as_str().unwrap_or("").to_owned()
+    body["errors"][0]["extensions"]["field"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
 }
 
 /// A valid DV-110 input issued `days_ago` days ago, with two new persons.
@@ -155,5 +178,9 @@ pub async fn create(app: &TestApp, input: Value) -> (String, String, String) {
             .map(|p| p["person"]["id"].as_str().unwrap_or_default().to_owned())
             .unwrap_or_default()
     };
-    (o["id"].as_str().expect("id").to_owned(), pid("RESTRAINED"), pid("PROTECTED"))
+    (
+        o["id"].as_str().expect("id").to_owned(),
+        pid("RESTRAINED"),
+        pid("PROTECTED"),
+    )
 }

@@ -23,7 +23,10 @@ async fn get_runs_queries_but_not_mutations() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<Value>().await.unwrap()["data"]["court"]["county"], "Alameda");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["data"]["court"]["county"],
+        "Alameda"
+    );
 
     let r = app
         .client
@@ -46,16 +49,30 @@ async fn content_types_and_bad_bodies() {
         }
         b.send()
     };
-    let r = post(Some("text/plain"), r#"{"query":"{ courts { code } }"}"#).await.unwrap();
+    let r = post(Some("text/plain"), r#"{"query":"{ courts { code } }"}"#)
+        .await
+        .unwrap();
     assert_eq!(r.status(), 415, "CORS-simple content types are refused");
-    let r = post(None, r#"{"query":"{ courts { code } }"}"#).await.unwrap();
+    let r = post(None, r#"{"query":"{ courts { code } }"}"#)
+        .await
+        .unwrap();
     assert_eq!(r.status(), 415);
     let r = post(Some("application/json"), "{not json").await.unwrap();
     assert_eq!(r.status(), 400);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_REQUEST");
-    let big = format!(r#"{{"query":"{{ courts {{ code }} }}","x":"{}"}}"#, "a".repeat(3 * 1024 * 1024));
-    let r = app.client.post(app.url("/graphql")).header("content-type", "application/json").body(big).send().await.unwrap();
+    let big = format!(
+        r#"{{"query":"{{ courts {{ code }} }}","x":"{}"}}"#,
+        "a".repeat(3 * 1024 * 1024)
+    );
+    let r = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 413);
 }
 
@@ -71,10 +88,18 @@ async fn graphql_response_media_type_gets_400_for_request_errors() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    assert_eq!(r.headers()["content-type"], "application/graphql-response+json");
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/graphql-response+json"
+    );
     let body: Value = r.json().await.unwrap();
     assert!(body.get("data").is_none());
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("nope"));
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nope")
+    );
     // Plain JSON clients get 200 with the same errors.
     let body = app.gql("{ nope }", json!({})).await;
     assert!(body["errors"].is_array());
@@ -83,9 +108,19 @@ async fn graphql_response_media_type_gets_400_for_request_errors() {
 #[tokio::test]
 async fn deep_queries_are_refused() {
     let app = spawn_app().await;
-    let deep = format!("{{ orders {{ edges {{ node {{ {} id {} }} }} }} }}", "chain { ".repeat(20), "} ".repeat(20));
+    let deep = format!(
+        "{{ orders {{ edges {{ node {{ {} id {} }} }} }} }}",
+        "chain { ".repeat(20),
+        "} ".repeat(20)
+    );
     let body = app.gql(&deep, json!({})).await;
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("nested too deep"), "{body:#}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nested too deep"),
+        "{body:#}"
+    );
 }
 
 #[tokio::test]
@@ -95,14 +130,34 @@ async fn playground_is_served_with_local_assets() {
     assert_eq!(r.status(), 200);
     let html = r.text().await.unwrap();
     assert!(html.contains("/playground/assets/graphiql.min.js"));
-    assert!(!html.contains("unpkg.com") && !html.contains("cdn."), "no CDN on closed networks");
-    assert!(html.contains("query PersonHistory"), "named operations offered as tabs");
-    for (file, ct) in [("graphiql.min.js", "text/javascript"), ("graphiql.min.css", "text/css"), ("react.production.min.js", "text/javascript")] {
-        let r = app.client.get(app.url(&format!("/playground/assets/{file}"))).send().await.unwrap();
+    assert!(
+        !html.contains("unpkg.com") && !html.contains("cdn."),
+        "no CDN on closed networks"
+    );
+    assert!(
+        html.contains("query PersonHistory"),
+        "named operations offered as tabs"
+    );
+    for (file, ct) in [
+        ("graphiql.min.js", "text/javascript"),
+        ("graphiql.min.css", "text/css"),
+        ("react.production.min.js", "text/javascript"),
+    ] {
+        let r = app
+            .client
+            .get(app.url(&format!("/playground/assets/{file}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["content-type"], ct);
         assert!(r.bytes().await.unwrap().len() > 1000);
     }
-    let r = app.client.get(app.url("/playground/assets/nope.js")).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/playground/assets/nope.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
 }

@@ -27,8 +27,14 @@ async fn create_order_stores_everything_in_one_go() {
     assert_eq!(o["conditions"]["contactLevel"], "NO_CONTACT");
     assert_eq!(o["conditions"]["pcoCodes"].as_array().unwrap().len(), 4);
     assert_eq!(o["conditions"]["bradyIndicator"], "UNKNOWN");
-    assert_eq!(o["parties"][0]["person"]["fullName"], "Quintero Vale, Ramiro");
-    assert_eq!(o["parties"][0]["person"]["aliases"][0]["lastName"], "Quintero");
+    assert_eq!(
+        o["parties"][0]["person"]["fullName"],
+        "Quintero Vale, Ramiro"
+    );
+    assert_eq!(
+        o["parties"][0]["person"]["aliases"][0]["lastName"],
+        "Quintero"
+    );
     assert_eq!(o["parties"][0]["person"]["hair"], "BLACK");
     assert_eq!(o["parties"][1]["person"]["dob"], Value::Null);
     assert_eq!(o["parties"][1]["person"]["age"], 35);
@@ -55,12 +61,22 @@ async fn order_person_and_node_lookups() {
     assert_eq!(d["order"]["caseNumber"], "22FL-01234");
     assert_eq!(d["node"]["__typename"], "Order");
     assert_eq!(d["node"]["formNumber"], "DV-110");
-    assert_eq!(d["person"]["orders"]["edges"][0]["node"]["id"], json!(order_id));
+    assert_eq!(
+        d["person"]["orders"]["edges"][0]["node"]["id"],
+        json!(order_id)
+    );
     assert_eq!(d["courtNode"]["code"], "SC19");
 
-    let missing = app.gql("{ order(id: \"T3JkZXI6OTk5OQ\") { id } }", json!({})).await;
+    let missing = app
+        .gql("{ order(id: \"T3JkZXI6OTk5OQ\") { id } }", json!({}))
+        .await;
     assert_eq!(error_code(&missing), "NOT_FOUND");
-    let wrong_type = app.gql("query($p: ID!) { order(id: $p) { id } }", json!({ "p": restrained })).await;
+    let wrong_type = app
+        .gql(
+            "query($p: ID!) { order(id: $p) { id } }",
+            json!({ "p": restrained }),
+        )
+        .await;
     assert_eq!(error_code(&wrong_type), "VALIDATION");
     let garbage = app.gql("{ node(id: \"%%%\") { id } }", json!({})).await;
     assert_eq!(error_code(&garbage), "VALIDATION");
@@ -78,8 +94,13 @@ async fn case_number_search_ignores_punctuation_and_case() {
     let q = "query($c: String!, $court: String) { ordersByCaseNumber(caseNumber: $c, court: $court) { caseNumber court { code } } }";
     let all = app.data(q, json!({ "c": "22fl 01234" })).await;
     assert_eq!(all["ordersByCaseNumber"].as_array().unwrap().len(), 2);
-    let la = app.data(q, json!({ "c": "22FL01234", "court": "SC19" })).await;
-    assert_eq!(la["ordersByCaseNumber"], json!([{ "caseNumber": "22FL-01234", "court": { "code": "SC19" } }]));
+    let la = app
+        .data(q, json!({ "c": "22FL01234", "court": "SC19" }))
+        .await;
+    assert_eq!(
+        la["ordersByCaseNumber"],
+        json!([{ "caseNumber": "22FL-01234", "court": { "code": "SC19" } }])
+    );
     let bad = app.gql(q, json!({ "c": "---" })).await;
     assert_eq!(error_code(&bad), "VALIDATION");
     assert_eq!(error_field(&bad), "caseNumber");
@@ -106,7 +127,10 @@ async fn existing_persons_and_organizations_as_parties() {
         .data("query($p: ID!, $o: ID!) { person(id: $p) { orders { edges { node { family } } } } org: person(id: $o) { partyType fullName } }", json!({ "p": restrained, "o": org }))
         .await;
     assert_eq!(d["person"]["orders"]["edges"].as_array().unwrap().len(), 2);
-    assert_eq!(d["org"], json!({ "partyType": "ORGANIZATION", "fullName": "Synthetic Foods Inc." }));
+    assert_eq!(
+        d["org"],
+        json!({ "partyType": "ORGANIZATION", "fullName": "Synthetic Foods Inc." })
+    );
     assert_eq!(app.count("person").await, 3);
 }
 
@@ -146,42 +170,159 @@ async fn bad_inputs_are_rejected_with_their_field_and_change_nothing() {
     let mut unknown_person = dv_tro("24FL000500", 1);
     unknown_person["parties"][1] = json!({ "role": "PROTECTED", "personId": "UGVyc29uOjk5OTk5" });
     let mut org_restrained = dv_tro("24FL000600", 1);
-    org_restrained["parties"][0]["person"] = json!({ "partyType": "ORGANIZATION", "organizationName": "Acme" });
+    org_restrained["parties"][0]["person"] =
+        json!({ "partyType": "ORGANIZATION", "organizationName": "Acme" });
 
     let cases: Vec<(&str, Value, &str, &str)> = vec![
         ("EPO past 7 days", epo, "expiresAt", "6256"),
-        ("form of another family", set(&["formNumber"], json!("CH-110")), "formNumber", "family"),
-        ("unknown form", set(&["formNumber"], json!("DV-999")), "formNumber", "unknown form"),
-        ("kind does not match form", set(&["kind"], json!("AFTER_HEARING")), "kind", "DV-110"),
+        (
+            "form of another family",
+            set(&["formNumber"], json!("CH-110")),
+            "formNumber",
+            "family",
+        ),
+        (
+            "unknown form",
+            set(&["formNumber"], json!("DV-999")),
+            "formNumber",
+            "unknown form",
+        ),
+        (
+            "kind does not match form",
+            set(&["kind"], json!("AFTER_HEARING")),
+            "kind",
+            "DV-110",
+        ),
         ("no protected party", no_protected, "parties", "PROTECTED"),
-        ("bad case number", set(&["caseNumber"], json!("22FL;01")), "caseNumber", "';'"),
-        ("unknown court", set(&["courtCode"], json!("SC77")), "courtCode", "SC77"),
-        ("not a court code", set(&["courtCode"], json!("Los Angeles")), "courtCode", "court code"),
-        ("DOB in the future", set(&["parties", "0", "person", "dob"], json!("2999-01-01")), "parties[0].person.dob", "future"),
-        ("name with digits", set(&["parties", "1", "person", "lastName"], json!("X3")), "parties[1].person.lastName", "'3'"),
-        ("alias without letters", set(&["parties", "0", "person", "aliases", "0", "lastName"], json!("--")), "parties[0].person.aliases[0].lastName", "letters"),
-        ("unknown existing person", unknown_person, "parties[1].personId", "no person"),
-        ("organization restrained", org_restrained, "parties[0].person.partyType", "protected"),
-        ("expiry before issue", set(&["expiresAt"], json!((now - chrono::Duration::days(5)).to_rfc3339())), "expiresAt", "after"),
-        ("TRO longer than the hearing window", set(&["expiresAt"], json!((now + chrono::Duration::days(40)).to_rfc3339())), "expiresAt", "25 days"),
-        ("issued in the future", set(&["issuedAt"], json!((now + chrono::Duration::days(2)).to_rfc3339())), "issuedAt", "future"),
-        ("bad PCO code", set(&["conditions", "pcoCodes", "1"], json!("10")), "conditions.pcoCodes[1]", "01 to 09"),
-        ("stay-away out of range", set(&["conditions", "stayAwayYards"], json!(0)), "conditions.stayAwayYards", "yards"),
-        ("LEA without ORI", set(&["source"], json!("LEA")), "enteredByAgencyOri", "ORI"),
-        ("party with neither id nor person", set(&["parties", "1"], json!({ "role": "PROTECTED" })), "parties[1]", "exactly one"),
+        (
+            "bad case number",
+            set(&["caseNumber"], json!("22FL;01")),
+            "caseNumber",
+            "';'",
+        ),
+        (
+            "unknown court",
+            set(&["courtCode"], json!("SC77")),
+            "courtCode",
+            "SC77",
+        ),
+        (
+            "not a court code",
+            set(&["courtCode"], json!("Los Angeles")),
+            "courtCode",
+            "court code",
+        ),
+        (
+            "DOB in the future",
+            set(&["parties", "0", "person", "dob"], json!("2999-01-01")),
+            "parties[0].person.dob",
+            "future",
+        ),
+        (
+            "name with digits",
+            set(&["parties", "1", "person", "lastName"], json!("X3")),
+            "parties[1].person.lastName",
+            "'3'",
+        ),
+        (
+            "alias without letters",
+            set(
+                &["parties", "0", "person", "aliases", "0", "lastName"],
+                json!("--"),
+            ),
+            "parties[0].person.aliases[0].lastName",
+            "letters",
+        ),
+        (
+            "unknown existing person",
+            unknown_person,
+            "parties[1].personId",
+            "no person",
+        ),
+        (
+            "organization restrained",
+            org_restrained,
+            "parties[0].person.partyType",
+            "protected",
+        ),
+        (
+            "expiry before issue",
+            set(
+                &["expiresAt"],
+                json!((now - chrono::Duration::days(5)).to_rfc3339()),
+            ),
+            "expiresAt",
+            "after",
+        ),
+        (
+            "TRO longer than the hearing window",
+            set(
+                &["expiresAt"],
+                json!((now + chrono::Duration::days(40)).to_rfc3339()),
+            ),
+            "expiresAt",
+            "25 days",
+        ),
+        (
+            "issued in the future",
+            set(
+                &["issuedAt"],
+                json!((now + chrono::Duration::days(2)).to_rfc3339()),
+            ),
+            "issuedAt",
+            "future",
+        ),
+        (
+            "bad PCO code",
+            set(&["conditions", "pcoCodes", "1"], json!("10")),
+            "conditions.pcoCodes[1]",
+            "01 to 09",
+        ),
+        (
+            "stay-away out of range",
+            set(&["conditions", "stayAwayYards"], json!(0)),
+            "conditions.stayAwayYards",
+            "yards",
+        ),
+        (
+            "LEA without ORI",
+            set(&["source"], json!("LEA")),
+            "enteredByAgencyOri",
+            "ORI",
+        ),
+        (
+            "party with neither id nor person",
+            set(&["parties", "1"], json!({ "role": "PROTECTED" })),
+            "parties[1]",
+            "exactly one",
+        ),
     ];
     for (what, input, field, needle) in cases {
         let body = app.gql(CREATE, json!({ "i": input })).await;
         assert_eq!(error_code(&body), "VALIDATION", "{what}: {body:#}");
         assert_eq!(error_field(&body), field, "{what}: {body:#}");
         let msg = body["errors"][0]["message"].as_str().unwrap();
-        assert!(msg.contains(needle), "{what}: message {msg:?} lacks {needle:?}");
+        assert!(
+            msg.contains(needle),
+            "{what}: message {msg:?} lacks {needle:?}"
+        );
         assert_eq!(body["data"], Value::Null, "{what}");
     }
     // A value the schema itself rejects (unknown enum) is refused before any resolver runs.
-    let body = app.gql(CREATE, json!({ "i": set(&["family"], json!("XX")) })).await;
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("XX"));
-    assert_eq!(app.snapshot().await, before, "nothing written by rejected inputs");
+    let body = app
+        .gql(CREATE, json!({ "i": set(&["family"], json!("XX")) }))
+        .await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("XX")
+    );
+    assert_eq!(
+        app.snapshot().await,
+        before,
+        "nothing written by rejected inputs"
+    );
 }
 
 #[tokio::test]
@@ -199,5 +340,8 @@ async fn lea_enters_an_epo() {
     let d = app
         .data("mutation($i: CreateOrderInput!) { createOrder(input: $i) { order { kind source enteredByAgency { name } enteredByCourt { code } } } }", json!({ "i": epo }))
         .await;
-    assert_eq!(d["createOrder"]["order"], json!({ "kind": "EMERGENCY", "source": "LEA", "enteredByAgency": { "name": "San Diego County Sheriff's Office" }, "enteredByCourt": null }));
+    assert_eq!(
+        d["createOrder"]["order"],
+        json!({ "kind": "EMERGENCY", "source": "LEA", "enteredByAgency": { "name": "San Diego County Sheriff's Office" }, "enteredByCourt": null })
+    );
 }

@@ -17,7 +17,9 @@ async fn cursor_pages_walk_a_persons_orders_newest_first() {
     let mut after = serde_json::Value::Null;
     let mut pages = 0;
     loop {
-        let d = app.data(q, json!({ "p": person, "first": 10, "after": after })).await;
+        let d = app
+            .data(q, json!({ "p": person, "first": 10, "after": after }))
+            .await;
         let conn = &d["person"]["orders"];
         for e in conn["edges"].as_array().unwrap() {
             seen.push(e["node"]["caseNumber"].as_str().unwrap().to_owned());
@@ -39,7 +41,13 @@ async fn cursor_pages_walk_a_persons_orders_newest_first() {
     assert_eq!(dedup.len(), 25, "no order twice");
 
     let capped = app.data(q, json!({ "p": person, "first": 100000 })).await;
-    assert_eq!(capped["person"]["orders"]["edges"].as_array().unwrap().len(), 25);
+    assert_eq!(
+        capped["person"]["orders"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        25
+    );
     let negative = app.gql(q, json!({ "p": person, "first": -1 })).await;
     assert_eq!(error_code(&negative), "VALIDATION");
     assert_eq!(error_field(&negative), "first");
@@ -65,6 +73,13 @@ async fn a_page_costs_the_same_statements_for_10_or_50_orders() {
         assert_eq!(d["orders"]["edges"].as_array().unwrap().len(), n as usize);
         costs.push(after - before);
     }
-    assert_eq!(costs[0], costs[1], "statements for 10 vs 50 orders: {costs:?}");
-    assert!(costs[1] <= 12, "one statement per relation, got {}", costs[1]);
+    assert_eq!(
+        costs[0], costs[1],
+        "statements for 10 vs 50 orders: {costs:?}"
+    );
+    assert!(
+        costs[1] <= 12,
+        "one statement per relation, got {}",
+        costs[1]
+    );
 }

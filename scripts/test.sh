@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests, then the end-to-end suite on SQLite and on PostgreSQL, with
+# Redis reachable. Starts PostgreSQL and Redis when installed but stopped, installs them when
+# absent, and fails loudly when they cannot be had.
+#
+#   bash scripts/test.sh
+#
+# Environment: CCPOR_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres),
+# REDIS_URL (default redis://127.0.0.1:6379), CARGO_TARGET_DIR (a persistent one speeds reruns).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_URL="${CCPOR_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+export REDIS_URL
+
+say() { printf '\n== %s\n' "$*"; }
+die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_install() {
+  command -v apt-get >/dev/null || die "apt-get not found; install $* by hand"
+  as_root apt-get update -qq || true
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null || die "could not install $*"
+}
+
+pg_ready() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
+ensure_postgres() {
+  command -v pg_isready >/dev/null || apt_install postgresql postgresql-client
+  if ! pg_ready; then
+    say "starting PostgreSQL"
+    if command -v pg_ctlcluster >/dev/null && ls /etc/postgresql/*/main >/dev/null 2>&1; then
+      for v in /etc/postgresql/*; do as_root pg_ctlcluster --skip-systemctl-redirect "$(basename "$v")" main start || true; done
+    else
+      as_root service postgresql start || true
+    fi
+    for _ in $(seq 1 30); do pg_ready && break; sleep 1; done
+  fi
+  pg_ready || die "PostgreSQL is not reachable on 127.0.0.1:5432"
+  psql "$PG_URL" -tAc 'select 1' >/dev/null 2>&1 || die "cannot log in to PostgreSQL at $PG_URL (trust auth for user postgres expected)"
+}
+
+redis_ready() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
+ensure_redis() {
+  command -v redis-server >/dev/null || apt_install redis-server
+  if ! redis_ready; then
+    say "starting Redis"
+    mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+      --dir /tmp --logfile /tmp/ccpor-redis.log
+    for _ in $(seq 1 20); do redis_ready && break; sleep 0.5; done
+  fi
+  redis_ready || die "Redis is not reachable on 127.0.0.1:6379"
+}
+
+drop_test_databases() {
+  psql "$PG_URL" -tAc "select datname from pg_database where datname like 'ccpor_test_%'" \
+    | while read -r db; do [ -n "$db" ] && psql "$PG_URL" -qc "drop database if exists \"$db\"" >/dev/null; done
+}
+
+ensure_postgres
+ensure_redis
+drop_test_databases
+
+say "tests on SQLite (unit + end-to-end)"
+env -u CCPOR_TEST_POSTGRES_URL cargo test --workspace --locked
+
+say "end-to-end tests on PostgreSQL"
+CCPOR_TEST_POSTGRES_URL="$PG_URL" cargo test --locked --test api
+
+drop_test_databases
+say "all tests passed on SQLite and PostgreSQL"
