@@ -37,7 +37,7 @@ fn line_error(line: usize, e: AppError) -> LineError {
     match e {
         AppError::Validation(inv) => LineError {
             line,
-            field: Some(inv.field),
+            field: (!inv.field.is_empty()).then_some(inv.field),
             message: inv.message,
         },
         AppError::Internal(inner) => {
@@ -64,7 +64,7 @@ pub fn parse_line(text: &str, refs: &Refs) -> AppResult<NewOrder> {
         .map_err(|e| AppError::invalid("", format!("not a createOrder input: {e}")))?;
     let input = CreateOrderInput::parse(Some(value)).map_err(|e| {
         let err = e.into_server_error(Default::default());
-        AppError::invalid("", err.message)
+        AppError::invalid("", format!("not a createOrder input: {}", err.message))
     })?;
     Ok(validate::create_order(&input, refs, time::now())?)
 }

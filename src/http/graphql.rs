@@ -112,10 +112,28 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         Err(resp) => return resp,
     };
     let gql_req = gql_req.data(request_loader(&s.app));
-    let resp = s.schema.execute(gql_req).await;
+    let mut resp = s.schema.execute(gql_req).await;
     // Request errors (parse, validation, variable coercion) leave `data` absent; with the
     // GraphQL response media type they are 400 (GraphQL over HTTP spec).
     let request_error = resp.data == async_graphql::Value::Null && resp.is_err();
+    // Every error carries a code: request errors come from parsing and validation; anything
+    // else without one is internal.
+    for e in &mut resp.errors {
+        let has_code = e
+            .extensions
+            .as_ref()
+            .is_some_and(|x| x.get("code").is_some());
+        if !has_code {
+            let code = if request_error {
+                "GRAPHQL_VALIDATION"
+            } else {
+                "INTERNAL"
+            };
+            e.extensions
+                .get_or_insert_with(Default::default)
+                .set("code", code);
+        }
+    }
     let status = if graphql_response && request_error {
         StatusCode::BAD_REQUEST
     } else {
