@@ -1,11 +1,13 @@
 //! NDJSON import: one `createOrder` input per line, parsed and validated exactly like the
 //! mutation. Good lines are stored in batched transactions; a bad line is reported with its
 //! number and costs only itself.
+use std::collections::VecDeque;
 use std::io::BufRead;
 
 use async_graphql::InputType;
 use indicatif::ProgressBar;
 use sea_orm::{DatabaseConnection, TransactionTrait};
+use tokio::task::JoinHandle;
 
 use crate::domain::time;
 use crate::error::{AppError, AppResult};
@@ -70,44 +72,59 @@ pub fn parse_line(text: &str, refs: &Refs) -> AppResult<NewOrder> {
 }
 
 /// Stores a batch in one transaction; if that fails, stores each order alone so only the bad
-/// ones are rejected.
-async fn flush(
-    db: &DatabaseConnection,
-    batch: &mut Vec<(usize, NewOrder)>,
-    report: &mut ImportReport,
-) -> AppResult<()> {
-    if batch.is_empty() {
-        return Ok(());
-    }
+/// ones are rejected. Returns the number stored and the rejected lines.
+async fn store_batch(
+    db: DatabaseConnection,
+    batch: Vec<(usize, NewOrder)>,
+) -> AppResult<(usize, Vec<LineError>)> {
     let orders: Vec<NewOrder> = batch.iter().map(|(_, o)| o.clone()).collect();
     let txn = db.begin().await?;
-    match insert_batch(&txn, &orders).await {
-        Ok(_) => {
-            txn.commit().await?;
-            report.imported += orders.len();
-        }
-        Err(_) => {
-            txn.rollback().await?;
-            for (line, order) in batch.iter() {
-                let txn = db.begin().await?;
-                match insert_batch(&txn, std::slice::from_ref(order)).await {
-                    Ok(_) => {
-                        txn.commit().await?;
-                        report.imported += 1;
-                    }
-                    Err(e) => {
-                        txn.rollback().await?;
-                        report.rejected.push(line_error(*line, e));
-                    }
-                }
+    if insert_batch(&txn, &orders).await.is_ok() {
+        txn.commit().await?;
+        return Ok((orders.len(), Vec::new()));
+    }
+    txn.rollback().await?;
+    let mut stored = 0;
+    let mut rejected = Vec::new();
+    for (line, order) in &batch {
+        let txn = db.begin().await?;
+        match insert_batch(&txn, std::slice::from_ref(order)).await {
+            Ok(_) => {
+                txn.commit().await?;
+                stored += 1;
+            }
+            Err(e) => {
+                txn.rollback().await?;
+                rejected.push(line_error(*line, e));
             }
         }
     }
-    batch.clear();
+    Ok((stored, rejected))
+}
+
+type InFlight = VecDeque<JoinHandle<AppResult<(usize, Vec<LineError>)>>>;
+
+async fn finish_one(
+    in_flight: &mut InFlight,
+    report: &mut ImportReport,
+    progress: Option<&ProgressBar>,
+) -> AppResult<()> {
+    if let Some(handle) = in_flight.pop_front() {
+        let (stored, rejected) = handle.await.map_err(|e| {
+            AppError::Internal(std::sync::Arc::new(anyhow::anyhow!(
+                "import batch task failed: {e}"
+            )))
+        })??;
+        report.imported += stored;
+        report.rejected.extend(rejected);
+        if let Some(p) = progress {
+            p.set_position(report.imported as u64);
+        }
+    }
     Ok(())
 }
 
-/// Imports every line of `reader`.
+/// Imports every line of `reader`. Parsing the next batch overlaps storing the previous one.
 pub async fn import_ndjson<R: BufRead>(
     db: &DatabaseConnection,
     reader: R,
@@ -116,12 +133,18 @@ pub async fn import_ndjson<R: BufRead>(
 ) -> AppResult<ImportReport> {
     let refs = Refs::load(db).await?;
     let batch_size = batch_size.max(1);
+    // SQLite has one writer at a time; PostgreSQL takes two batches side by side.
+    let depth = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Sqlite => 1,
+        _ => 2,
+    };
     let mut report = ImportReport::default();
     let mut batch = Vec::with_capacity(batch_size);
-    for (i, line) in reader.lines().enumerate() {
+    let mut in_flight: InFlight = VecDeque::new();
+    let mut lines = reader.lines().enumerate().peekable();
+    while let Some((i, line)) = lines.next() {
         let number = i + 1;
-        let text = match line {
-            Ok(t) => t,
+        match line {
             Err(e) => {
                 report.lines += 1;
                 report.rejected.push(LineError {
@@ -129,25 +152,27 @@ pub async fn import_ndjson<R: BufRead>(
                     field: None,
                     message: format!("unreadable line: {e}"),
                 });
-                continue;
             }
-        };
-        if text.trim().is_empty() {
-            continue;
-        }
-        report.lines += 1;
-        match parse_line(&text, &refs) {
-            Ok(order) => batch.push((number, order)),
-            Err(e) => report.rejected.push(line_error(number, e)),
-        }
-        if batch.len() >= batch_size {
-            flush(db, &mut batch, &mut report).await?;
-            if let Some(p) = progress {
-                p.set_position(report.imported as u64);
+            Ok(text) if text.trim().is_empty() => {}
+            Ok(text) => {
+                report.lines += 1;
+                match parse_line(&text, &refs) {
+                    Ok(order) => batch.push((number, order)),
+                    Err(e) => report.rejected.push(line_error(number, e)),
+                }
             }
+        }
+        if batch.len() >= batch_size || (lines.peek().is_none() && !batch.is_empty()) {
+            while in_flight.len() >= depth {
+                finish_one(&mut in_flight, &mut report, progress).await?;
+            }
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+            in_flight.push_back(tokio::spawn(store_batch(db.clone(), full)));
         }
     }
-    flush(db, &mut batch, &mut report).await?;
+    while !in_flight.is_empty() {
+        finish_one(&mut in_flight, &mut report, progress).await?;
+    }
     report.rejected.sort_by_key(|e| e.line);
     Ok(report)
 }

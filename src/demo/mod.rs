@@ -4,7 +4,7 @@
 
 pub mod names;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Duration, Months, NaiveDate, TimeZone, Utc};
 use entities::{agency, court, order, service_record};
@@ -12,6 +12,7 @@ use indicatif::ProgressBar;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sea_orm::{DatabaseConnection, EntityTrait, QuerySelect, Set, TransactionTrait};
+use tokio::task::JoinHandle;
 
 use crate::db::{IdTable, allocate_ids};
 use crate::domain::case_number::CaseNumber;
@@ -125,6 +126,7 @@ struct Stage {
 
 struct Chain {
     court: usize,
+    court_id: i32,
     case_number: CaseNumber,
     family: OrderFamily,
     parties: Vec<PlannedParty>,
@@ -145,9 +147,24 @@ struct Generator {
     restrained_pool: Vec<i32>,
     /// (restrained, protected, court) of stored chains, for mutual orders.
     pairs: Vec<(i32, i32, usize)>,
+    /// Stored batches not yet drawn from, by batch number.
+    stored: Vec<(usize, Stored)>,
 }
 
-/// Generates and stores `n` orders.
+/// What one stored batch adds to the generator's pools.
+#[derive(Debug, Default)]
+struct Stored {
+    orders: usize,
+    persons: usize,
+    restrained: Vec<i32>,
+    pairs: Vec<(i32, i32, usize)>,
+}
+
+/// A batch draws repeat persons only from batches at least this many before it, so the data do
+/// not depend on how far storing runs behind planning.
+const POOL_LAG: usize = 3;
+
+/// Generates and stores `n` orders. Planning the next batch overlaps storing the previous ones.
 pub async fn generate(
     db: &DatabaseConnection,
     n: usize,
@@ -155,13 +172,21 @@ pub async fn generate(
     progress: Option<&ProgressBar>,
 ) -> AppResult<DemoReport> {
     let mut g = Generator::new(db, seed).await?;
+    let depth = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Sqlite => 1,
+        _ => 2,
+    };
+    let mut in_flight: VecDeque<(usize, JoinHandle<AppResult<Stored>>)> = VecDeque::new();
     let mut report = DemoReport::default();
-    while report.orders < n {
+    let mut planned_total = 0;
+    let mut batch = 0;
+    while planned_total < n {
+        g.release_pools(batch);
         let mut chains = Vec::new();
         let mut planned = 0;
-        while planned < BATCH_ORDERS.min(n - report.orders) {
+        while planned < BATCH_ORDERS.min(n - planned_total) {
             let mut chain = g.chain()?;
-            let room = n - report.orders - planned;
+            let room = n - planned_total - planned;
             if chain.stages.len() > room {
                 chain.stages.truncate(room);
                 chain.terminated_at = None;
@@ -169,14 +194,38 @@ pub async fn generate(
             planned += chain.stages.len();
             chains.push(chain);
         }
-        let stored = g.store(db, chains).await?;
-        report.orders += stored.orders;
-        report.persons += stored.persons;
-        if let Some(p) = progress {
-            p.set_position(report.orders as u64);
+        planned_total += planned;
+        while in_flight.len() >= depth {
+            finish(&mut g, &mut in_flight, &mut report, progress).await?;
         }
+        in_flight.push_back((batch, tokio::spawn(store(db.clone(), chains))));
+        batch += 1;
+    }
+    while !in_flight.is_empty() {
+        finish(&mut g, &mut in_flight, &mut report, progress).await?;
     }
     Ok(report)
+}
+
+async fn finish(
+    g: &mut Generator,
+    in_flight: &mut VecDeque<(usize, JoinHandle<AppResult<Stored>>)>,
+    report: &mut DemoReport,
+    progress: Option<&ProgressBar>,
+) -> AppResult<()> {
+    let Some((batch, handle)) = in_flight.pop_front() else {
+        return Ok(());
+    };
+    let stored = handle
+        .await
+        .map_err(|e| internal(format!("demo batch task failed: {e}")))??;
+    report.orders += stored.orders;
+    report.persons += stored.persons;
+    if let Some(p) = progress {
+        p.set_position(report.orders as u64);
+    }
+    g.stored.push((batch, stored));
+    Ok(())
 }
 
 fn internal(msg: String) -> AppError {
@@ -233,6 +282,7 @@ impl Generator {
             case_seq: 0,
             restrained_pool: Vec::new(),
             pairs: Vec::new(),
+            stored: Vec::new(),
         })
     }
 
@@ -885,6 +935,7 @@ impl Generator {
         let case_number = self.case_number(court, family, issued)?;
         Ok(Chain {
             court,
+            court_id: self.courts[court].id,
             case_number,
             family,
             parties,
@@ -894,217 +945,225 @@ impl Generator {
         })
     }
 
-    /// Allocates ids and writes a batch of chains in one transaction.
-    async fn store(
-        &mut self,
-        db: &DatabaseConnection,
-        chains: Vec<Chain>,
-    ) -> AppResult<DemoReport> {
-        let txn = db.begin().await?;
-        let new_persons = chains
-            .iter()
-            .flat_map(|c| &c.parties)
-            .filter(|p| matches!(p.who, Who::New(_)))
-            .count();
-        let order_count: usize = chains.iter().map(|c| c.stages.len()).sum();
-        let mut person_ids = allocate_ids(&txn, IdTable::Person, new_persons)
-            .await?
-            .into_iter();
-        let mut order_ids = allocate_ids(&txn, IdTable::Order, order_count)
-            .await?
-            .into_iter();
-        let now = Utc::now();
-        let (mut persons, mut aliases, mut orders, mut parties, mut events, mut services) = (
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-        );
-        for chain in &chains {
-            let mut party_models = Vec::new();
-            let mut ids_by_role = Vec::new();
-            for p in &chain.parties {
-                let id = match &p.who {
-                    Who::Old(id) => *id,
-                    Who::New(np) => {
-                        let id = person_ids
-                            .next()
-                            .ok_or_else(|| internal("person id block too small".into()))?;
-                        persons.push(person_row(np, id, now));
-                        aliases.extend(alias_rows(np, id, now));
-                        id
-                    }
-                };
-                ids_by_role.push((p.role, id));
-                party_models.push(NewParty {
-                    role: p.role,
-                    relationship: p.relationship.clone(),
-                    person: PartyPerson::Existing(id),
-                });
-            }
-            let chain_ids: Vec<i32> = (0..chain.stages.len())
-                .map(|_| {
-                    order_ids
+    /// Makes stored batches old enough available for repeat persons.
+    fn release_pools(&mut self, batch: usize) {
+        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.stored)
+            .into_iter()
+            .partition(|(b, _)| b + POOL_LAG <= batch);
+        self.stored = waiting;
+        let mut ready = ready;
+        ready.sort_by_key(|(b, _)| *b);
+        for (_, s) in ready {
+            self.restrained_pool.extend(s.restrained);
+            self.pairs.extend(s.pairs);
+        }
+    }
+}
+
+/// Allocates ids and writes a batch of chains in one transaction.
+async fn store(db: DatabaseConnection, chains: Vec<Chain>) -> AppResult<Stored> {
+    let txn = db.begin().await?;
+    let new_persons = chains
+        .iter()
+        .flat_map(|c| &c.parties)
+        .filter(|p| matches!(p.who, Who::New(_)))
+        .count();
+    let order_count: usize = chains.iter().map(|c| c.stages.len()).sum();
+    let mut person_ids = allocate_ids(&txn, IdTable::Person, new_persons)
+        .await?
+        .into_iter();
+    let mut order_ids = allocate_ids(&txn, IdTable::Order, order_count)
+        .await?
+        .into_iter();
+    let now = Utc::now();
+    let mut stored = Stored::default();
+    let (mut persons, mut aliases, mut orders, mut parties, mut events, mut services) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
+    for chain in &chains {
+        let mut party_models = Vec::new();
+        let mut ids_by_role = Vec::new();
+        for p in &chain.parties {
+            let id = match &p.who {
+                Who::Old(id) => *id,
+                Who::New(np) => {
+                    let id = person_ids
                         .next()
-                        .ok_or_else(|| internal("order id block too small".into()))
-                })
-                .collect::<AppResult<_>>()?;
-            let Some(&root) = chain_ids.first() else {
-                continue;
-            };
-            for (i, stage) in chain.stages.iter().enumerate() {
-                let id = chain_ids[i];
-                if stage.renewal {
-                    let (limit, citation) = renewal_limit(chain.family);
-                    check_expiry(
-                        "expiresAt",
-                        stage.issued_at,
-                        stage.expires_at,
-                        false,
-                        limit,
-                        citation,
-                        "renewal",
-                    )
-                    .map_err(|e| internal(format!("demo renewal breaks a rule: {e}")))?;
-                } else {
-                    check_expiry(
-                        "expiresAt",
-                        stage.issued_at,
-                        stage.expires_at,
-                        stage.rule.expiry_required,
-                        stage.rule.limit,
-                        stage.rule.citation,
-                        stage.rule.form,
-                    )
-                    .map_err(|e| internal(format!("demo order breaks a rule: {e}")))?;
+                        .ok_or_else(|| internal("person id block too small".into()))?;
+                    persons.push(person_row(np, id, now));
+                    aliases.extend(alias_rows(np, id, now));
+                    id
                 }
-                let new = NewOrder {
-                    court_id: self.courts[chain.court].id,
-                    case_number: chain.case_number.clone(),
-                    family: chain.family,
-                    form_number: stage.rule.form,
-                    kind: stage.rule.kind,
-                    issued_at: stage.issued_at,
-                    hearing_date: stage.hearing_date,
-                    expires_at: stage.expires_at,
-                    judicial_officer: stage.judge.clone(),
-                    conditions: stage.conditions.clone(),
-                    source: stage.source,
-                    entered_by_court_id: (stage.source != EntrySource::Lea)
-                        .then_some(self.courts[chain.court].id),
-                    entered_by_agency_id: stage.agency,
-                    parties: Vec::new(),
-                    supersedes: (i > 0).then(|| Supersedes {
-                        order_id: chain_ids[i - 1],
-                        chain_root_id: root,
-                    }),
-                };
-                let mut row = order_row(&new, id, now);
-                let successor = chain.stages.get(i + 1);
-                let last = successor.is_none();
-                if let Some(next) = successor {
-                    row.superseded_at = Set(Some(next.issued_at));
+            };
+            ids_by_role.push((p.role, id));
+            party_models.push(NewParty {
+                role: p.role,
+                relationship: p.relationship.clone(),
+                person: PartyPerson::Existing(id),
+            });
+        }
+        let chain_ids: Vec<i32> = (0..chain.stages.len())
+            .map(|_| {
+                order_ids
+                    .next()
+                    .ok_or_else(|| internal("order id block too small".into()))
+            })
+            .collect::<AppResult<_>>()?;
+        let Some(&root) = chain_ids.first() else {
+            continue;
+        };
+        for (i, stage) in chain.stages.iter().enumerate() {
+            let id = chain_ids[i];
+            if stage.renewal {
+                let (limit, citation) = renewal_limit(chain.family);
+                check_expiry(
+                    "expiresAt",
+                    stage.issued_at,
+                    stage.expires_at,
+                    false,
+                    limit,
+                    citation,
+                    "renewal",
+                )
+                .map_err(|e| internal(format!("demo renewal breaks a rule: {e}")))?;
+            } else {
+                check_expiry(
+                    "expiresAt",
+                    stage.issued_at,
+                    stage.expires_at,
+                    stage.rule.expiry_required,
+                    stage.rule.limit,
+                    stage.rule.citation,
+                    stage.rule.form,
+                )
+                .map_err(|e| internal(format!("demo order breaks a rule: {e}")))?;
+            }
+            let new = NewOrder {
+                court_id: chain.court_id,
+                case_number: chain.case_number.clone(),
+                family: chain.family,
+                form_number: stage.rule.form,
+                kind: stage.rule.kind,
+                issued_at: stage.issued_at,
+                hearing_date: stage.hearing_date,
+                expires_at: stage.expires_at,
+                judicial_officer: stage.judge.clone(),
+                conditions: stage.conditions.clone(),
+                source: stage.source,
+                entered_by_court_id: (stage.source != EntrySource::Lea).then_some(chain.court_id),
+                entered_by_agency_id: stage.agency,
+                parties: Vec::new(),
+                supersedes: (i > 0).then(|| Supersedes {
+                    order_id: chain_ids[i - 1],
+                    chain_root_id: root,
+                }),
+            };
+            let mut row = order_row(&new, id, now);
+            let successor = chain.stages.get(i + 1);
+            let last = successor.is_none();
+            if let Some(next) = successor {
+                row.superseded_at = Set(Some(next.issued_at));
+                events.push(event(
+                    id,
+                    next.link,
+                    next.issued_at,
+                    Some(chain_ids[i + 1]),
+                    None,
+                    EntrySource::Court,
+                ));
+            }
+            events.push(event(
+                id,
+                EventKind::Issued,
+                stage.issued_at,
+                (i > 0).then(|| chain_ids[i - 1]),
+                None,
+                stage.source,
+            ));
+            if last {
+                if let Some(t) = chain.terminated_at {
+                    row.terminated_at = Set(Some(t));
                     events.push(event(
                         id,
-                        next.link,
-                        next.issued_at,
-                        Some(chain_ids[i + 1]),
+                        EventKind::Terminated,
+                        t,
                         None,
+                        Some("Terminated by court order".into()),
                         EntrySource::Court,
                     ));
                 }
-                events.push(event(
-                    id,
-                    EventKind::Issued,
-                    stage.issued_at,
-                    (i > 0).then(|| chain_ids[i - 1]),
-                    None,
-                    stage.source,
-                ));
-                if last {
-                    if let Some(t) = chain.terminated_at {
-                        row.terminated_at = Set(Some(t));
-                        events.push(event(
-                            id,
-                            EventKind::Terminated,
-                            t,
-                            None,
-                            Some("Terminated by court order".into()),
-                            EntrySource::Court,
-                        ));
-                    }
-                    if let Some(t) = chain.cancelled_at {
-                        row.cancelled_at = Set(Some(t));
-                        events.push(event(
-                            id,
-                            EventKind::Cancelled,
-                            t,
-                            None,
-                            Some("Entered in error (duplicate entry)".into()),
-                            EntrySource::Court,
-                        ));
-                    }
-                }
-                if let Some((at, method, agency)) = stage.served {
-                    services.push(service_record::ActiveModel {
-                        order_id: Set(id),
-                        served_at: Set(at),
-                        method: Set(method.as_db().to_owned()),
-                        server_name: Set(agency.map(|_| "Deputy (synthetic)".to_owned())),
-                        agency_id: Set(agency),
-                        notes: Set(None),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                        ..Default::default()
-                    });
+                if let Some(t) = chain.cancelled_at {
+                    row.cancelled_at = Set(Some(t));
                     events.push(event(
                         id,
-                        EventKind::Served,
-                        at,
+                        EventKind::Cancelled,
+                        t,
                         None,
-                        None,
-                        if agency.is_some() {
-                            EntrySource::Lea
-                        } else {
-                            EntrySource::Court
-                        },
+                        Some("Entered in error (duplicate entry)".into()),
+                        EntrySource::Court,
                     ));
                 }
-                orders.push(row);
-                for p in &party_models {
-                    if let PartyPerson::Existing(pid) = p.person {
-                        parties.push(party_row(id, pid, p, now));
-                    }
-                }
             }
-            let restrained = ids_by_role
-                .iter()
-                .find(|(r, _)| *r == PartyRole::Restrained)
-                .map(|x| x.1);
-            let protected = ids_by_role
-                .iter()
-                .find(|(r, _)| *r == PartyRole::Protected)
-                .map(|x| x.1);
-            if let (Some(r), Some(p)) = (restrained, protected) {
-                self.restrained_pool.push(r);
-                if !matches!(chain.family, OrderFamily::Rt | OrderFamily::Wv) {
-                    self.pairs.push((r, p, chain.court));
+            if let Some((at, method, agency)) = stage.served {
+                services.push(service_record::ActiveModel {
+                    order_id: Set(id),
+                    served_at: Set(at),
+                    method: Set(method.as_db().to_owned()),
+                    server_name: Set(agency.map(|_| "Deputy (synthetic)".to_owned())),
+                    agency_id: Set(agency),
+                    notes: Set(None),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                });
+                events.push(event(
+                    id,
+                    EventKind::Served,
+                    at,
+                    None,
+                    None,
+                    if agency.is_some() {
+                        EntrySource::Lea
+                    } else {
+                        EntrySource::Court
+                    },
+                ));
+            }
+            orders.push(row);
+            for p in &party_models {
+                if let PartyPerson::Existing(pid) = p.person {
+                    parties.push(party_row(id, pid, p, now));
                 }
             }
         }
-        let report = DemoReport {
-            orders: orders.len(),
-            persons: persons.len(),
-        };
-        insert_chunked(&txn, persons).await?;
-        insert_chunked(&txn, aliases).await?;
-        insert_chunked(&txn, orders).await?;
-        insert_chunked(&txn, parties).await?;
-        insert_chunked(&txn, events).await?;
-        insert_chunked(&txn, services).await?;
-        txn.commit().await?;
-        Ok(report)
+        let restrained = ids_by_role
+            .iter()
+            .find(|(r, _)| *r == PartyRole::Restrained)
+            .map(|x| x.1);
+        let protected = ids_by_role
+            .iter()
+            .find(|(r, _)| *r == PartyRole::Protected)
+            .map(|x| x.1);
+        if let (Some(r), Some(p)) = (restrained, protected) {
+            stored.restrained.push(r);
+            if !matches!(chain.family, OrderFamily::Rt | OrderFamily::Wv) {
+                stored.pairs.push((r, p, chain.court));
+            }
+        }
     }
+    stored.orders = orders.len();
+    stored.persons = persons.len();
+    insert_chunked(&txn, persons).await?;
+    insert_chunked(&txn, aliases).await?;
+    insert_chunked(&txn, orders).await?;
+    insert_chunked(&txn, parties).await?;
+    insert_chunked(&txn, events).await?;
+    insert_chunked(&txn, services).await?;
+    txn.commit().await?;
+    Ok(stored)
 }

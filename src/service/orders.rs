@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use entities::{order, order_event, order_party, person, person_alias, service_record};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Iterable,
+    QueryFilter, QuerySelect, Set, TransactionTrait,
 };
 
 use crate::db::{IdTable, allocate_ids};
@@ -33,18 +33,28 @@ use crate::service::reads::lifecycle;
 use crate::service::refs::Refs;
 use crate::service::validate;
 
-/// Rows per multi-row INSERT: the widest table has ~35 columns, which keeps a statement under
-/// SQLite's 32,766 bound parameters.
-const CHUNK: usize = 500;
+/// Bound values per multi-row INSERT on PostgreSQL: small enough that one statement leaves the
+/// client in a single write. sqlx 0.9.0 leaves Nagle's algorithm on (transact-rs/sqlx#4335), and
+/// a message larger than the socket's initial 16 KiB send buffer goes out in two writes, the
+/// second held ~40 ms for a delayed ACK. Measured in BENCHMARKS.md.
+const PG_VALUES_PER_INSERT: usize = 800;
+/// Bound values per multi-row INSERT on SQLite (in-process; limit 32,766).
+const SQLITE_VALUES_PER_INSERT: usize = 30_000;
 
-/// Inserts rows in multi-row statements of at most `CHUNK` rows.
+/// Inserts rows in multi-row statements sized for the backend.
 pub async fn insert_chunked<A, C>(conn: &C, mut models: Vec<A>) -> AppResult<()>
 where
     A: ActiveModelTrait + Send,
     C: ConnectionTrait,
 {
+    let columns = <A::Entity as EntityTrait>::Column::iter().count().max(1);
+    let values = match conn.get_database_backend() {
+        sea_orm::DatabaseBackend::Sqlite => SQLITE_VALUES_PER_INSERT,
+        _ => PG_VALUES_PER_INSERT,
+    };
+    let rows = (values / columns).max(1);
     while !models.is_empty() {
-        let rest = models.split_off(models.len().min(CHUNK));
+        let rest = models.split_off(models.len().min(rows));
         <A::Entity as EntityTrait>::insert_many(models)
             .exec_without_returning(conn)
             .await?;
@@ -212,6 +222,9 @@ pub fn order_row(o: &NewOrder, id: i32, now: DateTime<Utc>) -> order::ActiveMode
 }
 
 /// Fails with the party's field path when an existing person id is unknown.
+/// Ids per `IN (…)` lookup (4 bytes each).
+const ID_LOOKUP_CHUNK: usize = 2000;
+
 async fn check_existing_persons<C: ConnectionTrait>(
     conn: &C,
     orders: &[NewOrder],
@@ -229,7 +242,7 @@ async fn check_existing_persons<C: ConnectionTrait>(
     }
     let mut found = BTreeSet::new();
     let all: Vec<i32> = wanted.iter().copied().collect();
-    for chunk in all.chunks(CHUNK) {
+    for chunk in all.chunks(ID_LOOKUP_CHUNK) {
         let ids: Vec<i32> = person::Entity::find()
             .select_only()
             .column(person::Column::Id)
