@@ -1,4 +1,5 @@
 //! The `ccpor` command line: serve, migrate, demo, schema, import.
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -228,8 +229,11 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
                 .with_context(|| format!("binding {addr}"))?;
             let local = listener.local_addr()?;
-            println!("playground: http://{local}/playground");
-            println!("graphql:    http://{local}/graphql");
+            // A closed stdout (a supervisor that stopped reading) must not stop the server.
+            let mut out = std::io::stdout();
+            let _ = writeln!(out, "playground: http://{local}/playground");
+            let _ = writeln!(out, "graphql:    http://{local}/graphql");
+            let _ = out.flush();
             crate::server::run(listener, state, crate::server::shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }

@@ -504,17 +504,7 @@ pub async fn modify(db: &DatabaseConnection, input: &ModifyOrderInput) -> AppRes
         new.family,
         input.form_number.as_deref().unwrap_or(new.form_number),
     )?;
-    if let Some(kind) = input.kind
-        && kind != rule.kind
-    {
-        return Err(AppError::invalid(
-            "kind",
-            format!(
-                "form {} is a {:?} order, not {:?}",
-                rule.form, rule.kind, kind
-            ),
-        ));
-    }
+    validate::check_kind(rule, input.kind)?;
     new.form_number = rule.form;
     new.kind = rule.kind;
     match &input.expires_at {

@@ -9,7 +9,7 @@ use crate::domain::codes::{
 use crate::domain::court_code::CourtCode;
 use crate::domain::dob::{Dob, parse_estimated_age};
 use crate::domain::names::{NamePart, name_key, parse_organization, parse_suffix};
-use crate::domain::order_rules::{OrderFamily, check_expiry, check_form};
+use crate::domain::order_rules::{FormRule, OrderFamily, OrderKind, check_expiry, check_form};
 use crate::domain::ori::Ori;
 use crate::domain::time::to_seconds;
 use crate::graphql::inputs::{ConditionsInput, CreateOrderInput, NewPersonInput, PartyInput};
@@ -43,17 +43,7 @@ pub fn create_order(
     }
     let case_number = CaseNumber::parse("caseNumber", &input.case_number)?;
     let rule = check_form("formNumber", input.family, &input.form_number)?;
-    if let Some(kind) = input.kind
-        && kind != rule.kind
-    {
-        return Err(Invalid::new(
-            "kind",
-            format!(
-                "form {} is a {:?} order, not {:?}",
-                rule.form, rule.kind, kind
-            ),
-        ));
-    }
+    check_kind(rule, input.kind)?;
     let issued_at = issued_at("issuedAt", input.issued_at, now)?;
     let expires_at = input.expires_at.map(to_seconds);
     check_expiry(
@@ -86,6 +76,17 @@ pub fn create_order(
         parties,
         supersedes: None,
     })
+}
+
+/// A kind given with a form must be the form's kind.
+pub fn check_kind(rule: &FormRule, kind: Option<OrderKind>) -> Result<(), Invalid> {
+    match kind {
+        Some(k) if k != rule.kind => Err(Invalid::new(
+            "kind",
+            format!("form {} is a {:?} order, not {:?}", rule.form, rule.kind, k),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// An issue time: whole seconds, not in the future.

@@ -9,6 +9,47 @@ fn ccpor() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ccpor"))
 }
 
+/// Starts `ccpor serve --demo` on `dir` and returns it with the playground URL it printed.
+fn serve_demo(dir: &std::path::Path) -> (std::process::Child, String) {
+    let mut child = ccpor()
+        .args([
+            "serve",
+            "--demo",
+            "--demo-orders",
+            "500",
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .env("CCPOR_DATA_DIR", dir)
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let first = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    let url = first
+        .strip_prefix("playground: ")
+        .expect("first line names the playground")
+        .to_owned();
+    (child, url)
+}
+
+fn terminate(mut child: std::process::Child) {
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+}
+
 #[test]
 fn every_command_has_help() {
     for cmd in [
@@ -124,28 +165,7 @@ async fn import_of_a_clean_file_exits_zero() {
 #[tokio::test]
 async fn serve_demo_on_an_empty_data_dir() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = ccpor()
-        .args([
-            "serve",
-            "--demo",
-            "--demo-orders",
-            "500",
-            "--addr",
-            "127.0.0.1:0",
-        ])
-        .env("CCPOR_DATA_DIR", dir.path())
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().unwrap().unwrap();
-    let url = first
-        .strip_prefix("playground: ")
-        .expect("first line names the playground")
-        .to_owned();
+    let (child, url) = serve_demo(dir.path());
     let base = url.trim_end_matches("/playground").to_owned();
     let client = reqwest::Client::new();
     let page = client.get(&url).send().await.unwrap();
@@ -180,47 +200,15 @@ async fn serve_demo_on_an_empty_data_dir() {
             .is_empty()
     );
 
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = child.wait().unwrap();
-    assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+    terminate(child);
 
     // A second start on the same data dir serves what is there; it does not load again.
-    let mut again = ccpor()
-        .args([
-            "serve",
-            "--demo",
-            "--demo-orders",
-            "500",
-            "--addr",
-            "127.0.0.1:0",
-        ])
-        .env("CCPOR_DATA_DIR", dir.path())
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(again.stdout.take().unwrap()).lines();
-    assert!(lines.next().unwrap().unwrap().starts_with("playground: "));
+    let (again, _) = serve_demo(dir.path());
     let orders = <entities::order::Entity as sea_orm::EntityTrait>::find()
         .all(&db)
         .await
         .unwrap()
         .len();
     assert_eq!(orders, 500, "no second demo load");
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &again.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    assert!(again.wait().unwrap().success());
+    terminate(again);
 }
