@@ -32,7 +32,7 @@ use names::{DrawnName, Names};
 /// Seed of `ccpor demo` and `serve --demo` unless given.
 pub const DEFAULT_SEED: u64 = 42;
 /// Orders written per transaction.
-const BATCH_ORDERS: usize = 2000;
+const BATCH_ORDERS: usize = 4000;
 /// How far back issue dates go.
 const HISTORY_DAYS: i64 = 6 * 365;
 
