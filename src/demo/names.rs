@@ -1,4 +1,4 @@
-//! Synthetic names drawn from Census frequency tables (`data/names/`, see its NOTICE), mixed to
+//! Synthetic names drawn from Census frequency tables (`assets/names/`, see its NOTICE), mixed to
 //! resemble California: Hispanic (with compound surnames and particles), White, Asian, Filipino,
 //! Black and Armenian name pools. No drawn name describes a real person.
 use std::collections::HashMap;
@@ -9,8 +9,8 @@ use rand::distr::weighted::WeightedIndex;
 
 use crate::domain::codes::{Race, Sex};
 
-const SURNAMES: &str = include_str!("../../data/names/surnames.csv");
-const GIVEN: &str = include_str!("../../data/names/given_names.csv");
+const SURNAMES: &str = include_str!("../../assets/names/surnames.csv");
+const GIVEN: &str = include_str!("../../assets/names/given_names.csv");
 
 /// Name pools by background.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
