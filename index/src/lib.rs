@@ -1,0 +1,1 @@
+//! Person-name search index (being built).
