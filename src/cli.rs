@@ -65,6 +65,9 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Rebuild the person search index from the database; a running server keeps serving the
+    /// old index until the new one is ready, then switches.
+    Reindex,
     /// Import orders from NDJSON: one `createOrder` input per line. Exit code 3 when some lines
     /// were rejected (the others are stored).
     Import {
@@ -112,7 +115,9 @@ pub fn database_url(data_dir: &Path, explicit: Option<&str>) -> String {
     }
 }
 
-async fn open(cli: &Cli) -> anyhow::Result<AppState> {
+/// Connects and migrates. The search index is opened only by `serve`: its writer is exclusive,
+/// and other commands reach it through the outbox.
+async fn open_db(cli: &Cli) -> anyhow::Result<(sea_orm::DatabaseConnection, crate::db::SqlStats)> {
     let url = database_url(&cli.data_dir, cli.database_url.as_deref());
     if url.starts_with("sqlite") {
         std::fs::create_dir_all(&cli.data_dir)
@@ -124,7 +129,7 @@ async fn open(cli: &Cli) -> anyhow::Result<AppState> {
     crate::db::migrate(&db)
         .await
         .context("applying migrations")?;
-    Ok(AppState { db, sql_stats })
+    Ok((db, sql_stats))
 }
 
 /// Hides a password in a URL for messages.
@@ -152,16 +157,30 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", crate::graphql::sdl());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Reindex => {
+            let (db, _) = open_db(&cli).await?;
+            let bar = progress(0, "persons");
+            let started = std::time::Instant::now();
+            let n = crate::search::reindex(&db, &cli.data_dir.join("search"), Some(&bar))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            bar.finish();
+            println!(
+                "indexed {n} persons in {:.2}s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Migrate => {
-            open(&cli).await?;
+            open_db(&cli).await?;
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { orders, seed } => {
-            let state = open(&cli).await?;
+            let (db, _) = open_db(&cli).await?;
             let bar = progress(*orders as u64, "orders");
             let started = std::time::Instant::now();
-            let report = crate::demo::generate(&state.db, *orders, *seed, Some(&bar)).await?;
+            let report = crate::demo::generate(&db, *orders, *seed, Some(&bar)).await?;
             bar.finish();
             let secs = started.elapsed().as_secs_f64();
             println!(
@@ -173,7 +192,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Import { file, batch_size } => {
-            let state = open(&cli).await?;
+            let (db, _) = open_db(&cli).await?;
             let reader: Box<dyn std::io::BufRead> = if file.as_os_str() == "-" {
                 Box::new(std::io::BufReader::new(std::io::stdin()))
             } else {
@@ -185,8 +204,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let bar = ProgressBar::new_spinner();
             bar.set_message("importing");
             let started = std::time::Instant::now();
-            let report =
-                crate::import::import_ndjson(&state.db, reader, *batch_size, Some(&bar)).await?;
+            let report = crate::import::import_ndjson(&db, reader, *batch_size, Some(&bar)).await?;
             bar.finish_and_clear();
             let secs = started.elapsed().as_secs_f64();
             for e in &report.rejected {
@@ -213,7 +231,15 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             demo,
             demo_orders,
         } => {
-            let state = open(&cli).await?;
+            let (db, sql_stats) = open_db(&cli).await?;
+            let search = crate::search::Search::open(&cli.data_dir.join("search"))
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .context("opening the search index (is another server using this data dir?)")?;
+            let state = AppState {
+                db,
+                sql_stats,
+                search,
+            };
             if *demo && crate::demo::is_empty(&state.db).await? {
                 let bar = progress(*demo_orders as u64, "demo");
                 crate::demo::generate(
@@ -225,6 +251,12 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await?;
                 bar.finish();
             }
+            // The indexer gets its own pool so it never waits behind, or starves, requests.
+            let url = database_url(&cli.data_dir, cli.database_url.as_deref());
+            let (index_db, _) = crate::db::connect(&url)
+                .await
+                .with_context(|| format!("connecting the indexer to {}", redact(&url)))?;
+            state.search.clone().spawn_indexer(index_db);
             let listener = crate::server::bind(*addr)
                 .await
                 .with_context(|| format!("binding {addr}"))?;

@@ -10,6 +10,7 @@ pub mod http;
 pub mod ids;
 pub mod import;
 pub mod operations;
+pub mod search;
 pub mod server;
 pub mod service;
 pub mod state;

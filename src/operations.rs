@@ -20,6 +20,11 @@ pub const OPERATIONS: &[Operation] = &[
         variables: include_str!("../schema/operations/LeaCaseLookup.json"),
     },
     Operation {
+        name: "PersonSearch",
+        document: include_str!("../schema/operations/PersonSearch.graphql"),
+        variables: include_str!("../schema/operations/PersonSearch.json"),
+    },
+    Operation {
         name: "AnalystExploration",
         document: include_str!("../schema/operations/AnalystExploration.graphql"),
         variables: include_str!("../schema/operations/AnalystExploration.json"),
@@ -32,26 +37,28 @@ pub async fn example_variables(
     db: &sea_orm::DatabaseConnection,
     op: &Operation,
 ) -> crate::error::AppResult<serde_json::Value> {
-    use entities::{order, order_party};
-    use sea_orm::sea_query::{Expr, ExprTrait};
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    use entities::order;
+    use sea_orm::{EntityTrait, QueryOrder, QuerySelect};
 
     let mut vars: serde_json::Value =
         serde_json::from_str(op.variables).unwrap_or_else(|_| serde_json::json!({}));
     match op.name {
+        "PersonSearch" => {
+            // The busiest person's name as a clerk might type it: given name first, no accents.
+            let busiest = busiest_restrained(db).await?;
+            if let Some(id) = busiest
+                && let Some(p) = entities::person::Entity::find_by_id(id).one(db).await?
+            {
+                let typed = format!(
+                    "{} {}",
+                    p.first_name.unwrap_or_default(),
+                    p.last_name.unwrap_or_default()
+                );
+                vars["name"] = deunicode::deunicode(typed.trim()).into();
+            }
+        }
         "PersonHistory" => {
-            let busiest: Option<i32> = order_party::Entity::find()
-                .select_only()
-                .column(order_party::Column::PersonId)
-                .filter(order_party::Column::Role.eq("restrained"))
-                .group_by(order_party::Column::PersonId)
-                .order_by_desc(Expr::col(order_party::Column::OrderId).count())
-                .order_by_asc(order_party::Column::PersonId)
-                .limit(1)
-                .into_tuple()
-                .one(db)
-                .await?;
-            if let Some(id) = busiest {
+            if let Some(id) = busiest_restrained(db).await? {
                 vars["personId"] = crate::ids::encode(crate::ids::Kind::Person, id).into();
             }
         }
@@ -72,4 +79,25 @@ pub async fn example_variables(
         _ => {}
     }
     Ok(vars)
+}
+
+/// The restrained person with the most orders (ties: lowest id).
+async fn busiest_restrained(
+    db: &sea_orm::DatabaseConnection,
+) -> crate::error::AppResult<Option<i32>> {
+    use entities::order_party;
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+    Ok(order_party::Entity::find()
+        .select_only()
+        .column(order_party::Column::PersonId)
+        .filter(order_party::Column::Role.eq("restrained"))
+        .group_by(order_party::Column::PersonId)
+        .order_by_desc(Expr::col(order_party::Column::OrderId).count())
+        .order_by_asc(order_party::Column::PersonId)
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await?)
 }

@@ -1,10 +1,14 @@
 //! Shared application state: cheap handles cloned into every request.
+use std::sync::Arc;
+
 use sea_orm::DatabaseConnection;
 
 use crate::db::SqlStats;
+use crate::search::Search;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub sql_stats: SqlStats,
+    pub search: Arc<Search>,
 }

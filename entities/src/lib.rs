@@ -9,4 +9,5 @@ pub mod order_event;
 pub mod order_party;
 pub mod person;
 pub mod person_alias;
+pub mod search_outbox;
 pub mod service_record;

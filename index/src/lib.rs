@@ -1,1 +1,613 @@
-//! Person-name search index (being built).
+//! Person-name search index of the protective-order registry.
+//!
+//! Answers "does this person already have orders anywhere in the state?" despite typos,
+//! nicknames, accents, compound and particle surnames, swapped name order, aliases and
+//! inexact dates of birth. Retrieval is a tantivy query built in code (never from user
+//! syntax); ranking is done here because tantivy scores every fuzzy expansion alike.
+//! The index is derived data: the database stays the source of truth.
+
+mod names;
+mod rank;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Mutex;
+
+use chrono::NaiveDate;
+use tantivy::collector::TopDocs;
+use tantivy::directory::MmapDirectory;
+use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, Value};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use names::{
+    given_key, nicknames, norm_case_number, norm_county, norm_court, phonetic_codes, raw_tokens,
+    surname_key,
+};
+use rank::{StoredName, StoredPerson, dob_variants, query_variants, score_dob, score_names, ymd};
+
+/// Errors of the index; tantivy and I/O failures are passed through.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// tantivy failed (I/O, schema mismatch with an existing index, writer lock held elsewhere).
+    #[error("search index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    /// The index directory could not be opened.
+    #[error("opening index directory: {0}")]
+    OpenDirectory(#[from] tantivy::directory::error::OpenDirectoryError),
+    /// The index directory could not be created.
+    #[error("index directory: {0}")]
+    Io(#[from] std::io::Error),
+    /// A stored record could not be (de)serialised; rebuild the index from the database.
+    #[error("stored person record is unreadable: {0}")]
+    Corrupt(#[from] serde_json::Error),
+    /// An earlier writer panicked mid-write; reopen the index.
+    #[error("index writer lock poisoned by an earlier panic")]
+    Poisoned,
+    /// The query has no name, DOB or case number, so there is nothing to match on.
+    #[error("query needs a name, a date of birth or a case number")]
+    EmptyQuery,
+}
+
+/// Party role in an order; used as a filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Restrained,
+    Protected,
+}
+
+impl Role {
+    fn key(self) -> &'static str {
+        match self {
+            Role::Restrained => "restrained",
+            Role::Protected => "protected",
+        }
+    }
+}
+
+/// Another name the person is known by (AKA, maiden or married name).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AliasName {
+    pub last_name: String,
+    pub first_name: Option<String>,
+}
+
+/// A person as indexed: names as written (normalisation happens inside), DOB or an estimated
+/// age, and the facets searches filter on.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PersonDoc {
+    pub person_id: i64,
+    /// As written; may be compound ("García López"), with particles ("de la Cruz") or hyphenated.
+    pub last_name: String,
+    pub first_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub aliases: Vec<AliasName>,
+    pub dob: Option<NaiveDate>,
+    /// Used when `dob` is unknown (order forms allow an estimate).
+    pub estimated_age: Option<i32>,
+    /// When `estimated_age` was estimated; today if unknown.
+    pub age_as_of: Option<NaiveDate>,
+    /// Already normalised: upper-case letters and digits only.
+    pub case_numbers: Vec<String>,
+    /// Court codes such as "SC19".
+    pub courts: Vec<String>,
+    /// County names such as "Los Angeles".
+    pub counties: Vec<String>,
+    pub roles: Vec<Role>,
+    /// Has an active order.
+    pub active: bool,
+}
+
+/// A search. Every criterion is optional; at least a name, DOB or case number is needed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SearchQuery {
+    /// Free-text full name in any order ("Bob Garcia", "GARCIA, ROBERT").
+    pub name: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub dob: Option<NaiveDate>,
+    /// Raw; normalised here (upper-case letters and digits only).
+    pub case_number: Option<String>,
+    pub role: Option<Role>,
+    pub court: Option<String>,
+    pub county: Option<String>,
+    pub active_only: bool,
+}
+
+/// A ranked match with the reasons it matched, for the clerk to judge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub person_id: i64,
+    pub score: f32,
+    pub explanation: Vec<String>,
+}
+
+#[derive(Clone, Copy)]
+struct Fields {
+    pid: Field,
+    sur: Field,
+    given: Field,
+    sur_ph: Field,
+    given_ph: Field,
+    dob: Field,
+    case: Field,
+    role: Field,
+    court: Field,
+    county: Field,
+    flags: Field,
+    blob: Field,
+}
+
+impl Fields {
+    fn schema() -> (Schema, Fields) {
+        let mut b = Schema::builder();
+        let f = Fields {
+            pid: b.add_i64_field("pid", INDEXED | STORED | FAST),
+            sur: b.add_text_field("sur", STRING),
+            given: b.add_text_field("given", STRING),
+            sur_ph: b.add_text_field("sur_ph", STRING),
+            given_ph: b.add_text_field("given_ph", STRING),
+            dob: b.add_text_field("dob", STRING),
+            case: b.add_text_field("case", STRING),
+            role: b.add_text_field("role", STRING),
+            court: b.add_text_field("court", STRING),
+            county: b.add_text_field("county", STRING),
+            flags: b.add_text_field("flags", STRING),
+            blob: b.add_text_field("blob", STORED),
+        };
+        (b.build(), f)
+    }
+
+    fn from_schema(schema: &Schema) -> Result<Fields, IndexError> {
+        let get = |name: &str| schema.get_field(name);
+        Ok(Fields {
+            pid: get("pid")?,
+            sur: get("sur")?,
+            given: get("given")?,
+            sur_ph: get("sur_ph")?,
+            given_ph: get("given_ph")?,
+            dob: get("dob")?,
+            case: get("case")?,
+            role: get("role")?,
+            court: get("court")?,
+            county: get("county")?,
+            flags: get("flags")?,
+            blob: get("blob")?,
+        })
+    }
+}
+
+/// Writer heap shared by the indexing threads; batches of thousands fit comfortably.
+const WRITER_MEMORY_BYTES: usize = 50_000_000;
+/// Candidates retrieved before re-ranking (more if the caller asks for more hits, up to the cap).
+const CANDIDATES: usize = 200;
+const MAX_CANDIDATES: usize = 2_000;
+/// Hits scoring below this are noise: a given name alone (0.45 at best) is not a match, a
+/// surname alone (0.55), an exact DOB alone (0.5) or a case number (1.0) is.
+const MIN_SCORE: f32 = 0.5;
+
+/// Person search index. `Send + Sync`: share it behind an `Arc` and call from async code;
+/// writes serialise on an internal lock, reads never block.
+pub struct PersonIndex {
+    reader: IndexReader,
+    writer: Mutex<IndexWriter<TantivyDocument>>,
+    f: Fields,
+}
+
+impl PersonIndex {
+    /// Opens the index in `dir`, creating the directory and index if missing.
+    pub fn create_in_dir(dir: &Path) -> Result<Self, IndexError> {
+        std::fs::create_dir_all(dir)?;
+        let (schema, _) = Fields::schema();
+        let index = Index::open_or_create(MmapDirectory::open(dir)?, schema)?;
+        Self::from_index(index)
+    }
+
+    /// A RAM-only index, for tests and throwaway use.
+    pub fn in_memory() -> Result<Self, IndexError> {
+        let (schema, _) = Fields::schema();
+        Self::from_index(Index::create_in_ram(schema))
+    }
+
+    fn from_index(index: Index) -> Result<Self, IndexError> {
+        let f = Fields::from_schema(&index.schema())?;
+        let writer = index.writer(WRITER_MEMORY_BYTES)?;
+        // Manual reload: a clerk who just entered an order must find it on the next search.
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Self {
+            reader,
+            writer: Mutex::new(writer),
+            f,
+        })
+    }
+
+    /// Replaces the given persons (by `person_id`), commits and reloads, so the next search
+    /// sees them. One commit per call: pass batches rather than single records when bulk loading.
+    pub fn upsert(&self, docs: &[PersonDoc]) -> Result<(), IndexError> {
+        if docs.is_empty() {
+            return Ok(());
+        }
+        let built = docs
+            .iter()
+            .map(|d| self.to_document(d))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
+        for (doc, tdoc) in docs.iter().zip(built) {
+            writer.delete_term(Term::from_field_i64(self.f.pid, doc.person_id));
+            writer.add_document(tdoc)?;
+        }
+        writer.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Removes persons; commits and reloads.
+    pub fn delete(&self, person_ids: &[i64]) -> Result<(), IndexError> {
+        if person_ids.is_empty() {
+            return Ok(());
+        }
+        let mut writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
+        for id in person_ids {
+            writer.delete_term(Term::from_field_i64(self.f.pid, *id));
+        }
+        writer.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Number of persons visible to searches.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    fn to_document(&self, p: &PersonDoc) -> Result<TantivyDocument, IndexError> {
+        let f = &self.f;
+        let mut doc = TantivyDocument::default();
+        doc.add_i64(f.pid, p.person_id);
+        let mut sur: HashSet<String> = HashSet::new();
+        let mut given: HashSet<String> = HashSet::new();
+        let mut sur_ph: HashSet<String> = HashSet::new();
+        let mut given_ph: HashSet<String> = HashSet::new();
+        let mut names = vec![StoredName {
+            last: p.last_name.clone(),
+            first: p.first_name.clone(),
+            middle: p.middle_name.clone(),
+            alias: false,
+        }];
+        names.extend(p.aliases.iter().map(|a| StoredName {
+            last: a.last_name.clone(),
+            first: a.first_name.clone(),
+            middle: None,
+            alias: true,
+        }));
+        for n in &names {
+            let sk = surname_key(&n.last);
+            for form in &sk.forms {
+                sur.insert(form.text.clone());
+                if form.core.is_some() {
+                    sur_ph.extend(form.codes.iter().cloned());
+                }
+            }
+            for part in [&n.first, &n.middle].into_iter().flatten() {
+                let gk = given_key(part);
+                for form in &gk.forms {
+                    given.insert(form.text.clone());
+                    if form.kind == names::FormKind::Core {
+                        given_ph.extend(form.codes.iter().cloned());
+                    }
+                }
+            }
+        }
+        let add_all = |doc: &mut TantivyDocument, field: Field, values: HashSet<String>| {
+            for v in values {
+                doc.add_text(field, v);
+            }
+        };
+        add_all(&mut doc, f.sur, sur);
+        add_all(&mut doc, f.given, given);
+        add_all(&mut doc, f.sur_ph, sur_ph);
+        add_all(&mut doc, f.given_ph, given_ph);
+        if let Some(d) = p.dob {
+            doc.add_text(f.dob, ymd(d));
+        }
+        for c in &p.case_numbers {
+            doc.add_text(f.case, norm_case_number(c));
+        }
+        for r in &p.roles {
+            doc.add_text(f.role, r.key());
+        }
+        for c in &p.courts {
+            doc.add_text(f.court, norm_court(c));
+        }
+        for c in &p.counties {
+            doc.add_text(f.county, norm_county(c));
+        }
+        if p.active {
+            doc.add_text(f.flags, "active");
+        }
+        let stored = StoredPerson {
+            person_id: p.person_id,
+            names,
+            dob: p.dob,
+            estimated_age: p.estimated_age,
+            age_as_of: p.age_as_of,
+            case_numbers: p.case_numbers.iter().map(|c| norm_case_number(c)).collect(),
+        };
+        doc.add_text(f.blob, serde_json::to_string(&stored)?);
+        Ok(doc)
+    }
+
+    /// Ranked matches, best first, at most `limit` (at most 2 000).
+    ///
+    /// Retrieves up to 200 candidates with a recall-oriented query (exact, phonetic and
+    /// nickname terms on every name token in both surname and given-name fields, fuzzy terms
+    /// in the token's own field; DOB variants combined with a name prefix; case number), then
+    /// re-ranks them by name agreement, surname rarity and graded DOB agreement. Returns [`IndexError::EmptyQuery`] when there is
+    /// nothing to match on.
+    pub fn search(&self, q: &SearchQuery, limit: usize) -> Result<Vec<Hit>, IndexError> {
+        let f = &self.f;
+        let (free, first, last) = (
+            nonblank(&q.name),
+            nonblank(&q.first_name),
+            nonblank(&q.last_name),
+        );
+        let case = q
+            .case_number
+            .as_deref()
+            .map(norm_case_number)
+            .filter(|c| !c.is_empty());
+
+        let mut recall: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        // Raw tokens get fuzzy clauses in their main field(s); derived glued/particle forms only
+        // exact and phonetic ones (fuzzing long glued forms costs much and adds little).
+        let mut tokens: Vec<Tok> = Vec::new();
+        let mut push_tokens = |raw: &str, sur: f32, given: f32, fuzzy: bool| {
+            for text in raw_tokens(raw) {
+                if !tokens.iter().any(|t| t.text == text) {
+                    tokens.push(Tok {
+                        text,
+                        sur,
+                        given,
+                        fuzzy,
+                    });
+                }
+            }
+        };
+        if let Some(free) = free {
+            push_tokens(free, 1.0, 1.0, true);
+        }
+        if let Some(last) = last {
+            push_tokens(last, 1.0, 0.5, true);
+        }
+        if let Some(first) = first {
+            push_tokens(first, 0.5, 1.0, true);
+        }
+        if let Some(last) = last {
+            for form in surname_key(last).forms {
+                push_tokens(&form.text, 1.0, 0.5, false);
+            }
+        }
+        if let Some(first) = first {
+            // glued forms ("Mary Ann" → "maryann", "José María" → "josemaria")
+            for form in given_key(first).forms {
+                push_tokens(&form.text, 0.5, 1.0, false);
+            }
+        }
+        if let Some(free) = free {
+            // glued particle and compound forms ("de la Cruz" → "delacruz", "cruz")
+            for form in surname_key(free).forms {
+                push_tokens(&form.text, 1.0, 0.5, false);
+            }
+        }
+        tokens.truncate(16);
+        for tok in &tokens {
+            self.name_clauses(&mut recall, tok);
+        }
+        if let Some(dob) = q.dob {
+            let dob_q = terms_query(f.dob, &dob_variants(dob, !tokens.is_empty()));
+            if tokens.is_empty() {
+                recall.push((Occur::Should, dob_q));
+            } else {
+                // DOB plus a partial name: the name may be just a prefix ("Gar") or an initial.
+                let prefixes: Vec<(Occur, Box<dyn Query>)> = tokens
+                    .iter()
+                    .flat_map(|tok| {
+                        [f.sur, f.given].map(|field| {
+                            let q: Box<dyn Query> = Box::new(FuzzyTermQuery::new_prefix(
+                                Term::from_field_text(field, &tok.text),
+                                0,
+                                true,
+                            ));
+                            (Occur::Should, q)
+                        })
+                    })
+                    .collect();
+                let both = BooleanQuery::new(vec![
+                    (Occur::Must, dob_q),
+                    (Occur::Must, Box::new(BooleanQuery::new(prefixes))),
+                ]);
+                recall.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(both), 3.0)),
+                ));
+            }
+        }
+        if let Some(c) = &case {
+            let tq = TermQuery::new(Term::from_field_text(f.case, c), IndexRecordOption::Basic);
+            recall.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), 20.0))));
+        }
+        if recall.is_empty() {
+            return Err(IndexError::EmptyQuery);
+        }
+
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Must, Box::new(BooleanQuery::new(recall)))];
+        let mut filter = |field: Field, value: String| {
+            clauses.push((
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(field, &value),
+                    IndexRecordOption::Basic,
+                )),
+            ));
+        };
+        if let Some(r) = q.role {
+            filter(f.role, r.key().to_owned());
+        }
+        if let Some(c) = nonblank(&q.court) {
+            filter(f.court, norm_court(c));
+        }
+        if let Some(c) = nonblank(&q.county) {
+            filter(f.county, norm_county(c));
+        }
+        if q.active_only {
+            filter(f.flags, "active".to_owned());
+        }
+        let query = BooleanQuery::new(clauses);
+
+        let searcher = self.reader.searcher();
+        let top = searcher.search(
+            &query,
+            &TopDocs::with_limit(CANDIDATES.max(limit).min(MAX_CANDIDATES)).order_by_score(),
+        )?;
+
+        let variants = query_variants(first, last, free);
+        let n_docs = searcher.num_docs().max(1) as f32;
+        let mut idf_cache: HashMap<String, f32> = HashMap::new();
+        let mut weight = |tok: &str| -> f32 {
+            if let Some(w) = idf_cache.get(tok) {
+                return *w;
+            }
+            let df = searcher
+                .doc_freq(&Term::from_field_text(f.sur, tok))
+                .unwrap_or(0) as f32;
+            let w = (1.0 + n_docs / (df + 1.0)).ln().max(0.05);
+            idf_cache.insert(tok.to_owned(), w);
+            w
+        };
+        let today = chrono::Utc::now().date_naive();
+
+        let mut hits = Vec::with_capacity(top.len());
+        for (_, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let Some(blob) = doc.get_first(f.blob).and_then(|v| v.as_str()) else {
+                continue;
+            };
+            let person: StoredPerson = serde_json::from_str(blob)?;
+            let mut score = 0.0f32;
+            let mut explanation = Vec::new();
+            if !variants.is_empty()
+                && let Some(ns) = score_names(&variants, &person, &mut weight)
+            {
+                score += ns.score;
+                explanation.extend(ns.explanation);
+            }
+            if let Some(qd) = q.dob
+                && let Some((s, e)) = score_dob(qd, &person, today)
+            {
+                score += 0.5 * s;
+                explanation.push(e);
+            }
+            if let Some(c) = &case
+                && person.case_numbers.iter().any(|pc| pc == c)
+            {
+                score += 1.0;
+                explanation.push("case number exact".to_owned());
+            }
+            if score >= MIN_SCORE {
+                hits.push(Hit {
+                    person_id: person.person_id,
+                    score,
+                    explanation,
+                });
+            }
+        }
+        hits.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(a.person_id.cmp(&b.person_id))
+        });
+        hits.truncate(limit);
+        Ok(hits)
+    }
+
+    /// Recall clauses for one normalised token: exact, nickname, phonetic and fuzzy terms, in
+    /// the surname and given-name fields with the token's boosts. Fuzzy terms only go to the
+    /// token's main field(s): they dominate query cost.
+    fn name_clauses(&self, out: &mut Vec<(Occur, Box<dyn Query>)>, tok: &Tok) {
+        let f = &self.f;
+        let t = tok.text.as_str();
+        // codes of 1–2 letter tokens (particles, initials) match far too much
+        let codes = if t.len() >= 3 {
+            phonetic_codes(t)
+        } else {
+            Vec::new()
+        };
+        let distance = match t.chars().count() {
+            0..=3 => 0,
+            4..=5 => 1,
+            _ => 2,
+        };
+        for (field, ph_field, boost, given) in [
+            (f.sur, f.sur_ph, tok.sur, false),
+            (f.given, f.given_ph, tok.given, true),
+        ] {
+            let mut push = |q: Box<dyn Query>, b: f32| {
+                out.push((Occur::Should, Box::new(BoostQuery::new(q, boost * b))));
+            };
+            push(Box::new(term_query(field, t)), 4.0);
+            if given {
+                for alt in nicknames(t) {
+                    push(Box::new(term_query(field, alt)), 3.0);
+                }
+            }
+            for code in &codes {
+                push(Box::new(term_query(ph_field, code)), 2.0);
+            }
+            if distance > 0 && tok.fuzzy && boost >= 1.0 {
+                push(
+                    Box::new(FuzzyTermQuery::new(
+                        Term::from_field_text(field, t),
+                        distance,
+                        true,
+                    )),
+                    1.5,
+                );
+            }
+        }
+    }
+}
+
+/// A normalised query token with its boosts in the surname and given-name fields.
+struct Tok {
+    text: String,
+    sur: f32,
+    given: f32,
+    fuzzy: bool,
+}
+
+fn nonblank(s: &Option<String>) -> Option<&str> {
+    s.as_deref().filter(|s| !s.trim().is_empty())
+}
+
+fn term_query(field: Field, text: &str) -> TermQuery {
+    TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic)
+}
+
+fn terms_query(field: Field, values: &[String]) -> Box<dyn Query> {
+    Box::new(BooleanQuery::new(
+        values
+            .iter()
+            .map(|v| {
+                let q: Box<dyn Query> = Box::new(term_query(field, v));
+                (Occur::Should, q)
+            })
+            .collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests;

@@ -8,6 +8,7 @@ mod m20261127_000003_create_persons;
 mod m20261127_000004_create_orders;
 mod m20261127_000005_create_order_history;
 mod m20261127_000006_create_id_counter;
+mod m20261127_000007_create_search_outbox;
 mod seed_data;
 
 pub use seed_data::{COUNTIES, County, TRIBAL_COURTS, TribalCourt};
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_create_orders::Migration),
             Box::new(m20261127_000005_create_order_history::Migration),
             Box::new(m20261127_000006_create_id_counter::Migration),
+            Box::new(m20261127_000007_create_search_outbox::Migration),
         ]
     }
 }

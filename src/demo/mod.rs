@@ -26,7 +26,9 @@ use crate::error::{AppError, AppResult};
 use crate::service::model::{
     Conditions, NewAlias, NewOrder, NewParty, NewPerson, PartyPerson, Supersedes,
 };
-use crate::service::orders::{alias_rows, event, insert_chunked, order_row, party_row, person_row};
+use crate::service::orders::{
+    alias_rows, event, insert_chunked, order_row, outbox_rows, party_row, person_row,
+};
 use names::{DrawnName, Names};
 
 /// Seed of `ccpor demo` and `serve --demo` unless given.
@@ -977,6 +979,8 @@ async fn store(db: DatabaseConnection, chains: Vec<Chain>) -> AppResult<Stored> 
         .into_iter();
     let now = Utc::now();
     let mut stored = Stored::default();
+    // One outbox row per chain: its orders share their parties.
+    let mut chain_ends = Vec::with_capacity(chains.len());
     let (mut persons, mut aliases, mut orders, mut parties, mut events, mut services) = (
         Vec::new(),
         Vec::new(),
@@ -1017,6 +1021,9 @@ async fn store(db: DatabaseConnection, chains: Vec<Chain>) -> AppResult<Stored> 
         let Some(&root) = chain_ids.first() else {
             continue;
         };
+        if let Some(&end) = chain_ids.last() {
+            chain_ends.push(end);
+        }
         for (i, stage) in chain.stages.iter().enumerate() {
             let id = chain_ids[i];
             if stage.renewal {
@@ -1164,6 +1171,7 @@ async fn store(db: DatabaseConnection, chains: Vec<Chain>) -> AppResult<Stored> 
     insert_chunked(&txn, parties).await?;
     insert_chunked(&txn, events).await?;
     insert_chunked(&txn, services).await?;
+    insert_chunked(&txn, outbox_rows(&chain_ends, now)).await?;
     txn.commit().await?;
     Ok(stored)
 }

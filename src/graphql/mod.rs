@@ -5,6 +5,7 @@ pub mod inputs;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
+pub mod search;
 pub mod types;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
@@ -21,6 +22,7 @@ pub struct QueryRoot(
     query::OrderQuery,
     query::PersonQuery,
     query::CourtQuery,
+    search::SearchQuery,
 );
 
 /// Mutations, one object per domain.

@@ -38,6 +38,8 @@ pub struct OrderPayload {
 }
 
 async fn fetch(ctx: &Context<'_>, id: i32) -> async_graphql::Result<Order> {
+    // The write committed an outbox row; let this instance's indexer pick it up now.
+    state(ctx)?.search.wake();
     loader(ctx)?
         .load_one(OrderId(id))
         .await

@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use entities::{order, order_event, order_party, person, person_alias, service_record};
+use entities::{
+    order, order_event, order_party, person, person_alias, search_outbox, service_record,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Iterable,
@@ -117,6 +119,7 @@ pub async fn insert_batch<C: ConnectionTrait>(
     insert_chunked(conn, order_rows).await?;
     insert_chunked(conn, parties).await?;
     insert_chunked(conn, events).await?;
+    insert_chunked(conn, outbox_rows(&order_ids, now)).await?;
     Ok(order_ids)
 }
 
@@ -182,6 +185,20 @@ pub fn party_row(
         updated_at: Set(now),
         ..Default::default()
     }
+}
+
+/// Outbox rows telling the search indexer to refresh the parties of these orders.
+pub fn outbox_rows(order_ids: &[i32], now: DateTime<Utc>) -> Vec<search_outbox::ActiveModel> {
+    order_ids
+        .iter()
+        .map(|&id| search_outbox::ActiveModel {
+            order_id: Set(Some(id)),
+            person_id: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .collect()
 }
 
 /// The `protective_order` row of a new order (lifecycle columns empty).
@@ -633,6 +650,7 @@ pub async fn terminate(db: &DatabaseConnection, input: &TerminateOrderInput) -> 
     ))
     .exec_without_returning(&txn)
     .await?;
+    insert_chunked(&txn, outbox_rows(&[o.id], chrono::Utc::now())).await?;
     txn.commit().await?;
     Ok(o.id)
 }
@@ -664,6 +682,7 @@ pub async fn cancel(db: &DatabaseConnection, input: &CancelOrderInput) -> AppRes
     ))
     .exec_without_returning(&txn)
     .await?;
+    insert_chunked(&txn, outbox_rows(&[o.id], chrono::Utc::now())).await?;
     txn.commit().await?;
     Ok(o.id)
 }

@@ -43,9 +43,16 @@ pub async fn spawn_app() -> TestApp {
     let database_url = fresh_database(&dir).await;
     let (db, sql_stats) = ccpor::db::connect(&database_url).await.expect("connect");
     ccpor::db::migrate(&db).await.expect("migrate");
+    let search = ccpor::search::Search::open(&dir.path().join("search")).expect("search index");
+    // The indexer has its own pool, as in `serve`, so request statement counts are its own.
+    let (index_db, _) = ccpor::db::connect(&database_url)
+        .await
+        .expect("connect indexer");
+    search.clone().spawn_indexer(index_db);
     let state = AppState {
         db: db.clone(),
         sql_stats: sql_stats.clone(),
+        search,
     };
     let listener = ccpor::server::bind("127.0.0.1:0".parse().expect("addr"))
         .await
@@ -63,6 +70,11 @@ pub async fn spawn_app() -> TestApp {
 }
 
 impl TestApp {
+    /// This app's data dir (holds `search/`).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

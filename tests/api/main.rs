@@ -9,3 +9,4 @@ mod http;
 mod lifecycle;
 mod orders;
 mod paging;
+mod search;

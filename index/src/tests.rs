@@ -1,0 +1,666 @@
+//! Behaviour tests; all names are synthetic.
+
+use super::*;
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
+}
+
+fn person(id: i64, first: &str, last: &str) -> PersonDoc {
+    PersonDoc {
+        person_id: id,
+        last_name: last.to_owned(),
+        first_name: Some(first.to_owned()),
+        roles: vec![Role::Restrained],
+        active: true,
+        ..PersonDoc::default()
+    }
+}
+
+/// Unrelated background persons so that document frequencies are realistic-ish.
+fn background() -> Vec<PersonDoc> {
+    let firsts = [
+        "Alma", "Boris", "Celia", "Dario", "Edna", "Fabian", "Greta", "Hugo",
+    ];
+    let lasts = [
+        "Quill", "Rowan", "Sterne", "Tovar", "Upton", "Vargo", "Wexler", "Yarrow",
+    ];
+    let mut out = Vec::new();
+    for (i, f) in firsts.iter().enumerate() {
+        for (j, l) in lasts.iter().enumerate() {
+            out.push(person(10_000 + (i * 10 + j) as i64, f, l));
+        }
+    }
+    out
+}
+
+fn index_with(docs: Vec<PersonDoc>) -> PersonIndex {
+    let ix = PersonIndex::in_memory().expect("index");
+    let mut all = background();
+    all.extend(docs);
+    ix.upsert(&all).expect("upsert");
+    ix
+}
+
+fn by_name(ix: &PersonIndex, name: &str) -> Vec<Hit> {
+    ix.search(
+        &SearchQuery {
+            name: Some(name.to_owned()),
+            ..SearchQuery::default()
+        },
+        20,
+    )
+    .expect("search")
+}
+
+fn by_parts(ix: &PersonIndex, first: Option<&str>, last: Option<&str>) -> Vec<Hit> {
+    ix.search(
+        &SearchQuery {
+            first_name: first.map(str::to_owned),
+            last_name: last.map(str::to_owned),
+            ..SearchQuery::default()
+        },
+        20,
+    )
+    .expect("search")
+}
+
+fn hit(hits: &[Hit], id: i64) -> &Hit {
+    hits.iter()
+        .find(|h| h.person_id == id)
+        .unwrap_or_else(|| panic!("person {id} not found in {hits:#?}"))
+}
+
+fn rank(hits: &[Hit], id: i64) -> usize {
+    hits.iter()
+        .position(|h| h.person_id == id)
+        .unwrap_or_else(|| panic!("person {id} not found in {hits:#?}"))
+}
+
+fn explains(h: &Hit, needle: &str) -> bool {
+    h.explanation.iter().any(|e| e.contains(needle))
+}
+
+fn assert_explains(h: &Hit, needle: &str) {
+    assert!(
+        explains(h, needle),
+        "expected {needle:?} in {:?}",
+        h.explanation
+    );
+}
+
+#[test]
+fn index_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<PersonIndex>();
+}
+
+#[test]
+fn exact_full_name_ranks_first() {
+    let ix = index_with(vec![
+        person(1, "Robert", "Garcia"),
+        person(2, "Roberta", "Garcia"),
+    ]);
+    let hits = by_name(&ix, "Robert Garcia");
+    assert_eq!(hits[0].person_id, 1);
+    assert_explains(&hits[0], "surname exact");
+    assert_explains(&hits[0], "given name exact");
+    // surname-first with a comma, as on court forms
+    assert_eq!(by_name(&ix, "GARCIA, ROBERT")[0].person_id, 1);
+}
+
+#[test]
+fn typo_one_edit() {
+    let ix = index_with(vec![person(1, "Lorna", "Pemberton")]);
+    let hits = by_parts(&ix, Some("Lorna"), Some("Pemberfon"));
+    assert_explains(hit(&hits, 1), "surname 1 edit (Pemberfon→Pemberton)");
+}
+
+#[test]
+fn typo_two_edits() {
+    let ix = index_with(vec![person(1, "Lorna", "Pemberton")]);
+    let hits = by_parts(&ix, Some("Lorna"), Some("Pemberfom"));
+    assert_explains(hit(&hits, 1), "surname 2 edits (Pemberfom→Pemberton)");
+}
+
+#[test]
+fn transposition_is_one_edit() {
+    let ix = index_with(vec![person(1, "Ramona", "Garcia")]);
+    let hits = by_parts(&ix, Some("Ramona"), Some("Garcai"));
+    assert_explains(hit(&hits, 1), "surname 1 edit (Garcai→Garcia)");
+}
+
+#[test]
+fn phonetic_spelling_variant() {
+    let ix = index_with(vec![person(1, "Delia", "Smith")]);
+    let hits = by_parts(&ix, Some("Delia"), Some("Smyth"));
+    assert_explains(hit(&hits, 1), "surname phonetic (Smyth~Smith)");
+}
+
+#[test]
+fn english_nickname_both_directions() {
+    let ix = index_with(vec![
+        person(1, "Robert", "Kettering"),
+        person(2, "Bob", "Ansley"),
+    ]);
+    let hits = by_name(&ix, "Bob Kettering");
+    assert_eq!(hits[0].person_id, 1);
+    assert_explains(&hits[0], "given name nickname Bob→Robert");
+    let hits = by_parts(&ix, Some("Robert"), Some("Ansley"));
+    assert_eq!(hits[0].person_id, 2);
+    assert_explains(&hits[0], "given name nickname Robert→Bob");
+}
+
+#[test]
+fn spanish_nickname_both_directions() {
+    let ix = index_with(vec![
+        person(1, "Jesús", "Villanueva"),
+        person(2, "Pepe", "Saldaña"),
+        person(3, "José María", "Ocampo"),
+    ]);
+    let hits = by_name(&ix, "Chuy Villanueva");
+    assert_eq!(hits[0].person_id, 1);
+    assert_explains(&hits[0], "given name nickname Chuy→Jesus");
+    let hits = by_parts(&ix, Some("Jose"), Some("Saldana"));
+    assert_eq!(hits[0].person_id, 2);
+    assert_explains(&hits[0], "given name nickname Jose→Pepe");
+    let hits = by_parts(&ix, Some("Chema"), Some("Ocampo"));
+    assert_eq!(hits[0].person_id, 3);
+    assert_explains(&hits[0], "given name nickname Chema→Josemaria");
+}
+
+#[test]
+fn accents_are_folded_both_ways() {
+    let ix = index_with(vec![
+        person(1, "Inés", "Núñez"),
+        person(2, "RENE", "IBANEZ"),
+    ]);
+    let hits = by_name(&ix, "Ines Nunez");
+    assert_eq!(hits[0].person_id, 1);
+    assert_explains(&hits[0], "surname exact");
+    let hits = by_name(&ix, "René Ibáñez");
+    assert_eq!(hits[0].person_id, 2);
+    assert_explains(&hits[0], "given name exact");
+}
+
+#[test]
+fn compound_surname_halves_and_order() {
+    let ix = index_with(vec![person(1, "Marisol", "García López")]);
+    for q in [
+        "Garcia",
+        "Lopez",
+        "Garcia Lopez",
+        "Lopez Garcia",
+        "Garcia-Lopez",
+        "GarciaLopez",
+    ] {
+        let hits = by_parts(&ix, Some("Marisol"), Some(q));
+        assert_eq!(hits.first().map(|h| h.person_id), Some(1), "query {q}");
+    }
+    let hits = by_parts(&ix, Some("Marisol"), Some("Lopez"));
+    assert_explains(&hits[0], "surname half of compound (Lopez in García López)");
+    let hits = by_parts(&ix, Some("Marisol"), Some("Lopez Garcia"));
+    assert_explains(&hits[0], "surname parts in other order");
+    // the full compound agrees better than a half
+    let full = by_parts(&ix, Some("Marisol"), Some("García López"))[0].score;
+    assert!(full > hits[0].score - 1e-6);
+    let lopez = by_parts(&ix, Some("Marisol"), Some("Lopez"))[0].score;
+    assert!(full > lopez);
+    // the first (paternal) surname counts a little more than the second
+    assert!(by_parts(&ix, Some("Marisol"), Some("Garcia"))[0].score > lopez);
+    // the stored name is one half, the query the compound
+    let ix = index_with(vec![person(2, "Marisol", "Lopez")]);
+    let hits = by_parts(&ix, Some("Marisol"), Some("Garcia Lopez"));
+    assert_explains(hit(&hits, 2), "surname half of compound");
+}
+
+#[test]
+fn surname_particles_optional_and_glued() {
+    let ix = index_with(vec![
+        person(1, "Teodoro", "de la Cruz"),
+        person(2, "Luz", "Delacruz"),
+    ]);
+    for q in [
+        "Delacruz",
+        "DeLaCruz",
+        "Cruz",
+        "de la Cruz",
+        "De La Cruz",
+        "dela cruz",
+    ] {
+        let hits = by_parts(&ix, Some("Teodoro"), Some(q));
+        assert_eq!(hits.first().map(|h| h.person_id), Some(1), "query {q}");
+        let hits = by_parts(&ix, Some("Luz"), Some(q));
+        assert_eq!(hits.first().map(|h| h.person_id), Some(2), "query {q}");
+    }
+    // a bare "Le" is a surname, not a particle
+    let ix = index_with(vec![person(3, "Thanh", "Le")]);
+    assert_eq!(by_name(&ix, "Thanh Le")[0].person_id, 3);
+}
+
+#[test]
+fn hyphens_and_apostrophes() {
+    let ix = index_with(vec![person(1, "Siobhan", "Núñez-O'Brien")]);
+    for q in [
+        "Nunez",
+        "OBrien",
+        "O'Brien",
+        "O Brien",
+        "Nunez Obrien",
+        "Núñez-O'Brien",
+    ] {
+        let hits = by_parts(&ix, Some("Siobhan"), Some(q));
+        assert_eq!(hits.first().map(|h| h.person_id), Some(1), "query {q}");
+    }
+}
+
+#[test]
+fn swapped_given_and_family_names() {
+    let ix = index_with(vec![
+        PersonDoc {
+            middle_name: Some("Van".into()),
+            ..person(1, "Minh", "Nguyen")
+        },
+        person(2, "Hoa", "Tran"),
+    ]);
+    let hits = by_parts(&ix, Some("Nguyen"), Some("Minh"));
+    assert_eq!(hits[0].person_id, 1);
+    assert_explains(&hits[0], "names swapped");
+    // only a surname given, but it is the stored given name
+    let hits = by_parts(&ix, None, Some("Minh"));
+    assert_eq!(hits[0].person_id, 1);
+    assert_explains(&hits[0], "names swapped");
+    // straight agreement beats the swapped reading
+    let straight = by_parts(&ix, Some("Minh"), Some("Nguyen"))[0].score;
+    assert!(straight > by_parts(&ix, Some("Nguyen"), Some("Minh"))[0].score);
+    // free text in family-first order, without knowing which token is the surname
+    for q in ["Nguyen Van Minh", "Minh Nguyen", "Minh Van Nguyen"] {
+        assert_eq!(by_name(&ix, q)[0].person_id, 1, "query {q}");
+    }
+    // stored in family-first order under the wrong fields
+    let ix = index_with(vec![person(3, "Tran", "Hoa Van")]);
+    let hits = by_parts(&ix, Some("Hoa"), Some("Tran"));
+    assert_eq!(hits[0].person_id, 3);
+}
+
+#[test]
+fn suffix_ignored() {
+    let ix = index_with(vec![
+        person(1, "Alden", "Thornbury Jr."),
+        person(2, "Corwin", "Ashby"),
+    ]);
+    let hits = by_name(&ix, "Alden Thornbury");
+    assert_eq!(hits[0].person_id, 1);
+    assert_explains(&hits[0], "surname exact");
+    let hits = by_parts(&ix, Some("Corwin"), Some("Ashby III"));
+    assert_eq!(hits[0].person_id, 2);
+    assert_explains(&hits[0], "surname exact");
+}
+
+#[test]
+fn alias_matches() {
+    let ix = index_with(vec![PersonDoc {
+        aliases: vec![AliasName {
+            last_name: "Smithers".into(),
+            first_name: Some("Wanda".into()),
+        }],
+        ..person(1, "Gwendolyn", "Pryce")
+    }]);
+    let hits = by_name(&ix, "Wanda Smithers");
+    assert_eq!(hits[0].person_id, 1);
+    assert_explains(&hits[0], "alias (Wanda Smithers)");
+    assert!(!explains(&by_name(&ix, "Gwendolyn Pryce")[0], "alias"));
+}
+
+#[test]
+fn dob_grades_rank_in_order() {
+    let base = |id, dob: Option<NaiveDate>| PersonDoc {
+        dob,
+        ..person(id, "Orla", "Feeney")
+    };
+    let ix = index_with(vec![
+        base(1, Some(date(1984, 3, 7))), // exact
+        base(2, Some(date(1984, 7, 3))), // day/month swapped
+        base(3, Some(date(1984, 3, 9))), // one digit off
+        base(4, Some(date(1983, 3, 7))), // year -1 (several digits differ: 1984→1983 is one digit)
+        base(5, Some(date(1990, 3, 7))), // year +6: differs
+        base(6, None),                   // no DOB
+        PersonDoc {
+            estimated_age: Some(40),
+            age_as_of: Some(date(2024, 6, 1)),
+            ..base(7, None)
+        },
+        base(8, Some(date(1985, 3, 7))), // year +1 with 1984→1985 one digit: graded as digit
+        base(9, Some(date(2000, 3, 7))), // year +16
+        base(10, Some(date(1989, 3, 7))), // several digits
+        base(11, Some(date(1979, 3, 7))), // year - 5
+        base(12, Some(date(1980, 3, 7))), // differs
+        base(13, Some(date(1990, 12, 31))),
+        base(14, Some(date(1990, 1, 1))),
+        base(15, Some(date(1999, 9, 9))),
+        base(16, Some(date(2010, 3, 7))),
+        base(17, Some(date(1990, 3, 8))),
+        base(18, Some(date(1979, 3, 8))),
+        base(19, Some(date(1979, 3, 9))),
+        base(20, Some(date(1979, 2, 7))),
+    ]);
+    let q = SearchQuery {
+        name: Some("Orla Feeney".into()),
+        dob: Some(date(1984, 3, 7)),
+        ..SearchQuery::default()
+    };
+    let hits = ix.search(&q, 30).expect("search");
+    let order: Vec<usize> = [1, 2, 3, 4, 7, 6, 5]
+        .iter()
+        .map(|id| rank(&hits, *id))
+        .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "ranks {order:?} in {hits:#?}"
+    );
+    assert_explains(hit(&hits, 1), "DOB exact");
+    assert_explains(hit(&hits, 2), "DOB day/month swapped");
+    assert_explains(hit(&hits, 3), "DOB one digit off");
+    assert_explains(hit(&hits, 4), "DOB one digit off");
+    assert_explains(hit(&hits, 7), "age within range");
+    assert_explains(hit(&hits, 5), "DOB differs");
+
+    // year ±1 where more than one digit changes (1990 → 1989)
+    let ix = index_with(vec![
+        PersonDoc {
+            dob: Some(date(1989, 11, 20)),
+            ..person(21, "Orla", "Feeney")
+        },
+        PersonDoc {
+            dob: Some(date(1979, 11, 20)),
+            ..person(22, "Orla", "Feeney")
+        },
+    ]);
+    let q = SearchQuery {
+        dob: Some(date(1990, 11, 20)),
+        ..q
+    };
+    let hits = ix.search(&q, 10).expect("search");
+    assert_eq!(hits[0].person_id, 21);
+    assert_explains(&hits[0], "DOB year ±1");
+}
+
+#[test]
+fn case_number_only() {
+    let ix = index_with(vec![
+        PersonDoc {
+            case_numbers: vec!["SC19FL001234".into()],
+            ..person(1, "Tobias", "Wren")
+        },
+        PersonDoc {
+            case_numbers: vec!["SC19FL001235".into()],
+            ..person(2, "Tobias", "Wren")
+        },
+    ]);
+    let hits = ix
+        .search(
+            &SearchQuery {
+                case_number: Some("sc-19 fl 001234".into()),
+                ..SearchQuery::default()
+            },
+            10,
+        )
+        .expect("search");
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].person_id, 1);
+    assert_explains(&hits[0], "case number exact");
+}
+
+#[test]
+fn dob_with_partial_name() {
+    let ix = index_with(vec![
+        PersonDoc {
+            dob: Some(date(1977, 10, 2)),
+            ..person(1, "Imelda", "Garibaldi")
+        },
+        PersonDoc {
+            dob: Some(date(1977, 10, 2)),
+            ..person(2, "Imelda", "Upshaw")
+        },
+        PersonDoc {
+            dob: Some(date(1981, 5, 5)),
+            ..person(3, "Imelda", "Garibay")
+        },
+    ]);
+    let hits = ix
+        .search(
+            &SearchQuery {
+                name: Some("Gar".into()),
+                dob: Some(date(1977, 10, 2)),
+                ..SearchQuery::default()
+            },
+            10,
+        )
+        .expect("search");
+    assert_eq!(hits[0].person_id, 1);
+    assert_explains(&hits[0], "surname prefix (Gar→Garibaldi)");
+    assert_explains(&hits[0], "DOB exact");
+    // DOB alone still finds the person
+    let hits = ix
+        .search(
+            &SearchQuery {
+                dob: Some(date(1977, 10, 2)),
+                ..SearchQuery::default()
+            },
+            10,
+        )
+        .expect("search");
+    let ids: HashSet<i64> = hits.iter().map(|h| h.person_id).collect();
+    assert_eq!(ids, HashSet::from([1, 2]));
+}
+
+#[test]
+fn filters_role_court_county_active() {
+    let ix = index_with(vec![
+        PersonDoc {
+            roles: vec![Role::Restrained],
+            courts: vec!["SC19".into()],
+            counties: vec!["Los Angeles".into()],
+            active: true,
+            ..person(1, "Nadia", "Okonkwo")
+        },
+        PersonDoc {
+            roles: vec![Role::Protected],
+            courts: vec!["SC37".into()],
+            counties: vec!["San Diego".into()],
+            active: false,
+            ..person(2, "Nadia", "Okonkwo")
+        },
+    ]);
+    let ids = |q: SearchQuery| -> Vec<i64> {
+        let mut v: Vec<i64> = ix
+            .search(&q, 10)
+            .expect("search")
+            .iter()
+            .map(|h| h.person_id)
+            .collect();
+        v.sort();
+        v
+    };
+    let base = SearchQuery {
+        name: Some("Nadia Okonkwo".into()),
+        ..SearchQuery::default()
+    };
+    assert_eq!(ids(base.clone()), vec![1, 2]);
+    assert_eq!(
+        ids(SearchQuery {
+            role: Some(Role::Protected),
+            ..base.clone()
+        }),
+        vec![2]
+    );
+    assert_eq!(
+        ids(SearchQuery {
+            role: Some(Role::Restrained),
+            ..base.clone()
+        }),
+        vec![1]
+    );
+    assert_eq!(
+        ids(SearchQuery {
+            court: Some("sc 37".into()),
+            ..base.clone()
+        }),
+        vec![2]
+    );
+    assert_eq!(
+        ids(SearchQuery {
+            county: Some("LOS ANGELES".into()),
+            ..base.clone()
+        }),
+        vec![1]
+    );
+    assert_eq!(
+        ids(SearchQuery {
+            active_only: true,
+            ..base.clone()
+        }),
+        vec![1]
+    );
+    assert!(
+        ids(SearchQuery {
+            active_only: true,
+            role: Some(Role::Protected),
+            ..base
+        })
+        .is_empty()
+    );
+}
+
+#[test]
+fn rare_surname_outweighs_common() {
+    let mut docs: Vec<PersonDoc> = (0..40)
+        .map(|i| person(100 + i, "Pilar", "Garcia"))
+        .collect();
+    docs.push(person(1, "Elena", "Garcia"));
+    docs.push(person(2, "Elena", "Zyskowski"));
+    let ix = index_with(docs);
+    let hits = by_parts(&ix, Some("Elena"), Some("Garcia Zyskowski"));
+    assert!(rank(&hits, 2) < rank(&hits, 1), "{hits:#?}");
+    let hits = by_parts(&ix, Some("Elena"), Some("Zyskowski Garcia"));
+    assert!(rank(&hits, 2) < rank(&hits, 1), "{hits:#?}");
+}
+
+#[test]
+fn exact_beats_phonetic_beats_one_edit_beats_two_edits() {
+    let ix = index_with(vec![
+        person(1, "Lorna", "Pemberton"),
+        person(2, "Lorna", "Pembertun"),
+        person(3, "Lorna", "Pemberfon"),
+        person(4, "Lorna", "Pemberfom"),
+        person(5, "Lorrie", "Pemberton"),
+    ]);
+    let hits = by_parts(&ix, Some("Lorna"), Some("Pemberton"));
+    let ranks: Vec<usize> = [1, 2, 3, 4].iter().map(|id| rank(&hits, *id)).collect();
+    assert!(ranks.windows(2).all(|w| w[0] < w[1]), "{hits:#?}");
+    assert_explains(hit(&hits, 2), "surname phonetic");
+    assert_explains(hit(&hits, 3), "surname 1 edit");
+    assert_explains(hit(&hits, 4), "surname 2 edits");
+    // nickname on the given name ranks below exact, above a 1-edit surname
+    let hits = by_parts(&ix, Some("Lorrie"), Some("Pemberton"));
+    assert_eq!(hits[0].person_id, 5);
+}
+
+#[test]
+fn upsert_replaces_and_delete_removes() {
+    let ix = index_with(vec![person(1, "Ivo", "Marchetti")]);
+    let before = ix.num_docs();
+    ix.upsert(&[person(1, "Ivo", "Castellano")])
+        .expect("upsert");
+    assert_eq!(ix.num_docs(), before);
+    assert!(
+        by_name(&ix, "Ivo Marchetti")
+            .iter()
+            .all(|h| h.person_id != 1)
+    );
+    assert_eq!(by_name(&ix, "Ivo Castellano")[0].person_id, 1);
+    ix.delete(&[1]).expect("delete");
+    assert_eq!(ix.num_docs(), before - 1);
+    assert!(
+        by_name(&ix, "Ivo Castellano")
+            .iter()
+            .all(|h| h.person_id != 1)
+    );
+}
+
+#[test]
+fn on_disk_index_reopens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let ix = PersonIndex::create_in_dir(dir.path()).expect("create");
+        ix.upsert(&[person(1, "Ysolde", "Farrington")])
+            .expect("upsert");
+    }
+    let ix = PersonIndex::create_in_dir(dir.path()).expect("reopen");
+    assert_eq!(ix.num_docs(), 1);
+    assert_eq!(by_name(&ix, "Ysolde Farrington")[0].person_id, 1);
+}
+
+#[test]
+fn empty_query_is_an_error() {
+    let ix = index_with(vec![]);
+    let err = ix.search(
+        &SearchQuery {
+            county: Some("Kern".into()),
+            ..SearchQuery::default()
+        },
+        10,
+    );
+    assert!(matches!(err, Err(IndexError::EmptyQuery)));
+}
+
+#[test]
+fn middle_initial_and_glued_given_names() {
+    let ix = index_with(vec![
+        PersonDoc {
+            middle_name: Some("James".into()),
+            ..person(1, "Rupert", "Halloran")
+        },
+        person(2, "Mary Ann", "Kowalczyk"),
+        person(3, "María Guadalupe", "Echeverría"),
+    ]);
+    let hits = by_name(&ix, "Rupert J Halloran");
+    assert_eq!(hits[0].person_id, 1);
+    assert_explains(&hits[0], "middle name initial (J→James)");
+    let hits = by_parts(&ix, Some("Maryann"), Some("Kowalczyk"));
+    assert_eq!(hits[0].person_id, 2);
+    assert_explains(&hits[0], "given name exact");
+    let hits = by_parts(&ix, Some("Lupe"), Some("Echeverria"));
+    assert_eq!(hits[0].person_id, 3);
+    assert_explains(&hits[0], "given name nickname Lupe→Guadalupe");
+}
+
+#[test]
+fn junk_input_is_an_empty_query_not_a_panic() {
+    let ix = index_with(vec![]);
+    for name in ["", "   ", "--,.", "Jr."] {
+        let res = ix.search(
+            &SearchQuery {
+                name: Some(name.into()),
+                ..SearchQuery::default()
+            },
+            10,
+        );
+        assert!(
+            matches!(res, Err(IndexError::EmptyQuery)),
+            "{name:?}: {res:?}"
+        );
+    }
+    // non-Latin scripts are transliterated rather than rejected
+    let ix = index_with(vec![person(1, "Wei", "Zhang")]);
+    assert!(
+        ix.search(
+            &SearchQuery {
+                name: Some("张伟".into()),
+                ..SearchQuery::default()
+            },
+            10,
+        )
+        .is_ok()
+    );
+}
