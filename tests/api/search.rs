@@ -406,3 +406,17 @@ async fn reindex_switches_the_live_index() {
     .await;
     find(&app, json!({ "last": "Nguyen" }), &ids[1]).await;
 }
+
+#[tokio::test]
+async fn generational_suffix_is_ignored() {
+    let app = spawn_app().await;
+    let (_, id, _) = create(
+        &app,
+        order_with("26FL-58000", "SC07", json!({ "lastName": "Whitcombe", "firstName": "Marcus", "suffix": "Jr", "dob": "1971-09-09" }), 1),
+    )
+    .await;
+    for vars in [json!({ "name": "Marcus Whitcombe" }), json!({ "name": "WHITCOMBE JR, MARCUS" }), json!({ "last": "Whitcombe Sr", "first": "Marcus" })] {
+        let (pos, _) = find(&app, vars.clone(), &id).await;
+        assert_eq!(pos, 0, "{vars}");
+    }
+}
