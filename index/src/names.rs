@@ -234,16 +234,25 @@ pub(crate) fn classify(qf: &Form, df: &Form, given: bool) -> Option<(MatchKind, 
     if q == d {
         return Some((MatchKind::Exact, 1.0));
     }
-    let jw = strsim::jaro_winkler(q, d) as f32;
+    // Jaro-Winkler is only computed for pairs that can match: most candidate pairs do not.
+    let mut jw = None;
+    let mut jaro = || *jw.get_or_insert_with(|| strsim::jaro_winkler(q, d) as f32);
     // Double Metaphone alone over-matches consonant skeletons (Garcia ~ Cruz); demand some
     // spelling similarity too.
     let kind = if given && is_nickname(q, d) {
         MatchKind::Nickname
-    } else if jw >= 0.75 && qf.codes.iter().any(|c| df.codes.contains(c)) {
+    } else if qf.codes.iter().any(|c| df.codes.contains(c)) && jaro() >= 0.75 {
         MatchKind::Phonetic
     } else {
         let min_len = q.len().min(d.len());
-        match strsim::osa_distance(q, d) {
+        // the edit grades need 3+ (1 edit) or 5+ (2 edits) letters; lengths further apart
+        // than 2 cannot be within 2 edits, so the distance is only computed when it can count
+        let edits = if min_len >= 3 && q.len().abs_diff(d.len()) <= 2 {
+            strsim::osa_distance(q, d)
+        } else {
+            usize::MAX
+        };
+        match edits {
             1 if min_len >= 3 => MatchKind::Edit1,
             2 if min_len >= 5 => MatchKind::Edit2,
             _ if q.len() >= 2 && d.len() > q.len() && d.starts_with(q) => MatchKind::Prefix,
@@ -251,6 +260,7 @@ pub(crate) fn classify(qf: &Form, df: &Form, given: bool) -> Option<(MatchKind, 
             _ => return None,
         }
     };
+    let jw = jaro();
     // Jaro-Winkler orders matches within a grade; phonetic matches spread wider because the
     // codes are coarse (Garsia~Garcia should beat Garsia~Garza).
     let spread = if kind == MatchKind::Phonetic {

@@ -1,6 +1,6 @@
 //! Re-ranking of retrieved candidates: name-part alignment, rarity weighting, graded DOB.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -104,17 +104,17 @@ struct DForm<'a> {
     middle: bool,
 }
 
-struct UnitMatch {
+struct UnitMatch<'a> {
     kind: MatchKind,
     score: f32,
-    q: String,
-    d: String,
+    q: &'a str,
+    d: &'a str,
     d_core: Option<usize>,
     middle: bool,
     particle: bool,
 }
 
-fn best_match(qforms: &[&Form], dforms: &[DForm<'_>], given: bool) -> Option<UnitMatch> {
+fn best_match<'a>(qforms: &[&'a Form], dforms: &[DForm<'a>], given: bool) -> Option<UnitMatch<'a>> {
     let mut best: Option<UnitMatch> = None;
     for qf in qforms {
         for df in dforms {
@@ -132,8 +132,8 @@ fn best_match(qforms: &[&Form], dforms: &[DForm<'_>], given: bool) -> Option<Uni
                 best = Some(UnitMatch {
                     kind,
                     score,
-                    q: qf.text.clone(),
-                    d: df.form.text.clone(),
+                    q: &qf.text,
+                    d: &df.form.text,
                     d_core: if df.middle { None } else { df.form.core },
                     middle: df.middle,
                     particle,
@@ -144,9 +144,9 @@ fn best_match(qforms: &[&Form], dforms: &[DForm<'_>], given: bool) -> Option<Uni
     best
 }
 
-fn describe(part: &str, m: &UnitMatch) -> String {
+fn describe(part: &str, m: &UnitMatch<'_>) -> String {
     let part = if m.middle { "middle name" } else { part };
-    let (q, d) = (title(&m.q), title(&m.d));
+    let (q, d) = (title(m.q), title(m.d));
     match m.kind {
         MatchKind::Exact => format!("{part} exact"),
         MatchKind::Nickname => format!("{part} nickname {q}→{d}"),
@@ -286,33 +286,60 @@ pub(crate) struct NameScore {
     pub explanation: Vec<String>,
 }
 
+/// Keys of stored names, computed once per distinct spelling per search: candidates share
+/// common names, and key derivation (Double Metaphone of every form) dominates re-ranking.
+#[derive(Default)]
+pub(crate) struct KeyCache {
+    sur: HashMap<String, PartKey>,
+    given: HashMap<String, PartKey>,
+    empty: PartKey,
+}
+
+impl KeyCache {
+    /// Derives the keys of every name of `person` not seen yet.
+    pub(crate) fn add(&mut self, person: &StoredPerson) {
+        for name in &person.names {
+            if !self.sur.contains_key(&name.last) {
+                self.sur.insert(name.last.clone(), surname_key(&name.last));
+            }
+            for g in [&name.first, &name.middle].into_iter().flatten() {
+                if !self.given.contains_key(g) {
+                    self.given.insert(g.clone(), given_key(g));
+                }
+            }
+        }
+    }
+
+    fn sur(&self, raw: &str) -> &PartKey {
+        self.sur.get(raw).unwrap_or(&self.empty)
+    }
+
+    fn given(&self, raw: &str) -> &PartKey {
+        self.given.get(raw).unwrap_or(&self.empty)
+    }
+}
+
 /// Best agreement between any query reading and any of the person's names (primary or alias).
+/// `keys` must already hold the person's names ([`KeyCache::add`]).
 pub(crate) fn score_names(
     variants: &[QueryVariant],
     person: &StoredPerson,
+    keys: &KeyCache,
     weight: &mut dyn FnMut(&str) -> f32,
 ) -> Option<NameScore> {
     let mut best: Option<NameScore> = None;
     for name in &person.names {
-        let d_sur = surname_key(&name.last);
-        let d_given = name.first.as_deref().map(given_key).unwrap_or_default();
-        let d_middle = name.middle.as_deref().map(given_key);
-        let d_given_raw = name.first.clone().unwrap_or_default();
+        let d_sur = keys.sur(&name.last);
+        let d_given = name.first.as_deref().map_or(&keys.empty, |g| keys.given(g));
+        let d_middle = name.middle.as_deref().map(|g| keys.given(g));
+        let d_given_raw = name.first.as_deref().unwrap_or_default();
         for v in variants {
             let s = v
                 .sur
                 .as_ref()
-                .and_then(|(k, raw)| part_score(k, raw, &d_sur, None, &name.last, false, weight));
+                .and_then(|(k, raw)| part_score(k, raw, d_sur, None, &name.last, false, weight));
             let g = v.given.as_ref().and_then(|(k, raw)| {
-                part_score(
-                    k,
-                    raw,
-                    &d_given,
-                    d_middle.as_ref(),
-                    &d_given_raw,
-                    true,
-                    weight,
-                )
+                part_score(k, raw, d_given, d_middle, d_given_raw, true, weight)
             });
             let mut score = match (&v.sur, &v.given) {
                 (Some(_), Some(_)) => {

@@ -664,3 +664,20 @@ fn junk_input_is_an_empty_query_not_a_panic() {
         .is_ok()
     );
 }
+
+#[test]
+fn fuzzy_retrieval_without_other_clues() {
+    // surname only, so only the fuzzy clauses can retrieve the person
+    let ix = index_with(vec![person(1, "Lorna", "Pemberton")]);
+    for (typed, why) in [
+        ("Pemberfom", "surname 2 edits (Pemberfom→Pemberton)"),
+        ("Pembertno", "surname"),
+        ("Xemberton", "surname 1 edit (Xemberton→Pemberton)"),
+        ("Emberton", "surname 1 edit (Emberton→Pemberton)"),
+        ("Epmberton", "surname 1 edit (Epmberton→Pemberton)"),
+        ("Spemberton", "surname 1 edit (Spemberton→Pemberton)"),
+    ] {
+        let hits = by_parts(&ix, None, Some(typed));
+        assert_explains(hit(&hits, 1), why);
+    }
+}

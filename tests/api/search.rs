@@ -415,7 +415,11 @@ async fn generational_suffix_is_ignored() {
         order_with("26FL-58000", "SC07", json!({ "lastName": "Whitcombe", "firstName": "Marcus", "suffix": "Jr", "dob": "1971-09-09" }), 1),
     )
     .await;
-    for vars in [json!({ "name": "Marcus Whitcombe" }), json!({ "name": "WHITCOMBE JR, MARCUS" }), json!({ "last": "Whitcombe Sr", "first": "Marcus" })] {
+    for vars in [
+        json!({ "name": "Marcus Whitcombe" }),
+        json!({ "name": "WHITCOMBE JR, MARCUS" }),
+        json!({ "last": "Whitcombe Sr", "first": "Marcus" }),
+    ] {
         let (pos, _) = find(&app, vars.clone(), &id).await;
         assert_eq!(pos, 0, "{vars}");
     }
