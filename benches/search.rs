@@ -468,6 +468,7 @@ async fn main() {
         let docs: Vec<PersonDoc> = chunk.iter().map(doc).collect();
         index.upsert(&docs).unwrap();
     }
+    index.compact().unwrap();
     let build = t.elapsed().as_secs_f64();
     println!("## {n} persons\n");
     println!("| measure | value |\n|---|---:|");

@@ -187,7 +187,7 @@ impl Fields {
 /// Writer heap shared by the indexing threads; batches of thousands fit comfortably.
 const WRITER_MEMORY_BYTES: usize = 50_000_000;
 /// Candidates retrieved before re-ranking (more if the caller asks for more hits, up to the cap).
-const CANDIDATES: usize = 200;
+const CANDIDATES: usize = 100;
 const MAX_CANDIDATES: usize = 2_000;
 /// Segments of a size level merged together (see [`PersonIndex::from_index`]).
 const MERGE_MIN_SEGMENTS: usize = 4;
@@ -281,6 +281,27 @@ impl PersonIndex {
             writer.delete_term(Term::from_field_i64(self.f.pid, *id));
         }
         writer.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Merges all segments into one, after a bulk load or rebuild. Every segment costs each
+    /// search its own term-dictionary walks; a steady index has few, a freshly bulk-loaded one
+    /// many. Waits for background merges holding segments to finish first.
+    pub fn compact(&self) -> Result<(), IndexError> {
+        let mut writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
+        let index = self.reader.searcher().index().clone();
+        for _ in 0..300 {
+            let ids = index.searchable_segment_ids()?;
+            if ids.len() <= 1 {
+                break;
+            }
+            match writer.merge(&ids).wait() {
+                Ok(_) => break,
+                // A background merge still holds some of these segments.
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(100)),
+            }
+        }
         self.reader.reload()?;
         Ok(())
     }

@@ -681,3 +681,28 @@ fn fuzzy_retrieval_without_other_clues() {
         assert_explains(hit(&hits, 1), why);
     }
 }
+
+#[test]
+fn compact_merges_to_one_segment_and_keeps_every_person() {
+    let idx = PersonIndex::in_memory().unwrap();
+    for batch in 0..6i64 {
+        let docs: Vec<PersonDoc> = (0..50i64)
+            .map(|i| PersonDoc {
+                person_id: batch * 100 + i,
+                last_name: format!("Compactname{}", batch * 100 + i),
+                first_name: Some("Tester".into()),
+                ..Default::default()
+            })
+            .collect();
+        idx.upsert(&docs).unwrap();
+    }
+    idx.compact().unwrap();
+    let searcher_segments = idx.reader.searcher().segment_readers().len();
+    assert_eq!(searcher_segments, 1);
+    assert_eq!(idx.num_docs(), 300);
+    let q = SearchQuery {
+        last_name: Some("Compactname305".into()),
+        ..Default::default()
+    };
+    assert_eq!(idx.search(&q, 1).unwrap()[0].person_id, 305);
+}

@@ -310,6 +310,11 @@ pub async fn reindex(
             p.inc(chunk.len() as u64);
         }
     }
+    let idx = index.clone();
+    tokio::task::spawn_blocking(move || idx.compact())
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
     write_atomic(&dir.join(CURSOR), &start.unwrap_or(0).to_string())?;
     let previous = current_name(root);
     write_atomic(&root.join(CURRENT), &name)?;
