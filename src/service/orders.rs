@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use entities::{
-    order, order_event, order_party, person, person_alias, search_outbox, service_record,
+    agency, order, order_event, order_party, person, person_alias, search_outbox, service_record,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -336,13 +336,17 @@ pub async fn record_service(
     db: &DatabaseConnection,
     input: &RecordServiceInput,
 ) -> AppResult<(i32, service_record::Model)> {
-    let refs = Refs::load(db).await?;
     let served_at = validate::issued_at("servedAt", input.served_at, time::now())
         .map_err(|_| AppError::invalid("servedAt", "service time is in the future"))?;
+    // One indexed lookup; loading all reference data is for whole orders.
     let agency_id = match input.agency_ori.as_deref() {
         Some(o) => {
             let ori = Ori::parse("agencyOri", o)?;
-            Some(refs.agency(ori.as_str()).ok_or_else(|| {
+            let found = agency::Entity::find()
+                .filter(agency::Column::Ori.eq(ori.as_str()))
+                .one(db)
+                .await?;
+            Some(found.map(|a| a.id).ok_or_else(|| {
                 AppError::invalid("agencyOri", format!("no agency with ORI {}", ori.as_str()))
             })?)
         }
@@ -465,6 +469,39 @@ fn require_open(o: &order::Model, at: DateTime<Utc>, action: &str) -> AppResult<
     }
 }
 
+/// Sets one lifecycle projection column, once. With `open_only` the order must also not have
+/// ended otherwise (superseded, terminated, cancelled). The guard sits in the UPDATE itself, so
+/// of two concurrent writers one finds nothing to update and gets `CONFLICT`.
+async fn set_once<C: ConnectionTrait>(
+    conn: &C,
+    order_id: i32,
+    column: order::Column,
+    at: DateTime<Utc>,
+    open_only: bool,
+    conflict: &str,
+) -> AppResult<()> {
+    let mut update = order::Entity::update_many()
+        .col_expr(column, Expr::value(at))
+        .col_expr(order::Column::UpdatedAt, Expr::value(chrono::Utc::now()))
+        .filter(order::Column::Id.eq(order_id))
+        .filter(column.is_null());
+    if open_only {
+        for c in [
+            order::Column::SupersededAt,
+            order::Column::TerminatedAt,
+            order::Column::CancelledAt,
+        ] {
+            update = update.filter(c.is_null());
+        }
+    }
+    if update.exec(conn).await?.rows_affected != 1 {
+        return Err(AppError::conflict(conflict));
+    }
+    Ok(())
+}
+
+const CHANGED_ELSEWHERE: &str = "the order was changed by someone else; reload it";
+
 /// Marks `old` superseded by `new_id` and records the event on it.
 async fn supersede<C: ConnectionTrait>(
     conn: &C,
@@ -474,20 +511,15 @@ async fn supersede<C: ConnectionTrait>(
     kind: EventKind,
     reason: Option<String>,
 ) -> AppResult<()> {
-    let res = order::Entity::update_many()
-        .col_expr(order::Column::SupersededAt, Expr::value(at))
-        .col_expr(order::Column::UpdatedAt, Expr::value(chrono::Utc::now()))
-        .filter(order::Column::Id.eq(old.id))
-        .filter(order::Column::SupersededAt.is_null())
-        .filter(order::Column::TerminatedAt.is_null())
-        .filter(order::Column::CancelledAt.is_null())
-        .exec(conn)
-        .await?;
-    if res.rows_affected != 1 {
-        return Err(AppError::conflict(
-            "the order was changed by someone else; reload it",
-        ));
-    }
+    set_once(
+        conn,
+        old.id,
+        order::Column::SupersededAt,
+        at,
+        true,
+        CHANGED_ELSEWHERE,
+    )
+    .await?;
     order_event::Entity::insert(event(
         old.id,
         kind,
@@ -626,20 +658,15 @@ pub async fn terminate(db: &DatabaseConnection, input: &TerminateOrderInput) -> 
             "termination time is before the order was issued",
         ));
     }
-    let res = order::Entity::update_many()
-        .col_expr(order::Column::TerminatedAt, Expr::value(at))
-        .col_expr(order::Column::UpdatedAt, Expr::value(chrono::Utc::now()))
-        .filter(order::Column::Id.eq(o.id))
-        .filter(order::Column::TerminatedAt.is_null())
-        .filter(order::Column::CancelledAt.is_null())
-        .filter(order::Column::SupersededAt.is_null())
-        .exec(&txn)
-        .await?;
-    if res.rows_affected != 1 {
-        return Err(AppError::conflict(
-            "the order was changed by someone else; reload it",
-        ));
-    }
+    set_once(
+        &txn,
+        o.id,
+        order::Column::TerminatedAt,
+        at,
+        true,
+        CHANGED_ELSEWHERE,
+    )
+    .await?;
     order_event::Entity::insert(event(
         o.id,
         EventKind::Terminated,
@@ -662,16 +689,15 @@ pub async fn cancel(db: &DatabaseConnection, input: &CancelOrderInput) -> AppRes
     let now = time::now();
     let txn = db.begin().await?;
     let o = load_order(&txn, "orderId", input.order_id.as_str()).await?;
-    let res = order::Entity::update_many()
-        .col_expr(order::Column::CancelledAt, Expr::value(now))
-        .col_expr(order::Column::UpdatedAt, Expr::value(chrono::Utc::now()))
-        .filter(order::Column::Id.eq(o.id))
-        .filter(order::Column::CancelledAt.is_null())
-        .exec(&txn)
-        .await?;
-    if res.rows_affected != 1 {
-        return Err(AppError::conflict("the order is already cancelled"));
-    }
+    set_once(
+        &txn,
+        o.id,
+        order::Column::CancelledAt,
+        now,
+        false,
+        "the order is already cancelled",
+    )
+    .await?;
     order_event::Entity::insert(event(
         o.id,
         EventKind::Cancelled,
