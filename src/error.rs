@@ -15,6 +15,15 @@ pub enum AppError {
     /// The request is well-formed but the stored state forbids it (e.g. terminating twice).
     #[error("{message}")]
     Conflict { message: String },
+    /// No valid token.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller's role or scope does not allow this; `rule` names the rule.
+    #[error("{message}")]
+    Forbidden { rule: &'static str, message: String },
+    /// The token has spent its query budget for now.
+    #[error("query budget exceeded for this token; retry in a minute")]
+    RateLimited,
     /// Database or other internal failure; never shown to clients.
     #[error("internal error")]
     Internal(Arc<anyhow::Error>),
@@ -27,6 +36,9 @@ impl AppError {
             AppError::Validation(_) => "VALIDATION",
             AppError::NotFound { .. } => "NOT_FOUND",
             AppError::Conflict { .. } => "CONFLICT",
+            AppError::Unauthenticated(_) => "UNAUTHENTICATED",
+            AppError::Forbidden { .. } => "FORBIDDEN",
+            AppError::RateLimited => "RATE_LIMITED",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -39,6 +51,17 @@ impl AppError {
         AppError::Conflict {
             message: message.into(),
         }
+    }
+
+    pub fn forbidden(rule: &'static str, message: impl Into<String>) -> Self {
+        AppError::Forbidden {
+            rule,
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        AppError::Internal(Arc::new(anyhow::anyhow!(message.into())))
     }
 
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {

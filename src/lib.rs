@@ -1,5 +1,7 @@
 //! Statewide protective-order registry: a GraphQL gateway over orders, persons and courts.
 
+pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod db;
 pub mod demo;

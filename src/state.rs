@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
+use crate::auth::Auth;
 use crate::db::SqlStats;
 use crate::search::Search;
 
@@ -11,4 +12,5 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub sql_stats: SqlStats,
     pub search: Arc<Search>,
+    pub auth: Auth,
 }

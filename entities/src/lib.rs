@@ -2,6 +2,8 @@
 //! enumerations are stored as stable lower-case strings that the server parses into domain types.
 
 pub mod agency;
+pub mod audit_event;
+pub mod audit_head;
 pub mod court;
 pub mod id_counter;
 pub mod order;
@@ -9,5 +11,6 @@ pub mod order_event;
 pub mod order_party;
 pub mod person;
 pub mod person_alias;
+pub mod revoked_token;
 pub mod search_outbox;
 pub mod service_record;

@@ -29,6 +29,12 @@ pub struct Model {
     pub eye: Option<String>,
     pub dl_number: Option<String>,
     pub dl_state: Option<String>,
+    /// Home or mailing address as given on CLETS-001 (confidential, CRC 1.51).
+    pub address: Option<String>,
+    /// Telephone (confidential, CRC 1.51).
+    pub phone: Option<String>,
+    /// Identity kept confidential (a minor, Fam. Code 6301.5 / CCP 527.6(v)).
+    pub confidential: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -446,6 +446,9 @@ impl Generator {
             eye,
             dl_state: dl.as_ref().map(|_| "CA".to_owned()),
             dl_number: dl,
+            address: None,
+            phone: None,
+            confidential: false,
             aliases,
         }
     }
@@ -476,6 +479,9 @@ impl Generator {
             eye: None,
             dl_number: None,
             dl_state: None,
+            address: None,
+            phone: None,
+            confidential: false,
             aliases: Vec::new(),
         }
     }

@@ -2,13 +2,16 @@
 use async_graphql::Context;
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 
+use crate::graphql::access::{log, scoped_court_ids};
 use crate::graphql::types::Order;
 use crate::graphql::{GqlResult, state};
+use crate::ids::{self, Kind};
 use crate::service::reads::{DEFAULT_PAGE, MAX_PAGE, OrderCursor, OrderFilter, orders_page};
 
 pub type OrderConnection = Connection<String, Order, EmptyFields, EmptyFields>;
 
-/// Pages orders matching `filter`.
+/// Pages orders matching `filter`, within the caller's county scope; every order served is
+/// recorded for the audit row.
 pub async fn order_connection(
     ctx: &Context<'_>,
     filter: OrderFilter,
@@ -32,9 +35,14 @@ pub async fn order_connection(
         .transpose()
         .map_err(crate::error::AppError::from)
         .gql()?;
+    let mut filter = filter;
+    filter.court_ids = scoped_court_ids(ctx).await?;
     let (rows, more) = orders_page(&state(ctx)?.db, &filter, first, after_cursor)
         .await
         .gql()?;
+    if let Some(l) = log(ctx) {
+        l.objects(rows.iter().map(|o| ids::encode(Kind::Order, o.id)));
+    }
     let mut conn = Connection::new(after_cursor.is_some(), more);
     conn.edges.extend(
         rows.into_iter()

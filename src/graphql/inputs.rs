@@ -88,6 +88,13 @@ pub struct NewPersonInput {
     pub eye: Option<EyeColor>,
     pub driver_license_number: Option<String>,
     pub driver_license_state: Option<String>,
+    /// Home or mailing address (CLETS-001; shown to court and law-enforcement roles only).
+    pub address: Option<String>,
+    /// Telephone (CLETS-001; shown to court and law-enforcement roles only).
+    pub phone: Option<String>,
+    /// Keep this person's identity confidential (a minor, Fam. Code 6301.5).
+    #[graphql(default)]
+    pub confidential: bool,
 }
 
 /// Another name a person is known by.

@@ -9,8 +9,42 @@ use entities::{
 };
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
-/// Loads by primary key or foreign key from the database.
-pub struct DbLoader(pub DatabaseConnection);
+use crate::audit::AccessLog;
+use crate::ids::{self, Kind};
+
+/// Loads by primary key or foreign key from the database, recording every person and order it
+/// hands out in the request's access log (what the audit row lists).
+pub struct DbLoader {
+    pub db: DatabaseConnection,
+    pub log: Arc<AccessLog>,
+}
+
+/// Types whose rows are person or order data and so are audited when read.
+trait Audited {
+    fn audit_id(&self) -> Option<String>;
+}
+
+macro_rules! audited {
+    ($entity:ident, $kind:expr) => {
+        impl Audited for $entity::Model {
+            fn audit_id(&self) -> Option<String> {
+                $kind.map(|k| ids::encode(k, self.id))
+            }
+        }
+    };
+}
+
+audited!(court, None::<Kind>);
+audited!(agency, None::<Kind>);
+audited!(person, Some(Kind::Person));
+audited!(order, Some(Kind::Order));
+
+impl DbLoader {
+    fn record<'a, T: Audited + 'a>(&self, rows: impl IntoIterator<Item = &'a T>) {
+        self.log
+            .objects(rows.into_iter().filter_map(Audited::audit_id));
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CourtId(pub i32);
@@ -47,8 +81,9 @@ macro_rules! by_id {
             async fn load(&self, keys: &[$key]) -> LoadResult<$key, $entity::Model> {
                 let rows = $entity::Entity::find()
                     .filter($entity::Column::Id.is_in(keys.iter().map(|k| k.0)))
-                    .all(&self.0)
+                    .all(&self.db)
                     .await?;
+                self.record(&rows);
                 Ok(rows.into_iter().map(|r| ($key(r.id), r)).collect())
             }
         }
@@ -82,7 +117,7 @@ macro_rules! grouped_loader {
                     .filter($entity::Column::$fk.is_in(keys.iter().map(|k| k.0)))
                     .order_by_asc($entity::Column::$order)
                     .order_by_asc($entity::Column::Id)
-                    .all(&self.0)
+                    .all(&self.db)
                     .await?;
                 let mut out: HashMap<$key, Vec<$entity::Model>> =
                     keys.iter().map(|k| (*k, Vec::new())).collect();
@@ -109,8 +144,9 @@ impl Loader<ChainOf> for DbLoader {
             .filter(order::Column::ChainRootId.is_in(keys.iter().map(|k| k.0)))
             .order_by_asc(order::Column::IssuedAt)
             .order_by_asc(order::Column::Id)
-            .all(&self.0)
+            .all(&self.db)
             .await?;
+        self.record(&rows);
         let mut out: HashMap<ChainOf, Vec<order::Model>> =
             keys.iter().map(|k| (*k, Vec::new())).collect();
         for r in rows {

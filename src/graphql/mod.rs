@@ -1,7 +1,11 @@
 //! The GraphQL API: schema assembly, error mapping and the per-request context.
 
+pub mod access;
+pub mod audit;
 pub mod connection;
+pub mod document;
 pub mod inputs;
+pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
@@ -23,21 +27,28 @@ pub struct QueryRoot(
     query::PersonQuery,
     query::CourtQuery,
     search::SearchQuery,
+    audit::AuditQuery,
 );
 
 /// Mutations, one object per domain.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(mutation::OrderMutation);
+pub struct MutationRoot(mutation::OrderMutation, mutation::CourtMutation);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Limits: introspection needs depth 15 (research/graphql.md §2.4).
 pub const MAX_DEPTH: usize = 16;
 pub const MAX_COMPLEXITY: usize = 5000;
+/// Directives on one field (directive overloading, graphql-cop).
+pub const MAX_DIRECTIVES: usize = 4;
+/// Aliases in one document (alias batching); GraphiQL's introspection query uses none.
+pub const MAX_ALIASES: usize = 30;
 
-/// Builds the schema over the app state.
+/// Builds the schema over the app state. Production mode also turns off field suggestions
+/// ("Did you mean …" would leak the schema with introspection off).
 pub fn build_schema(state: AppState) -> AppSchema {
-    Schema::build(
+    let production = state.auth.config.production;
+    let mut b = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         EmptySubscription,
@@ -45,7 +56,13 @@ pub fn build_schema(state: AppState) -> AppSchema {
     .data(state)
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
-    .finish()
+    .limit_directives(MAX_DIRECTIVES)
+    .limit_recursive_depth(32)
+    .extension(limits::CostLimit);
+    if production {
+        b = b.disable_suggestions();
+    }
+    b.finish()
 }
 
 /// The SDL clients build against.
@@ -60,9 +77,15 @@ pub fn sdl() -> String {
 }
 
 /// A per-request loader: batching within the request, nothing cached across requests.
-pub fn request_loader(state: &AppState) -> DataLoader<DbLoader, HashMapCache> {
+pub fn request_loader(
+    state: &AppState,
+    log: std::sync::Arc<crate::audit::AccessLog>,
+) -> DataLoader<DbLoader, HashMapCache> {
     DataLoader::with_cache(
-        DbLoader(state.db.clone()),
+        DbLoader {
+            db: state.db.clone(),
+            log,
+        },
         tokio::spawn,
         HashMapCache::default(),
     )
@@ -92,6 +115,12 @@ pub fn to_gql_error(e: AppError) -> async_graphql::Error {
             async_graphql::Error::new(message).extend_with(|_, ext| {
                 ext.set("code", code);
                 ext.set("field", inv.field.clone());
+            })
+        }
+        AppError::Forbidden { rule, message } => {
+            async_graphql::Error::new(message).extend_with(|_, ext| {
+                ext.set("code", code);
+                ext.set("rule", rule);
             })
         }
         other => {

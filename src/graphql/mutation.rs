@@ -1,7 +1,12 @@
 //! Mutations on orders. Each is one transaction in the service layer.
 use async_graphql::{Context, Object, SimpleObject};
 
+use crate::auth::{Caller, Permission, Role};
+use crate::domain::court_code::CourtCode;
+use crate::domain::order_rules::OrderFamily;
+use crate::domain::ori::Ori;
 use crate::error::AppError;
+use crate::graphql::access::{caller, may_write_court, require, rule};
 use crate::graphql::inputs::{
     CancelOrderInput, CreateOrderInput, ModifyOrderInput, RecordServiceInput, RenewOrderInput,
     TerminateOrderInput,
@@ -9,6 +14,7 @@ use crate::graphql::inputs::{
 use crate::graphql::loaders::OrderId;
 use crate::graphql::types::{Order, ServiceRecord};
 use crate::graphql::{GqlResult, loader, state};
+use crate::ids::{self, Kind};
 use crate::service::orders;
 
 /// Result of `createOrder`.
@@ -49,6 +55,124 @@ async fn fetch(ctx: &Context<'_>, id: i32) -> async_graphql::Result<Order> {
         .gql()
 }
 
+/// Row rules for a target order: its court must be the clerk's own.
+async fn may_change(ctx: &Context<'_>, order_id: &async_graphql::ID) -> async_graphql::Result<()> {
+    use sea_orm::EntityTrait;
+    let n = ids::decode("orderId", Kind::Order, order_id)
+        .map_err(AppError::from)
+        .gql()?;
+    // Straight from the database: the request loader would cache the row the write changes.
+    let o = entities::order::Entity::find_by_id(n)
+        .one(&state(ctx)?.db)
+        .await
+        .gql()?
+        .ok_or_else(|| AppError::not_found(format!("order {}", order_id.as_str())))
+        .gql()?;
+    may_write_court(ctx, o.court_id).await
+}
+
+/// Who may enter a new order: a clerk for their own court; an LEA an EPO, entered as its own
+/// agency (Fam. Code 6250: officers request EPOs). Returns the input with the LEA's agency set.
+async fn may_create(
+    ctx: &Context<'_>,
+    input: &CreateOrderInput,
+) -> async_graphql::Result<CreateOrderInput> {
+    let c = caller(ctx)?;
+    let mut input = input.clone();
+    match c.role {
+        Role::Lea => {
+            require(ctx, Permission::EnterEpo)?;
+            if input.family != OrderFamily::Epo {
+                return Err(AppError::forbidden(
+                    rule::EPO_ONLY,
+                    "law enforcement enters emergency protective orders (EPO) only",
+                ))
+                .gql();
+            }
+            input.entered_by_agency_ori = Some(own_agency(
+                c,
+                input.entered_by_agency_ori.as_deref(),
+                "enteredByAgencyOri",
+            )?);
+            court_in_scope(ctx, c, &input.court_code).await?;
+        }
+        _ => {
+            require(ctx, Permission::WriteOrders)?;
+            let code = CourtCode::parse("courtCode", &input.court_code)
+                .map_err(AppError::from)
+                .gql()?;
+            // An unknown court is a validation error, reported by the service with its field.
+            if c.court.as_deref() != Some(code.as_str()) && court_exists(ctx, code.as_str()).await?
+            {
+                return Err(AppError::forbidden(
+                    rule::OWN_COURT,
+                    format!(
+                        "a clerk of {} may enter orders of that court only",
+                        c.court.as_deref().unwrap_or("no court")
+                    ),
+                ))
+                .gql();
+            }
+            court_in_scope(ctx, c, &input.court_code).await?;
+        }
+    }
+    Ok(input)
+}
+
+async fn court_exists(ctx: &Context<'_>, code: &str) -> async_graphql::Result<bool> {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let n = entities::court::Entity::find()
+        .filter(entities::court::Column::Code.eq(code))
+        .count(&state(ctx)?.db)
+        .await
+        .gql()?;
+    Ok(n > 0)
+}
+
+/// The caller's own agency; an explicit other agency is refused.
+fn own_agency(c: &Caller, given: Option<&str>, field: &str) -> async_graphql::Result<String> {
+    let own = c.agency.clone().unwrap_or_default();
+    match given {
+        None => Ok(own),
+        Some(g) => {
+            let g = Ori::parse(field, g).map_err(AppError::from).gql()?;
+            if g.as_str() == own {
+                Ok(own)
+            } else {
+                Err(AppError::forbidden(
+                    rule::OWN_AGENCY,
+                    format!("a token of {own} acts for that agency only"),
+                ))
+                .gql()
+            }
+        }
+    }
+}
+
+/// A narrowed token writes only in its counties.
+async fn court_in_scope(ctx: &Context<'_>, c: &Caller, code: &str) -> async_graphql::Result<()> {
+    if c.counties.is_none() {
+        return Ok(());
+    }
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let county = entities::court::Entity::find()
+        .filter(entities::court::Column::Code.eq(code.trim().to_ascii_uppercase()))
+        .one(&state(ctx)?.db)
+        .await
+        .gql()?
+        .map(|ct| ct.county)
+        .unwrap_or_default();
+    if c.sees_county(&county) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            rule::COUNTY_SCOPE,
+            "this token is narrowed to other counties",
+        ))
+        .gql()
+    }
+}
+
 #[derive(Default)]
 pub struct OrderMutation;
 
@@ -60,6 +184,7 @@ impl OrderMutation {
         ctx: &Context<'_>,
         input: CreateOrderInput,
     ) -> async_graphql::Result<CreateOrderPayload> {
+        let input = may_create(ctx, &input).await?;
         let id = orders::create(&state(ctx)?.db, &input).await.gql()?;
         Ok(CreateOrderPayload {
             order: fetch(ctx, id).await?,
@@ -72,6 +197,25 @@ impl OrderMutation {
         ctx: &Context<'_>,
         input: RecordServiceInput,
     ) -> async_graphql::Result<RecordServicePayload> {
+        let c = require(ctx, Permission::RecordService)?;
+        let mut input = input;
+        match c.role {
+            Role::Lea => {
+                input.agency_ori = Some(own_agency(c, input.agency_ori.as_deref(), "agencyOri")?);
+                use sea_orm::EntityTrait;
+                let n = ids::decode("orderId", Kind::Order, &input.order_id)
+                    .map_err(AppError::from)
+                    .gql()?;
+                if let Some(o) = entities::order::Entity::find_by_id(n)
+                    .one(&state(ctx)?.db)
+                    .await
+                    .gql()?
+                {
+                    crate::graphql::access::order_in_scope(ctx, &o).await?;
+                }
+            }
+            _ => may_change(ctx, &input.order_id).await?,
+        }
         let (order_id, record) = orders::record_service(&state(ctx)?.db, &input)
             .await
             .gql()?;
@@ -87,6 +231,7 @@ impl OrderMutation {
         ctx: &Context<'_>,
         input: ModifyOrderInput,
     ) -> async_graphql::Result<OrderChangePayload> {
+        may_change(ctx, &input.order_id).await?;
         let (new_id, old_id) = orders::modify(&state(ctx)?.db, &input).await.gql()?;
         Ok(OrderChangePayload {
             order: fetch(ctx, new_id).await?,
@@ -100,6 +245,7 @@ impl OrderMutation {
         ctx: &Context<'_>,
         input: RenewOrderInput,
     ) -> async_graphql::Result<OrderChangePayload> {
+        may_change(ctx, &input.order_id).await?;
         let (new_id, old_id) = orders::renew(&state(ctx)?.db, &input).await.gql()?;
         Ok(OrderChangePayload {
             order: fetch(ctx, new_id).await?,
@@ -113,6 +259,7 @@ impl OrderMutation {
         ctx: &Context<'_>,
         input: TerminateOrderInput,
     ) -> async_graphql::Result<OrderPayload> {
+        may_change(ctx, &input.order_id).await?;
         let id = orders::terminate(&state(ctx)?.db, &input).await.gql()?;
         Ok(OrderPayload {
             order: fetch(ctx, id).await?,
@@ -125,9 +272,46 @@ impl OrderMutation {
         ctx: &Context<'_>,
         input: CancelOrderInput,
     ) -> async_graphql::Result<OrderPayload> {
+        may_change(ctx, &input.order_id).await?;
         let id = orders::cancel(&state(ctx)?.db, &input).await.gql()?;
         Ok(OrderPayload {
             order: fetch(ctx, id).await?,
         })
+    }
+}
+
+/// Court administration.
+#[derive(Default)]
+pub struct CourtMutation;
+
+#[Object]
+impl CourtMutation {
+    /// Sets how a court takes part: `FULL`, `IMAGE_ONLY` or `NOT_PARTICIPATING`.
+    #[graphql(guard = "crate::graphql::access::Need(Permission::Administer)")]
+    async fn set_court_participation(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        mode: crate::domain::codes::ParticipationMode,
+    ) -> async_graphql::Result<crate::graphql::types::Court> {
+        use sea_orm::{
+            ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+        };
+        let code = CourtCode::parse("code", &code)
+            .map_err(AppError::from)
+            .gql()?;
+        let db = &state(ctx)?.db;
+        let court = entities::court::Entity::find()
+            .filter(entities::court::Column::Code.eq(code.as_str()))
+            .one(db)
+            .await
+            .gql()?
+            .ok_or_else(|| AppError::not_found(format!("court {}", code.as_str())))
+            .gql()?;
+        let mut m = court.into_active_model();
+        m.participation_mode = Set(mode.as_db().to_owned());
+        m.updated_at = Set(chrono::Utc::now());
+        let saved = m.update(db).await.gql()?;
+        Ok(crate::graphql::types::Court(saved))
     }
 }

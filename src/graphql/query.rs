@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use entities::{agency, court, order};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use crate::auth::Permission;
 use crate::domain::case_number::CaseNumber;
 use crate::domain::codes::{CourtType, ParticipationMode};
 use crate::domain::court_code::CourtCode;
@@ -11,6 +12,9 @@ use crate::domain::order_rules::{FORMS, Limit, OrderFamily};
 use crate::domain::ori::Ori;
 use crate::domain::status::OrderStatus;
 use crate::error::AppError;
+use crate::graphql::access::{
+    Need, log, order_in_scope, person_in_scope, require, scoped_court_ids,
+};
 use crate::graphql::connection::{OrderConnection, order_connection};
 use crate::graphql::loaders::{AgencyId, CourtId, OrderId, PersonId};
 use crate::graphql::types::{Agency, Court, FormRule, Node, Order, Person};
@@ -27,7 +31,11 @@ impl NodeQuery {
     async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
         let (kind, n) = ids::decode_any("id", &id).map_err(AppError::from).gql()?;
         let l = loader(ctx)?;
-        Ok(match kind {
+        match kind {
+            Kind::Court | Kind::Agency => require(ctx, Permission::ReadReference)?,
+            Kind::Person | Kind::Order => require(ctx, Permission::ReadIdentified)?,
+        };
+        let node = match kind {
             Kind::Court => l
                 .load_one(CourtId(n))
                 .await
@@ -48,7 +56,13 @@ impl NodeQuery {
                 .await
                 .gql()?
                 .map(|m| Node::Order(Order(m))),
-        })
+        };
+        match &node {
+            Some(Node::Order(o)) => order_in_scope(ctx, &o.0).await?,
+            Some(Node::Person(p)) => person_in_scope(ctx, p.0.id).await?,
+            _ => {}
+        }
+        Ok(node)
     }
 }
 
@@ -58,18 +72,23 @@ pub struct OrderQuery;
 #[Object]
 impl OrderQuery {
     /// One order; error `NOT_FOUND` when the id names no order.
+    #[graphql(guard = "Need(Permission::ReadIdentified)")]
     async fn order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Order>> {
         let n = ids::decode("id", Kind::Order, &id)
             .map_err(AppError::from)
             .gql()?;
         match loader(ctx)?.load_one(OrderId(n)).await.gql()? {
-            Some(o) => Ok(Some(Order(o))),
+            Some(o) => {
+                order_in_scope(ctx, &o).await?;
+                Ok(Some(Order(o)))
+            }
             None => Err(AppError::not_found(format!("order {}", id.as_str()))).gql(),
         }
     }
 
     /// Orders whose case number matches ignoring case, spaces and punctuation
     /// (`22FL-01234` finds `22FL01234`), optionally in one court; newest first, at most 100.
+    #[graphql(guard = "Need(Permission::ReadIdentified)")]
     async fn orders_by_case_number(
         &self,
         ctx: &Context<'_>,
@@ -96,6 +115,9 @@ impl OrderQuery {
                 .gql()?;
             q = q.filter(order::Column::CourtId.eq(c.id));
         }
+        if let Some(courts) = scoped_court_ids(ctx).await? {
+            q = q.filter(order::Column::CourtId.is_in(courts));
+        }
         let rows = q
             .order_by_desc(order::Column::IssuedAt)
             .order_by_desc(order::Column::Id)
@@ -103,11 +125,15 @@ impl OrderQuery {
             .all(db)
             .await
             .gql()?;
+        if let Some(l) = log(ctx) {
+            l.objects(rows.iter().map(|o| ids::encode(Kind::Order, o.id)));
+        }
         Ok(rows.into_iter().map(Order).collect())
     }
 
     /// All orders, newest first, filtered: for analysts exploring and for list screens.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(guard = "Need(Permission::ReadDeidentified)")]
     async fn orders(
         &self,
         ctx: &Context<'_>,
@@ -147,6 +173,7 @@ impl OrderQuery {
     }
 
     /// The forms the registry accepts and the durations the law allows them.
+    #[graphql(guard = "Need(Permission::ReadReference)")]
     async fn form_rules(&self) -> Vec<FormRule> {
         FORMS
             .iter()
@@ -175,12 +202,16 @@ pub struct PersonQuery;
 #[Object]
 impl PersonQuery {
     /// One person; error `NOT_FOUND` when the id names no person.
+    #[graphql(guard = "Need(Permission::ReadIdentified)")]
     async fn person(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Person>> {
         let n = ids::decode("id", Kind::Person, &id)
             .map_err(AppError::from)
             .gql()?;
         match loader(ctx)?.load_one(PersonId(n)).await.gql()? {
-            Some(p) => Ok(Some(Person(p))),
+            Some(p) => {
+                person_in_scope(ctx, p.id).await?;
+                Ok(Some(Person(p)))
+            }
             None => Err(AppError::not_found(format!("person {}", id.as_str()))).gql(),
         }
     }
@@ -192,6 +223,7 @@ pub struct CourtQuery;
 #[Object]
 impl CourtQuery {
     /// All courts, by code.
+    #[graphql(guard = "Need(Permission::ReadReference)")]
     async fn courts(
         &self,
         ctx: &Context<'_>,
@@ -214,6 +246,7 @@ impl CourtQuery {
     }
 
     /// A court by code (`SC19`); error `NOT_FOUND` when there is none.
+    #[graphql(guard = "Need(Permission::ReadReference)")]
     async fn court(&self, ctx: &Context<'_>, code: String) -> async_graphql::Result<Option<Court>> {
         let code = CourtCode::parse("code", &code)
             .map_err(AppError::from)
@@ -230,6 +263,7 @@ impl CourtQuery {
     }
 
     /// All law-enforcement agencies, by ORI.
+    #[graphql(guard = "Need(Permission::ReadReference)")]
     async fn agencies(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agency>> {
         let rows = agency::Entity::find()
             .order_by_asc(agency::Column::Ori)
@@ -240,6 +274,7 @@ impl CourtQuery {
     }
 
     /// An agency by ORI; error `NOT_FOUND` when there is none.
+    #[graphql(guard = "Need(Permission::ReadReference)")]
     async fn agency(
         &self,
         ctx: &Context<'_>,

@@ -5,11 +5,13 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDate;
 
+use crate::auth::Permission;
 use crate::domain::Invalid;
 use crate::domain::case_number::CaseNumber;
 use crate::domain::codes::PartyRole;
 use crate::domain::court_code::CourtCode;
 use crate::error::AppError;
+use crate::graphql::access::{Need, caller, persons_in_scope, rule};
 use crate::graphql::loaders::PersonId;
 use crate::graphql::types::Person;
 use crate::graphql::{GqlResult, loader, state};
@@ -69,6 +71,7 @@ impl SearchQuery {
     /// compound surnames, swapped name order), a DOB (exact or with common keying errors) and/or
     /// a case number. Give at least a name or a case number; DOB is never required.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(guard = "Need(Permission::ReadIdentified)")]
     async fn search_persons(
         &self,
         ctx: &Context<'_>,
@@ -85,7 +88,7 @@ impl SearchQuery {
         after: Option<String>,
     ) -> async_graphql::Result<PersonMatchConnection> {
         let active_only = active_only.unwrap_or(false);
-        let query = build_query(
+        let mut query = build_query(
             name,
             first_name,
             last_name,
@@ -116,6 +119,20 @@ impl SearchQuery {
             ))
             .gql();
         }
+        let scope = caller(ctx)?.counties.clone();
+        if let Some(counties) = &scope {
+            match &query.county {
+                Some(c) if !counties.contains(c) => {
+                    return Err(AppError::forbidden(
+                        rule::COUNTY_SCOPE,
+                        format!("this token is narrowed to other counties than {c}"),
+                    ))
+                    .gql();
+                }
+                None if counties.len() == 1 => query.county = counties.iter().next().cloned(),
+                _ => {}
+            }
+        }
         let index = state(ctx)?.search.index().gql()?;
         let limit = offset + first + 1;
         let hits = tokio::task::spawn_blocking(move || index.search(&query, limit))
@@ -132,6 +149,12 @@ impl SearchQuery {
             .iter()
             .filter_map(|h| i32::try_from(h.person_id).ok().map(PersonId))
             .collect();
+        // A narrowed token sees only persons with an order in its counties.
+        let ids: Vec<PersonId> =
+            match persons_in_scope(ctx, &ids.iter().map(|p| p.0).collect::<Vec<_>>()).await? {
+                Some(visible) => ids.into_iter().filter(|p| visible.contains(&p.0)).collect(),
+                None => ids,
+            };
         let persons = loader(ctx)?.load_many(ids).await.gql()?;
         let mut conn = Connection::new(offset > 0, more);
         for (i, h) in page.into_iter().enumerate() {

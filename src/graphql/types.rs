@@ -5,6 +5,7 @@ use entities::{
     agency, court, order, order_event, order_party, person, person_alias, service_record,
 };
 
+use crate::auth::Permission;
 use crate::domain::codes::{
     AgencyType, BradyIndicator, ContactLevel, CourtType, EntrySource, EventKind, EyeColor,
     HairColor, ParticipationMode, PartyRole, PartyType, PcoCode, Race, ServiceMethod, Sex,
@@ -12,6 +13,7 @@ use crate::domain::codes::{
 use crate::domain::dob::age_on;
 use crate::domain::order_rules::{OrderFamily, OrderKind};
 use crate::domain::status::OrderStatus;
+use crate::graphql::access::{Need, clets_field, identified, person_identity};
 use crate::graphql::connection::{OrderConnection, order_connection};
 use crate::graphql::loaders::{
     AgencyId, AliasesOf, ChainOf, CourtId, EventsOf, OrderId, PartiesOf, PersonId, ServiceOf,
@@ -65,6 +67,7 @@ impl Court {
         ParticipationMode::from_db(&self.0.participation_mode).gql()
     }
     /// Orders issued by this court, newest first.
+    #[graphql(guard = "Need(Permission::ReadDeidentified)")]
     async fn orders(
         &self,
         ctx: &Context<'_>,
@@ -118,27 +121,50 @@ impl Person {
     async fn party_type(&self) -> async_graphql::Result<PartyType> {
         PartyType::from_db(&self.0.party_type).gql()
     }
-    async fn last_name(&self) -> Option<&str> {
-        self.0.last_name.as_deref()
+    async fn last_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        person_identity(ctx, &self.0)?;
+        Ok(self.0.last_name.as_deref())
     }
-    async fn first_name(&self) -> Option<&str> {
-        self.0.first_name.as_deref()
+    async fn first_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        person_identity(ctx, &self.0)?;
+        Ok(self.0.first_name.as_deref())
     }
-    async fn middle_name(&self) -> Option<&str> {
-        self.0.middle_name.as_deref()
+    async fn middle_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        person_identity(ctx, &self.0)?;
+        Ok(self.0.middle_name.as_deref())
     }
-    async fn suffix(&self) -> Option<&str> {
-        self.0.suffix.as_deref()
+    async fn suffix(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        person_identity(ctx, &self.0)?;
+        Ok(self.0.suffix.as_deref())
     }
-    async fn organization_name(&self) -> Option<&str> {
-        self.0.organization_name.as_deref()
+    async fn organization_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        person_identity(ctx, &self.0)?;
+        Ok(self.0.organization_name.as_deref())
     }
-    /// `LAST, FIRST MIDDLE SUFFIX` (NCIC NAM order), or the organization name.
-    async fn full_name(&self) -> String {
-        full_name(&self.0)
+    /// `LAST, FIRST MIDDLE SUFFIX` (NCIC NAM order), or the organization name. Null with a
+    /// `FORBIDDEN` error for de-identified roles.
+    async fn full_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        person_identity(ctx, &self.0)?;
+        Ok(Some(full_name(&self.0)))
     }
-    async fn dob(&self) -> Option<NaiveDate> {
-        self.0.dob
+    async fn dob(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<NaiveDate>> {
+        person_identity(ctx, &self.0)?;
+        Ok(self.0.dob)
+    }
+    /// The identity is confidential (a minor, Fam. Code 6301.5): names, DOB and contact data
+    /// are shown to court and law-enforcement roles only.
+    async fn confidential(&self) -> bool {
+        self.0.confidential
+    }
+    /// CLETS-001 address (Cal. Rules of Court 1.51): court and law-enforcement roles only.
+    async fn address(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        clets_field(ctx, &self.0, "Person.address")?;
+        Ok(self.0.address.as_deref())
+    }
+    /// CLETS-001 telephone (Cal. Rules of Court 1.51): court and law-enforcement roles only.
+    async fn phone(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        clets_field(ctx, &self.0, "Person.phone")?;
+        Ok(self.0.phone.as_deref())
     }
     /// Age estimated on the form when the DOB was unknown.
     async fn estimated_age(&self) -> Option<i32> {
@@ -179,16 +205,24 @@ impl Person {
             .transpose()
             .gql()
     }
-    async fn driver_license_number(&self) -> Option<&str> {
-        self.0.dl_number.as_deref()
+    async fn driver_license_number(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<&str>> {
+        clets_field(ctx, &self.0, "Person.driverLicenseNumber")?;
+        Ok(self.0.dl_number.as_deref())
     }
-    async fn driver_license_state(&self) -> Option<&str> {
-        self.0.dl_state.as_deref()
+    async fn driver_license_state(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        clets_field(ctx, &self.0, "Person.driverLicenseState")?;
+        Ok(self.0.dl_state.as_deref())
     }
     /// Other names (AKA).
-    async fn aliases(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Alias>> {
+    async fn aliases(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<Alias>>> {
+        person_identity(ctx, &self.0)?;
         let rows = loader(ctx)?.load_one(AliasesOf(self.0.id)).await.gql()?;
-        Ok(rows.unwrap_or_default().into_iter().map(Alias).collect())
+        Ok(Some(
+            rows.unwrap_or_default().into_iter().map(Alias).collect(),
+        ))
     }
     /// Orders naming this person in any role, newest first.
     async fn orders(
@@ -264,9 +298,10 @@ impl Order {
             .map(Court)
             .ok_or_else(|| async_graphql::Error::new("court missing"))
     }
-    /// As written on the order.
-    async fn case_number(&self) -> &str {
-        &self.0.case_number
+    /// As written on the order. Null with a `FORBIDDEN` error for de-identified roles.
+    async fn case_number(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        identified(ctx)?;
+        Ok(Some(&self.0.case_number))
     }
     async fn family(&self) -> async_graphql::Result<OrderFamily> {
         OrderFamily::from_db(&self.0.family).gql()
@@ -425,8 +460,20 @@ pub struct OrderConditions {
     pub firearm_relinquishment: bool,
     pub firearm_due_at: Option<DateTime<Utc>>,
     pub brady_indicator: BradyIndicator,
+    /// Free text written by the court; may name people, so not for de-identified roles.
+    #[graphql(guard = "Identified")]
     pub special_conditions: Option<String>,
+    #[graphql(guard = "Identified")]
     pub notes: Option<String>,
+}
+
+/// Guard for identifying fields of plain objects.
+pub struct Identified;
+
+impl async_graphql::Guard for Identified {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        identified(ctx)
+    }
 }
 
 /// A person's part in an order.

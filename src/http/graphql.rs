@@ -9,7 +9,15 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::graphql::request_loader;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::ConnectInfo;
+
+use crate::audit::{self, AccessLog, AuditRecord, Outcome};
+use crate::auth::{AuthFailure, Caller, Operation};
+use crate::graphql::document;
+use crate::graphql::{MAX_ALIASES, request_loader};
 use crate::http::{HttpState, MAX_BODY};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -104,14 +112,177 @@ async fn parse_request(req: Request) -> Result<async_graphql::Request, Response>
     })
 }
 
-/// `GET`/`POST /graphql`.
+/// Reads `Authorization: Bearer <token>`: `None` when absent, `Some(Err)` when malformed.
+fn bearer(headers: &HeaderMap) -> Option<Result<String, ()>> {
+    let v = headers.get(header::AUTHORIZATION)?;
+    let v = v.to_str().map_err(|_| ());
+    Some(v.and_then(|v| {
+        let (scheme, token) = v.trim().split_once(' ').ok_or(())?;
+        if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() {
+            Ok(token.trim().to_owned())
+        } else {
+            Err(())
+        }
+    }))
+}
+
+fn auth_failure_response(f: &AuthFailure) -> Response {
+    let status = match f {
+        AuthFailure::Denied(_) => StatusCode::FORBIDDEN,
+        AuthFailure::AuthorizerLimit => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::UNAUTHORIZED,
+    };
+    let mut resp = error_response(status, f.code(), &f.to_string());
+    if status == StatusCode::UNAUTHORIZED {
+        resp.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    resp
+}
+
+fn audit_unavailable() -> Response {
+    error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "AUDIT_UNAVAILABLE",
+        "the audit log cannot be written, so no data is served",
+    )
+}
+
+/// Request facts every audit row of this request shares.
+struct Where {
+    request_id: String,
+    client_addr: Option<String>,
+    operation: Option<String>,
+}
+
+impl Where {
+    fn record(&self, event: &str, outcome: Outcome, caller: Option<&Caller>) -> AuditRecord {
+        let mut r = AuditRecord::new(event, outcome);
+        r.request_id = Some(self.request_id.clone());
+        r.client_addr = self.client_addr.clone();
+        r.operation = self.operation.clone();
+        if let Some(c) = caller {
+            r.user_id = Some(c.user.clone());
+            r.role = Some(c.role.as_str().to_owned());
+            r.court = c.court.clone();
+            r.agency_ori = c.agency.clone();
+        }
+        r
+    }
+}
+
+fn error_codes(resp: &async_graphql::Response) -> Vec<String> {
+    resp.errors
+        .iter()
+        .filter_map(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .map(|v| v.to_string().trim_matches('"').to_owned())
+        })
+        .collect()
+}
+
+/// `GET`/`POST /graphql`: authenticate, execute, audit.
 pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let client_addr = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let token = bearer(req.headers());
     let graphql_response = wants_graphql_response(req.headers());
     let gql_req = match parse_request(req).await {
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    let gql_req = gql_req.data(request_loader(&s.app));
+    let info = document::analyze(&gql_req.query, gql_req.operation_name.as_deref());
+    let at = Where {
+        request_id,
+        client_addr,
+        operation: info
+            .as_ref()
+            .map(|i| i.describe(gql_req.operation_name.as_deref())),
+    };
+    if let Some(i) = &info
+        && i.aliases > MAX_ALIASES
+    {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "GRAPHQL_VALIDATION",
+            &format!("at most {MAX_ALIASES} aliases per request"),
+        );
+    }
+    let op = match info.as_ref().map(|i| i.op) {
+        Some(OperationType::Mutation) => Operation::Write,
+        _ => Operation::Read,
+    };
+    let db = &s.app.db;
+    let caller = match token {
+        None => {
+            // Anonymous callers get `__typename` only; a document that does not parse cannot
+            // reach data and gets its parse error below.
+            if info.as_ref().is_some_and(|i| !i.typename_only()) {
+                let rec = at.record("auth.missing", Outcome::Denied, None);
+                if audit::append(db, rec).await.is_err() {
+                    return audit_unavailable();
+                }
+                let mut resp = error_response(
+                    StatusCode::UNAUTHORIZED,
+                    "UNAUTHENTICATED",
+                    "sign in: send Authorization: Bearer <token>",
+                );
+                resp.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                return resp;
+            }
+            None
+        }
+        Some(Err(())) => {
+            let f = AuthFailure::Malformed;
+            let mut rec = at.record("auth.failed", Outcome::Denied, None);
+            rec.detail = Some("Authorization header is not a bearer token".into());
+            if audit::append(db, rec).await.is_err() {
+                return audit_unavailable();
+            }
+            return auth_failure_response(&f);
+        }
+        Some(Ok(t)) => match s.app.auth.authenticate(db, &t, op).await {
+            Ok(c) => Some(c),
+            Err(f) => {
+                let mut rec = at.record("auth.failed", Outcome::Denied, None);
+                rec.detail = Some(f.to_string());
+                if audit::append(db, rec).await.is_err() {
+                    return audit_unavailable();
+                }
+                return auth_failure_response(&f);
+            }
+        },
+    };
+    let mutation = op == Operation::Write;
+    if mutation {
+        // Fail closed before writing anything: no audit, no write.
+        let mut rec = at.record("graphql.mutation.start", Outcome::Allowed, caller.as_ref());
+        rec.detail = Some("started".into());
+        if audit::append(db, rec).await.is_err() {
+            return audit_unavailable();
+        }
+    }
+    let log = Arc::new(AccessLog::default());
+    let mut gql_req = gql_req
+        .data(request_loader(&s.app, log.clone()))
+        .data(log.clone());
+    if let Some(c) = caller.clone() {
+        gql_req = gql_req.data(c);
+    }
+    if s.app.auth.config.production {
+        gql_req = gql_req.disable_introspection();
+    }
     let mut resp = s.schema.execute(gql_req).await;
     // Request errors (parse, validation, variable coercion) leave `data` absent; with the
     // GraphQL response media type they are 400 (GraphQL over HTTP spec).
@@ -134,7 +305,42 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
                 .set("code", code);
         }
     }
-    let status = if graphql_response && request_error {
+    let codes = error_codes(&resp);
+    let rate_limited = codes.iter().any(|c| c == "RATE_LIMITED");
+    let outcome = if codes
+        .iter()
+        .any(|c| c == "FORBIDDEN" || c == "UNAUTHENTICATED" || c == "RATE_LIMITED")
+    {
+        Outcome::Denied
+    } else if codes.is_empty() {
+        Outcome::Allowed
+    } else {
+        Outcome::Error
+    };
+    let (objects, fields) = log.snapshot();
+    let reference_only = info.as_ref().is_some_and(|i| i.reference_only());
+    if caller.is_some()
+        && (mutation || !reference_only || outcome != Outcome::Allowed || !objects.is_empty())
+    {
+        let event = if mutation {
+            "graphql.mutation"
+        } else {
+            "graphql.query"
+        };
+        let mut rec = at.record(event, outcome, caller.as_ref());
+        rec.object_ids = objects;
+        rec.fields = fields;
+        if !codes.is_empty() {
+            rec.detail = Some(format!("errors: {}", codes.join(",")));
+        }
+        if audit::append(db, rec).await.is_err() {
+            // The data was read but cannot be accounted for: withhold it (CJIS AU-5).
+            return audit_unavailable();
+        }
+    }
+    let status = if rate_limited {
+        StatusCode::TOO_MANY_REQUESTS
+    } else if graphql_response && request_error {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK

@@ -39,10 +39,15 @@ pub fn router(app: AppState) -> Router {
         schema,
         playground_tabs: Default::default(),
     };
-    Router::new()
-        .route("/graphql", get(graphql::handle).post(graphql::handle))
-        .route("/playground", get(playground::page))
-        .route("/playground/assets/{file}", get(playground::asset))
+    let production = state.app.auth.config.production;
+    let mut router = Router::new().route("/graphql", get(graphql::handle).post(graphql::handle));
+    // No playground in production (OWASP GraphQL Cheat Sheet: disable GraphiQL).
+    if !production {
+        router = router
+            .route("/playground", get(playground::page))
+            .route("/playground/assets/{file}", get(playground::asset));
+    }
+    router
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .with_state(state)

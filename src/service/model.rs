@@ -34,6 +34,9 @@ pub struct NewPerson {
     pub eye: Option<EyeColor>,
     pub dl_number: Option<String>,
     pub dl_state: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub confidential: bool,
     pub aliases: Vec<NewAlias>,
 }
 

@@ -144,6 +144,9 @@ pub fn person_row(np: &NewPerson, id: i32, now: DateTime<Utc>) -> person::Active
         eye: Set(np.eye.map(|s| s.as_db().to_owned())),
         dl_number: Set(np.dl_number.clone()),
         dl_state: Set(np.dl_state.clone()),
+        address: Set(np.address.clone()),
+        phone: Set(np.phone.clone()),
+        confidential: Set(np.confidential),
         created_at: Set(now),
         updated_at: Set(now),
     }

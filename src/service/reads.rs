@@ -36,6 +36,8 @@ pub struct OrderFilter {
     pub status: Option<OrderStatus>,
     /// Instant the status filter is evaluated at.
     pub as_of: Option<DateTime<Utc>>,
+    /// Only orders of these courts (a token narrowed to some counties); `None`: all.
+    pub court_ids: Option<Vec<i32>>,
 }
 
 /// Position in the newest-first order list: issue time, then id.
@@ -125,6 +127,9 @@ pub async fn orders_page<C: ConnectionTrait>(
     }
     if let Some(cid) = filter.court_id {
         q = q.filter(order::Column::CourtId.eq(cid));
+    }
+    if let Some(ids) = &filter.court_ids {
+        q = q.filter(order::Column::CourtId.is_in(ids.iter().copied()));
     }
     if let Some(f) = filter.family {
         q = q.filter(order::Column::Family.eq(f.as_db()));

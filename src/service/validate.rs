@@ -381,6 +381,20 @@ pub fn person(p: &NewPersonInput, today: NaiveDate) -> Result<NewPerson, Invalid
         }
         _ => None,
     };
+    let address = free_text("address", p.address.as_deref(), 200)?;
+    let phone = match free_text("phone", p.phone.as_deref(), 30)? {
+        Some(ph)
+            if !ph
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-().x".contains(c)) =>
+        {
+            return Err(Invalid::new(
+                "phone",
+                "telephone may hold only digits, spaces and + - ( ) . x",
+            ));
+        }
+        other => other,
+    };
     let aliases = p
         .aliases
         .iter()
@@ -418,6 +432,23 @@ pub fn person(p: &NewPersonInput, today: NaiveDate) -> Result<NewPerson, Invalid
         eye: p.eye,
         dl_number,
         dl_state,
+        address,
+        phone,
+        confidential: p.confidential,
         aliases,
     })
+}
+
+/// Trimmed optional free text of at most `max` characters, without control characters.
+fn free_text(field: &str, v: Option<&str>, max: usize) -> Result<Option<String>, Invalid> {
+    match v.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) if t.chars().count() > max => {
+            Err(Invalid::new(field, format!("longer than {max} characters")))
+        }
+        Some(t) if t.chars().any(char::is_control) => {
+            Err(Invalid::new(field, "contains control characters"))
+        }
+        Some(t) => Ok(Some(t.to_owned())),
+    }
 }

@@ -10,7 +10,15 @@ fn ccpor() -> Command {
 }
 
 /// Starts `ccpor serve --demo` on `dir` and returns it with the playground URL it printed.
-fn serve_demo(dir: &std::path::Path) -> (std::process::Child, String) {
+/// Starts `ccpor serve --demo`; returns the child, the playground URL and the demo tokens it
+/// printed, by role.
+fn serve_demo(
+    dir: &std::path::Path,
+) -> (
+    std::process::Child,
+    String,
+    std::collections::HashMap<String, String>,
+) {
     let mut child = ccpor()
         .args([
             "serve",
@@ -22,20 +30,30 @@ fn serve_demo(dir: &std::path::Path) -> (std::process::Child, String) {
         ])
         .env("CCPOR_DATA_DIR", dir)
         .env_remove("DATABASE_URL")
+        .env_remove("CCPOR_KEY_FILE")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let first = BufReader::new(child.stdout.take().unwrap())
-        .lines()
-        .next()
-        .unwrap()
-        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
     let url = first
         .strip_prefix("playground: ")
         .expect("first line names the playground")
         .to_owned();
-    (child, url)
+    let mut tokens = std::collections::HashMap::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some((role, token)) = line.trim().split_once(char::is_whitespace) {
+            if ["clerk", "bench_officer", "lea", "analyst", "admin"].contains(&role) {
+                tokens.insert(role.to_owned(), token.trim().to_owned());
+            }
+        }
+        if tokens.len() == 5 {
+            break;
+        }
+    }
+    (child, url, tokens)
 }
 
 fn terminate(mut child: std::process::Child) {
@@ -165,7 +183,8 @@ async fn import_of_a_clean_file_exits_zero() {
 #[tokio::test]
 async fn serve_demo_on_an_empty_data_dir() {
     let dir = tempfile::tempdir().unwrap();
-    let (child, url) = serve_demo(dir.path());
+    let (child, url, tokens) = serve_demo(dir.path());
+    assert_eq!(tokens.len(), 5, "a demo token per role: {tokens:?}");
     let base = url.trim_end_matches("/playground").to_owned();
     let client = reqwest::Client::new();
     let page = client.get(&url).send().await.unwrap();
@@ -183,8 +202,16 @@ async fn serve_demo_on_an_empty_data_dir() {
     .await
     .unwrap();
     let vars = ccpor::operations::example_variables(&db, op).await.unwrap();
+    let anonymous = client
+        .post(format!("{base}/graphql"))
+        .json(&json!({ "query": op.document, "variables": vars }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401, "no token, no data");
     let body: serde_json::Value = client
         .post(format!("{base}/graphql"))
+        .bearer_auth(&tokens["bench_officer"])
         .json(&json!({ "query": op.document, "variables": vars }))
         .send()
         .await
@@ -203,7 +230,7 @@ async fn serve_demo_on_an_empty_data_dir() {
     terminate(child);
 
     // A second start on the same data dir serves what is there; it does not load again.
-    let (again, _) = serve_demo(dir.path());
+    let (again, _, _) = serve_demo(dir.path());
     let orders = <entities::order::Entity as sea_orm::EntityTrait>::find()
         .all(&db)
         .await

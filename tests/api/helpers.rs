@@ -2,6 +2,8 @@
 //! when `CCPOR_TEST_POSTGRES_URL` is set), listening on a free loopback port.
 use std::net::SocketAddr;
 
+use ccpor::auth::keys::KeyFile;
+use ccpor::auth::{Auth, AuthConfig, Role};
 use ccpor::db::SqlStats;
 use ccpor::state::AppState;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
@@ -9,7 +11,12 @@ use serde_json::{Value, json};
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Sends the default token (a clerk of SC19) with every request.
     pub client: reqwest::Client,
+    /// Signs test tokens with the server's current root key.
+    pub keys: KeyFile,
+    /// The default token: clerk of SC19 (Los Angeles).
+    pub token: String,
     pub db: DatabaseConnection,
     pub sql_stats: SqlStats,
     /// URL of this test's database, for driving the CLI against it.
@@ -39,7 +46,16 @@ async fn fresh_database(dir: &tempfile::TempDir) -> String {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(AuthConfig::default()).await
+}
+
+/// `spawn_app` with other access-control settings (production mode, a small cost budget).
+pub async fn spawn_app_with(config: AuthConfig) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
+    let mut keys = KeyFile::default();
+    keys.rotate(chrono::Utc::now(), chrono::Utc::now());
+    keys.save(&dir.path().join("keys.json")).expect("key file");
+    let auth = Auth::new(keys.key_ring().expect("key ring"), config);
     let database_url = fresh_database(&dir).await;
     let (db, sql_stats) = ccpor::db::connect(&database_url).await.expect("connect");
     ccpor::db::migrate(&db).await.expect("migrate");
@@ -53,15 +69,19 @@ pub async fn spawn_app() -> TestApp {
         db: db.clone(),
         sql_stats: sql_stats.clone(),
         search,
+        auth,
     };
     let listener = ccpor::server::bind("127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("local addr");
     tokio::spawn(ccpor::server::run(listener, state, std::future::pending()));
+    let token = mint_with(&keys, Role::Clerk, Some("SC19"), None, "clerk-sc19");
     TestApp {
         addr,
-        client: reqwest::Client::new(),
+        client: client_with(&token),
+        keys,
+        token,
         db,
         sql_stats,
         database_url,
@@ -69,7 +89,68 @@ pub async fn spawn_app() -> TestApp {
     }
 }
 
+/// A client that sends `token` as its bearer token.
+pub fn client_with(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).expect("header"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
+/// Signs a one-hour token.
+pub fn mint_with(
+    keys: &KeyFile,
+    role: Role,
+    court: Option<&str>,
+    agency: Option<&str>,
+    user: &str,
+) -> String {
+    let claims = ccpor::auth::token::Claims {
+        role,
+        user: user.to_owned(),
+        court: court.map(str::to_owned),
+        agency: agency.map(str::to_owned),
+    };
+    ccpor::auth::token::mint(
+        &keys.signing_key().expect("signing key"),
+        &claims,
+        std::time::Duration::from_secs(3600),
+    )
+    .expect("mint")
+    .token
+}
+
 impl TestApp {
+    /// A one-hour token for `role` (court roles at `scope` court, LEA at `scope` ORI).
+    pub fn mint(&self, role: Role, scope: Option<&str>) -> String {
+        let (court, agency) = match role {
+            Role::Clerk | Role::BenchOfficer => (scope, None),
+            Role::Lea => (None, scope),
+            _ => (None, None),
+        };
+        mint_with(&self.keys, role, court, agency, &format!("{role}-test"))
+    }
+
+    /// `gql` with another token (`None`: no Authorization header).
+    pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let client = match token {
+            Some(t) => client_with(t),
+            None => reqwest::Client::new(),
+        };
+        let resp = client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("request");
+        resp.json().await.expect("json body")
+    }
+
     /// This app's data dir (holds `search/`).
     pub fn data_dir(&self) -> &std::path::Path {
         self._dir.path()
@@ -179,7 +260,22 @@ pub const CREATE: &str = "mutation($i: CreateOrderInput!) { createOrder(input: $
 
 /// Creates an order, returning (order id, restrained person id, protected person id).
 pub async fn create(app: &TestApp, input: Value) -> (String, String, String) {
-    let d = app.data(CREATE, json!({ "i": input })).await;
+    // Entered by a clerk of the order's court (or, for an EPO with an agency, by that agency).
+    let token = match (
+        input["family"].as_str(),
+        input["enteredByAgencyOri"].as_str(),
+    ) {
+        (Some("EPO"), Some(ori)) => app.mint(Role::Lea, Some(ori)),
+        _ => app.mint(
+            Role::Clerk,
+            Some(input["courtCode"].as_str().unwrap_or("SC19")),
+        ),
+    };
+    let body = app
+        .gql_as(Some(&token), CREATE, json!({ "i": input }))
+        .await;
+    assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+    let d = body["data"].clone();
     let o = &d["createOrder"]["order"];
     let pid = |role: &str| {
         o["parties"]

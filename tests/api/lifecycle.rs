@@ -1,5 +1,7 @@
 use serde_json::{Value, json};
 
+use ccpor::auth::Role;
+
 use crate::helpers::{create, dv_tro, error_code, error_field, spawn_app};
 
 const ORDER_FIELDS: &str = "id formNumber kind status served expiresAt supersedes { id } supersededBy { id } chain { formNumber } events { kind relatedOrder { id } reason }";
@@ -178,8 +180,10 @@ async fn renewal_rules() {
         ]
     });
     let (wv_id, _, _) = create(&app, wv).await;
+    let sc43 = app.mint(Role::Clerk, Some("SC43"));
     let permanent = app
-        .gql(
+        .gql_as(
+            Some(&sc43),
             renew,
             json!({ "i": { "orderId": wv_id, "issuedAt": days(0), "expiresAt": null } }),
         )
@@ -190,7 +194,8 @@ async fn renewal_rules() {
         "WV renewals are capped: {permanent:#}"
     );
     let four_years = app
-        .gql(
+        .gql_as(
+            Some(&sc43),
             renew,
             json!({ "i": { "orderId": wv_id, "issuedAt": days(0), "expiresAt": days(4 * 365) } }),
         )
@@ -202,11 +207,23 @@ async fn renewal_rules() {
             .contains("527.8"),
         "{four_years:#}"
     );
-    app.data(
-        renew,
-        json!({ "i": { "orderId": wv_id, "issuedAt": days(0), "expiresAt": days(3 * 365 - 2) } }),
-    )
-    .await;
+    let ok = app
+        .gql_as(
+            Some(&sc43),
+            renew,
+            json!({ "i": { "orderId": wv_id, "issuedAt": days(0), "expiresAt": days(3 * 365 - 2) } }),
+        )
+        .await;
+    assert!(ok.get("errors").is_none(), "{ok:#}");
+    // The clerk of another court may not renew it.
+    let other = app
+        .gql(
+            renew,
+            json!({ "i": { "orderId": wv_id, "issuedAt": days(0), "expiresAt": days(365) } }),
+        )
+        .await;
+    assert_eq!(error_code(&other), "FORBIDDEN");
+    assert_eq!(other["errors"][0]["extensions"]["rule"], "own_court");
 }
 
 #[tokio::test]

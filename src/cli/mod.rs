@@ -1,4 +1,6 @@
-//! The `ccpor` command line: serve, migrate, demo, schema, import.
+//! The `ccpor` command line: serve, migrate, demo, schema, import, reindex, keys, token, audit.
+
+pub mod security;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,6 +22,9 @@ pub struct Cli {
     /// Database URL (`postgres://…` or `sqlite://…`); default: a SQLite file in the data dir.
     #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
+    /// Root key file; default `<data dir>/keys.json`.
+    #[arg(long, env = "CCPOR_KEY_FILE", global = true)]
+    pub key_file: Option<PathBuf>,
     /// Log format.
     #[arg(
         long,
@@ -51,6 +56,27 @@ pub enum Command {
         /// Orders the demo loads.
         #[arg(long, default_value_t = 3000)]
         demo_orders: usize,
+        /// Production mode: no playground, no introspection, no field suggestions.
+        #[arg(long, env = "CCPOR_PRODUCTION")]
+        production: bool,
+        /// Query cost (complexity units) each token may spend per minute; 0: unlimited.
+        #[arg(long, env = "CCPOR_COST_PER_MINUTE", default_value_t = 200_000)]
+        cost_per_minute: u32,
+    },
+    /// Root keys that sign tokens.
+    Keys {
+        #[command(subcommand)]
+        command: security::KeysCommand,
+    },
+    /// Mint, attenuate and revoke access tokens.
+    Token {
+        #[command(subcommand)]
+        command: security::TokenCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: security::AuditCommand,
     },
     /// Apply database migrations.
     Migrate,
@@ -226,11 +252,67 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(EXIT_REJECTED_LINES)
             })
         }
+        Command::Keys { command } => security::keys(
+            command,
+            &security::key_file_path(&cli.data_dir, cli.key_file.as_deref()),
+        ),
+        Command::Token { command } => match command {
+            security::TokenCommand::Mint {
+                role,
+                court,
+                agency,
+                user,
+                ttl,
+            } => security::mint(
+                &security::key_file_path(&cli.data_dir, cli.key_file.as_deref()),
+                *role,
+                court.as_deref(),
+                agency.as_deref(),
+                user.as_deref(),
+                *ttl,
+            ),
+            security::TokenCommand::Attenuate {
+                token,
+                read_only,
+                county,
+                ttl,
+            } => security::attenuate(token, *read_only, county.as_deref(), *ttl),
+            security::TokenCommand::Revoke { token, id, reason } => {
+                let (db, _) = open_db(&cli).await?;
+                security::revoke(&db, token.as_deref(), id.as_deref(), reason.as_deref()).await
+            }
+        },
+        Command::Audit {
+            command: security::AuditCommand::Verify,
+        } => {
+            let (db, _) = open_db(&cli).await?;
+            security::audit_verify(&db).await
+        }
         Command::Serve {
             addr,
             demo,
             demo_orders,
+            production,
+            cost_per_minute,
         } => {
+            let key_path = security::key_file_path(&cli.data_dir, cli.key_file.as_deref());
+            let keys = if *demo {
+                security::ensure_key_file(&key_path)?
+            } else {
+                crate::auth::keys::KeyFile::load(&key_path).with_context(|| {
+                    format!(
+                        "no usable key file at {}: run `ccpor keys generate` (or `serve --demo`)",
+                        key_path.display()
+                    )
+                })?
+            };
+            let auth = crate::auth::Auth::new(
+                keys.key_ring()?,
+                crate::auth::AuthConfig {
+                    production: *production,
+                    cost_per_minute: *cost_per_minute,
+                },
+            );
             let (db, sql_stats) = open_db(&cli).await?;
             let search = crate::search::Search::open(&cli.data_dir.join("search"))
                 .map_err(|e| anyhow::anyhow!("{e}"))
@@ -239,6 +321,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 db,
                 sql_stats,
                 search,
+                auth,
             };
             if *demo && crate::demo::is_empty(&state.db).await? {
                 let bar = progress(*demo_orders as u64, "demo");
@@ -263,8 +346,19 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let local = listener.local_addr()?;
             // A closed stdout (a supervisor that stopped reading) must not stop the server.
             let mut out = std::io::stdout();
-            let _ = writeln!(out, "playground: http://{local}/playground");
+            if !*production {
+                let _ = writeln!(out, "playground: http://{local}/playground");
+            }
             let _ = writeln!(out, "graphql:    http://{local}/graphql");
+            if *demo {
+                let _ = writeln!(
+                    out,
+                    "demo tokens (8 h; paste into the playground's Authorization field):"
+                );
+                for (role, t) in security::demo_tokens(&keys)? {
+                    let _ = writeln!(out, "  {role:<14} {t}");
+                }
+            }
             let _ = out.flush();
             crate::server::run(listener, state, crate::server::shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)

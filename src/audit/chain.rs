@@ -1,0 +1,252 @@
+//! Appending to and verifying the hash chain. Each row's hash covers its content and the previous
+//! row's hash; sequence numbers are assigned under the head row's lock, so they have no gaps.
+//! An edited row breaks its own hash, a deleted row leaves a gap or a broken link, and a deleted
+//! tail no longer matches the head.
+use chrono::{DateTime, SecondsFormat, Utc};
+use entities::{audit_event, audit_head};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, QuerySelect, Set, Statement,
+    TransactionTrait,
+};
+use sha2::{Digest, Sha256};
+
+use crate::error::{AppError, AppResult};
+
+/// How a request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Allowed,
+    Denied,
+    Error,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::Denied => "denied",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// One audit record before it is chained.
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub occurred_at: DateTime<Utc>,
+    pub event: String,
+    pub user_id: Option<String>,
+    pub role: Option<String>,
+    pub court: Option<String>,
+    pub agency_ori: Option<String>,
+    pub operation: Option<String>,
+    pub object_ids: Vec<String>,
+    pub fields: Vec<String>,
+    pub client_addr: Option<String>,
+    pub request_id: Option<String>,
+    pub outcome: Outcome,
+    pub detail: Option<String>,
+}
+
+impl AuditRecord {
+    pub fn new(event: &str, outcome: Outcome) -> AuditRecord {
+        AuditRecord {
+            occurred_at: Utc::now(),
+            event: event.to_owned(),
+            user_id: None,
+            role: None,
+            court: None,
+            agency_ori: None,
+            operation: None,
+            object_ids: Vec::new(),
+            fields: Vec::new(),
+            client_addr: None,
+            request_id: None,
+            outcome,
+            detail: None,
+        }
+    }
+}
+
+/// The hash of a stored row: SHA-256 over a JSON array of every column but `hash`.
+pub fn row_hash(r: &audit_event::Model) -> String {
+    let content = serde_json::json!([
+        r.seq,
+        r.occurred_at,
+        r.event,
+        r.user_id,
+        r.role,
+        r.court,
+        r.agency_ori,
+        r.operation,
+        r.object_ids,
+        r.fields,
+        r.client_addr,
+        r.request_id,
+        r.outcome,
+        r.detail,
+        r.prev_hash,
+    ]);
+    hex::encode(Sha256::digest(content.to_string().as_bytes()))
+}
+
+/// Appends one record in its own transaction. An error means nothing was recorded, and the
+/// caller must then refuse the request (CJIS AU-5: fail closed).
+pub async fn append(db: &DatabaseConnection, rec: AuditRecord) -> AppResult<i64> {
+    let txn = db.begin().await?;
+    // Taking the head row by updating it serializes appenders on PostgreSQL (row lock) and on
+    // SQLite (write lock) alike.
+    let backend = txn.get_database_backend();
+    let sql =
+        "UPDATE audit_head SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq, last_hash";
+    let row = txn
+        .query_one_raw(Statement::from_string(backend, sql))
+        .await?
+        .ok_or_else(|| {
+            AppError::Internal(std::sync::Arc::new(anyhow::anyhow!(
+                "audit head row missing"
+            )))
+        })?;
+    let seq: i64 = row.try_get("", "last_seq")?;
+    let prev_hash: String = row.try_get("", "last_hash")?;
+    let mut model = audit_event::Model {
+        seq,
+        occurred_at: rec.occurred_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        event: rec.event,
+        user_id: rec.user_id,
+        role: rec.role,
+        court: rec.court,
+        agency_ori: rec.agency_ori,
+        operation: rec.operation,
+        object_ids: serde_json::to_string(&rec.object_ids).unwrap_or_else(|_| "[]".into()),
+        fields: serde_json::to_string(&rec.fields).unwrap_or_else(|_| "[]".into()),
+        client_addr: rec.client_addr,
+        request_id: rec.request_id,
+        outcome: rec.outcome.as_str().to_owned(),
+        detail: rec.detail,
+        prev_hash,
+        hash: String::new(),
+    };
+    model.hash = row_hash(&model);
+    let hash = model.hash.clone();
+    audit_event::Entity::insert(active(model))
+        .exec(&txn)
+        .await?;
+    audit_head::Entity::update(audit_head::ActiveModel {
+        id: Set(1),
+        last_seq: Set(seq),
+        last_hash: Set(hash),
+    })
+    .exec(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(seq)
+}
+
+fn active(m: audit_event::Model) -> audit_event::ActiveModel {
+    audit_event::ActiveModel {
+        seq: Set(m.seq),
+        occurred_at: Set(m.occurred_at),
+        event: Set(m.event),
+        user_id: Set(m.user_id),
+        role: Set(m.role),
+        court: Set(m.court),
+        agency_ori: Set(m.agency_ori),
+        operation: Set(m.operation),
+        object_ids: Set(m.object_ids),
+        fields: Set(m.fields),
+        client_addr: Set(m.client_addr),
+        request_id: Set(m.request_id),
+        outcome: Set(m.outcome),
+        detail: Set(m.detail),
+        prev_hash: Set(m.prev_hash),
+        hash: Set(m.hash),
+    }
+}
+
+/// Result of `ccpor audit verify`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Rows checked.
+    pub rows: u64,
+    /// The first bad row (or the first missing sequence number) and what is wrong with it.
+    pub first_bad: Option<(i64, String)>,
+}
+
+/// Walks the whole chain in sequence order.
+pub async fn verify<C: ConnectionTrait>(db: &C) -> AppResult<VerifyReport> {
+    const PAGE: u64 = 2000;
+    let mut expected_seq = 1i64;
+    let mut prev_hash = migrations::AUDIT_GENESIS.to_owned();
+    let mut rows = 0u64;
+    loop {
+        let page = audit_event::Entity::find()
+            .filter_seq_from(expected_seq)
+            .order_by_asc(audit_event::Column::Seq)
+            .limit(PAGE)
+            .all(db)
+            .await?;
+        let n = page.len();
+        for r in page {
+            if r.seq != expected_seq {
+                return Ok(VerifyReport {
+                    rows,
+                    first_bad: Some((
+                        expected_seq,
+                        format!("row {expected_seq} is missing (next row is {})", r.seq),
+                    )),
+                });
+            }
+            if r.prev_hash != prev_hash {
+                return Ok(VerifyReport {
+                    rows,
+                    first_bad: Some((r.seq, "does not link to the row before it".into())),
+                });
+            }
+            if row_hash(&r) != r.hash {
+                return Ok(VerifyReport {
+                    rows,
+                    first_bad: Some((r.seq, "content does not match its hash (edited)".into())),
+                });
+            }
+            prev_hash = r.hash;
+            expected_seq += 1;
+            rows += 1;
+        }
+        if (n as u64) < PAGE {
+            break;
+        }
+    }
+    let head = audit_head::Entity::find_by_id(1).one(db).await?;
+    match head {
+        Some(h) if h.last_seq == expected_seq - 1 && h.last_hash == prev_hash => Ok(VerifyReport {
+            rows,
+            first_bad: None,
+        }),
+        Some(h) => Ok(VerifyReport {
+            rows,
+            first_bad: Some((
+                expected_seq,
+                format!(
+                    "rows {expected_seq}..={} are missing (the log ends early)",
+                    h.last_seq
+                ),
+            )),
+        }),
+        None => Ok(VerifyReport {
+            rows,
+            first_bad: Some((0, "the audit head row is missing".into())),
+        }),
+    }
+}
+
+trait SeqFrom {
+    fn filter_seq_from(self, seq: i64) -> Self;
+}
+
+impl SeqFrom for sea_orm::Select<audit_event::Entity> {
+    fn filter_seq_from(self, seq: i64) -> Self {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        self.filter(audit_event::Column::Seq.gte(seq))
+    }
+}

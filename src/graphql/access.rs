@@ -1,0 +1,241 @@
+//! Authorization inside GraphQL: the caller from the request, permission guards for fields, row
+//! rules (own court, own agency, county scope) and field confidentiality. Every denial names its
+//! rule in the error's `rule` extension.
+use async_graphql::{Context, Guard};
+use entities::{court, order, order_party, person};
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+
+use crate::audit::AccessLog;
+use crate::auth::{Caller, Permission};
+use crate::error::AppError;
+use crate::graphql::loaders::CourtId;
+use crate::graphql::{GqlResult, loader, state};
+
+/// Rule names clients see in `extensions.rule`.
+pub mod rule {
+    pub const ROLE: &str = "role_permission";
+    /// CJIS AC-6 least privilege: analysts get de-identified data only.
+    pub const DEIDENTIFIED: &str = "deidentified_only";
+    /// CRC 1.51: CLETS-001 data only for court and DOJ-authorized law-enforcement personnel.
+    pub const CLETS: &str = "clets_confidential";
+    /// Fam. Code 6301.5 / CCP 527.6(v): a minor's identity kept confidential.
+    pub const MINOR: &str = "minor_confidential";
+    pub const OWN_COURT: &str = "own_court";
+    pub const OWN_AGENCY: &str = "own_agency";
+    pub const EPO_ONLY: &str = "lea_enters_epo_only";
+    pub const COUNTY_SCOPE: &str = "token_county_scope";
+}
+
+/// The authenticated caller; `UNAUTHENTICATED` when the request carried no valid token.
+pub fn caller<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Caller> {
+    ctx.data_opt::<Caller>()
+        .ok_or_else(|| {
+            AppError::Unauthenticated("sign in: send Authorization: Bearer <token>".into())
+        })
+        .gql()
+}
+
+/// The caller, if their role has `p`.
+pub fn require<'a>(ctx: &Context<'a>, p: Permission) -> async_graphql::Result<&'a Caller> {
+    let c = caller(ctx)?;
+    if c.can(p) {
+        Ok(c)
+    } else {
+        Err(AppError::forbidden(
+            rule::ROLE,
+            format!("role {} may not {}", c.role, describe(p)),
+        ))
+        .gql()
+    }
+}
+
+fn describe(p: Permission) -> &'static str {
+    match p {
+        Permission::ReadReference => "read reference data",
+        Permission::ReadIdentified => "read identified order or person data",
+        Permission::ReadDeidentified => "read order data",
+        Permission::WriteOrders => "enter or change orders",
+        Permission::EnterEpo => "enter emergency protective orders",
+        Permission::RecordService => "record service",
+        Permission::ReadConfidential => "read confidential fields",
+        Permission::Administer => "administer courts and agencies",
+        Permission::ReadAudit => "read the audit log",
+    }
+}
+
+/// Field guard: `#[graphql(guard = "Need(Permission::X)")]`.
+pub struct Need(pub Permission);
+
+impl Guard for Need {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        require(ctx, self.0).map(|_| ())
+    }
+}
+
+/// The request's access log (absent only in schema-less contexts such as SDL export).
+pub fn log<'a>(ctx: &Context<'a>) -> Option<&'a AccessLog> {
+    ctx.data_opt::<std::sync::Arc<AccessLog>>()
+        .map(|a| a.as_ref())
+}
+
+/// Identifying fields (names, DOB, case numbers): not for de-identified roles.
+pub fn identified(ctx: &Context<'_>) -> async_graphql::Result<()> {
+    let c = caller(ctx)?;
+    if c.can(Permission::ReadIdentified) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            rule::DEIDENTIFIED,
+            format!(
+                "role {} sees de-identified data only (CJIS least privilege)",
+                c.role
+            ),
+        ))
+        .gql()
+    }
+}
+
+/// A person's identity: identifying, and for a confidential minor, court and LEA roles only.
+pub fn person_identity(ctx: &Context<'_>, p: &person::Model) -> async_graphql::Result<()> {
+    identified(ctx)?;
+    if p.confidential {
+        let c = caller(ctx)?;
+        if !c.can(Permission::ReadConfidential) {
+            return Err(AppError::forbidden(
+                rule::MINOR,
+                "this identity is confidential (Fam. Code 6301.5); court and law enforcement only",
+            ))
+            .gql();
+        }
+        if let Some(l) = log(ctx) {
+            l.field("Person.confidentialIdentity");
+        }
+    }
+    Ok(())
+}
+
+/// CLETS-001 class contact data (address, telephone, driver licence): court and LEA roles only,
+/// and every read is recorded in the audit row.
+pub fn clets_field(ctx: &Context<'_>, p: &person::Model, field: &str) -> async_graphql::Result<()> {
+    person_identity(ctx, p)?;
+    let c = caller(ctx)?;
+    if !c.can(Permission::ReadConfidential) {
+        return Err(AppError::forbidden(
+            rule::CLETS,
+            "confidential CLETS-001 information (Cal. Rules of Court 1.51): court and law enforcement only",
+        ))
+        .gql();
+    }
+    if let Some(l) = log(ctx) {
+        l.field(field);
+    }
+    Ok(())
+}
+
+/// Ids of the courts in the caller's county scope; `None` when statewide.
+pub async fn scoped_court_ids(ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<i32>>> {
+    let c = caller(ctx)?;
+    let Some(counties) = &c.counties else {
+        return Ok(None);
+    };
+    let ids = court::Entity::find()
+        .select_only()
+        .column(court::Column::Id)
+        .filter(court::Column::County.is_in(counties.iter().cloned()))
+        .into_tuple::<i32>()
+        .all(&state(ctx)?.db)
+        .await
+        .gql()?;
+    Ok(Some(ids))
+}
+
+/// `FORBIDDEN` unless the order's court is in the caller's county scope.
+pub async fn order_in_scope(ctx: &Context<'_>, o: &order::Model) -> async_graphql::Result<()> {
+    let c = caller(ctx)?;
+    if c.counties.is_none() {
+        return Ok(());
+    }
+    let county = loader(ctx)?
+        .load_one(CourtId(o.court_id))
+        .await
+        .gql()?
+        .map(|ct| ct.county)
+        .unwrap_or_default();
+    if c.sees_county(&county) {
+        Ok(())
+    } else {
+        Err(county_denied()).gql()
+    }
+}
+
+fn county_denied() -> AppError {
+    AppError::forbidden(
+        rule::COUNTY_SCOPE,
+        "this token is narrowed to other counties",
+    )
+}
+
+/// Which of `person_ids` have an order in the caller's county scope (all of them when statewide).
+pub async fn persons_in_scope(
+    ctx: &Context<'_>,
+    person_ids: &[i32],
+) -> async_graphql::Result<Option<std::collections::HashSet<i32>>> {
+    let Some(courts) = scoped_court_ids(ctx).await? else {
+        return Ok(None);
+    };
+    let rows: Vec<i32> = order_party::Entity::find()
+        .select_only()
+        .column(order_party::Column::PersonId)
+        .distinct()
+        .filter(order_party::Column::PersonId.is_in(person_ids.iter().copied()))
+        .filter(
+            order_party::Column::OrderId.in_subquery(
+                Query::select()
+                    .column(order::Column::Id)
+                    .from(order::Entity)
+                    .and_where(order::Column::CourtId.is_in(courts))
+                    .to_owned(),
+            ),
+        )
+        .into_tuple::<i32>()
+        .all(&state(ctx)?.db)
+        .await
+        .gql()?;
+    Ok(Some(rows.into_iter().collect()))
+}
+
+/// `FORBIDDEN` unless the person appears in an order within the caller's county scope.
+pub async fn person_in_scope(ctx: &Context<'_>, person_id: i32) -> async_graphql::Result<()> {
+    match persons_in_scope(ctx, &[person_id]).await? {
+        Some(ids) if !ids.contains(&person_id) => Err(county_denied()).gql(),
+        _ => Ok(()),
+    }
+}
+
+/// Row rule for writes: a clerk changes only their own court's orders (and only within a county
+/// scope, if the token is narrowed).
+pub async fn may_write_court(ctx: &Context<'_>, court_id: i32) -> async_graphql::Result<()> {
+    let c = require(ctx, Permission::WriteOrders)?;
+    let court = loader(ctx)?
+        .load_one(CourtId(court_id))
+        .await
+        .gql()?
+        .ok_or_else(|| AppError::not_found("court"))
+        .gql()?;
+    if c.court.as_deref() != Some(court.code.as_str()) {
+        return Err(AppError::forbidden(
+            rule::OWN_COURT,
+            format!(
+                "a clerk of {} may change only that court's orders (this order is {}'s)",
+                c.court.as_deref().unwrap_or("no court"),
+                court.code
+            ),
+        ))
+        .gql();
+    }
+    if !c.sees_county(&court.county) {
+        return Err(county_denied()).gql();
+    }
+    Ok(())
+}

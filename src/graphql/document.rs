@@ -1,0 +1,157 @@
+//! What a request document asks for, read before execution: the operation type (mutations need a
+//! write-capable token and POST), the root fields (anonymous callers get `__typename` only;
+//! reference-data reads are not audited) and the number of aliases (alias batching, graphql-cop).
+use async_graphql::parser::parse_query;
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
+
+/// The parts of a document access control looks at.
+#[derive(Debug, Clone)]
+pub struct DocInfo {
+    pub op: OperationType,
+    /// Root field names (not aliases), fragments expanded.
+    pub root_fields: Vec<String>,
+    /// Aliases anywhere in the document.
+    pub aliases: usize,
+}
+
+/// Root fields that read no person, order or image data.
+pub const REFERENCE_FIELDS: &[&str] = &[
+    "__typename",
+    "__schema",
+    "__type",
+    "courts",
+    "court",
+    "agencies",
+    "agency",
+    "formRules",
+];
+
+impl DocInfo {
+    /// Only `__typename`: what an anonymous caller may ask.
+    pub fn typename_only(&self) -> bool {
+        self.op == OperationType::Query && self.root_fields.iter().all(|f| f == "__typename")
+    }
+
+    /// Only reference data (courts, agencies, forms, introspection).
+    pub fn reference_only(&self) -> bool {
+        self.op == OperationType::Query
+            && self
+                .root_fields
+                .iter()
+                .all(|f| REFERENCE_FIELDS.contains(&f.as_str()))
+    }
+
+    /// `operationName(rootField, …)` for the audit row.
+    pub fn describe(&self, operation_name: Option<&str>) -> String {
+        format!(
+            "{} {}({})",
+            match self.op {
+                OperationType::Query => "query",
+                OperationType::Mutation => "mutation",
+                OperationType::Subscription => "subscription",
+            },
+            operation_name.unwrap_or("anonymous"),
+            self.root_fields.join(",")
+        )
+    }
+}
+
+/// `None` when the document does not parse or names no single operation; execution then reports
+/// the error itself.
+pub fn analyze(query: &str, operation_name: Option<&str>) -> Option<DocInfo> {
+    let doc = parse_query(query).ok()?;
+    let op = match &doc.operations {
+        DocumentOperations::Single(op) => op,
+        DocumentOperations::Multiple(ops) => match operation_name {
+            Some(name) => ops.get(name)?,
+            None if ops.len() == 1 => ops.values().next()?,
+            None => return None,
+        },
+    };
+    let mut root_fields = Vec::new();
+    collect_fields(&doc, &op.node.selection_set.node, &mut root_fields, 0);
+    root_fields.sort();
+    root_fields.dedup();
+    let mut aliases = 0;
+    for (_, o) in doc.operations.iter() {
+        aliases += count_aliases(&o.node.selection_set.node);
+    }
+    for f in doc.fragments.values() {
+        aliases += count_aliases(&f.node.selection_set.node);
+    }
+    Some(DocInfo {
+        op: op.node.ty,
+        root_fields,
+        aliases,
+    })
+}
+
+fn collect_fields(doc: &ExecutableDocument, set: &SelectionSet, out: &mut Vec<String>, depth: u8) {
+    if depth > 8 {
+        return;
+    }
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(f) => out.push(f.node.name.node.to_string()),
+            Selection::InlineFragment(f) => {
+                collect_fields(doc, &f.node.selection_set.node, out, depth + 1)
+            }
+            Selection::FragmentSpread(s) => {
+                if let Some(def) = doc.fragments.get(&s.node.fragment_name.node) {
+                    collect_fields(doc, &def.node.selection_set.node, out, depth + 1);
+                } else {
+                    // Unknown fragment: validation will refuse it; count it as data.
+                    out.push(s.node.fragment_name.node.to_string());
+                }
+            }
+        }
+    }
+}
+
+fn count_aliases(set: &SelectionSet) -> usize {
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(f) => {
+                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node)
+            }
+            Selection::InlineFragment(f) => count_aliases(&f.node.selection_set.node),
+            Selection::FragmentSpread(_) => 0,
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_root_fields_through_fragments_and_counts_aliases() {
+        let d = analyze(
+            "query Q { ...F a: courts { code } b: courts { code } } fragment F on QueryRoot { person(id: \"x\") { id } __typename }",
+            None,
+        )
+        .unwrap();
+        assert_eq!(d.root_fields, vec!["__typename", "courts", "person"]);
+        assert_eq!(d.aliases, 2);
+        assert!(!d.reference_only());
+        assert!(analyze("{ __typename }", None).unwrap().typename_only());
+        assert!(
+            !analyze("{ __schema { types { name } } }", None)
+                .unwrap()
+                .typename_only()
+        );
+        let m = analyze("mutation { createOrder(input: {}) { order { id } } }", None).unwrap();
+        assert_eq!(m.op, OperationType::Mutation);
+        assert!(
+            analyze(
+                "query A { courts { code } } query B { courts { code } }",
+                None
+            )
+            .is_none()
+        );
+        assert!(analyze("{", None).is_none());
+    }
+}
