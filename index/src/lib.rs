@@ -6,6 +6,7 @@
 //! syntax); ranking is done here because tantivy scores every fuzzy expansion alike.
 //! The index is derived data: the database stays the source of truth.
 
+mod dob_prefix;
 mod fuzzy;
 mod names;
 mod rank;
@@ -18,12 +19,13 @@ use chrono::NaiveDate;
 use tantivy::collector::TopDocs;
 use tantivy::directory::MmapDirectory;
 use tantivy::merge_policy::LogMergePolicy;
-use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, Value};
 use tantivy::{
     DocAddress, Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, TantivyDocument, Term,
 };
 
+use dob_prefix::DobPrefixQuery;
 use fuzzy::NameFuzzyQuery;
 use names::{
     given_key, nicknames, norm_case_number, norm_county, norm_court, phonetic_codes, raw_tokens,
@@ -390,7 +392,7 @@ impl PersonIndex {
 
     /// Ranked matches, best first, at most `limit` (at most 2 000).
     ///
-    /// Retrieves up to 200 candidates with a recall-oriented query (exact, phonetic and
+    /// Retrieves up to 100 candidates with a recall-oriented query (exact, phonetic and
     /// nickname terms on every name token in both surname and given-name fields, fuzzy terms
     /// in the token's own field; DOB variants combined with a name prefix; case number), then
     /// re-ranks them by name agreement, surname rarity and graded DOB agreement. Returns [`IndexError::EmptyQuery`] when there is
@@ -460,26 +462,17 @@ impl PersonIndex {
                 recall.push((Occur::Should, dob_q));
             } else {
                 // DOB plus a partial name: the name may be just a prefix ("Gar") or an initial.
-                let prefixes: Vec<(Occur, Box<dyn Query>)> = tokens
+                // Looked up from the DOB side (see [`DobPrefixQuery`]).
+                let prefixes: Vec<(Field, String)> = tokens
                     .iter()
-                    .flat_map(|tok| {
-                        [f.sur, f.given].map(|field| {
-                            let q: Box<dyn Query> = Box::new(FuzzyTermQuery::new_prefix(
-                                Term::from_field_text(field, &tok.text),
-                                0,
-                                true,
-                            ));
-                            (Occur::Should, q)
-                        })
-                    })
+                    .flat_map(|tok| [(f.sur, tok.text.clone()), (f.given, tok.text.clone())])
                     .collect();
-                let both = BooleanQuery::new(vec![
-                    (Occur::Must, dob_q),
-                    (Occur::Must, Box::new(BooleanQuery::new(prefixes))),
-                ]);
                 recall.push((
                     Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(both), 3.0)),
+                    Box::new(BoostQuery::new(
+                        Box::new(DobPrefixQuery::new(dob_q, prefixes)),
+                        3.0,
+                    )),
                 ));
             }
         }
