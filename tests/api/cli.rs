@@ -44,10 +44,10 @@ fn serve_demo(
     let mut tokens = std::collections::HashMap::new();
     for line in lines.by_ref() {
         let line = line.unwrap();
-        if let Some((role, token)) = line.trim().split_once(char::is_whitespace) {
-            if ["clerk", "bench_officer", "lea", "analyst", "admin"].contains(&role) {
-                tokens.insert(role.to_owned(), token.trim().to_owned());
-            }
+        if let Some((role, token)) = line.trim().split_once(char::is_whitespace)
+            && ["clerk", "bench_officer", "lea", "analyst", "admin"].contains(&role)
+        {
+            tokens.insert(role.to_owned(), token.trim().to_owned());
         }
         if tokens.len() == 5 {
             break;

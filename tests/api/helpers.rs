@@ -15,8 +15,6 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// Signs test tokens with the server's current root key.
     pub keys: KeyFile,
-    /// The default token: clerk of SC19 (Los Angeles).
-    pub token: String,
     pub db: DatabaseConnection,
     pub sql_stats: SqlStats,
     /// URL of this test's database, for driving the CLI against it.
@@ -81,7 +79,6 @@ pub async fn spawn_app_with(config: AuthConfig) -> TestApp {
         addr,
         client: client_with(&token),
         keys,
-        token,
         db,
         sql_stats,
         database_url,

@@ -10,3 +10,4 @@ mod lifecycle;
 mod orders;
 mod paging;
 mod search;
+mod security;

@@ -1,0 +1,201 @@
+//! Access control and audit through HTTP: anonymous callers, role masking, token failures,
+//! attenuation, revocation and the tamper-evident audit chain.
+use ccpor::auth::Role;
+use ccpor::auth::token::{Narrowing, attenuate};
+use sea_orm::ConnectionTrait;
+use serde_json::json;
+
+use crate::helpers::{CREATE, create, dv_tro, error_code, mint_with, spawn_app};
+
+const ORDER: &str = "query($id: ID!) { order(id: $id) { caseNumber family \
+    parties { person { fullName sex } } } }";
+
+#[tokio::test]
+async fn anonymous_callers_get_typename_only() {
+    let app = spawn_app().await;
+    let ok = app.gql_as(None, "{ __typename }", json!({})).await;
+    assert_eq!(ok["data"]["__typename"], "QueryRoot");
+    let denied = reqwest::Client::new()
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": "{ courts { code } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), 401);
+    let body: serde_json::Value = denied.json().await.unwrap();
+    assert_eq!(error_code(&body), "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn analysts_see_deidentified_data_and_admins_no_orders() {
+    let app = spawn_app().await;
+    let (id, _, _) = create(&app, dv_tro("26FL900001", 3)).await;
+    let analyst = app.mint(Role::Analyst, None);
+    let body = app.gql_as(Some(&analyst), ORDER, json!({ "id": id })).await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body:#}");
+    let q = "{ orders(first: 5) { edges { node { caseNumber family parties { person { fullName sex } } } } } }";
+    let body = app.gql_as(Some(&analyst), q, json!({})).await;
+    let node = &body["data"]["orders"]["edges"][0]["node"];
+    assert_eq!(node["family"], "DV");
+    assert!(node["caseNumber"].is_null());
+    assert!(node["parties"][0]["person"]["fullName"].is_null());
+    assert!(!node["parties"][0]["person"]["sex"].is_null());
+    let rules: Vec<_> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["extensions"]["rule"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(rules.iter().all(|r| r == "deidentified_only"), "{rules:?}");
+    let admin = app.mint(Role::Admin, None);
+    let body = app.gql_as(Some(&admin), q, json!({})).await;
+    assert_eq!(error_code(&body), "FORBIDDEN");
+    let lea = app.mint(Role::Lea, Some("CA0190000"));
+    let body = app.gql_as(Some(&lea), ORDER, json!({ "id": id })).await;
+    assert_eq!(
+        body["data"]["order"]["caseNumber"], "26FL900001",
+        "{body:#}"
+    );
+}
+
+#[tokio::test]
+async fn bad_tokens_are_refused_with_their_reason() {
+    let app = spawn_app().await;
+    let good = app.mint(Role::BenchOfficer, Some("SC19"));
+    let mut tampered = good.clone().into_bytes();
+    let mid = tampered.len() / 2;
+    tampered[mid] = if tampered[mid] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let mut other_keys = ccpor::auth::keys::KeyFile::default();
+    other_keys.rotate(chrono::Utc::now(), chrono::Utc::now());
+    let wrong_key = mint_with(&other_keys, Role::Admin, None, None, "intruder");
+    for (what, token, code) in [
+        ("tampered", tampered.as_str(), "UNAUTHENTICATED"),
+        ("wrong key", wrong_key.as_str(), "UNAUTHENTICATED"),
+        ("garbage", "not-a-token", "UNAUTHENTICATED"),
+    ] {
+        let body = app
+            .gql_as(Some(token), "{ courts { code } }", json!({}))
+            .await;
+        assert_eq!(error_code(&body), code, "{what}: {body:#}");
+    }
+    // Expired: narrowed to a lifetime that has already passed.
+    let expired = attenuate(
+        &good,
+        &Narrowing {
+            expires: Some(std::time::SystemTime::now() - std::time::Duration::from_secs(5)),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let body = app
+        .gql_as(Some(&expired), "{ courts { code } }", json!({}))
+        .await;
+    assert_eq!(error_code(&body), "TOKEN_EXPIRED", "{body:#}");
+    // Revoked.
+    let ids = ccpor::auth::token::revocation_ids(&good).unwrap();
+    ccpor::auth::revocation::revoke(&app.db, &ids[..1], Some("test"))
+        .await
+        .unwrap();
+    let body = app
+        .gql_as(Some(&good), "{ courts { code } }", json!({}))
+        .await;
+    assert_eq!(error_code(&body), "TOKEN_REVOKED", "{body:#}");
+}
+
+#[tokio::test]
+async fn attenuation_narrows_and_never_widens() {
+    let app = spawn_app().await;
+    let (la, _, _) = create(&app, dv_tro("26FL900002", 3)).await;
+    let mut sf = dv_tro("26FL900003", 3);
+    sf["courtCode"] = json!("SC38");
+    let (sf, _, _) = create(&app, sf).await;
+    let clerk = app.mint(Role::Clerk, Some("SC19"));
+    let read_only = attenuate(
+        &clerk,
+        &Narrowing {
+            read_only: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let body = app
+        .gql_as(
+            Some(&read_only),
+            CREATE,
+            json!({ "i": dv_tro("26FL900004", 1) }),
+        )
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body:#}");
+    let la_only = attenuate(
+        &clerk,
+        &Narrowing {
+            county: Some("Los Angeles".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let ok = app.gql_as(Some(&la_only), ORDER, json!({ "id": la })).await;
+    assert_eq!(ok["data"]["order"]["caseNumber"], "26FL900002", "{ok:#}");
+    let denied = app.gql_as(Some(&la_only), ORDER, json!({ "id": sf })).await;
+    assert_eq!(
+        denied["errors"][0]["extensions"]["rule"],
+        "token_county_scope"
+    );
+    // A narrowed token that claims another role in its own block gains nothing.
+    let forged = biscuit_auth::UnverifiedBiscuit::from_base64(&la_only)
+        .unwrap()
+        .append(biscuit_auth::macros::block!(r#"role("admin");"#))
+        .unwrap()
+        .to_base64()
+        .unwrap();
+    let body = app
+        .gql_as(
+            Some(&forged),
+            "{ auditEvents { edges { node { seq } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body:#}");
+}
+
+#[tokio::test]
+async fn every_data_access_is_audited_and_tampering_is_found() {
+    let app = spawn_app().await;
+    let (id, _, _) = create(&app, dv_tro("26FL900005", 3)).await;
+    let bench = app.mint(Role::BenchOfficer, Some("SC19"));
+    app.gql_as(Some(&bench), ORDER, json!({ "id": id })).await;
+    let admin = app.mint(Role::Admin, None);
+    let q = "query($id: String) { auditEvents(filter: { objectId: $id }) { edges { node { role outcome objectIds operation } } } }";
+    let body = app.gql_as(Some(&admin), q, json!({ "id": id })).await;
+    let roles: Vec<_> = body["data"]["auditEvents"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["role"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(roles.contains(&"bench_officer".to_owned()), "{body:#}");
+    assert!(
+        roles.contains(&"clerk".to_owned()),
+        "the create is audited: {body:#}"
+    );
+    let report = ccpor::audit::verify(&app.db).await.unwrap();
+    assert!(report.first_bad.is_none(), "{report:?}");
+    assert!(report.rows >= 3);
+    // The table refuses edits; an attacker who gets past that is still found.
+    let edit = "UPDATE audit_event SET role = 'admin' WHERE seq = 2";
+    assert!(
+        app.db.execute_unprepared(edit).await.is_err(),
+        "append-only"
+    );
+    let disable = match app.db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            "ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_change"
+        }
+        _ => "DROP TRIGGER audit_event_no_update",
+    };
+    app.db.execute_unprepared(disable).await.unwrap();
+    app.db.execute_unprepared(edit).await.unwrap();
+    let report = ccpor::audit::verify(&app.db).await.unwrap();
+    assert_eq!(report.first_bad.map(|b| b.0), Some(2));
+}
