@@ -86,7 +86,9 @@ async fn a_page_costs_the_same_statements_for_10_or_50_orders() {
         "statements for 10 vs 50 orders: {costs:?}"
     );
     assert!(
-        costs.iter().all(|&c| c <= 14),
+        // Plus a constant per request: the revocation check and the audit row (transaction
+        // statements included).
+        costs.iter().all(|&c| c <= 20),
         "statements for 10 vs 50 orders: {costs:?}"
     );
 }
