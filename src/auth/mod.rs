@@ -19,6 +19,10 @@ use sea_orm::DatabaseConnection;
 pub use roles::{Permission, Role};
 pub use verify::{AuthFailure, Operation};
 
+/// The 58 county names attenuated tokens are checked against, built once rather than per request.
+static COUNTY_NAMES: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(|| migrations::COUNTIES.iter().map(|c| c.name).collect());
+
 /// Failures of key and token handling outside a request.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AuthError {
@@ -111,8 +115,7 @@ impl Auth {
                 return Err(AuthFailure::AuthorizerLimit);
             }
         }
-        let counties: Vec<&str> = migrations::COUNTIES.iter().map(|c| c.name).collect();
         let token_id = ids.first().cloned().unwrap_or_default();
-        verify::authorize(&token, op, &counties, token_id)
+        verify::authorize(&token, op, &COUNTY_NAMES, token_id)
     }
 }

@@ -169,7 +169,8 @@ pub async fn order_in_scope(ctx: &Context<'_>, o: &order::Model) -> async_graphq
     }
 }
 
-fn county_denied() -> AppError {
+/// The denial of anything outside a narrowed token's counties.
+pub fn county_denied() -> AppError {
     AppError::forbidden(
         rule::COUNTY_SCOPE,
         "this token is narrowed to other counties",

@@ -165,11 +165,7 @@ async fn court_in_scope(ctx: &Context<'_>, c: &Caller, code: &str) -> async_grap
     if c.sees_county(&county) {
         Ok(())
     } else {
-        Err(AppError::forbidden(
-            rule::COUNTY_SCOPE,
-            "this token is narrowed to other counties",
-        ))
-        .gql()
+        Err(crate::graphql::access::county_denied()).gql()
     }
 }
 
