@@ -15,6 +15,12 @@ pub enum AppError {
     /// The request is well-formed but the stored state forbids it (e.g. terminating twice).
     #[error("{message}")]
     Conflict { message: String },
+    /// A file of a type the registry does not take (decided by its content, not its name).
+    #[error("{message}")]
+    UnsupportedMediaType { message: String },
+    /// A body or file over the configured limit.
+    #[error("larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: u64 },
     /// Database or other internal failure; never shown to clients.
     #[error("internal error")]
     Internal(Arc<anyhow::Error>),
@@ -27,6 +33,8 @@ impl AppError {
             AppError::Validation(_) => "VALIDATION",
             AppError::NotFound { .. } => "NOT_FOUND",
             AppError::Conflict { .. } => "CONFLICT",
+            AppError::UnsupportedMediaType { .. } => "UNSUPPORTED_MEDIA_TYPE",
+            AppError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -43,6 +51,11 @@ impl AppError {
 
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         AppError::Validation(Invalid::new(field, message))
+    }
+
+    /// Wraps an internal failure (logged where it is turned into a response, never shown).
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        AppError::Internal(Arc::new(e.into()))
     }
 
     /// Prefixes the field of a validation error, so nested input reports its full path.

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::db::SqlStats;
+use crate::images::Images;
 use crate::search::Search;
 
 #[derive(Clone)]
@@ -11,4 +12,6 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub sql_stats: SqlStats,
     pub search: Arc<Search>,
+    /// Image storage, limits, signed links and the access gate.
+    pub images: Arc<Images>,
 }

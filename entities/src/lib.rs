@@ -4,8 +4,10 @@
 pub mod agency;
 pub mod court;
 pub mod id_counter;
+pub mod image_blob;
 pub mod order;
 pub mod order_event;
+pub mod order_image;
 pub mod order_party;
 pub mod person;
 pub mod person_alias;

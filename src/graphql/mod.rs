@@ -1,6 +1,7 @@
 //! The GraphQL API: schema assembly, error mapping and the per-request context.
 
 pub mod connection;
+pub mod images;
 pub mod inputs;
 pub mod loaders;
 pub mod mutation;
@@ -27,7 +28,7 @@ pub struct QueryRoot(
 
 /// Mutations, one object per domain.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(mutation::OrderMutation);
+pub struct MutationRoot(mutation::OrderMutation, images::ImageMutation);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
@@ -70,6 +71,13 @@ pub fn request_loader(state: &AppState) -> DataLoader<DbLoader, HashMapCache> {
 
 pub(crate) fn state<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a AppState> {
     ctx.data::<AppState>()
+}
+
+/// Who sent the request (set by the HTTP handler; see `images::access`).
+pub(crate) fn requester(ctx: &Context<'_>) -> crate::images::access::Requester {
+    ctx.data_opt::<crate::images::access::Requester>()
+        .cloned()
+        .unwrap_or_default()
 }
 
 pub(crate) fn loader<'a>(

@@ -37,7 +37,7 @@ pub struct OrderPayload {
     pub order: Order,
 }
 
-async fn fetch(ctx: &Context<'_>, id: i32) -> async_graphql::Result<Order> {
+pub(crate) async fn fetch(ctx: &Context<'_>, id: i32) -> async_graphql::Result<Order> {
     // The write committed an outbox row; let this instance's indexer pick it up now.
     state(ctx)?.search.wake();
     loader(ctx)?

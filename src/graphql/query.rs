@@ -23,7 +23,8 @@ pub struct NodeQuery;
 
 #[Object]
 impl NodeQuery {
-    /// Any object by its global id; null when there is none.
+    /// Any object by its global id; null when there is none. Images are not nodes: they are
+    /// read through `Order.images`, where access is checked.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
         let (kind, n) = ids::decode_any("id", &id).map_err(AppError::from).gql()?;
         let l = loader(ctx)?;
@@ -48,6 +49,7 @@ impl NodeQuery {
                 .await
                 .gql()?
                 .map(|m| Node::Order(Order(m))),
+            Kind::Image => None,
         })
     }
 }

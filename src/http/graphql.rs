@@ -1,7 +1,7 @@
 //! GraphQL over HTTP. Written out instead of the stock service because the stock one executes
 //! mutations over GET, accepts CORS-simple content types and ignores `Accept`
 //! (research/graphql.md §2.10).
-use async_graphql::http::parse_query_string;
+use async_graphql::http::{MultipartOptions, parse_query_string, receive_body};
 use async_graphql::parser::parse_query;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use axum::body::{Bytes, to_bytes};
@@ -9,17 +9,22 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use futures_util::TryStreamExt;
+
 use crate::graphql::request_loader;
-use crate::http::{HttpState, MAX_BODY};
+use crate::http::error::{JSON, error_response};
+use crate::http::{HttpState, MAX_BODY, UPLOAD_OVERHEAD};
+use crate::images::access::Requester;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
-const JSON: &str = "application/json";
-
-fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
-    let body =
-        serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    (status, [(header::CONTENT_TYPE, JSON)], body.to_string()).into_response()
-}
+const MULTIPART: &str = "multipart/form-data";
+/// Headers a browser cannot send cross-site without a CORS preflight; one must come with a
+/// multipart (upload) request, which is otherwise a CORS-simple request (research/graphql.md §2.10).
+const PREFLIGHT_HEADERS: [&str; 3] = [
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+    "graphql-require-preflight",
+];
 
 /// `application/graphql-response+json` only when asked for; plain JSON otherwise.
 fn wants_graphql_response(headers: &HeaderMap) -> bool {
@@ -41,7 +46,59 @@ fn operation_type(req: &async_graphql::Request) -> Option<OperationType> {
     }
 }
 
-async fn parse_request(req: Request) -> Result<async_graphql::Request, Response> {
+/// A GraphQL multipart request (file uploads): CSRF preflight header required, each file capped
+/// at the image limit while it streams.
+async fn parse_multipart(
+    req: Request,
+    content_type: String,
+    max_file: u64,
+) -> Result<async_graphql::Request, Response> {
+    if !PREFLIGHT_HEADERS
+        .iter()
+        .any(|h| req.headers().contains_key(*h))
+    {
+        return Err(error_response(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "multipart requests need a CSRF preflight header (apollo-require-preflight: true)",
+        ));
+    }
+    let too_large = || {
+        error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            &format!("larger than the limit of {max_file} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max_file + UPLOAD_OVERHEAD) {
+        return Err(too_large());
+    }
+    let body = req
+        .into_body()
+        .into_data_stream()
+        .map_err(std::io::Error::other)
+        .into_async_read();
+    let opts = MultipartOptions::default()
+        .max_file_size(usize::try_from(max_file).unwrap_or(usize::MAX))
+        .max_num_files(1);
+    receive_body(Some(content_type), body, opts)
+        .await
+        .map_err(|e| match e {
+            async_graphql::ParseRequestError::PayloadTooLarge => too_large(),
+            other => error_response(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                &format!("not a GraphQL multipart request: {other}"),
+            ),
+        })
+}
+
+async fn parse_request(req: Request, max_file: u64) -> Result<async_graphql::Request, Response> {
     if req.method() == Method::GET {
         let parsed = parse_query_string(req.uri().query().unwrap_or_default())
             .map_err(|e| error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", &e.to_string()))?;
@@ -73,6 +130,15 @@ async fn parse_request(req: Request) -> Result<async_graphql::Request, Response>
         });
     match mime.as_deref() {
         Some(JSON) | Some(GRAPHQL_RESPONSE) => {}
+        Some(MULTIPART) => {
+            let content_type = req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            return parse_multipart(req, content_type, max_file).await;
+        }
         None => {
             return Err(error_response(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -84,7 +150,7 @@ async fn parse_request(req: Request) -> Result<async_graphql::Request, Response>
             return Err(error_response(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "UNSUPPORTED_MEDIA_TYPE",
-                "send application/json",
+                "send application/json (or multipart/form-data for uploads)",
             ));
         }
     }
@@ -107,11 +173,12 @@ async fn parse_request(req: Request) -> Result<async_graphql::Request, Response>
 /// `GET`/`POST /graphql`.
 pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
     let graphql_response = wants_graphql_response(req.headers());
-    let gql_req = match parse_request(req).await {
+    let requester = Requester::from_headers(req.headers());
+    let gql_req = match parse_request(req, s.app.images.max_bytes).await {
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    let gql_req = gql_req.data(request_loader(&s.app));
+    let gql_req = gql_req.data(request_loader(&s.app)).data(requester);
     let mut resp = s.schema.execute(gql_req).await;
     // Request errors (parse, validation, variable coercion) leave `data` absent; with the
     // GraphQL response media type they are 400 (GraphQL over HTTP spec).

@@ -75,6 +75,7 @@ pub fn create_order(
         entered_by_agency_id,
         parties,
         supersedes: None,
+        image_only: false,
     })
 }
 
@@ -208,7 +209,7 @@ fn entry(
     }
 }
 
-fn parties(
+pub fn parties(
     input: &[PartyInput],
     family: OrderFamily,
     today: NaiveDate,
