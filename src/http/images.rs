@@ -183,10 +183,13 @@ pub struct Link {
     sig: Option<String>,
 }
 
+/// A refused link: status, code, message.
+type Refusal = (StatusCode, &'static str, &'static str);
+
 /// Checks the signed link (before, and apart from, the access gate); returns the image's id.
-fn check_link(s: &HttpState, purpose: Purpose, gid: &str, link: &Link) -> Result<i32, Response> {
+fn check_link(s: &HttpState, purpose: Purpose, gid: &str, link: &Link) -> Result<i32, Refusal> {
     let (Some(expires), Some(sig)) = (link.expires, link.sig.as_deref()) else {
-        return Err(error_response(
+        return Err((
             StatusCode::FORBIDDEN,
             "LINK_INVALID",
             "images are read through signed links from Order.images",
@@ -200,14 +203,14 @@ fn check_link(s: &HttpState, purpose: Purpose, gid: &str, link: &Link) -> Result
     {
         Ok(()) => {}
         Err(LinkError::Expired) => {
-            return Err(error_response(
+            return Err((
                 StatusCode::FORBIDDEN,
                 "LINK_EXPIRED",
                 "the link has expired; ask Order.images for a new one",
             ));
         }
         Err(LinkError::BadSignature) => {
-            return Err(error_response(
+            return Err((
                 StatusCode::FORBIDDEN,
                 "LINK_INVALID",
                 "the link's signature is not valid",
@@ -215,7 +218,7 @@ fn check_link(s: &HttpState, purpose: Purpose, gid: &str, link: &Link) -> Result
         }
     }
     ids::decode("id", Kind::Image, gid)
-        .map_err(|_| error_response(StatusCode::NOT_FOUND, "NOT_FOUND", "image not found"))
+        .map_err(|_| (StatusCode::NOT_FOUND, "NOT_FOUND", "image not found"))
 }
 
 /// `GET /images/{id}`: the file, whole or one byte range.
@@ -227,7 +230,7 @@ pub async fn download(
 ) -> Response {
     let id = match check_link(&s, Purpose::Download, &gid, &link) {
         Ok(id) => id,
-        Err(resp) => return resp,
+        Err((status, code, message)) => return error_response(status, code, message),
     };
     let who = Requester::from_headers(&headers);
     let opened = match read::open(&s.app.db, &s.app.images, &who, id, ReadPath::Download).await {
@@ -278,7 +281,7 @@ pub async fn preview(
 ) -> Response {
     let id = match check_link(&s, Purpose::Preview, &gid, &link) {
         Ok(id) => id,
-        Err(resp) => return resp,
+        Err((status, code, message)) => return error_response(status, code, message),
     };
     let who = Requester::from_headers(&headers);
     let opened = match read::open(&s.app.db, &s.app.images, &who, id, ReadPath::Preview).await {

@@ -124,7 +124,7 @@ pub async fn assert_nothing_stored(app: &TestApp) {
 macro_rules! on_both_stores {
     ($scenario:ident) => {
         mod $scenario {
-            use crate::helpers::Store;
+            use $crate::helpers::Store;
 
             #[tokio::test]
             async fn filesystem() {
