@@ -15,7 +15,6 @@ use crate::domain::case_number::CaseNumber;
 use crate::domain::codes::{
     BradyIndicator, ContactLevel, EntrySource, EventKind, ParticipationMode, PartyType,
 };
-use crate::domain::court_code::CourtCode;
 use crate::domain::order_rules::OrderKind;
 use crate::domain::time;
 use crate::error::{AppError, AppResult};
@@ -35,10 +34,7 @@ pub fn validate_record(
     refs: &Refs,
     now: DateTime<Utc>,
 ) -> Result<NewOrder, Invalid> {
-    let code = CourtCode::parse("courtCode", &input.court_code)?;
-    let court = refs.court(code.as_str()).ok_or_else(|| {
-        Invalid::new("courtCode", format!("no court with code {}", code.as_str()))
-    })?;
+    let (code, court) = validate::court(&input.court_code, refs)?;
     if court.mode != ParticipationMode::ImageOnly {
         return Err(Invalid::new(
             "courtCode",
