@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite: unit tests, then the end-to-end suite on SQLite and on PostgreSQL, with
-# Redis reachable. Starts PostgreSQL and Redis when installed but stopped, installs them when
-# absent, and fails loudly when they cannot be had.
+# Redis reachable and an S3-compatible server (moto's standalone server, from PyPI) for the image
+# tests. Starts PostgreSQL and Redis when installed but stopped, installs them when absent, starts
+# (and afterwards stops) the S3 server, installing it when absent, and fails loudly when any of
+# them cannot be had.
 #
 #   bash scripts/test.sh
 #
 # Environment: CCPOR_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres),
-# REDIS_URL (default redis://127.0.0.1:6379), CARGO_TARGET_DIR (a persistent one speeds reruns).
+# REDIS_URL (default redis://127.0.0.1:6379), CCPOR_TEST_S3_ENDPOINT (default: start moto on
+# http://127.0.0.1:5077), CARGO_TARGET_DIR (a persistent one speeds reruns).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,6 +57,35 @@ ensure_redis() {
   redis_ready || die "Redis is not reachable on 127.0.0.1:6379"
 }
 
+S3_PORT=5077
+S3_ENDPOINT="${CCPOR_TEST_S3_ENDPOINT:-http://127.0.0.1:$S3_PORT}"
+S3_PID=""
+s3_ready() { python3 -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" "$S3_ENDPOINT/" >/dev/null 2>&1; }
+stop_s3() { if [ -n "$S3_PID" ]; then kill "$S3_PID" 2>/dev/null || true; wait "$S3_PID" 2>/dev/null || true; fi; }
+ensure_s3() {
+  if ! s3_ready; then
+    [ -z "${CCPOR_TEST_S3_ENDPOINT:-}" ] || die "the S3 server at CCPOR_TEST_S3_ENDPOINT=$S3_ENDPOINT is not reachable"
+    command -v python3 >/dev/null || apt_install python3 python3-pip
+    if ! command -v moto_server >/dev/null || ! python3 -c 'import moto.server, flask, flask_cors' 2>/dev/null; then
+      say "installing moto[server] (S3-compatible test server) from PyPI"
+      python3 -m pip install --quiet 'moto[server]' \
+        || python3 -m pip install --quiet --break-system-packages 'moto[server]' \
+        || die "could not install moto[server]"
+    fi
+    say "starting the S3-compatible test server (moto) on $S3_ENDPOINT"
+    if command -v moto_server >/dev/null; then
+      moto_server -H 127.0.0.1 -p "$S3_PORT" >/tmp/ccpor-moto.log 2>&1 &
+    else
+      python3 -m moto.server -H 127.0.0.1 -p "$S3_PORT" >/tmp/ccpor-moto.log 2>&1 &
+    fi
+    S3_PID=$!
+    trap stop_s3 EXIT
+    for _ in $(seq 1 60); do s3_ready && break; sleep 0.5; done
+  fi
+  s3_ready || die "the S3-compatible test server is not reachable on $S3_ENDPOINT (log: /tmp/ccpor-moto.log)"
+  export CCPOR_TEST_S3_ENDPOINT="$S3_ENDPOINT"
+}
+
 drop_test_databases() {
   psql "$PG_URL" -tAc "select datname from pg_database where datname like 'ccpor_test_%'" \
     | while read -r db; do [ -n "$db" ] && psql "$PG_URL" -qc "drop database if exists \"$db\"" >/dev/null; done
@@ -61,6 +93,7 @@ drop_test_databases() {
 
 ensure_postgres
 ensure_redis
+ensure_s3
 drop_test_databases
 
 say "tests on SQLite (unit + end-to-end)"
@@ -70,4 +103,4 @@ say "end-to-end tests on PostgreSQL"
 CCPOR_TEST_POSTGRES_URL="$PG_URL" cargo test --locked --test api
 
 drop_test_databases
-say "all tests passed on SQLite and PostgreSQL"
+say "all tests passed on SQLite and PostgreSQL (images on the filesystem and on S3)"

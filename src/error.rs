@@ -24,6 +24,12 @@ pub enum AppError {
     /// The token has spent its query budget for now.
     #[error("query budget exceeded for this token; retry in a minute")]
     RateLimited,
+    /// A file of a type the registry does not take (decided by its content, not its name).
+    #[error("{message}")]
+    UnsupportedMediaType { message: String },
+    /// A body or file over the configured limit.
+    #[error("larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: u64 },
     /// Database or other internal failure; never shown to clients.
     #[error("internal error")]
     Internal(Arc<anyhow::Error>),
@@ -39,6 +45,8 @@ impl AppError {
             AppError::Unauthenticated(_) => "UNAUTHENTICATED",
             AppError::Forbidden { .. } => "FORBIDDEN",
             AppError::RateLimited => "RATE_LIMITED",
+            AppError::UnsupportedMediaType { .. } => "UNSUPPORTED_MEDIA_TYPE",
+            AppError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -60,12 +68,13 @@ impl AppError {
         }
     }
 
-    pub fn internal(message: impl Into<String>) -> Self {
-        AppError::Internal(Arc::new(anyhow::anyhow!(message.into())))
-    }
-
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         AppError::Validation(Invalid::new(field, message))
+    }
+
+    /// Wraps an internal failure (logged where it is turned into a response, never shown).
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        AppError::Internal(Arc::new(e.into()))
     }
 
     /// Prefixes the field of a validation error, so nested input reports its full path.

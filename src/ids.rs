@@ -11,6 +11,8 @@ pub enum Kind {
     Agency,
     Person,
     Order,
+    /// An image of an order (read through `Order.images`, not `node`).
+    Image,
 }
 
 impl Kind {
@@ -20,13 +22,20 @@ impl Kind {
             Kind::Agency => "Agency",
             Kind::Person => "Person",
             Kind::Order => "Order",
+            Kind::Image => "OrderImage",
         }
     }
 
     fn from_name(s: &str) -> Option<Self> {
-        [Kind::Court, Kind::Agency, Kind::Person, Kind::Order]
-            .into_iter()
-            .find(|k| k.name() == s)
+        [
+            Kind::Court,
+            Kind::Agency,
+            Kind::Person,
+            Kind::Order,
+            Kind::Image,
+        ]
+        .into_iter()
+        .find(|k| k.name() == s)
     }
 }
 

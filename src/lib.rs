@@ -10,6 +10,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod ids;
+pub mod images;
 pub mod import;
 pub mod operations;
 pub mod search;

@@ -5,6 +5,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::Auth;
 use crate::db::SqlStats;
+use crate::images::Images;
 use crate::search::Search;
 
 #[derive(Clone)]
@@ -13,4 +14,6 @@ pub struct AppState {
     pub sql_stats: SqlStats,
     pub search: Arc<Search>,
     pub auth: Auth,
+    /// Image storage, limits, signed links and the access gate.
+    pub images: Arc<Images>,
 }

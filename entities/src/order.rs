@@ -47,6 +47,8 @@ pub struct Model {
     pub superseded_at: Option<DateTimeUtc>,
     pub terminated_at: Option<DateTimeUtc>,
     pub cancelled_at: Option<DateTimeUtc>,
+    /// Registered by image with a minimal index record; the data fields were not keyed yet.
+    pub image_only: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

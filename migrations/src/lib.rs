@@ -9,6 +9,7 @@ mod m20261127_000004_create_orders;
 mod m20261127_000005_create_order_history;
 mod m20261127_000006_create_id_counter;
 mod m20261127_000007_create_search_outbox;
+mod m20261127_000008_create_order_images;
 mod m20261127_000009_access_and_audit;
 mod seed_data;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_create_order_history::Migration),
             Box::new(m20261127_000006_create_id_counter::Migration),
             Box::new(m20261127_000007_create_search_outbox::Migration),
+            Box::new(m20261127_000008_create_order_images::Migration),
             Box::new(m20261127_000009_access_and_audit::Migration),
         ]
     }

@@ -33,6 +33,26 @@ pub struct Cli {
         global = true
     )]
     pub log_format: LogFormat,
+    /// Where order images are stored: a directory (`file:///…` or a path; default
+    /// `<data-dir>/images`) or an S3-compatible bucket (`s3://bucket/prefix?endpoint=…`, with
+    /// credentials from the `AWS_*` environment variables).
+    #[arg(long, env = "CCPOR_IMAGE_STORE", global = true)]
+    pub image_store: Option<String>,
+    /// Largest image upload, in bytes (default 25 MiB), enforced while the upload streams.
+    #[arg(long, env = "CCPOR_IMAGE_MAX_BYTES", default_value_t = crate::images::DEFAULT_MAX_BYTES, global = true)]
+    pub image_max_bytes: u64,
+    /// Seconds a signed image link stays valid.
+    #[arg(long, env = "CCPOR_IMAGE_URL_TTL", default_value_t = crate::images::DEFAULT_URL_TTL_SECS, global = true)]
+    pub image_url_ttl: i64,
+    /// Key signing image links (at least 32 characters; every server of a deployment needs the
+    /// same one). Default: a random key kept in `<data-dir>/image-url.key`.
+    #[arg(
+        long,
+        env = "CCPOR_IMAGE_URL_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub image_url_key: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -103,7 +123,22 @@ pub enum Command {
         #[arg(long, default_value_t = 1000)]
         batch_size: usize,
     },
+    /// Order image maintenance.
+    Images {
+        #[command(subcommand)]
+        command: ImagesCommand,
+    },
 }
+
+#[derive(Debug, Subcommand)]
+pub enum ImagesCommand {
+    /// Re-hash every stored image object and report missing or corrupted ones (exit code 4 when
+    /// any is found).
+    Verify,
+}
+
+/// Exit code when `images verify` found missing or corrupted objects.
+pub const EXIT_IMAGE_PROBLEMS: u8 = 4;
 
 /// Exit code when an import rejected some lines.
 pub const EXIT_REJECTED_LINES: u8 = 3;
@@ -166,6 +201,16 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// The image settings in effect.
+pub fn image_settings(cli: &Cli) -> crate::images::ImageSettings {
+    crate::images::ImageSettings {
+        store_url: cli.image_store.clone(),
+        max_bytes: cli.image_max_bytes,
+        url_ttl_secs: cli.image_url_ttl,
+        url_key: cli.image_url_key.clone(),
+    }
+}
+
 fn progress(len: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);
     if let Ok(style) = ProgressStyle::with_template(
@@ -196,6 +241,39 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 started.elapsed().as_secs_f64()
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Images {
+            command: ImagesCommand::Verify,
+        } => {
+            let (db, _) = open_db(&cli).await?;
+            let images = crate::images::Images::open(&image_settings(&cli), &cli.data_dir)?;
+            let bar = progress(0, "images");
+            let report = crate::images::verify::verify(&db, &images.store, Some(&bar))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            bar.finish_and_clear();
+            for p in &report.problems {
+                match p {
+                    crate::images::verify::Problem::Missing { object } => {
+                        println!("missing   {object}")
+                    }
+                    crate::images::verify::Problem::Corrupted {
+                        object,
+                        actual_sha256,
+                    } => println!("corrupted {object} (content hashes to {actual_sha256})"),
+                }
+            }
+            println!(
+                "checked {} objects in {}: {} missing or corrupted",
+                report.checked,
+                images.store.description,
+                report.problems.len()
+            );
+            Ok(if report.problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_IMAGE_PROBLEMS)
+            })
         }
         Command::Migrate => {
             open_db(&cli).await?;
@@ -317,11 +395,14 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let search = crate::search::Search::open(&cli.data_dir.join("search"))
                 .map_err(|e| anyhow::anyhow!("{e}"))
                 .context("opening the search index (is another server using this data dir?)")?;
+            let images = crate::images::Images::open(&image_settings(&cli), &cli.data_dir)
+                .context("opening the image store")?;
             let state = AppState {
                 db,
                 sql_stats,
                 search,
                 auth,
+                images,
             };
             if *demo && crate::demo::is_empty(&state.db).await? {
                 let bar = progress(*demo_orders as u64, "demo");

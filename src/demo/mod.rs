@@ -1075,6 +1075,7 @@ async fn store(db: DatabaseConnection, chains: Vec<Chain>) -> AppResult<Stored> 
                     order_id: chain_ids[i - 1],
                     chain_root_id: root,
                 }),
+                image_only: false,
             };
             let mut row = order_row(&new, id, now);
             let successor = chain.stages.get(i + 1);

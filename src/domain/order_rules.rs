@@ -41,6 +41,8 @@ code_enum!(
         AfterHearing => "after_hearing",
         Criminal => "criminal",
         Juvenile => "juvenile",
+        /// Not keyed yet: an image-only order whose data has not been entered.
+        NotKeyed => "not_keyed",
     }
 );
 

@@ -158,3 +158,32 @@ pub struct CancelOrderInput {
     pub order_id: ID,
     pub reason: String,
 }
+
+/// The minimal index record an image-only court types when it scans an order.
+#[derive(InputObject, Debug, Clone)]
+pub struct ImageOnlyOrderInput {
+    /// Issuing court code; the court's participation mode must be `IMAGE_ONLY`.
+    pub court_code: String,
+    /// As written on the order.
+    pub case_number: String,
+    pub family: OrderFamily,
+    /// Issue time as written on the order, when typed; default: the time of registration.
+    pub issued_at: Option<DateTime<Utc>>,
+    /// At least one restrained and one protected party, as typed at scan time.
+    pub parties: Vec<ImageOnlyPartyInput>,
+}
+
+/// A party of an image-only order: name and date of birth only.
+#[derive(InputObject, Debug, Clone)]
+pub struct ImageOnlyPartyInput {
+    pub role: PartyRole,
+    pub last_name: Option<String>,
+    pub first_name: Option<String>,
+    pub middle_name: Option<String>,
+    /// For protected organizations (retail-crime and workplace-violence orders).
+    pub organization_name: Option<String>,
+    pub dob: Option<NaiveDate>,
+    /// Keep this person's identity confidential (a minor, Fam. Code 6301.5).
+    #[graphql(default)]
+    pub confidential: bool,
+}

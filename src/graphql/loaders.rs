@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use entities::{
-    agency, court, order, order_event, order_party, person, person_alias, service_record,
+    agency, court, image_blob, order, order_event, order_image, order_party, person, person_alias,
+    service_record,
 };
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
@@ -66,6 +67,12 @@ pub struct ServiceOf(pub i32);
 /// Aliases of a person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AliasesOf(pub i32);
+/// Images of an order, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ImagesOf(pub i32);
+/// A stored image's content facts, by SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BlobOf(pub String);
 /// Orders of a chain (by chain root), oldest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ChainOf(pub i32);
@@ -134,6 +141,23 @@ grouped_loader!(PartiesOf, order_party, OrderId, order_id, Id);
 grouped_loader!(EventsOf, order_event, OrderId, order_id, OccurredAt);
 grouped_loader!(ServiceOf, service_record, OrderId, order_id, ServedAt);
 grouped_loader!(AliasesOf, person_alias, PersonId, person_id, Id);
+grouped_loader!(ImagesOf, order_image, OrderId, order_id, Id);
+
+impl Loader<BlobOf> for DbLoader {
+    type Value = image_blob::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[BlobOf]) -> LoadResult<BlobOf, image_blob::Model> {
+        let rows = image_blob::Entity::find()
+            .filter(image_blob::Column::Sha256.is_in(keys.iter().map(|k| k.0.clone())))
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (BlobOf(r.sha256.clone()), r))
+            .collect())
+    }
+}
 
 impl Loader<ChainOf> for DbLoader {
     type Value = Vec<order::Model>;

@@ -4,6 +4,7 @@ pub mod access;
 pub mod audit;
 pub mod connection;
 pub mod document;
+pub mod images;
 pub mod inputs;
 pub mod limits;
 pub mod loaders;
@@ -32,7 +33,11 @@ pub struct QueryRoot(
 
 /// Mutations, one object per domain.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(mutation::OrderMutation, mutation::CourtMutation);
+pub struct MutationRoot(
+    mutation::OrderMutation,
+    mutation::CourtMutation,
+    images::ImageMutation,
+);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
@@ -93,6 +98,13 @@ pub fn request_loader(
 
 pub(crate) fn state<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a AppState> {
     ctx.data::<AppState>()
+}
+
+/// Who sent the request (set by the HTTP handler; see `images::access`).
+pub(crate) fn requester(ctx: &Context<'_>) -> crate::images::access::Requester {
+    ctx.data_opt::<crate::images::access::Requester>()
+        .cloned()
+        .unwrap_or_default()
 }
 
 pub(crate) fn loader<'a>(

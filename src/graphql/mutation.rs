@@ -43,7 +43,7 @@ pub struct OrderPayload {
     pub order: Order,
 }
 
-async fn fetch(ctx: &Context<'_>, id: i32) -> async_graphql::Result<Order> {
+pub(crate) async fn fetch(ctx: &Context<'_>, id: i32) -> async_graphql::Result<Order> {
     // The write committed an outbox row; let this instance's indexer pick it up now.
     state(ctx)?.search.wake();
     loader(ctx)?
@@ -56,7 +56,10 @@ async fn fetch(ctx: &Context<'_>, id: i32) -> async_graphql::Result<Order> {
 }
 
 /// Row rules for a target order: its court must be the clerk's own.
-async fn may_change(ctx: &Context<'_>, order_id: &async_graphql::ID) -> async_graphql::Result<()> {
+pub(crate) async fn may_change(
+    ctx: &Context<'_>,
+    order_id: &async_graphql::ID,
+) -> async_graphql::Result<()> {
     use sea_orm::EntityTrait;
     let n = ids::decode("orderId", Kind::Order, order_id)
         .map_err(AppError::from)

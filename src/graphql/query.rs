@@ -27,13 +27,14 @@ pub struct NodeQuery;
 
 #[Object]
 impl NodeQuery {
-    /// Any object by its global id; null when there is none.
+    /// Any object by its global id; null when there is none. Images are not nodes: they are
+    /// read through `Order.images`, where access is checked.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
         let (kind, n) = ids::decode_any("id", &id).map_err(AppError::from).gql()?;
         let l = loader(ctx)?;
         match kind {
             Kind::Court | Kind::Agency => require(ctx, Permission::ReadReference)?,
-            Kind::Person | Kind::Order => require(ctx, Permission::ReadIdentified)?,
+            Kind::Person | Kind::Order | Kind::Image => require(ctx, Permission::ReadIdentified)?,
         };
         let node = match kind {
             Kind::Court => l
@@ -56,6 +57,7 @@ impl NodeQuery {
                 .await
                 .gql()?
                 .map(|m| Node::Order(Order(m))),
+            Kind::Image => None,
         };
         match &node {
             Some(Node::Order(o)) => order_in_scope(ctx, &o.0).await?,

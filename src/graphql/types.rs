@@ -15,10 +15,12 @@ use crate::domain::order_rules::{OrderFamily, OrderKind};
 use crate::domain::status::OrderStatus;
 use crate::graphql::access::{Need, clets_field, identified, person_identity};
 use crate::graphql::connection::{OrderConnection, order_connection};
+use crate::graphql::images::OrderImage;
 use crate::graphql::loaders::{
-    AgencyId, AliasesOf, ChainOf, CourtId, EventsOf, OrderId, PartiesOf, PersonId, ServiceOf,
+    AgencyId, AliasesOf, BlobOf, ChainOf, CourtId, EventsOf, ImagesOf, OrderId, PartiesOf,
+    PersonId, ServiceOf,
 };
-use crate::graphql::{GqlResult, loader};
+use crate::graphql::{GqlResult, loader, requester, state};
 use crate::ids::{self, Kind};
 use crate::service::reads::{OrderFilter, lifecycle};
 
@@ -382,6 +384,36 @@ impl Order {
             .unwrap_or_default()
             .into_iter()
             .map(OrderEvent)
+            .collect())
+    }
+    /// Registered by image alone: the data fields (form, kind, dates, terms) were not keyed and
+    /// hold placeholders; the image is the record. Cleared by `completeImageOnlyOrder`.
+    async fn image_only(&self) -> bool {
+        self.0.image_only
+    }
+    /// Scanned images (the order, proof of service, attachments, terminating order), oldest
+    /// first, each with a short-lived signed link.
+    async fn images(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrderImage>> {
+        let s = state(ctx)?;
+        crate::images::read::check_listing(&s.db, &s.images, &requester(ctx), &self.0)
+            .await
+            .gql()?;
+        let l = loader(ctx)?;
+        let rows = l
+            .load_one(ImagesOf(self.0.id))
+            .await
+            .gql()?
+            .unwrap_or_default();
+        let blobs = l
+            .load_many(rows.iter().map(|r| BlobOf(r.blob_sha256.clone())))
+            .await
+            .gql()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|image| {
+                let blob = blobs.get(&BlobOf(image.blob_sha256.clone()))?.clone();
+                Some(OrderImage { image, blob })
+            })
             .collect())
     }
     async fn source(&self) -> async_graphql::Result<EntrySource> {

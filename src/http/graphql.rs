@@ -1,7 +1,7 @@
 //! GraphQL over HTTP. Written out instead of the stock service because the stock one executes
 //! mutations over GET, accepts CORS-simple content types and ignores `Accept`
 //! (research/graphql.md §2.10).
-use async_graphql::http::parse_query_string;
+use async_graphql::http::{MultipartOptions, parse_query_string, receive_body};
 use async_graphql::parser::parse_query;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use axum::body::{Bytes, to_bytes};
@@ -13,21 +13,26 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::ConnectInfo;
+use futures_util::TryStreamExt;
 
 use crate::audit::{self, AccessLog, AuditRecord, Outcome};
 use crate::auth::{AuthFailure, Caller, Operation};
 use crate::graphql::document;
 use crate::graphql::{MAX_ALIASES, request_loader};
-use crate::http::{HttpState, MAX_BODY};
+use crate::http::authn::{audit_unavailable, auth_failure_response, bearer, request_id};
+use crate::http::error::{JSON, error_response};
+use crate::http::{HttpState, MAX_BODY, UPLOAD_OVERHEAD};
+use crate::images::access::Requester;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
-const JSON: &str = "application/json";
-
-fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
-    let body =
-        serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    (status, [(header::CONTENT_TYPE, JSON)], body.to_string()).into_response()
-}
+const MULTIPART: &str = "multipart/form-data";
+/// Headers a browser cannot send cross-site without a CORS preflight; one must come with a
+/// multipart (upload) request, which is otherwise a CORS-simple request (research/graphql.md §2.10).
+const PREFLIGHT_HEADERS: [&str; 3] = [
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+    "graphql-require-preflight",
+];
 
 /// `application/graphql-response+json` only when asked for; plain JSON otherwise.
 fn wants_graphql_response(headers: &HeaderMap) -> bool {
@@ -49,7 +54,59 @@ fn operation_type(req: &async_graphql::Request) -> Option<OperationType> {
     }
 }
 
-async fn parse_request(req: Request) -> Result<async_graphql::Request, Response> {
+/// A GraphQL multipart request (file uploads): CSRF preflight header required, each file capped
+/// at the image limit while it streams.
+async fn parse_multipart(
+    req: Request,
+    content_type: String,
+    max_file: u64,
+) -> Result<async_graphql::Request, Response> {
+    if !PREFLIGHT_HEADERS
+        .iter()
+        .any(|h| req.headers().contains_key(*h))
+    {
+        return Err(error_response(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "multipart requests need a CSRF preflight header (apollo-require-preflight: true)",
+        ));
+    }
+    let too_large = || {
+        error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            &format!("larger than the limit of {max_file} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max_file + UPLOAD_OVERHEAD) {
+        return Err(too_large());
+    }
+    let body = req
+        .into_body()
+        .into_data_stream()
+        .map_err(std::io::Error::other)
+        .into_async_read();
+    let opts = MultipartOptions::default()
+        .max_file_size(usize::try_from(max_file).unwrap_or(usize::MAX))
+        .max_num_files(1);
+    receive_body(Some(content_type), body, opts)
+        .await
+        .map_err(|e| match e {
+            async_graphql::ParseRequestError::PayloadTooLarge => too_large(),
+            other => error_response(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                &format!("not a GraphQL multipart request: {other}"),
+            ),
+        })
+}
+
+async fn parse_request(req: Request, max_file: u64) -> Result<async_graphql::Request, Response> {
     if req.method() == Method::GET {
         let parsed = parse_query_string(req.uri().query().unwrap_or_default())
             .map_err(|e| error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", &e.to_string()))?;
@@ -81,6 +138,15 @@ async fn parse_request(req: Request) -> Result<async_graphql::Request, Response>
         });
     match mime.as_deref() {
         Some(JSON) | Some(GRAPHQL_RESPONSE) => {}
+        Some(MULTIPART) => {
+            let content_type = req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            return parse_multipart(req, content_type, max_file).await;
+        }
         None => {
             return Err(error_response(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -92,7 +158,7 @@ async fn parse_request(req: Request) -> Result<async_graphql::Request, Response>
             return Err(error_response(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "UNSUPPORTED_MEDIA_TYPE",
-                "send application/json",
+                "send application/json (or multipart/form-data for uploads)",
             ));
         }
     }
@@ -110,42 +176,6 @@ async fn parse_request(req: Request) -> Result<async_graphql::Request, Response>
             &format!("request body is not a GraphQL request: {e}"),
         )
     })
-}
-
-/// Reads `Authorization: Bearer <token>`: `None` when absent, `Some(Err)` when malformed.
-fn bearer(headers: &HeaderMap) -> Option<Result<String, ()>> {
-    let v = headers.get(header::AUTHORIZATION)?;
-    let v = v.to_str().map_err(|_| ());
-    Some(v.and_then(|v| {
-        let (scheme, token) = v.trim().split_once(' ').ok_or(())?;
-        if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() {
-            Ok(token.trim().to_owned())
-        } else {
-            Err(())
-        }
-    }))
-}
-
-fn auth_failure_response(f: &AuthFailure) -> Response {
-    let status = match f {
-        AuthFailure::Denied(_) => StatusCode::FORBIDDEN,
-        AuthFailure::AuthorizerLimit => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::UNAUTHORIZED,
-    };
-    let mut resp = error_response(status, f.code(), &f.to_string());
-    if status == StatusCode::UNAUTHORIZED {
-        resp.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    }
-    resp
-}
-
-fn audit_unavailable() -> Response {
-    error_response(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "AUDIT_UNAVAILABLE",
-        "the audit log cannot be written, so no data is served",
-    )
 }
 
 /// Request facts every audit row of this request shares.
@@ -185,19 +215,14 @@ fn error_codes(resp: &async_graphql::Response) -> Vec<String> {
 
 /// `GET`/`POST /graphql`: authenticate, execute, audit.
 pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
-    let request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let request_id = request_id(req.headers());
     let client_addr = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string());
     let token = bearer(req.headers());
     let graphql_response = wants_graphql_response(req.headers());
-    let gql_req = match parse_request(req).await {
+    let gql_req = match parse_request(req, s.app.images.max_bytes).await {
         Ok(r) => r,
         Err(resp) => return resp,
     };
@@ -283,6 +308,13 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
     if s.app.auth.config.production {
         gql_req = gql_req.disable_introspection();
     }
+    gql_req = gql_req.data(Requester {
+        caller: caller.clone(),
+        link_user: None,
+        log: Some(log.clone()),
+        request_id: Some(at.request_id.clone()),
+        client_addr: at.client_addr.clone(),
+    });
     let mut resp = s.schema.execute(gql_req).await;
     // Request errors (parse, validation, variable coercion) leave `data` absent; with the
     // GraphQL response media type they are 400 (GraphQL over HTTP spec).

@@ -1,14 +1,19 @@
 //! HTTP surface: routes and middleware.
 
+pub mod authn;
+pub mod error;
 pub mod graphql;
 pub mod health;
+pub mod images;
 pub mod playground;
+pub mod range;
 
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -17,10 +22,14 @@ use tower_http::trace::TraceLayer;
 use crate::graphql::{AppSchema, build_schema};
 use crate::state::AppState;
 
-/// Largest GraphQL request body.
+/// Largest GraphQL (JSON) request body.
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
+/// Room for the form fields around an uploaded file.
+pub const UPLOAD_OVERHEAD: u64 = 1024 * 1024;
 /// Longest a request may take before it is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest an image upload may take to arrive (a 25 MiB scan on a slow court link).
+pub const TRANSFER_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -34,12 +43,24 @@ pub struct HttpState {
 /// The whole router.
 pub fn router(app: AppState) -> Router {
     let schema = build_schema(app.clone());
+    // Bodies are capped at the image limit plus form fields; JSON GraphQL bodies are capped
+    // at `MAX_BODY` by the handler, and each uploaded file at the image limit while it streams.
+    let body_limit = usize::try_from(app.images.max_bytes + UPLOAD_OVERHEAD).unwrap_or(usize::MAX);
     let state = HttpState {
         app,
         schema,
         playground_tabs: Default::default(),
     };
     let production = state.app.auth.config.production;
+    let transfers = Router::new()
+        .route("/images", post(images::upload))
+        .route("/images/{id}", get(images::download))
+        .route("/images/{id}/preview", get(images::preview))
+        .layer(DefaultBodyLimit::disable())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            TRANSFER_TIMEOUT,
+        ));
     let mut router = Router::new().route("/graphql", get(graphql::handle).post(graphql::handle));
     // No playground in production (OWASP GraphQL Cheat Sheet: disable GraphiQL).
     if !production {
@@ -50,12 +71,13 @@ pub fn router(app: AppState) -> Router {
     router
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .with_state(state)
-        .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        .merge(transfers)
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(panic_response))
 }

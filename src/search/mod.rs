@@ -210,10 +210,21 @@ impl Search {
         next.cursor = max;
         // A restart resumes below any open gap, so nothing is skipped.
         let persisted = next.gaps.keys().next().map(|g| g - 1).unwrap_or(max);
-        tokio::task::spawn_blocking(move || index.upsert(&documents))
-            .await
-            .map_err(internal)?
-            .map_err(internal)?;
+        // Persons the outbox names that no longer exist (dropped when an image-only order's
+        // data was entered) leave the index.
+        let found: BTreeSet<i64> = documents.iter().map(|d| d.person_id).collect();
+        let gone: Vec<i64> = persons
+            .iter()
+            .map(|&p| i64::from(p))
+            .filter(|p| !found.contains(p))
+            .collect();
+        tokio::task::spawn_blocking(move || {
+            index.upsert(&documents)?;
+            index.delete(&gone)
+        })
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
         write_atomic(&dir.join(CURSOR), &persisted.to_string())?;
         *self
             .progress

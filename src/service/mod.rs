@@ -1,5 +1,6 @@
 //! Plain service functions under the resolvers, the CLI import and the demo generator.
 
+pub mod image_only;
 pub mod model;
 pub mod orders;
 pub mod reads;

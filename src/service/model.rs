@@ -90,4 +90,6 @@ pub struct NewOrder {
     pub entered_by_agency_id: Option<i32>,
     pub parties: Vec<NewParty>,
     pub supersedes: Option<Supersedes>,
+    /// Registered by image with a minimal index record: data fields not keyed, no `issued` event.
+    pub image_only: bool,
 }

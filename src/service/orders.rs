@@ -72,32 +72,60 @@ pub async fn insert_batch<C: ConnectionTrait>(
     orders: &[NewOrder],
 ) -> AppResult<Vec<i32>> {
     check_existing_persons(conn, orders).await?;
+    let order_ids = allocate_ids(conn, IdTable::Order, orders.len()).await?;
+    let now = chrono::Utc::now();
+    let order_rows = orders
+        .iter()
+        .zip(&order_ids)
+        .map(|(o, &id)| order_row(o, id, now))
+        .collect();
+    // Image-only orders have no keyed issue time: their `issued` event comes with data entry.
+    let events = orders
+        .iter()
+        .zip(&order_ids)
+        .filter(|(o, _)| !o.image_only)
+        .map(|(o, &id)| {
+            event(
+                id,
+                EventKind::Issued,
+                o.issued_at,
+                o.supersedes.map(|s| s.order_id),
+                None,
+                o.source,
+            )
+        })
+        .collect();
+    insert_chunked(conn, order_rows).await?;
+    let parties: Vec<(i32, &[NewParty])> = order_ids
+        .iter()
+        .zip(orders)
+        .map(|(&id, o)| (id, o.parties.as_slice()))
+        .collect();
+    insert_parties(conn, &parties, now).await?;
+    insert_chunked(conn, events).await?;
+    insert_chunked(conn, outbox_rows(&order_ids, now)).await?;
+    Ok(order_ids)
+}
+
+/// Inserts the new persons (with aliases) and party rows of each `(order id, parties)`.
+/// Existing persons must have been checked (`check_existing_persons`).
+pub async fn insert_parties<C: ConnectionTrait>(
+    conn: &C,
+    orders: &[(i32, &[NewParty])],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     let new_persons = orders
         .iter()
-        .flat_map(|o| o.parties.iter())
+        .flat_map(|(_, ps)| ps.iter())
         .filter(|p| matches!(p.person, PartyPerson::New(_)))
         .count();
     let person_ids = allocate_ids(conn, IdTable::Person, new_persons).await?;
-    let order_ids = allocate_ids(conn, IdTable::Order, orders.len()).await?;
-    let now = chrono::Utc::now();
-
     let mut persons = Vec::with_capacity(new_persons);
     let mut aliases = Vec::new();
-    let mut order_rows = Vec::with_capacity(orders.len());
     let mut parties = Vec::new();
-    let mut events = Vec::with_capacity(orders.len());
     let mut next_person = person_ids.into_iter();
-    for (o, &order_id) in orders.iter().zip(&order_ids) {
-        order_rows.push(order_row(o, order_id, now));
-        events.push(event(
-            order_id,
-            EventKind::Issued,
-            o.issued_at,
-            o.supersedes.map(|s| s.order_id),
-            None,
-            o.source,
-        ));
-        for p in &o.parties {
+    for &(order_id, ps) in orders {
+        for p in ps {
             let person_id = match &p.person {
                 PartyPerson::Existing(id) => *id,
                 PartyPerson::New(np) => {
@@ -116,11 +144,7 @@ pub async fn insert_batch<C: ConnectionTrait>(
     }
     insert_chunked(conn, persons).await?;
     insert_chunked(conn, aliases).await?;
-    insert_chunked(conn, order_rows).await?;
-    insert_chunked(conn, parties).await?;
-    insert_chunked(conn, events).await?;
-    insert_chunked(conn, outbox_rows(&order_ids, now)).await?;
-    Ok(order_ids)
+    insert_chunked(conn, parties).await
 }
 
 /// The `person` row of a new person.
@@ -236,6 +260,7 @@ pub fn order_row(o: &NewOrder, id: i32, now: DateTime<Utc>) -> order::ActiveMode
         superseded_at: Set(None),
         terminated_at: Set(None),
         cancelled_at: Set(None),
+        image_only: Set(o.image_only),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -245,7 +270,7 @@ pub fn order_row(o: &NewOrder, id: i32, now: DateTime<Utc>) -> order::ActiveMode
 /// Ids per `IN (…)` lookup (4 bytes each).
 const ID_LOOKUP_CHUNK: usize = 2000;
 
-async fn check_existing_persons<C: ConnectionTrait>(
+pub async fn check_existing_persons<C: ConnectionTrait>(
     conn: &C,
     orders: &[NewOrder],
 ) -> AppResult<()> {
@@ -457,11 +482,17 @@ async fn successor_template<C: ConnectionTrait>(
             order_id: o.id,
             chain_root_id: o.chain_root_id,
         }),
+        image_only: false,
     })
 }
 
 /// Only an order in force (or not yet in force) can be modified, renewed or terminated.
 fn require_open(o: &order::Model, at: DateTime<Utc>, action: &str) -> AppResult<()> {
+    if o.image_only {
+        return Err(AppError::conflict(format!(
+            "cannot {action} an image-only order before its data is entered (completeImageOnlyOrder)"
+        )));
+    }
     match lifecycle(o).status_at(at) {
         OrderStatus::Active | OrderStatus::Pending => Ok(()),
         OrderStatus::Expired if action == "renew" => Ok(()),

@@ -15,7 +15,7 @@ use crate::domain::time::to_seconds;
 use crate::graphql::inputs::{ConditionsInput, CreateOrderInput, NewPersonInput, PartyInput};
 use crate::ids::{self, Kind};
 use crate::service::model::{Conditions, NewAlias, NewOrder, NewParty, NewPerson, PartyPerson};
-use crate::service::refs::Refs;
+use crate::service::refs::{CourtRef, Refs};
 
 pub const MAX_TEXT: usize = 4000;
 pub const MAX_PARTIES: usize = 50;
@@ -28,10 +28,7 @@ pub fn create_order(
     refs: &Refs,
     now: DateTime<Utc>,
 ) -> Result<NewOrder, Invalid> {
-    let code = CourtCode::parse("courtCode", &input.court_code)?;
-    let court = refs.court(code.as_str()).ok_or_else(|| {
-        Invalid::new("courtCode", format!("no court with code {}", code.as_str()))
-    })?;
+    let (code, court) = court(&input.court_code, refs)?;
     if court.mode == ParticipationMode::NotParticipating {
         return Err(Invalid::new(
             "courtCode",
@@ -75,7 +72,17 @@ pub fn create_order(
         entered_by_agency_id,
         parties,
         supersedes: None,
+        image_only: false,
     })
+}
+
+/// The court named by `courtCode`, with its parsed code.
+pub fn court<'r>(code: &str, refs: &'r Refs) -> Result<(CourtCode, &'r CourtRef), Invalid> {
+    let code = CourtCode::parse("courtCode", code)?;
+    let court = refs.court(code.as_str()).ok_or_else(|| {
+        Invalid::new("courtCode", format!("no court with code {}", code.as_str()))
+    })?;
+    Ok((code, court))
 }
 
 /// A kind given with a form must be the form's kind.
@@ -208,7 +215,7 @@ fn entry(
     }
 }
 
-fn parties(
+pub fn parties(
     input: &[PartyInput],
     family: OrderFamily,
     today: NaiveDate,

@@ -2,9 +2,12 @@
 //! when `CCPOR_TEST_POSTGRES_URL` is set), listening on a free loopback port.
 use std::net::SocketAddr;
 
+use std::sync::Arc;
+
 use ccpor::auth::keys::KeyFile;
 use ccpor::auth::{Auth, AuthConfig, Role};
 use ccpor::db::SqlStats;
+use ccpor::images::{ImageSettings, Images};
 use ccpor::state::AppState;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
@@ -19,7 +22,51 @@ pub struct TestApp {
     pub sql_stats: SqlStats,
     /// URL of this test's database, for driving the CLI against it.
     pub database_url: String,
+    /// Image store, limits and the access gate of this app.
+    pub images: Arc<Images>,
+    /// The image store URL (`None`: the filesystem under the data dir).
+    pub image_store: Option<String>,
     _dir: tempfile::TempDir,
+}
+
+/// Which object store images go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    /// `<data-dir>/images` on the local filesystem.
+    Fs,
+    /// A fresh bucket on the S3-compatible server `scripts/test.sh` starts.
+    S3,
+}
+
+/// Endpoint of the S3-compatible test server. Tests that need it fail (never skip) when it is
+/// not configured or not reachable.
+pub fn s3_endpoint() -> String {
+    std::env::var("CCPOR_TEST_S3_ENDPOINT").unwrap_or_else(|_| {
+        panic!(
+            "CCPOR_TEST_S3_ENDPOINT is not set: S3 image tests need the S3-compatible server that \
+             `bash scripts/test.sh` starts (or set it to a running one, e.g. http://127.0.0.1:5077)"
+        )
+    })
+}
+
+/// Creates a new bucket on the test S3 server and returns the store URL for it.
+async fn fresh_bucket() -> String {
+    let endpoint = s3_endpoint();
+    let bucket = format!("ccpor-test-{}", uuid::Uuid::new_v4().simple());
+    let resp = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("S3 test server at {endpoint} is not reachable: {e}"));
+    assert!(
+        resp.status().is_success(),
+        "creating bucket {bucket} at {endpoint}: HTTP {}",
+        resp.status()
+    );
+    format!(
+        "s3://{bucket}/registry?endpoint={endpoint}&allow_http=true&region=us-east-1\
+         &access_key_id=test&secret_access_key=test"
+    )
 }
 
 async fn fresh_database(dir: &tempfile::TempDir) -> String {
@@ -49,6 +96,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// `spawn_app` with other access-control settings (production mode, a small cost budget).
 pub async fn spawn_app_with(config: AuthConfig) -> TestApp {
+    spawn(config, Store::Fs, ccpor::images::DEFAULT_MAX_BYTES).await
+}
+
+/// The app with images in `store` and an upload limit of `max_bytes`.
+pub async fn spawn_app_with_images(store: Store, max_bytes: u64) -> TestApp {
+    spawn(AuthConfig::default(), store, max_bytes).await
+}
+
+async fn spawn(config: AuthConfig, store: Store, max_bytes: u64) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut keys = KeyFile::default();
     keys.rotate(chrono::Utc::now(), chrono::Utc::now());
@@ -63,11 +119,26 @@ pub async fn spawn_app_with(config: AuthConfig) -> TestApp {
         .await
         .expect("connect indexer");
     search.clone().spawn_indexer(index_db);
+    let image_store = match store {
+        Store::Fs => None,
+        Store::S3 => Some(fresh_bucket().await),
+    };
+    let images = Images::open(
+        &ImageSettings {
+            store_url: image_store.clone(),
+            max_bytes,
+            url_ttl_secs: ccpor::images::DEFAULT_URL_TTL_SECS,
+            url_key: None,
+        },
+        dir.path(),
+    )
+    .expect("image store");
     let state = AppState {
         db: db.clone(),
         sql_stats: sql_stats.clone(),
         search,
         auth,
+        images: images.clone(),
     };
     let listener = ccpor::server::bind("127.0.0.1:0".parse().expect("addr"))
         .await
@@ -82,6 +153,8 @@ pub async fn spawn_app_with(config: AuthConfig) -> TestApp {
         db,
         sql_stats,
         database_url,
+        images,
+        image_store,
         _dir: dir,
     }
 }

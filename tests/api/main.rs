@@ -6,6 +6,7 @@ mod contract;
 mod courts;
 mod helpers;
 mod http;
+mod images;
 mod lifecycle;
 mod orders;
 mod paging;
