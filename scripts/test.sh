@@ -3,7 +3,7 @@
 # Redis reachable and an S3-compatible server (moto's standalone server, from PyPI) for the image
 # tests. Starts PostgreSQL and Redis when installed but stopped, installs them when absent, starts
 # (and afterwards stops) the S3 server, installing it when absent, and fails loudly when any of
-# them cannot be had.
+# them cannot be had. Node packages for the ecosystem tests are installed in tests/node (npm ci).
 #
 #   bash scripts/test.sh
 #
@@ -86,6 +86,16 @@ ensure_s3() {
   export CCPOR_TEST_S3_ENDPOINT="$S3_ENDPOINT"
 }
 
+# The GraphQL ecosystem's own tools (graphql-http's audit, ...) run from tests/node.
+ensure_node_tools() {
+  command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+  command -v node >/dev/null || die "node is not installed and could not be installed"
+  if [ ! -d tests/node/node_modules ] || [ tests/node/package-lock.json -nt tests/node/node_modules ]; then
+    say "installing the Node test tools (npm ci in tests/node)"
+    (cd tests/node && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in tests/node failed"
+  fi
+}
+
 drop_test_databases() {
   psql "$PG_URL" -tAc "select datname from pg_database where datname like 'ccpor_test_%'" \
     | while read -r db; do [ -n "$db" ] && psql "$PG_URL" -qc "drop database if exists \"$db\"" >/dev/null; done
@@ -94,6 +104,7 @@ drop_test_databases() {
 ensure_postgres
 ensure_redis
 ensure_s3
+ensure_node_tools
 drop_test_databases
 
 say "tests on SQLite (unit + end-to-end)"

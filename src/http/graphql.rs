@@ -169,13 +169,25 @@ async fn parse_request(req: Request, max_file: u64) -> Result<async_graphql::Req
             "request body too large",
         )
     })?;
-    serde_json::from_slice::<async_graphql::Request>(&bytes).map_err(|e| {
+    let not_a_request = |why: &str| {
         error_response(
             StatusCode::BAD_REQUEST,
             "BAD_REQUEST",
-            &format!("request body is not a GraphQL request: {e}"),
+            &format!("request body is not a GraphQL request: {why}"),
         )
-    })
+    };
+    let body: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| not_a_request(&e.to_string()))?;
+    // A body without `query` (a misspelt key, say) is a malformed request, not an empty
+    // document (GraphQL over HTTP §"Request Parameters"); a persisted query may omit it.
+    let persisted = body
+        .pointer("/extensions/persistedQuery")
+        .is_some_and(|v| !v.is_null());
+    if !body.get("query").is_some_and(serde_json::Value::is_string) && !persisted {
+        return Err(not_a_request("`query` must be a string"));
+    }
+    serde_json::from_value::<async_graphql::Request>(body)
+        .map_err(|e| not_a_request(&e.to_string()))
 }
 
 /// Request facts every audit row of this request shares.

@@ -4,6 +4,7 @@
 mod cli;
 mod contract;
 mod courts;
+mod ecosystem;
 mod helpers;
 mod http;
 mod images;
