@@ -97,8 +97,10 @@ pub fn identified(ctx: &Context<'_>) -> async_graphql::Result<()> {
 }
 
 /// A person's identity: identifying, and for a confidential minor, court and LEA roles only.
+///
+/// A denial names the most specific rule that closes the field: a confidential minor's identity
+/// is closed by Fam. Code 6301.5 before the general de-identification rule applies.
 pub fn person_identity(ctx: &Context<'_>, p: &person::Model) -> async_graphql::Result<()> {
-    identified(ctx)?;
     if p.confidential {
         let c = caller(ctx)?;
         if !c.can(Permission::ReadConfidential) {
@@ -108,17 +110,20 @@ pub fn person_identity(ctx: &Context<'_>, p: &person::Model) -> async_graphql::R
             ))
             .gql();
         }
-        if let Some(l) = log(ctx) {
-            l.field("Person.confidentialIdentity");
-        }
+    }
+    identified(ctx)?;
+    if p.confidential
+        && let Some(l) = log(ctx)
+    {
+        l.field("Person.confidentialIdentity");
     }
     Ok(())
 }
 
 /// CLETS-001 class contact data (address, telephone, driver licence): court and LEA roles only,
-/// and every read is recorded in the audit row.
+/// and every read is recorded in the audit row. A denial names CRC 1.51, the rule of the field
+/// itself, whatever else would also close it.
 pub fn clets_field(ctx: &Context<'_>, p: &person::Model, field: &str) -> async_graphql::Result<()> {
-    person_identity(ctx, p)?;
     let c = caller(ctx)?;
     if !c.can(Permission::ReadConfidential) {
         return Err(AppError::forbidden(
@@ -127,6 +132,7 @@ pub fn clets_field(ctx: &Context<'_>, p: &person::Model, field: &str) -> async_g
         ))
         .gql();
     }
+    person_identity(ctx, p)?;
     if let Some(l) = log(ctx) {
         l.field(field);
     }

@@ -322,8 +322,10 @@ impl Order {
     async fn expires_at(&self) -> Option<DateTime<Utc>> {
         self.0.expires_at
     }
-    async fn judicial_officer(&self) -> Option<&str> {
-        self.0.judicial_officer.as_deref()
+    /// A name: null with a `FORBIDDEN` error for de-identified roles.
+    async fn judicial_officer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        identified(ctx)?;
+        Ok(self.0.judicial_officer.as_deref())
     }
     /// Derived at query time; `asOf` defaults to now.
     async fn status(&self, as_of: Option<DateTime<Utc>>) -> OrderStatus {
@@ -484,8 +486,10 @@ impl Party {
     async fn role(&self) -> async_graphql::Result<PartyRole> {
         PartyRole::from_db(&self.0.role).gql()
     }
-    async fn relationship(&self) -> Option<&str> {
-        self.0.relationship.as_deref()
+    /// Free text as on the form: null with a `FORBIDDEN` error for de-identified roles.
+    async fn relationship(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        identified(ctx)?;
+        Ok(self.0.relationship.as_deref())
     }
     async fn person(&self, ctx: &Context<'_>) -> async_graphql::Result<Person> {
         loader(ctx)?
@@ -508,8 +512,10 @@ impl ServiceRecord {
     async fn method(&self) -> async_graphql::Result<ServiceMethod> {
         ServiceMethod::from_db(&self.0.method).gql()
     }
-    async fn server_name(&self) -> Option<&str> {
-        self.0.server_name.as_deref()
+    /// A name: null with a `FORBIDDEN` error for de-identified roles.
+    async fn server_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        identified(ctx)?;
+        Ok(self.0.server_name.as_deref())
     }
     async fn agency(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agency>> {
         match self.0.agency_id {
@@ -517,8 +523,10 @@ impl ServiceRecord {
             None => Ok(None),
         }
     }
-    async fn notes(&self) -> Option<&str> {
-        self.0.notes.as_deref()
+    /// Free text: null with a `FORBIDDEN` error for de-identified roles.
+    async fn notes(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        identified(ctx)?;
+        Ok(self.0.notes.as_deref())
     }
 }
 
@@ -540,8 +548,10 @@ impl OrderEvent {
             None => Ok(None),
         }
     }
-    async fn reason(&self) -> Option<&str> {
-        self.0.reason.as_deref()
+    /// Free text: null with a `FORBIDDEN` error for de-identified roles.
+    async fn reason(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        identified(ctx)?;
+        Ok(self.0.reason.as_deref())
     }
     async fn source(&self) -> async_graphql::Result<EntrySource> {
         EntrySource::from_db(&self.0.source).gql()
