@@ -17,7 +17,7 @@ use axum::extract::ConnectInfo;
 use crate::audit::{self, AccessLog, AuditRecord, Outcome};
 use crate::auth::{AuthFailure, Caller, Operation};
 use crate::graphql::document;
-use crate::graphql::{MAX_ALIASES, request_loader};
+use crate::graphql::{MAX_ALIASES, MAX_DUPLICATE_FIELDS, request_loader};
 use crate::http::{HttpState, MAX_BODY};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -218,6 +218,25 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
             &format!("at most {MAX_ALIASES} aliases per request"),
         );
     }
+    if let Some(i) = &info
+        && i.duplicates > MAX_DUPLICATE_FIELDS
+    {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "GRAPHQL_VALIDATION",
+            &format!("at most {MAX_DUPLICATE_FIELDS} repeated fields per request"),
+        );
+    }
+    if s.app.auth.config.production
+        && let Some(i) = &info
+        && i.introspects()
+    {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "GRAPHQL_VALIDATION",
+            "introspection is disabled",
+        );
+    }
     let op = match info.as_ref().map(|i| i.op) {
         Some(OperationType::Mutation) => Operation::Write,
         _ => Operation::Read,
@@ -279,9 +298,6 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         .data(log.clone());
     if let Some(c) = caller.clone() {
         gql_req = gql_req.data(c);
-    }
-    if s.app.auth.config.production {
-        gql_req = gql_req.disable_introspection();
     }
     let mut resp = s.schema.execute(gql_req).await;
     // Request errors (parse, validation, variable coercion) leave `data` absent; with the
