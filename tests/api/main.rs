@@ -7,6 +7,7 @@ mod courts;
 mod helpers;
 mod http;
 mod lifecycle;
+mod matrix;
 mod orders;
 mod paging;
 mod search;
