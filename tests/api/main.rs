@@ -4,6 +4,7 @@
 mod cli;
 mod contract;
 mod courts;
+mod hardening;
 mod helpers;
 mod http;
 mod lifecycle;
