@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod cli_security;
 mod contract;
 mod courts;
 mod hardening;
