@@ -79,6 +79,20 @@ pub fn log<'a>(ctx: &Context<'a>) -> Option<&'a AccessLog> {
         .map(|a| a.as_ref())
 }
 
+/// Applies a nullable field's access check as GraphQL reports field errors (spec §6.4.4, "Handling
+/// Field Errors"): on denial the error, with its rule, is recorded at this field and the resolver
+/// answers null. Returning the error instead would make the executor leave the field out of its
+/// object, and turn an object whose selected fields were all denied into null.
+pub fn permit(ctx: &Context<'_>, check: async_graphql::Result<()>) -> bool {
+    match check {
+        Ok(()) => true,
+        Err(e) => {
+            ctx.add_error(ctx.set_error_path(e.into_server_error(ctx.item.pos)));
+            false
+        }
+    }
+}
+
 /// Identifying fields (names, DOB, case numbers): not for de-identified roles.
 pub fn identified(ctx: &Context<'_>) -> async_graphql::Result<()> {
     let c = caller(ctx)?;

@@ -1,5 +1,5 @@
 //! GraphQL output types: explicit wrappers over entity rows, never the rows themselves.
-use async_graphql::{Context, ID, Interface, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, Interface, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use entities::{
     agency, court, order, order_event, order_party, person, person_alias, service_record,
@@ -13,7 +13,7 @@ use crate::domain::codes::{
 use crate::domain::dob::age_on;
 use crate::domain::order_rules::{OrderFamily, OrderKind};
 use crate::domain::status::OrderStatus;
-use crate::graphql::access::{Need, clets_field, identified, person_identity};
+use crate::graphql::access::{Need, clets_field, identified, permit, person_identity};
 use crate::graphql::connection::{OrderConnection, order_connection};
 use crate::graphql::loaders::{
     AgencyId, AliasesOf, ChainOf, CourtId, EventsOf, OrderId, PartiesOf, PersonId, ServiceOf,
@@ -122,33 +122,47 @@ impl Person {
         PartyType::from_db(&self.0.party_type).gql()
     }
     async fn last_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        person_identity(ctx, &self.0)?;
+        if !permit(ctx, person_identity(ctx, &self.0)) {
+            return Ok(None);
+        }
         Ok(self.0.last_name.as_deref())
     }
     async fn first_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        person_identity(ctx, &self.0)?;
+        if !permit(ctx, person_identity(ctx, &self.0)) {
+            return Ok(None);
+        }
         Ok(self.0.first_name.as_deref())
     }
     async fn middle_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        person_identity(ctx, &self.0)?;
+        if !permit(ctx, person_identity(ctx, &self.0)) {
+            return Ok(None);
+        }
         Ok(self.0.middle_name.as_deref())
     }
     async fn suffix(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        person_identity(ctx, &self.0)?;
+        if !permit(ctx, person_identity(ctx, &self.0)) {
+            return Ok(None);
+        }
         Ok(self.0.suffix.as_deref())
     }
     async fn organization_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        person_identity(ctx, &self.0)?;
+        if !permit(ctx, person_identity(ctx, &self.0)) {
+            return Ok(None);
+        }
         Ok(self.0.organization_name.as_deref())
     }
     /// `LAST, FIRST MIDDLE SUFFIX` (NCIC NAM order), or the organization name. Null with a
     /// `FORBIDDEN` error for de-identified roles.
     async fn full_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        person_identity(ctx, &self.0)?;
+        if !permit(ctx, person_identity(ctx, &self.0)) {
+            return Ok(None);
+        }
         Ok(Some(full_name(&self.0)))
     }
     async fn dob(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<NaiveDate>> {
-        person_identity(ctx, &self.0)?;
+        if !permit(ctx, person_identity(ctx, &self.0)) {
+            return Ok(None);
+        }
         Ok(self.0.dob)
     }
     /// The identity is confidential (a minor, Fam. Code 6301.5): names, DOB and contact data
@@ -158,12 +172,16 @@ impl Person {
     }
     /// CLETS-001 address (Cal. Rules of Court 1.51): court and law-enforcement roles only.
     async fn address(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        clets_field(ctx, &self.0, "Person.address")?;
+        if !permit(ctx, clets_field(ctx, &self.0, "Person.address")) {
+            return Ok(None);
+        }
         Ok(self.0.address.as_deref())
     }
     /// CLETS-001 telephone (Cal. Rules of Court 1.51): court and law-enforcement roles only.
     async fn phone(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        clets_field(ctx, &self.0, "Person.phone")?;
+        if !permit(ctx, clets_field(ctx, &self.0, "Person.phone")) {
+            return Ok(None);
+        }
         Ok(self.0.phone.as_deref())
     }
     /// Age estimated on the form when the DOB was unknown.
@@ -209,16 +227,22 @@ impl Person {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<&str>> {
-        clets_field(ctx, &self.0, "Person.driverLicenseNumber")?;
+        if !permit(ctx, clets_field(ctx, &self.0, "Person.driverLicenseNumber")) {
+            return Ok(None);
+        }
         Ok(self.0.dl_number.as_deref())
     }
     async fn driver_license_state(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        clets_field(ctx, &self.0, "Person.driverLicenseState")?;
+        if !permit(ctx, clets_field(ctx, &self.0, "Person.driverLicenseState")) {
+            return Ok(None);
+        }
         Ok(self.0.dl_state.as_deref())
     }
     /// Other names (AKA).
     async fn aliases(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<Alias>>> {
-        person_identity(ctx, &self.0)?;
+        if !permit(ctx, person_identity(ctx, &self.0)) {
+            return Ok(None);
+        }
         let rows = loader(ctx)?.load_one(AliasesOf(self.0.id)).await.gql()?;
         Ok(Some(
             rows.unwrap_or_default().into_iter().map(Alias).collect(),
@@ -300,7 +324,9 @@ impl Order {
     }
     /// As written on the order. Null with a `FORBIDDEN` error for de-identified roles.
     async fn case_number(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        identified(ctx)?;
+        if !permit(ctx, identified(ctx)) {
+            return Ok(None);
+        }
         Ok(Some(&self.0.case_number))
     }
     async fn family(&self) -> async_graphql::Result<OrderFamily> {
@@ -324,7 +350,9 @@ impl Order {
     }
     /// A name: null with a `FORBIDDEN` error for de-identified roles.
     async fn judicial_officer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        identified(ctx)?;
+        if !permit(ctx, identified(ctx)) {
+            return Ok(None);
+        }
         Ok(self.0.judicial_officer.as_deref())
     }
     /// Derived at query time; `asOf` defaults to now.
@@ -454,6 +482,7 @@ pub struct PcoCondition {
 
 /// The terms of an order.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct OrderConditions {
     pub pco_codes: Vec<PcoCondition>,
     pub contact_level: ContactLevel,
@@ -462,19 +491,27 @@ pub struct OrderConditions {
     pub firearm_relinquishment: bool,
     pub firearm_due_at: Option<DateTime<Utc>>,
     pub brady_indicator: BradyIndicator,
-    /// Free text written by the court; may name people, so not for de-identified roles.
-    #[graphql(guard = "Identified")]
+    #[graphql(skip)]
     pub special_conditions: Option<String>,
-    #[graphql(guard = "Identified")]
+    #[graphql(skip)]
     pub notes: Option<String>,
 }
 
-/// Guard for identifying fields of plain objects.
-pub struct Identified;
-
-impl async_graphql::Guard for Identified {
-    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
-        identified(ctx)
+#[ComplexObject]
+impl OrderConditions {
+    /// Free text written by the court; may name people, so not for de-identified roles.
+    async fn special_conditions(&self, ctx: &Context<'_>) -> Option<&str> {
+        if !permit(ctx, identified(ctx)) {
+            return None;
+        }
+        self.special_conditions.as_deref()
+    }
+    /// Free text: null with a `FORBIDDEN` error for de-identified roles.
+    async fn notes(&self, ctx: &Context<'_>) -> Option<&str> {
+        if !permit(ctx, identified(ctx)) {
+            return None;
+        }
+        self.notes.as_deref()
     }
 }
 
@@ -488,7 +525,9 @@ impl Party {
     }
     /// Free text as on the form: null with a `FORBIDDEN` error for de-identified roles.
     async fn relationship(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        identified(ctx)?;
+        if !permit(ctx, identified(ctx)) {
+            return Ok(None);
+        }
         Ok(self.0.relationship.as_deref())
     }
     async fn person(&self, ctx: &Context<'_>) -> async_graphql::Result<Person> {
@@ -514,7 +553,9 @@ impl ServiceRecord {
     }
     /// A name: null with a `FORBIDDEN` error for de-identified roles.
     async fn server_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        identified(ctx)?;
+        if !permit(ctx, identified(ctx)) {
+            return Ok(None);
+        }
         Ok(self.0.server_name.as_deref())
     }
     async fn agency(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agency>> {
@@ -525,7 +566,9 @@ impl ServiceRecord {
     }
     /// Free text: null with a `FORBIDDEN` error for de-identified roles.
     async fn notes(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        identified(ctx)?;
+        if !permit(ctx, identified(ctx)) {
+            return Ok(None);
+        }
         Ok(self.0.notes.as_deref())
     }
 }
@@ -550,7 +593,9 @@ impl OrderEvent {
     }
     /// Free text: null with a `FORBIDDEN` error for de-identified roles.
     async fn reason(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        identified(ctx)?;
+        if !permit(ctx, identified(ctx)) {
+            return Ok(None);
+        }
         Ok(self.0.reason.as_deref())
     }
     async fn source(&self) -> async_graphql::Result<EntrySource> {

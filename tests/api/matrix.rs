@@ -828,13 +828,15 @@ fn fields() -> Vec<Field> {
     ]
 }
 
-/// Follows `path` from `node` (at `base`) as far as the data goes: the value and its full path.
-fn resolve(node: &Value, base: &[Value], path: &[&str]) -> (Value, Vec<Value>) {
+/// Follows `path` from `node` (at `base`) as far as the data goes: the value, its full path, and
+/// whether its object has the key (a denied field is there as null, not left out).
+fn resolve(node: &Value, base: &[Value], path: &[&str]) -> (Value, Vec<Value>, bool) {
     let mut at = node.clone();
     let mut full = base.to_vec();
+    let mut present = true;
     for part in path {
         if at.is_null() {
-            return (Value::Null, full);
+            return (Value::Null, full, false);
         }
         match part.split_once('[') {
             Some((key, pick)) => {
@@ -850,11 +852,12 @@ fn resolve(node: &Value, base: &[Value], path: &[&str]) -> (Value, Vec<Value>) {
             }
             None => {
                 full.push(json!(part));
+                present = at.get(*part).is_some();
                 at = at[*part].clone();
             }
         }
     }
-    (at, full)
+    (at, full, present)
 }
 
 #[tokio::test]
@@ -895,21 +898,22 @@ async fn every_role_against_every_confidential_field() {
         let token = token(&app, role);
         for field in fields() {
             let what = format!("{role} × {}", field.label);
-            // Each selection has a field every role sees beside the one under test: the
-            // executor drops an object all of whose selected fields failed.
             let query = format!(
                 "{{ orders(first: 1) {{ edges {{ node {{ id {} }} }} }} }}",
                 field.select
             );
             let (body, request_id) = call(&app, &token, &query, json!({})).await;
             let node = &body["data"]["orders"]["edges"][0]["node"];
-            let (value, full) = if body["data"]["orders"].is_null() {
-                (Value::Null, vec![json!("orders")])
+            let (value, full, present) = if body["data"]["orders"].is_null() {
+                (Value::Null, vec![json!("orders")], false)
             } else {
                 resolve(node, &base, field.path)
             };
             let expect = field.expect[col];
             check(&body, &full, &value, expect, &what);
+            if role != Role::Admin {
+                assert!(present, "{what}: the field is in the response: {body:#}");
+            }
             let rows = audit_rows(&app, &request_id).await;
             let row = rows
                 .iter()
