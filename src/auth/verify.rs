@@ -12,8 +12,11 @@ use crate::auth::keys::KeyRing;
 use crate::auth::{Caller, Role};
 
 /// Generous enough never to fail a valid token on a loaded machine (the crate's 1 ms default
-/// does; research/style_security.md B.3.6), small enough to stop a hostile token.
-pub const AUTHORIZER_TIME_LIMIT: Duration = Duration::from_millis(50);
+/// does; research/style_security.md B.3.6): this is wall-clock time, and a thread of a busy host
+/// can wait longer than 50 ms for a core (seen with the test suite beside other builds). The work
+/// a hostile block can cause is bounded by the fact and iteration limits, kept at the crate's
+/// defaults; the time limit is only their backstop.
+pub const AUTHORIZER_TIME_LIMIT: Duration = Duration::from_secs(1);
 
 /// What the request is about to do; attenuated tokens can restrict it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -79,6 +79,20 @@ pub fn log<'a>(ctx: &Context<'a>) -> Option<&'a AccessLog> {
         .map(|a| a.as_ref())
 }
 
+/// Applies a nullable field's access check as GraphQL reports field errors (spec §6.4.4, "Handling
+/// Field Errors"): on denial the error, with its rule, is recorded at this field and the resolver
+/// answers null. Returning the error instead would make the executor leave the field out of its
+/// object, and turn an object whose selected fields were all denied into null.
+pub fn permit(ctx: &Context<'_>, check: async_graphql::Result<()>) -> bool {
+    match check {
+        Ok(()) => true,
+        Err(e) => {
+            ctx.add_error(ctx.set_error_path(e.into_server_error(ctx.item.pos)));
+            false
+        }
+    }
+}
+
 /// Identifying fields (names, DOB, case numbers): not for de-identified roles.
 pub fn identified(ctx: &Context<'_>) -> async_graphql::Result<()> {
     let c = caller(ctx)?;
@@ -97,8 +111,10 @@ pub fn identified(ctx: &Context<'_>) -> async_graphql::Result<()> {
 }
 
 /// A person's identity: identifying, and for a confidential minor, court and LEA roles only.
+///
+/// A denial names the most specific rule that closes the field: a confidential minor's identity
+/// is closed by Fam. Code 6301.5 before the general de-identification rule applies.
 pub fn person_identity(ctx: &Context<'_>, p: &person::Model) -> async_graphql::Result<()> {
-    identified(ctx)?;
     if p.confidential {
         let c = caller(ctx)?;
         if !c.can(Permission::ReadConfidential) {
@@ -108,17 +124,20 @@ pub fn person_identity(ctx: &Context<'_>, p: &person::Model) -> async_graphql::R
             ))
             .gql();
         }
-        if let Some(l) = log(ctx) {
-            l.field("Person.confidentialIdentity");
-        }
+    }
+    identified(ctx)?;
+    if p.confidential
+        && let Some(l) = log(ctx)
+    {
+        l.field("Person.confidentialIdentity");
     }
     Ok(())
 }
 
 /// CLETS-001 class contact data (address, telephone, driver licence): court and LEA roles only,
-/// and every read is recorded in the audit row.
+/// and every read is recorded in the audit row. A denial names CRC 1.51, the rule of the field
+/// itself, whatever else would also close it.
 pub fn clets_field(ctx: &Context<'_>, p: &person::Model, field: &str) -> async_graphql::Result<()> {
-    person_identity(ctx, p)?;
     let c = caller(ctx)?;
     if !c.can(Permission::ReadConfidential) {
         return Err(AppError::forbidden(
@@ -127,6 +146,7 @@ pub fn clets_field(ctx: &Context<'_>, p: &person::Model, field: &str) -> async_g
         ))
         .gql();
     }
+    person_identity(ctx, p)?;
     if let Some(l) = log(ctx) {
         l.field(field);
     }

@@ -1,6 +1,7 @@
 //! What a request document asks for, read before execution: the operation type (mutations need a
 //! write-capable token and POST), the root fields (anonymous callers get `__typename` only;
-//! reference-data reads are not audited) and the number of aliases (alias batching, graphql-cop).
+//! reference-data reads are not audited), the number of aliases (alias batching) and of
+//! duplicated fields (field duplication): both graphql-cop checks.
 use async_graphql::parser::parse_query;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
@@ -14,6 +15,10 @@ pub struct DocInfo {
     pub root_fields: Vec<String>,
     /// Aliases anywhere in the document.
     pub aliases: usize,
+    /// Fields selected again under a response key their selection set already has. The
+    /// executor resolves each copy again, so, like aliases, they multiply one resolver's work
+    /// at a complexity cost of one unit each.
+    pub duplicates: usize,
 }
 
 /// Root fields that read no person, order or image data.
@@ -32,6 +37,13 @@ impl DocInfo {
     /// Only `__typename`: what an anonymous caller may ask.
     pub fn typename_only(&self) -> bool {
         self.op == OperationType::Query && self.root_fields.iter().all(|f| f == "__typename")
+    }
+
+    /// Asks for the schema (`__schema`, `__type`).
+    pub fn introspects(&self) -> bool {
+        self.root_fields
+            .iter()
+            .any(|f| f == "__schema" || f == "__type")
     }
 
     /// Only reference data (courts, agencies, forms, introspection).
@@ -74,17 +86,18 @@ pub fn analyze(query: &str, operation_name: Option<&str>) -> Option<DocInfo> {
     collect_fields(&doc, &op.node.selection_set.node, &mut root_fields, 0);
     root_fields.sort();
     root_fields.dedup();
-    let mut aliases = 0;
+    let mut repeats = Repeats::default();
     for (_, o) in doc.operations.iter() {
-        aliases += count_aliases(&o.node.selection_set.node);
+        repeats.count(&o.node.selection_set.node);
     }
     for f in doc.fragments.values() {
-        aliases += count_aliases(&f.node.selection_set.node);
+        repeats.count(&f.node.selection_set.node);
     }
     Some(DocInfo {
         op: op.node.ty,
         root_fields,
-        aliases,
+        aliases: repeats.aliases,
+        duplicates: repeats.duplicates,
     })
 }
 
@@ -110,17 +123,31 @@ fn collect_fields(doc: &ExecutableDocument, set: &SelectionSet, out: &mut Vec<St
     }
 }
 
-fn count_aliases(set: &SelectionSet) -> usize {
-    set.items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(f) => {
-                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node)
+/// Aliases and duplicated fields, counted where they are written (fragment definitions once,
+/// not per spread).
+#[derive(Default)]
+struct Repeats {
+    aliases: usize,
+    duplicates: usize,
+}
+
+impl Repeats {
+    fn count(&mut self, set: &SelectionSet) {
+        let mut keys = std::collections::HashSet::new();
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => {
+                    self.aliases += usize::from(f.node.alias.is_some());
+                    if !keys.insert(f.node.response_key().node.as_str()) {
+                        self.duplicates += 1;
+                    }
+                    self.count(&f.node.selection_set.node);
+                }
+                Selection::InlineFragment(f) => self.count(&f.node.selection_set.node),
+                Selection::FragmentSpread(_) => {}
             }
-            Selection::InlineFragment(f) => count_aliases(&f.node.selection_set.node),
-            Selection::FragmentSpread(_) => 0,
-        })
-        .sum()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -136,7 +163,23 @@ mod tests {
         .unwrap();
         assert_eq!(d.root_fields, vec!["__typename", "courts", "person"]);
         assert_eq!(d.aliases, 2);
+        assert_eq!(d.duplicates, 0);
         assert!(!d.reference_only());
+        assert!(!d.introspects());
+        assert!(
+            analyze(
+                "query { ...F } fragment F on QueryRoot { __type(name: \"Order\") { name } }",
+                None
+            )
+            .unwrap()
+            .introspects()
+        );
+        let dup = analyze(
+            "{ __typename __typename courts { code code } a: courts { code } }",
+            None,
+        )
+        .unwrap();
+        assert_eq!((dup.aliases, dup.duplicates), (1, 2));
         assert!(analyze("{ __typename }", None).unwrap().typename_only());
         assert!(
             !analyze("{ __schema { types { name } } }", None)

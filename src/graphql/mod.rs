@@ -48,9 +48,13 @@ pub const MAX_COMPLEXITY: usize = 5000;
 pub const MAX_DIRECTIVES: usize = 4;
 /// Aliases in one document (alias batching); GraphiQL's introspection query uses none.
 pub const MAX_ALIASES: usize = 30;
+/// Fields repeated under the same response key in one document (field duplication, graphql-cop).
+pub const MAX_DUPLICATE_FIELDS: usize = 30;
 
-/// Builds the schema over the app state. Production mode also turns off field suggestions
-/// ("Did you mean …" would leak the schema with introspection off).
+/// Builds the schema over the app state. Production mode turns off introspection (OWASP GraphQL
+/// Cheat Sheet; the HTTP handler refuses such documents with an error, as async-graphql alone
+/// answers `__schema` with a bare null) and field suggestions ("Did you mean …" would leak the
+/// schema with introspection off).
 pub fn build_schema(state: AppState) -> AppSchema {
     let production = state.auth.config.production;
     let mut b = Schema::build(
@@ -65,7 +69,7 @@ pub fn build_schema(state: AppState) -> AppSchema {
     .limit_recursive_depth(32)
     .extension(limits::CostLimit);
     if production {
-        b = b.disable_suggestions();
+        b = b.disable_introspection().disable_suggestions();
     }
     b.finish()
 }

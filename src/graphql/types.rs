@@ -1,5 +1,5 @@
 //! GraphQL output types: explicit wrappers over entity rows, never the rows themselves.
-use async_graphql::{Context, ID, Interface, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, Interface, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use entities::{
     agency, court, order, order_event, order_party, person, person_alias, service_record,
@@ -13,7 +13,7 @@ use crate::domain::codes::{
 use crate::domain::dob::age_on;
 use crate::domain::order_rules::{OrderFamily, OrderKind};
 use crate::domain::status::OrderStatus;
-use crate::graphql::access::{Need, clets_field, identified, person_identity};
+use crate::graphql::access::{Need, clets_field, identified, permit, person_identity};
 use crate::graphql::connection::{OrderConnection, order_connection};
 use crate::graphql::images::OrderImage;
 use crate::graphql::loaders::{
@@ -124,33 +124,47 @@ impl Person {
         PartyType::from_db(&self.0.party_type).gql()
     }
     async fn last_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        person_identity(ctx, &self.0)?;
+        if !permit(ctx, person_identity(ctx, &self.0)) {
+            return Ok(None);
+        }
         Ok(self.0.last_name.as_deref())
     }
     async fn first_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        person_identity(ctx, &self.0)?;
+        if !permit(ctx, person_identity(ctx, &self.0)) {
+            return Ok(None);
+        }
         Ok(self.0.first_name.as_deref())
     }
     async fn middle_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        person_identity(ctx, &self.0)?;
+        if !permit(ctx, person_identity(ctx, &self.0)) {
+            return Ok(None);
+        }
         Ok(self.0.middle_name.as_deref())
     }
     async fn suffix(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        person_identity(ctx, &self.0)?;
+        if !permit(ctx, person_identity(ctx, &self.0)) {
+            return Ok(None);
+        }
         Ok(self.0.suffix.as_deref())
     }
     async fn organization_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        person_identity(ctx, &self.0)?;
+        if !permit(ctx, person_identity(ctx, &self.0)) {
+            return Ok(None);
+        }
         Ok(self.0.organization_name.as_deref())
     }
     /// `LAST, FIRST MIDDLE SUFFIX` (NCIC NAM order), or the organization name. Null with a
     /// `FORBIDDEN` error for de-identified roles.
     async fn full_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        person_identity(ctx, &self.0)?;
+        if !permit(ctx, person_identity(ctx, &self.0)) {
+            return Ok(None);
+        }
         Ok(Some(full_name(&self.0)))
     }
     async fn dob(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<NaiveDate>> {
-        person_identity(ctx, &self.0)?;
+        if !permit(ctx, person_identity(ctx, &self.0)) {
+            return Ok(None);
+        }
         Ok(self.0.dob)
     }
     /// The identity is confidential (a minor, Fam. Code 6301.5): names, DOB and contact data
@@ -160,12 +174,16 @@ impl Person {
     }
     /// CLETS-001 address (Cal. Rules of Court 1.51): court and law-enforcement roles only.
     async fn address(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        clets_field(ctx, &self.0, "Person.address")?;
+        if !permit(ctx, clets_field(ctx, &self.0, "Person.address")) {
+            return Ok(None);
+        }
         Ok(self.0.address.as_deref())
     }
     /// CLETS-001 telephone (Cal. Rules of Court 1.51): court and law-enforcement roles only.
     async fn phone(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        clets_field(ctx, &self.0, "Person.phone")?;
+        if !permit(ctx, clets_field(ctx, &self.0, "Person.phone")) {
+            return Ok(None);
+        }
         Ok(self.0.phone.as_deref())
     }
     /// Age estimated on the form when the DOB was unknown.
@@ -211,16 +229,22 @@ impl Person {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<&str>> {
-        clets_field(ctx, &self.0, "Person.driverLicenseNumber")?;
+        if !permit(ctx, clets_field(ctx, &self.0, "Person.driverLicenseNumber")) {
+            return Ok(None);
+        }
         Ok(self.0.dl_number.as_deref())
     }
     async fn driver_license_state(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        clets_field(ctx, &self.0, "Person.driverLicenseState")?;
+        if !permit(ctx, clets_field(ctx, &self.0, "Person.driverLicenseState")) {
+            return Ok(None);
+        }
         Ok(self.0.dl_state.as_deref())
     }
     /// Other names (AKA).
     async fn aliases(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<Alias>>> {
-        person_identity(ctx, &self.0)?;
+        if !permit(ctx, person_identity(ctx, &self.0)) {
+            return Ok(None);
+        }
         let rows = loader(ctx)?.load_one(AliasesOf(self.0.id)).await.gql()?;
         Ok(Some(
             rows.unwrap_or_default().into_iter().map(Alias).collect(),
@@ -302,7 +326,9 @@ impl Order {
     }
     /// As written on the order. Null with a `FORBIDDEN` error for de-identified roles.
     async fn case_number(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        identified(ctx)?;
+        if !permit(ctx, identified(ctx)) {
+            return Ok(None);
+        }
         Ok(Some(&self.0.case_number))
     }
     async fn family(&self) -> async_graphql::Result<OrderFamily> {
@@ -324,8 +350,12 @@ impl Order {
     async fn expires_at(&self) -> Option<DateTime<Utc>> {
         self.0.expires_at
     }
-    async fn judicial_officer(&self) -> Option<&str> {
-        self.0.judicial_officer.as_deref()
+    /// A name: null with a `FORBIDDEN` error for de-identified roles.
+    async fn judicial_officer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        if !permit(ctx, identified(ctx)) {
+            return Ok(None);
+        }
+        Ok(self.0.judicial_officer.as_deref())
     }
     /// Derived at query time; `asOf` defaults to now.
     async fn status(&self, as_of: Option<DateTime<Utc>>) -> OrderStatus {
@@ -484,6 +514,7 @@ pub struct PcoCondition {
 
 /// The terms of an order.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct OrderConditions {
     pub pco_codes: Vec<PcoCondition>,
     pub contact_level: ContactLevel,
@@ -492,19 +523,27 @@ pub struct OrderConditions {
     pub firearm_relinquishment: bool,
     pub firearm_due_at: Option<DateTime<Utc>>,
     pub brady_indicator: BradyIndicator,
-    /// Free text written by the court; may name people, so not for de-identified roles.
-    #[graphql(guard = "Identified")]
+    #[graphql(skip)]
     pub special_conditions: Option<String>,
-    #[graphql(guard = "Identified")]
+    #[graphql(skip)]
     pub notes: Option<String>,
 }
 
-/// Guard for identifying fields of plain objects.
-pub struct Identified;
-
-impl async_graphql::Guard for Identified {
-    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
-        identified(ctx)
+#[ComplexObject]
+impl OrderConditions {
+    /// Free text written by the court; may name people, so not for de-identified roles.
+    async fn special_conditions(&self, ctx: &Context<'_>) -> Option<&str> {
+        if !permit(ctx, identified(ctx)) {
+            return None;
+        }
+        self.special_conditions.as_deref()
+    }
+    /// Free text: null with a `FORBIDDEN` error for de-identified roles.
+    async fn notes(&self, ctx: &Context<'_>) -> Option<&str> {
+        if !permit(ctx, identified(ctx)) {
+            return None;
+        }
+        self.notes.as_deref()
     }
 }
 
@@ -516,8 +555,12 @@ impl Party {
     async fn role(&self) -> async_graphql::Result<PartyRole> {
         PartyRole::from_db(&self.0.role).gql()
     }
-    async fn relationship(&self) -> Option<&str> {
-        self.0.relationship.as_deref()
+    /// Free text as on the form: null with a `FORBIDDEN` error for de-identified roles.
+    async fn relationship(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        if !permit(ctx, identified(ctx)) {
+            return Ok(None);
+        }
+        Ok(self.0.relationship.as_deref())
     }
     async fn person(&self, ctx: &Context<'_>) -> async_graphql::Result<Person> {
         loader(ctx)?
@@ -540,8 +583,12 @@ impl ServiceRecord {
     async fn method(&self) -> async_graphql::Result<ServiceMethod> {
         ServiceMethod::from_db(&self.0.method).gql()
     }
-    async fn server_name(&self) -> Option<&str> {
-        self.0.server_name.as_deref()
+    /// A name: null with a `FORBIDDEN` error for de-identified roles.
+    async fn server_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        if !permit(ctx, identified(ctx)) {
+            return Ok(None);
+        }
+        Ok(self.0.server_name.as_deref())
     }
     async fn agency(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agency>> {
         match self.0.agency_id {
@@ -549,8 +596,12 @@ impl ServiceRecord {
             None => Ok(None),
         }
     }
-    async fn notes(&self) -> Option<&str> {
-        self.0.notes.as_deref()
+    /// Free text: null with a `FORBIDDEN` error for de-identified roles.
+    async fn notes(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        if !permit(ctx, identified(ctx)) {
+            return Ok(None);
+        }
+        Ok(self.0.notes.as_deref())
     }
 }
 
@@ -572,8 +623,12 @@ impl OrderEvent {
             None => Ok(None),
         }
     }
-    async fn reason(&self) -> Option<&str> {
-        self.0.reason.as_deref()
+    /// Free text: null with a `FORBIDDEN` error for de-identified roles.
+    async fn reason(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        if !permit(ctx, identified(ctx)) {
+            return Ok(None);
+        }
+        Ok(self.0.reason.as_deref())
     }
     async fn source(&self) -> async_graphql::Result<EntrySource> {
         EntrySource::from_db(&self.0.source).gql()

@@ -18,7 +18,7 @@ use futures_util::TryStreamExt;
 use crate::audit::{self, AccessLog, AuditRecord, Outcome};
 use crate::auth::{AuthFailure, Caller, Operation};
 use crate::graphql::document;
-use crate::graphql::{MAX_ALIASES, request_loader};
+use crate::graphql::{MAX_ALIASES, MAX_DUPLICATE_FIELDS, request_loader};
 use crate::http::authn::{audit_unavailable, auth_failure_response, bearer, request_id};
 use crate::http::error::{JSON, error_response};
 use crate::http::{HttpState, MAX_BODY, UPLOAD_OVERHEAD};
@@ -255,6 +255,25 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
             &format!("at most {MAX_ALIASES} aliases per request"),
         );
     }
+    if let Some(i) = &info
+        && i.duplicates > MAX_DUPLICATE_FIELDS
+    {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "GRAPHQL_VALIDATION",
+            &format!("at most {MAX_DUPLICATE_FIELDS} repeated fields per request"),
+        );
+    }
+    if s.app.auth.config.production
+        && let Some(i) = &info
+        && i.introspects()
+    {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "GRAPHQL_VALIDATION",
+            "introspection is disabled",
+        );
+    }
     let op = match info.as_ref().map(|i| i.op) {
         Some(OperationType::Mutation) => Operation::Write,
         _ => Operation::Read,
@@ -317,9 +336,6 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
     if let Some(c) = caller.clone() {
         gql_req = gql_req.data(c);
     }
-    if s.app.auth.config.production {
-        gql_req = gql_req.disable_introspection();
-    }
     gql_req = gql_req.data(Requester {
         caller: caller.clone(),
         link_user: None,
@@ -329,8 +345,12 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
     });
     let mut resp = s.schema.execute(gql_req).await;
     // Request errors (parse, validation, variable coercion) leave `data` absent; with the
-    // GraphQL response media type they are 400 (GraphQL over HTTP spec).
-    let request_error = resp.data == async_graphql::Value::Null && resp.is_err();
+    // GraphQL response media type they are 400 (GraphQL over HTTP spec). A field error that
+    // nulls a non-null root field also leaves `data` null, but it has a path and the request
+    // was executed: that stays 200.
+    let request_error = resp.data == async_graphql::Value::Null
+        && resp.is_err()
+        && resp.errors.iter().all(|e| e.path.is_empty());
     // Every error carries a code: request errors come from parsing and validation; anything
     // else without one is internal.
     for e in &mut resp.errors {

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::helpers::{dv_tro, spawn_app};
 
-fn ccpor() -> Command {
+pub(crate) fn ccpor() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ccpor"))
 }
 

@@ -103,6 +103,25 @@ async fn graphql_response_media_type_gets_400_for_request_errors() {
     // Plain JSON clients get 200 with the same errors.
     let body = app.gql("{ nope }", json!({})).await;
     assert!(body["errors"].is_array());
+    // A field error that nulls the whole `data` (a denied non-null mutation) was executed: 200.
+    let r = app
+        .client
+        .post(app.url("/graphql"))
+        .header("accept", "application/graphql-response+json")
+        .json(&json!({
+            "query": "mutation { setCourtParticipation(code: \"SC19\", mode: FULL) { code } }"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["data"].is_null(), "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{body}"
+    );
+    assert_eq!(body["errors"][0]["path"][0], "setCourtParticipation");
 }
 
 #[tokio::test]

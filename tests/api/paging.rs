@@ -68,9 +68,9 @@ async fn a_page_costs_the_same_statements_for_10_or_50_orders() {
     let mut costs = Vec::new();
     for n in [10, 50] {
         // A loader batch split by a busy scheduler (CI runs tests in parallel) only ever adds
-        // statements, so the cheapest of three runs is the loaders' real cost.
+        // statements, so the cheapest of five runs is the loaders' real cost.
         let mut best = u64::MAX;
-        for _ in 0..3 {
+        for _ in 0..5 {
             let before = app.sql_stats.statements();
             let d = app.data(q, json!({ "n": n })).await;
             let after = app.sql_stats.statements();
@@ -80,15 +80,16 @@ async fn a_page_costs_the_same_statements_for_10_or_50_orders() {
         costs.push(best);
     }
     // One statement per relation (page, courts, parties, persons, aliases, events, service,
-    // chains, predecessors), never one per row.
+    // chains, predecessors), never one per row: a per-row loader would add at least 40
+    // statements for the 40 extra orders; a batch split under load adds a few.
     assert!(
-        costs[1] <= costs[0] + 2,
+        costs[1] <= costs[0] + 6,
         "statements for 10 vs 50 orders: {costs:?}"
     );
     assert!(
         // Plus a constant per request: the revocation check and the audit row (transaction
         // statements included).
-        costs.iter().all(|&c| c <= 20),
+        costs.iter().all(|&c| c <= 26),
         "statements for 10 vs 50 orders: {costs:?}"
     );
 }

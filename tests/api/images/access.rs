@@ -281,3 +281,129 @@ async fn uploads_need_a_writer_of_the_orders_court() {
     let (got, body) = post_as(&app, Some(&other_agency), &epo_id).await;
     assert_eq!(got, 403, "{body}");
 }
+
+/// `registerImageOnlyOrder` / `POST /images` with a record, and `completeImageOnlyOrder`, for
+/// every role: only a clerk of the image-only court registers and completes its orders.
+#[tokio::test]
+async fn image_only_orders_by_role() {
+    let app = spawn_app().await;
+    app.db
+        .execute_unprepared(
+            "UPDATE court SET participation_mode = 'image_only' WHERE code = 'SC02'",
+        )
+        .await
+        .unwrap();
+    let record = |case: &str| {
+        json!({
+            "courtCode": "SC02", "caseNumber": case, "family": "DV",
+            "parties": [
+                { "role": "RESTRAINED", "lastName": "Ferreira Baca", "firstName": "Octavio" },
+                { "role": "PROTECTED", "lastName": "Ferreira Baca", "firstName": "Mireya" }
+            ]
+        })
+    };
+    let own_clerk = app.mint(Role::Clerk, Some("SC02"));
+    // (who, token, rule; None = allowed)
+    let roles: Vec<(&str, String, Option<&str>)> = vec![
+        ("clerk of the court", own_clerk.clone(), None),
+        (
+            "clerk of another court",
+            app.mint(Role::Clerk, Some("SC19")),
+            Some("own_court"),
+        ),
+        (
+            "bench officer",
+            app.mint(Role::BenchOfficer, Some("SC02")),
+            Some("role_permission"),
+        ),
+        (
+            "officer",
+            app.mint(Role::Lea, Some("CA0190000")),
+            Some("own_agency"),
+        ),
+        (
+            "analyst",
+            app.mint(Role::Analyst, None),
+            Some("role_permission"),
+        ),
+        (
+            "admin",
+            app.mint(Role::Admin, None),
+            Some("role_permission"),
+        ),
+    ];
+    const COMPLETE: &str = "mutation($o: ID!, $i: CreateOrderInput!) {
+        completeImageOnlyOrder(orderId: $o, input: $i) { order { id imageOnly } } }";
+    for (n, (who, token, rule)) in roles.iter().enumerate() {
+        // Register by scanner upload.
+        let case = format!("26FL-0{n}100");
+        let form = Form::new().text("record", record(&case).to_string()).part(
+            "file",
+            Part::bytes(png(16, 16, n as u8))
+                .file_name("scan.png")
+                .mime_str("image/png")
+                .unwrap(),
+        );
+        let resp = client_with(token)
+            .post(app.url("/images"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let body: Value = resp.json().await.unwrap();
+        match rule {
+            None => assert_eq!(status, 201, "{who}: {body}"),
+            Some(rule) => {
+                assert_eq!(status, 403, "{who}: {body}");
+                assert_eq!(body["errors"][0]["extensions"]["rule"], *rule, "{who}");
+            }
+        }
+        // Complete an order the court's clerk registered.
+        let (status, body) =
+            post_as_record(&app, &own_clerk, &record(&format!("26FL-0{n}200"))).await;
+        assert_eq!(status, 201, "{body}");
+        let order = body["order"]["id"].as_str().unwrap().to_owned();
+        let mut keyed = dv_tro(&format!("26FL-0{n}200"), 1);
+        keyed["courtCode"] = json!("SC02");
+        let d = app
+            .gql_as(Some(token), COMPLETE, json!({ "o": order, "i": keyed }))
+            .await;
+        match rule {
+            None => assert_eq!(
+                d["data"]["completeImageOnlyOrder"]["order"]["imageOnly"], false,
+                "{who}: {d}"
+            ),
+            Some(rule) => {
+                let expected = if *rule == "own_agency" {
+                    "role_permission"
+                } else {
+                    rule
+                };
+                assert_eq!(
+                    d["errors"][0]["extensions"]["code"], "FORBIDDEN",
+                    "{who}: {d}"
+                );
+                assert_eq!(d["errors"][0]["extensions"]["rule"], expected, "{who}: {d}");
+            }
+        }
+    }
+}
+
+async fn post_as_record(app: &TestApp, token: &str, record: &Value) -> (u16, Value) {
+    let form = Form::new().text("record", record.to_string()).part(
+        "file",
+        Part::bytes(png(20, 20, 77))
+            .file_name("scan.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let resp = client_with(token)
+        .post(app.url("/images"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}

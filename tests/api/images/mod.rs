@@ -4,7 +4,7 @@
 
 mod access;
 mod bad_files;
-mod files;
+pub mod files;
 mod image_only;
 mod retrieval;
 mod verify;
