@@ -12,6 +12,7 @@ pub mod http;
 pub mod ids;
 pub mod images;
 pub mod import;
+pub mod metrics;
 pub mod operations;
 pub mod search;
 pub mod server;

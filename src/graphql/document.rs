@@ -11,6 +11,8 @@ use async_graphql::parser::types::{
 #[derive(Debug, Clone)]
 pub struct DocInfo {
     pub op: OperationType,
+    /// The operation's name, whether or not the request named it in `operationName`.
+    pub name: Option<String>,
     /// Root field names (not aliases), fragments expanded.
     pub root_fields: Vec<String>,
     /// Aliases anywhere in the document.
@@ -64,7 +66,9 @@ impl DocInfo {
                 OperationType::Mutation => "mutation",
                 OperationType::Subscription => "subscription",
             },
-            operation_name.unwrap_or("anonymous"),
+            operation_name
+                .or(self.name.as_deref())
+                .unwrap_or("anonymous"),
             self.root_fields.join(",")
         )
     }
@@ -74,11 +78,14 @@ impl DocInfo {
 /// the error itself.
 pub fn analyze(query: &str, operation_name: Option<&str>) -> Option<DocInfo> {
     let doc = parse_query(query).ok()?;
-    let op = match &doc.operations {
-        DocumentOperations::Single(op) => op,
+    let (name, op) = match &doc.operations {
+        DocumentOperations::Single(op) => (None, op),
         DocumentOperations::Multiple(ops) => match operation_name {
-            Some(name) => ops.get(name)?,
-            None if ops.len() == 1 => ops.values().next()?,
+            Some(name) => (Some(name.to_owned()), ops.get(name)?),
+            None if ops.len() == 1 => {
+                let (name, op) = ops.iter().next()?;
+                (Some(name.to_string()), op)
+            }
             None => return None,
         },
     };
@@ -95,6 +102,7 @@ pub fn analyze(query: &str, operation_name: Option<&str>) -> Option<DocInfo> {
     }
     Some(DocInfo {
         op: op.node.ty,
+        name,
         root_fields,
         aliases: repeats.aliases,
         duplicates: repeats.duplicates,

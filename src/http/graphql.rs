@@ -227,6 +227,7 @@ fn error_codes(resp: &async_graphql::Response) -> Vec<String> {
 
 /// `GET`/`POST /graphql`: authenticate, execute, audit.
 pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
+    let started = std::time::Instant::now();
     let request_id = request_id(req.headers());
     let client_addr = req
         .extensions()
@@ -239,6 +240,12 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         Err(resp) => return resp,
     };
     let info = document::analyze(&gql_req.query, gql_req.operation_name.as_deref());
+    let op_label = crate::metrics::operation_label(
+        gql_req
+            .operation_name
+            .as_deref()
+            .or(info.as_ref().and_then(|i| i.name.as_deref())),
+    );
     let at = Where {
         request_id,
         client_addr,
@@ -402,6 +409,13 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
             return audit_unavailable();
         }
     }
+    crate::metrics::graphql_request(
+        &op_label,
+        if mutation { "mutation" } else { "query" },
+        outcome.as_str(),
+        started.elapsed(),
+        &codes,
+    );
     let status = if rate_limited {
         StatusCode::TOO_MANY_REQUESTS
     } else if graphql_response && request_error {

@@ -5,6 +5,7 @@ pub mod error;
 pub mod graphql;
 pub mod health;
 pub mod images;
+pub mod metrics;
 pub mod playground;
 pub mod range;
 
@@ -43,6 +44,8 @@ pub struct HttpState {
 /// The whole router.
 pub fn router(app: AppState) -> Router {
     let schema = build_schema(app.clone());
+    // Install the recorder before the first request, so nothing is recorded into the void.
+    crate::metrics::handle();
     // Bodies are capped at the image limit plus form fields; JSON GraphQL bodies are capped
     // at `MAX_BODY` by the handler, and each uploaded file at the image limit while it streams.
     let body_limit = usize::try_from(app.images.max_bytes + UPLOAD_OVERHEAD).unwrap_or(usize::MAX);
@@ -71,6 +74,7 @@ pub fn router(app: AppState) -> Router {
     router
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::render))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,

@@ -118,6 +118,11 @@ impl Search {
         self.wake.notify_one();
     }
 
+    /// The last outbox row applied to this instance's index (0 when the lock is poisoned).
+    pub fn cursor(&self) -> i64 {
+        self.progress.lock().map(|p| p.cursor).unwrap_or(0)
+    }
+
     /// Applies outbox rows until none are left; returns how many were applied.
     pub async fn catch_up(&self, db: &DatabaseConnection) -> AppResult<usize> {
         let mut total = 0;

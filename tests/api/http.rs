@@ -180,3 +180,59 @@ async fn playground_is_served_with_local_assets() {
         .unwrap();
     assert_eq!(r.status(), 404);
 }
+
+/// Prometheus scrapes `/metrics`: per-operation request counts and latency histograms, errors
+/// by code, auth failures, the search index lag and the database pool.
+#[tokio::test]
+async fn metrics_count_requests_by_operation_and_error_code() {
+    let app = spawn_app().await;
+    // Operation names unique to this test: the recorder is shared by the whole test binary.
+    for _ in 0..3 {
+        app.data("query MetricsProbeCourts { courts { code } }", json!({}))
+            .await;
+    }
+    app.gql(
+        "query MetricsProbeBad { order(id: \"nope\") { id } }",
+        json!({}),
+    )
+    .await;
+    let anonymous = reqwest::Client::new();
+    let r = anonymous
+        .post(app.url("/graphql"))
+        .header("authorization", "Bearer not-a-token")
+        .json(&json!({ "query": "{ courts { code } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = anonymous.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = r.text().await.unwrap();
+    let line = |prefix: &str| {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line starting {prefix} in:\n{text}"))
+            .to_owned()
+    };
+    let ok = line(
+        "ccpor_graphql_requests_total{operation=\"MetricsProbeCourts\",type=\"query\",outcome=\"allowed\"}",
+    );
+    assert!(ok.ends_with(" 3"), "{ok}");
+    let bad = line(
+        "ccpor_graphql_requests_total{operation=\"MetricsProbeBad\",type=\"query\",outcome=\"error\"}",
+    );
+    assert!(bad.ends_with(" 1"), "{bad}");
+    line(
+        "ccpor_graphql_request_duration_seconds_bucket{operation=\"MetricsProbeCourts\",type=\"query\",le=\"0.0005\"}",
+    );
+    line("ccpor_graphql_errors_total{code=\"VALIDATION\"}");
+    line("ccpor_auth_failures_total{code=\"UNAUTHENTICATED\"}");
+    line("ccpor_search_index_lag_rows ");
+    line("ccpor_db_pool_connections ");
+}

@@ -1,0 +1,83 @@
+//! Prometheus metrics: one process-wide recorder, rendered by `GET /metrics`. Names and labels
+//! carry no personal data: operation names (bounded), operation types, outcomes, error codes.
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Latency buckets in seconds: sub-millisecond cache hits up to slow statewide searches.
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Installs the recorder once per process (every server in a test binary shares it); `None`
+/// when another recorder was installed first.
+pub fn handle() -> Option<&'static PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), &BUCKETS)
+                .ok()?
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            Some(handle)
+        })
+        .as_ref()
+}
+
+/// An operation name as a label: client-chosen, so anything but a short identifier is `other`
+/// (unbounded label values would grow the registry without limit).
+pub fn operation_label(name: Option<&str>) -> String {
+    match name {
+        None => "anonymous".to_owned(),
+        Some(n)
+            if (1..=64).contains(&n.len())
+                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+        {
+            n.to_owned()
+        }
+        Some(_) => "other".to_owned(),
+    }
+}
+
+/// One GraphQL request: count, latency, and each error code.
+pub fn graphql_request(
+    operation: &str,
+    kind: &str,
+    outcome: &str,
+    took: Duration,
+    codes: &[String],
+) {
+    metrics::counter!(
+        "ccpor_graphql_requests_total",
+        "operation" => operation.to_owned(),
+        "type" => kind.to_owned(),
+        "outcome" => outcome.to_owned()
+    )
+    .increment(1);
+    metrics::histogram!(
+        "ccpor_graphql_request_duration_seconds",
+        "operation" => operation.to_owned(),
+        "type" => kind.to_owned()
+    )
+    .record(took.as_secs_f64());
+    for code in codes {
+        metrics::counter!("ccpor_graphql_errors_total", "code" => code.clone()).increment(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_labels_are_bounded() {
+        assert_eq!(operation_label(Some("PersonHistory")), "PersonHistory");
+        assert_eq!(operation_label(None), "anonymous");
+        assert_eq!(operation_label(Some("drop table; --")), "other");
+        assert_eq!(operation_label(Some(&"a".repeat(65))), "other");
+    }
+}
