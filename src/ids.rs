@@ -11,6 +11,7 @@ pub enum Kind {
     Agency,
     Person,
     Order,
+    PersonLink,
 }
 
 impl Kind {
@@ -20,13 +21,20 @@ impl Kind {
             Kind::Agency => "Agency",
             Kind::Person => "Person",
             Kind::Order => "Order",
+            Kind::PersonLink => "PersonLink",
         }
     }
 
     fn from_name(s: &str) -> Option<Self> {
-        [Kind::Court, Kind::Agency, Kind::Person, Kind::Order]
-            .into_iter()
-            .find(|k| k.name() == s)
+        [
+            Kind::Court,
+            Kind::Agency,
+            Kind::Person,
+            Kind::Order,
+            Kind::PersonLink,
+        ]
+        .into_iter()
+        .find(|k| k.name() == s)
     }
 }
 

@@ -2,14 +2,17 @@
 
 pub mod access;
 pub mod audit;
+pub mod bench;
 pub mod connection;
 pub mod document;
+pub mod identity;
 pub mod inputs;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod search;
+pub mod statistics;
 pub mod types;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
@@ -28,11 +31,18 @@ pub struct QueryRoot(
     query::CourtQuery,
     search::SearchQuery,
     audit::AuditQuery,
+    bench::BenchQuery,
+    identity::IdentityQuery,
+    statistics::StatisticsQuery,
 );
 
 /// Mutations, one object per domain.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(mutation::OrderMutation, mutation::CourtMutation);
+pub struct MutationRoot(
+    mutation::OrderMutation,
+    mutation::CourtMutation,
+    identity::IdentityMutation,
+);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
@@ -47,6 +57,11 @@ pub const MAX_ALIASES: usize = 30;
 /// Builds the schema over the app state. Production mode also turns off field suggestions
 /// ("Did you mean …" would leak the schema with introspection off).
 pub fn build_schema(state: AppState) -> AppSchema {
+    build_schema_with(state, crate::events::Notifier::default())
+}
+
+/// `build_schema` with the process's order-event notifier (for subscriptions to come).
+pub fn build_schema_with(state: AppState, events: crate::events::Notifier) -> AppSchema {
     let production = state.auth.config.production;
     let mut b = Schema::build(
         QueryRoot::default(),
@@ -54,6 +69,7 @@ pub fn build_schema(state: AppState) -> AppSchema {
         EmptySubscription,
     )
     .data(state)
+    .data(events)
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
     .limit_directives(MAX_DIRECTIVES)

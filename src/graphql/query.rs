@@ -33,7 +33,9 @@ impl NodeQuery {
         let l = loader(ctx)?;
         match kind {
             Kind::Court | Kind::Agency => require(ctx, Permission::ReadReference)?,
-            Kind::Person | Kind::Order => require(ctx, Permission::ReadIdentified)?,
+            Kind::Person | Kind::Order | Kind::PersonLink => {
+                require(ctx, Permission::ReadIdentified)?
+            }
         };
         let node = match kind {
             Kind::Court => l
@@ -56,6 +58,18 @@ impl NodeQuery {
                 .await
                 .gql()?
                 .map(|m| Node::Order(Order(m))),
+            Kind::PersonLink => {
+                use sea_orm::EntityTrait;
+                let link = entities::person_link::Entity::find_by_id(n)
+                    .one(&state(ctx)?.db)
+                    .await
+                    .gql()?;
+                if let Some(l) = &link {
+                    person_in_scope(ctx, l.person_a).await?;
+                    person_in_scope(ctx, l.person_b).await?;
+                }
+                link.map(|m| Node::PersonLink(crate::graphql::identity::PersonLink(m)))
+            }
         };
         match &node {
             Some(Node::Order(o)) => order_in_scope(ctx, &o.0).await?,

@@ -14,7 +14,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::graphql::{AppSchema, build_schema};
+use crate::graphql::{AppSchema, build_schema_with};
 use crate::state::AppState;
 
 /// Largest GraphQL request body.
@@ -33,7 +33,12 @@ pub struct HttpState {
 
 /// The whole router.
 pub fn router(app: AppState) -> Router {
-    let schema = build_schema(app.clone());
+    router_with(app, crate::events::Notifier::default())
+}
+
+/// The router, with the process's order-event notifier.
+pub fn router_with(app: AppState, events: crate::events::Notifier) -> Router {
+    let schema = build_schema_with(app.clone(), events);
     let state = HttpState {
         app,
         schema,
