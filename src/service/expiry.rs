@@ -83,14 +83,15 @@ pub async fn sweep(
     }
 }
 
-/// Sweeps every `every` until the task is aborted; failures are logged and retried.
+/// Sweeps every `every` (the first time `every` after start, so a starting server's first
+/// requests do not queue behind it) until the task is aborted; failures are logged and retried.
 pub fn spawn(
     db: DatabaseConnection,
     notifier: Notifier,
     every: Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
