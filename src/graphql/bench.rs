@@ -13,7 +13,7 @@ use crate::error::AppError;
 use crate::graphql::access::{Need, log, order_in_scope, person_in_scope, scoped_court_ids};
 use crate::graphql::identity::Identity;
 use crate::graphql::inputs::CreateOrderInput;
-use crate::graphql::loaders::{CourtId, IdentityOf, PersonId, ServiceOf};
+use crate::graphql::loaders::{CourtId, PersonId, ServiceOf};
 use crate::graphql::types::{Court, Order, Person};
 use crate::graphql::{GqlResult, loader, state};
 use crate::ids::{self, Kind};
@@ -317,14 +317,4 @@ pub async fn in_scope(
             .collect(),
         None => found,
     })
-}
-
-/// `Person.identity`, resolved here to keep the identity logic in one place.
-pub async fn identity_of(ctx: &Context<'_>, person_id: i32) -> async_graphql::Result<Identity> {
-    let members = loader(ctx)?
-        .load_one(IdentityOf(person_id))
-        .await
-        .gql()?
-        .unwrap_or_else(|| vec![person_id]);
-    Ok(Identity { members })
 }

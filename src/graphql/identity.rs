@@ -8,7 +8,7 @@ use crate::auth::Permission;
 use crate::domain::identity_match::LinkState;
 use crate::error::AppError;
 use crate::graphql::access::{Need, log, person_in_scope, persons_in_scope, require};
-use crate::graphql::loaders::{LinkEventsOf, LinksOf, PersonId};
+use crate::graphql::loaders::{IdentityOf, LinkEventsOf, LinksOf, PersonId};
 use crate::graphql::types::Person;
 use crate::graphql::{GqlResult, loader, state};
 use crate::ids::{self, Kind};
@@ -136,6 +136,16 @@ impl Identity {
     }
 }
 
+/// `Person.identity`: the records linked to `person_id` (batched across a list of persons).
+pub async fn identity_of(ctx: &Context<'_>, person_id: i32) -> async_graphql::Result<Identity> {
+    let members = loader(ctx)?
+        .load_one(IdentityOf(person_id))
+        .await
+        .gql()?
+        .unwrap_or_else(|| vec![person_id]);
+    Ok(Identity { members })
+}
+
 /// The members a narrowed token may see.
 async fn visible(ctx: &Context<'_>, ids: &[i32]) -> async_graphql::Result<Vec<i32>> {
     Ok(match persons_in_scope(ctx, ids).await? {
@@ -164,14 +174,14 @@ impl IdentityQuery {
         first: Option<i32>,
     ) -> async_graphql::Result<Vec<PersonLink>> {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-        let state = state.unwrap_or(LinkState::Proposed);
+        let wanted = state.unwrap_or(LinkState::Proposed);
         let first = first.unwrap_or(20).clamp(0, 100);
         let rows = person_link::Entity::find()
-            .filter(person_link::Column::State.eq(state.as_db()))
+            .filter(person_link::Column::State.eq(wanted.as_db()))
             .order_by_desc(person_link::Column::UpdatedAt)
             .order_by_desc(person_link::Column::Id)
             .limit(u64::try_from(first).unwrap_or(100))
-            .all(&state_db(ctx)?)
+            .all(&crate::graphql::state(ctx)?.db)
             .await
             .gql()?;
         let ids: Vec<i32> = rows.iter().flat_map(|l| [l.person_a, l.person_b]).collect();
@@ -189,10 +199,6 @@ impl IdentityQuery {
         }
         Ok(rows.into_iter().map(PersonLink).collect())
     }
-}
-
-fn state_db(ctx: &Context<'_>) -> async_graphql::Result<sea_orm::DatabaseConnection> {
-    Ok(state(ctx)?.db.clone())
 }
 
 #[derive(Default)]

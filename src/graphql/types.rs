@@ -232,7 +232,7 @@ impl Person {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<crate::graphql::identity::Identity> {
         person_identity(ctx, &self.0)?;
-        crate::graphql::bench::identity_of(ctx, self.0.id).await
+        crate::graphql::identity::identity_of(ctx, self.0.id).await
     }
     /// Orders naming this person in any role, newest first.
     async fn orders(
