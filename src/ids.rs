@@ -13,6 +13,7 @@ pub enum Kind {
     Order,
     /// An image of an order (read through `Order.images`, not `node`).
     Image,
+    PersonLink,
 }
 
 impl Kind {
@@ -23,6 +24,7 @@ impl Kind {
             Kind::Person => "Person",
             Kind::Order => "Order",
             Kind::Image => "OrderImage",
+            Kind::PersonLink => "PersonLink",
         }
     }
 
@@ -33,6 +35,7 @@ impl Kind {
             Kind::Person,
             Kind::Order,
             Kind::Image,
+            Kind::PersonLink,
         ]
         .into_iter()
         .find(|k| k.name() == s)

@@ -15,6 +15,11 @@ pub const OPERATIONS: &[Operation] = &[
         variables: include_str!("../schema/operations/PersonHistory.json"),
     },
     Operation {
+        name: "BenchDashboard",
+        document: include_str!("../schema/operations/BenchDashboard.graphql"),
+        variables: include_str!("../schema/operations/BenchDashboard.json"),
+    },
+    Operation {
         name: "LeaCaseLookup",
         document: include_str!("../schema/operations/LeaCaseLookup.graphql"),
         variables: include_str!("../schema/operations/LeaCaseLookup.json"),
@@ -57,7 +62,7 @@ pub async fn example_variables(
                 vars["name"] = deunicode::deunicode(typed.trim()).into();
             }
         }
-        "PersonHistory" => {
+        "PersonHistory" | "BenchDashboard" => {
             if let Some(id) = busiest_restrained(db).await? {
                 vars["personId"] = crate::ids::encode(crate::ids::Kind::Person, id).into();
             }

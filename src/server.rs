@@ -5,18 +5,27 @@ use tokio::net::TcpListener;
 
 use crate::state::AppState;
 
-/// Serves until `shutdown` resolves, then drains in-flight requests.
+/// Serves until `shutdown` resolves, then drains in-flight requests. Runs the expiry job
+/// meanwhile (its notices go to the schema's subscribers).
 pub async fn run(
     listener: TcpListener,
     app: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
+    let events = crate::events::Notifier::default();
+    let expiry = crate::service::expiry::spawn(
+        app.db.clone(),
+        events.clone(),
+        crate::service::expiry::EVERY,
+    );
+    let served = axum::serve(
         listener,
-        crate::http::router(app).into_make_service_with_connect_info::<SocketAddr>(),
+        crate::http::router_with(app, events).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    expiry.abort();
+    served
 }
 
 /// Binds `addr`; port 0 picks a free port.

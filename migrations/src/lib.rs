@@ -11,6 +11,7 @@ mod m20261127_000006_create_id_counter;
 mod m20261127_000007_create_search_outbox;
 mod m20261127_000008_create_order_images;
 mod m20261127_000009_access_and_audit;
+mod m20261127_000010_identity_and_conflicts;
 mod seed_data;
 
 pub use m20261127_000009_access_and_audit::GENESIS as AUDIT_GENESIS;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_create_search_outbox::Migration),
             Box::new(m20261127_000008_create_order_images::Migration),
             Box::new(m20261127_000009_access_and_audit::Migration),
+            Box::new(m20261127_000010_identity_and_conflicts::Migration),
         ]
     }
 }

@@ -36,6 +36,8 @@ pub enum Permission {
     Administer,
     /// Read the audit log.
     ReadAudit,
+    /// Confirm or reject a proposed link between person records of different courts.
+    LinkPersons,
 }
 
 impl Role {
@@ -74,6 +76,7 @@ impl Role {
                     | WriteOrders
                     | RecordService
                     | ReadConfidential
+                    | LinkPersons
             ),
             Role::BenchOfficer => matches!(
                 p,

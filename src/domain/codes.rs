@@ -132,6 +132,8 @@ code_enum!(
         Renewed => "renewed",
         Terminated => "terminated",
         Cancelled => "cancelled",
+        /// Passed its expiry; recorded by the expiry job (status is derived either way).
+        Expired => "expired",
     }
 );
 
@@ -149,6 +151,11 @@ impl PcoCode {
                 format!("'{t}' is not an NCIC PCO code (01 to 09)"),
             )),
         }
+    }
+
+    /// The code as a number, 1 to 9.
+    pub fn number(self) -> u8 {
+        self.0
     }
 
     pub fn as_str(self) -> String {

@@ -2,11 +2,14 @@
 
 pub mod case_number;
 pub mod codes;
+pub mod conflict_rules;
 pub mod court_code;
 pub mod dob;
+pub mod identity_match;
 pub mod names;
 pub mod order_rules;
 pub mod ori;
+pub mod precedence;
 pub mod status;
 pub mod time;
 

@@ -61,6 +61,7 @@ fn describe(p: Permission) -> &'static str {
         Permission::ReadConfidential => "read confidential fields",
         Permission::Administer => "administer courts and agencies",
         Permission::ReadAudit => "read the audit log",
+        Permission::LinkPersons => "confirm or reject person links",
     }
 }
 

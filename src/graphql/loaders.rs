@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use entities::{
     agency, court, image_blob, order, order_event, order_image, order_party, person, person_alias,
-    service_record,
+    person_link, person_link_event, service_record,
 };
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
@@ -76,6 +76,16 @@ pub struct BlobOf(pub String);
 /// Orders of a chain (by chain root), oldest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ChainOf(pub i32);
+
+/// Records linked to a person (automatic or confirmed, transitively), itself included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IdentityOf(pub i32);
+/// Links touching a person, in any state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinksOf(pub i32);
+/// Events of a person link, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinkEventsOf(pub i32);
 
 type LoadResult<K, V> = Result<HashMap<K, V>, Arc<DbErr>>;
 
@@ -156,6 +166,52 @@ impl Loader<BlobOf> for DbLoader {
             .into_iter()
             .map(|r| (BlobOf(r.sha256.clone()), r))
             .collect())
+    }
+}
+grouped_loader!(LinkEventsOf, person_link_event, LinkId, link_id, OccurredAt);
+
+impl Loader<IdentityOf> for DbLoader {
+    type Value = Vec<i32>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[IdentityOf]) -> LoadResult<IdentityOf, Vec<i32>> {
+        let roots: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let sets = crate::service::identity::identities(&self.db, &roots)
+            .await
+            .map_err(|e| Arc::new(DbErr::Custom(e.to_string())))?;
+        Ok(sets
+            .into_iter()
+            .map(|(root, set)| (IdentityOf(root), set.into_iter().collect()))
+            .collect())
+    }
+}
+
+impl Loader<LinksOf> for DbLoader {
+    type Value = Vec<person_link::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[LinksOf]) -> LoadResult<LinksOf, Vec<person_link::Model>> {
+        use sea_orm::sea_query::Condition;
+        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let rows = person_link::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(person_link::Column::PersonA.is_in(ids.iter().copied()))
+                    .add(person_link::Column::PersonB.is_in(ids.iter().copied())),
+            )
+            .order_by_asc(person_link::Column::Id)
+            .all(&self.db)
+            .await?;
+        let mut out: HashMap<LinksOf, Vec<person_link::Model>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for r in rows {
+            for p in [r.person_a, r.person_b] {
+                if let Some(v) = out.get_mut(&LinksOf(p)) {
+                    v.push(r.clone());
+                }
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -2,8 +2,10 @@
 
 pub mod access;
 pub mod audit;
+pub mod bench;
 pub mod connection;
 pub mod document;
+pub mod identity;
 pub mod images;
 pub mod inputs;
 pub mod limits;
@@ -11,6 +13,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod search;
+pub mod statistics;
 pub mod types;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
@@ -29,6 +32,9 @@ pub struct QueryRoot(
     query::CourtQuery,
     search::SearchQuery,
     audit::AuditQuery,
+    bench::BenchQuery,
+    identity::IdentityQuery,
+    statistics::StatisticsQuery,
 );
 
 /// Mutations, one object per domain.
@@ -37,6 +43,7 @@ pub struct MutationRoot(
     mutation::OrderMutation,
     mutation::CourtMutation,
     images::ImageMutation,
+    identity::IdentityMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
@@ -56,6 +63,11 @@ pub const MAX_DUPLICATE_FIELDS: usize = 30;
 /// answers `__schema` with a bare null) and field suggestions ("Did you mean …" would leak the
 /// schema with introspection off).
 pub fn build_schema(state: AppState) -> AppSchema {
+    build_schema_with(state, crate::events::Notifier::default())
+}
+
+/// `build_schema` with the process's order-event notifier (for subscriptions to come).
+pub fn build_schema_with(state: AppState, events: crate::events::Notifier) -> AppSchema {
     let production = state.auth.config.production;
     let mut b = Schema::build(
         QueryRoot::default(),
@@ -63,6 +75,7 @@ pub fn build_schema(state: AppState) -> AppSchema {
         EmptySubscription,
     )
     .data(state)
+    .data(events)
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
     .limit_directives(MAX_DIRECTIVES)

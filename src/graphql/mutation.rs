@@ -21,6 +21,9 @@ use crate::service::orders;
 #[derive(SimpleObject)]
 pub struct CreateOrderPayload {
     pub order: Order,
+    /// Active orders between the same persons (over linked records) and what conflicts, with
+    /// the order that controls enforcement. Informs; the order is entered regardless.
+    pub conflicts: Vec<crate::graphql::bench::OrderConflict>,
 }
 
 /// Result of `recordService`.
@@ -184,9 +187,15 @@ impl OrderMutation {
         input: CreateOrderInput,
     ) -> async_graphql::Result<CreateOrderPayload> {
         let input = may_create(ctx, &input).await?;
-        let id = orders::create(&state(ctx)?.db, &input).await.gql()?;
+        let s = state(ctx)?;
+        let id = orders::create(&s.db, &input).await.gql()?;
+        let found = crate::service::conflicts::after_create(&s.db, &s.search, id)
+            .await
+            .gql()?;
+        let found = crate::graphql::bench::in_scope(ctx, found).await?;
         Ok(CreateOrderPayload {
             order: fetch(ctx, id).await?,
+            conflicts: crate::graphql::bench::conflicts_out(ctx, found),
         })
     }
 

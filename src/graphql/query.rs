@@ -34,7 +34,9 @@ impl NodeQuery {
         let l = loader(ctx)?;
         match kind {
             Kind::Court | Kind::Agency => require(ctx, Permission::ReadReference)?,
-            Kind::Person | Kind::Order | Kind::Image => require(ctx, Permission::ReadIdentified)?,
+            Kind::Person | Kind::Order | Kind::Image | Kind::PersonLink => {
+                require(ctx, Permission::ReadIdentified)?
+            }
         };
         let node = match kind {
             Kind::Court => l
@@ -58,6 +60,18 @@ impl NodeQuery {
                 .gql()?
                 .map(|m| Node::Order(Order(m))),
             Kind::Image => None,
+            Kind::PersonLink => {
+                use sea_orm::EntityTrait;
+                let link = entities::person_link::Entity::find_by_id(n)
+                    .one(&state(ctx)?.db)
+                    .await
+                    .gql()?;
+                if let Some(l) = &link {
+                    person_in_scope(ctx, l.person_a).await?;
+                    person_in_scope(ctx, l.person_b).await?;
+                }
+                link.map(|m| Node::PersonLink(crate::graphql::identity::PersonLink(m)))
+            }
         };
         match &node {
             Some(Node::Order(o)) => order_in_scope(ctx, &o.0).await?,

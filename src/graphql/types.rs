@@ -32,6 +32,7 @@ pub enum Node {
     Agency(Agency),
     Person(Person),
     Order(Order),
+    PersonLink(crate::graphql::identity::PersonLink),
 }
 
 /// An issuing court.
@@ -249,6 +250,15 @@ impl Person {
         Ok(Some(
             rows.unwrap_or_default().into_iter().map(Alias).collect(),
         ))
+    }
+    /// This person's records in other courts: automatically linked or confirmed ones, and the
+    /// proposed and rejected links a clerk has to look at or has decided.
+    async fn identity(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<crate::graphql::identity::Identity> {
+        person_identity(ctx, &self.0)?;
+        crate::graphql::identity::identity_of(ctx, self.0.id).await
     }
     /// Orders naming this person in any role, newest first.
     async fn orders(

@@ -20,7 +20,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::graphql::{AppSchema, build_schema};
+use crate::graphql::{AppSchema, build_schema_with};
 use crate::state::AppState;
 
 /// Largest GraphQL (JSON) request body.
@@ -43,7 +43,12 @@ pub struct HttpState {
 
 /// The whole router.
 pub fn router(app: AppState) -> Router {
-    let schema = build_schema(app.clone());
+    router_with(app, crate::events::Notifier::default())
+}
+
+/// The router, with the process's order-event notifier.
+pub fn router_with(app: AppState, events: crate::events::Notifier) -> Router {
+    let schema = build_schema_with(app.clone(), events);
     // Install the recorder before the first request, so nothing is recorded into the void.
     crate::metrics::handle();
     // Bodies are capped at the image limit plus form fields; JSON GraphQL bodies are capped

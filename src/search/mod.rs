@@ -41,6 +41,8 @@ pub struct Search {
     live: RwLock<(String, Arc<PersonIndex>)>,
     progress: Mutex<Progress>,
     wake: Notify,
+    /// One applier at a time: the background indexer, or a request that needs the index current.
+    applying: tokio::sync::Mutex<()>,
 }
 
 #[derive(Default)]
@@ -93,6 +95,7 @@ impl Search {
                 gaps: BTreeMap::new(),
             }),
             wake: Notify::new(),
+            applying: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -125,6 +128,7 @@ impl Search {
 
     /// Applies outbox rows until none are left; returns how many were applied.
     pub async fn catch_up(&self, db: &DatabaseConnection) -> AppResult<usize> {
+        let _one_at_a_time = self.applying.lock().await;
         let mut total = 0;
         loop {
             let n = self.apply_batch(db).await?;

@@ -1,8 +1,13 @@
 //! Plain service functions under the resolvers, the CLI import and the demo generator.
 
+pub mod conflicts;
+pub mod expiry;
+pub mod history;
+pub mod identity;
 pub mod image_only;
 pub mod model;
 pub mod orders;
 pub mod reads;
 pub mod refs;
+pub mod statistics;
 pub mod validate;

@@ -38,7 +38,7 @@ async fn named_operations_return_data_on_demo_data() {
     ccpor::demo::generate(&app.db, 400, ccpor::demo::DEFAULT_SEED, None)
         .await
         .unwrap();
-    assert_eq!(OPERATIONS.len(), 4);
+    assert_eq!(OPERATIONS.len(), 5);
     for op in OPERATIONS {
         let vars = example_variables(&app.db, op).await.unwrap();
         let mut data = app.data(op.document, vars.clone()).await;
@@ -76,6 +76,16 @@ async fn named_operations_return_data_on_demo_data() {
                         .iter()
                         .all(|e| e["node"]["parties"].as_array().unwrap().len() >= 2)
                 );
+            }
+            "BenchDashboard" => {
+                let h = &data["personHistory"];
+                assert!(h["person"]["fullName"].as_str().unwrap().contains(", "));
+                let chains = h["chains"].as_array().unwrap();
+                assert!(!chains.is_empty(), "busiest person has chains");
+                assert!(chains.iter().all(|c| c["status"].is_string()
+                    && !c["orders"].as_array().unwrap().is_empty()
+                    && !c["courts"].as_array().unwrap().is_empty()));
+                assert!(!h["identity"]["persons"].as_array().unwrap().is_empty());
             }
             "LeaCaseLookup" => {
                 let found = data["ordersByCaseNumber"].as_array().unwrap();

@@ -1,6 +1,11 @@
 //! End-to-end tests through HTTP (and the CLI binary) on a fresh database per test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bench_conflicts;
+mod bench_history;
+mod bench_identity;
+mod bench_statistics;
+mod bench_support;
 mod cli;
 mod cli_security;
 mod contract;

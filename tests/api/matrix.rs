@@ -133,6 +133,8 @@ struct Fixture {
     fresh: String,
     /// A case number no order has yet.
     case: String,
+    /// A link between two records of the shared order's restrained person.
+    link: String,
 }
 
 /// Whether a request leaves an audit row.
@@ -302,6 +304,60 @@ fn operations() -> Vec<Op> {
             expect: [Allow, Allow, Allow, ROLE, ROLE],
         },
         Op {
+            field: "personHistory",
+            case: "",
+            document: "query($p: ID!) { personHistory(personId: $p) { chains { orders { id } } } }",
+            variables: |f| json!({ "p": f.person }),
+            target: Shared,
+            audit: WithIds,
+            expect: [Allow, Allow, Allow, ROLE, ROLE],
+        },
+        Op {
+            field: "conflicts",
+            case: "",
+            document: "query($o: ID!) { conflicts(orderId: $o) { kinds } }",
+            variables: |f| json!({ "o": f.order }),
+            target: Shared,
+            audit: Row,
+            expect: [Allow, Allow, Allow, ROLE, ROLE],
+        },
+        Op {
+            field: "checkConflicts",
+            case: "",
+            document: "query($i: CreateOrderInput!) { checkConflicts(input: $i) { kinds } }",
+            variables: |f| json!({ "i": dv_tro(&f.case, 1) }),
+            target: Shared,
+            audit: Row,
+            expect: [Allow, Allow, Allow, ROLE, ROLE],
+        },
+        Op {
+            field: "personLinks",
+            case: "",
+            document: "{ personLinks(first: 5) { id } }",
+            variables: none,
+            target: Shared,
+            audit: Row,
+            expect: [Allow, Allow, Allow, ROLE, ROLE],
+        },
+        Op {
+            field: "statistics",
+            case: "",
+            document: "{ statistics(from: \"2020-01-01\", to: \"2030-01-01\", groupBy: COUNTY) { group issued { display } } }",
+            variables: none,
+            target: Shared,
+            audit: Row,
+            expect: [Allow, Allow, Allow, Allow, ROLE],
+        },
+        Op {
+            field: "statisticsSmallCell",
+            case: "",
+            document: "{ statisticsSmallCell }",
+            variables: none,
+            target: Shared,
+            audit: Row,
+            expect: [Allow, Allow, Allow, Allow, ROLE],
+        },
+        Op {
             field: "auditEvents",
             case: "",
             document: "{ auditEvents(first: 3) { edges { node { seq outcome } } } }",
@@ -328,6 +384,24 @@ fn operations() -> Vec<Op> {
             target: Shared,
             audit: WithIds,
             expect: [Allow, ROLE, Allow, ROLE, ROLE],
+        },
+        Op {
+            field: "confirmPersonLink",
+            case: "",
+            document: "mutation($l: ID!) { confirmPersonLink(linkId: $l) { link { state } } }",
+            variables: |f| json!({ "l": f.link }),
+            target: Shared,
+            audit: WithIds,
+            expect: [Allow, ROLE, ROLE, ROLE, ROLE],
+        },
+        Op {
+            field: "rejectPersonLink",
+            case: "",
+            document: "mutation($l: ID!) { rejectPersonLink(linkId: $l, reason: \"different DOB on the order\") { link { state } } }",
+            variables: |f| json!({ "l": f.link }),
+            target: Shared,
+            audit: WithIds,
+            expect: [Allow, ROLE, ROLE, ROLE, ROLE],
         },
         Op {
             field: "uploadOrderImage",
@@ -500,10 +574,17 @@ async fn every_role_against_every_root_operation() {
         .as_str()
         .unwrap()
         .to_owned();
+    // The same restrained person entered again: the two records are linked as one identity.
+    create(&app, dv_tro("26FL770002", 2)).await;
+    let link = app.data("{ personLinks { id } }", json!({})).await["personLinks"][0]["id"]
+        .as_str()
+        .expect("the second record is linked to the first")
+        .to_owned();
     let mut fx = Fixture {
         order,
         person,
         court,
+        link,
         ..Default::default()
     };
     let mut n = 0;

@@ -1,0 +1,105 @@
+//! The expiry job: orders past `expiresAt` already show as expired at query time (status is
+//! derived); this records the `expired` event once per order (a partial unique index makes that
+//! hold across instances), refreshes the search index's active flag through the outbox, and
+//! notifies subscribers.
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement, TransactionTrait};
+
+use crate::domain::codes::EventKind;
+use crate::error::AppResult;
+use crate::events::{Notifier, OrderNotice};
+use crate::service::orders::{insert_chunked, outbox_rows};
+
+/// How often `serve` sweeps.
+pub const EVERY: Duration = Duration::from_secs(60);
+/// Orders recorded per sweep statement.
+const BATCH: usize = 1000;
+
+fn placeholder(backend: DatabaseBackend, n: usize) -> String {
+    match backend {
+        DatabaseBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    }
+}
+
+/// Records `expired` events for orders that expired by `now` (and had not ended otherwise
+/// before), then notifies. Returns the notices sent.
+pub async fn sweep(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    notifier: &Notifier,
+) -> AppResult<Vec<OrderNotice>> {
+    let backend = db.get_database_backend();
+    let (p1, p2, p3) = (
+        placeholder(backend, 1),
+        placeholder(backend, 2),
+        placeholder(backend, 3),
+    );
+    let kind = EventKind::Expired.as_db();
+    let sql = format!(
+        "INSERT INTO order_event (order_id, kind, occurred_at, source, created_at, updated_at) \
+         SELECT o.id, '{kind}', o.expires_at, o.source, {p1}, {p2} FROM protective_order o \
+         WHERE o.expires_at IS NOT NULL AND o.expires_at <= {p3} \
+           AND (o.cancelled_at IS NULL OR o.cancelled_at > o.expires_at) \
+           AND (o.terminated_at IS NULL OR o.terminated_at > o.expires_at) \
+           AND (o.superseded_at IS NULL OR o.superseded_at > o.expires_at) \
+           AND NOT EXISTS (SELECT 1 FROM order_event e WHERE e.order_id = o.id AND e.kind = '{kind}') \
+         ORDER BY o.expires_at, o.id LIMIT {BATCH} \
+         ON CONFLICT (order_id) WHERE kind = '{kind}' DO NOTHING \
+         RETURNING order_id, occurred_at"
+    );
+    let mut sent = Vec::new();
+    loop {
+        let recorded = Utc::now();
+        let txn = db.begin().await?;
+        let rows = txn
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                sql.clone(),
+                [recorded.into(), recorded.into(), now.into()],
+            ))
+            .await?;
+        let mut notices = Vec::with_capacity(rows.len());
+        for r in &rows {
+            notices.push(OrderNotice {
+                order_id: r.try_get("", "order_id")?,
+                kind: EventKind::Expired,
+                occurred_at: r.try_get("", "occurred_at")?,
+            });
+        }
+        let ids: Vec<i32> = notices.iter().map(|n| n.order_id).collect();
+        insert_chunked(&txn, outbox_rows(&ids, Utc::now())).await?;
+        txn.commit().await?;
+        let done = notices.len() < BATCH;
+        for n in notices {
+            notifier.publish(n.clone());
+            sent.push(n);
+        }
+        if done {
+            return Ok(sent);
+        }
+    }
+}
+
+/// Sweeps every `every` (the first time `every` after start, so a starting server's first
+/// requests do not queue behind it) until the task is aborted; failures are logged and retried.
+pub fn spawn(
+    db: DatabaseConnection,
+    notifier: Notifier,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match sweep(&db, Utc::now(), &notifier).await {
+                Ok(n) if !n.is_empty() => tracing::info!(orders = n.len(), "recorded expiries"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "expiry sweep failed; retrying"),
+            }
+        }
+    })
+}
