@@ -38,6 +38,9 @@ pub struct RecordServicePayload {
 pub struct OrderChangePayload {
     pub order: Order,
     pub previous_order: Order,
+    /// Active orders of other chains between the same persons and what conflicts, as for
+    /// `createOrder`: a modification or renewal is a new order and is checked like one.
+    pub conflicts: Vec<crate::graphql::bench::OrderConflict>,
 }
 
 /// Result of `terminateOrder` and `cancelOrder`.
@@ -240,10 +243,16 @@ impl OrderMutation {
         input: ModifyOrderInput,
     ) -> async_graphql::Result<OrderChangePayload> {
         may_change(ctx, &input.order_id).await?;
-        let (new_id, old_id) = orders::modify(&state(ctx)?.db, &input).await.gql()?;
+        let s = state(ctx)?;
+        let (new_id, old_id) = orders::modify(&s.db, &input).await.gql()?;
+        let found = crate::service::conflicts::after_create(&s.db, &s.search, new_id)
+            .await
+            .gql()?;
+        let found = crate::graphql::bench::in_scope(ctx, found).await?;
         Ok(OrderChangePayload {
             order: fetch(ctx, new_id).await?,
             previous_order: fetch(ctx, old_id).await?,
+            conflicts: crate::graphql::bench::conflicts_out(ctx, found),
         })
     }
 
@@ -254,10 +263,16 @@ impl OrderMutation {
         input: RenewOrderInput,
     ) -> async_graphql::Result<OrderChangePayload> {
         may_change(ctx, &input.order_id).await?;
-        let (new_id, old_id) = orders::renew(&state(ctx)?.db, &input).await.gql()?;
+        let s = state(ctx)?;
+        let (new_id, old_id) = orders::renew(&s.db, &input).await.gql()?;
+        let found = crate::service::conflicts::after_create(&s.db, &s.search, new_id)
+            .await
+            .gql()?;
+        let found = crate::graphql::bench::in_scope(ctx, found).await?;
         Ok(OrderChangePayload {
             order: fetch(ctx, new_id).await?,
             previous_order: fetch(ctx, old_id).await?,
+            conflicts: crate::graphql::bench::conflicts_out(ctx, found),
         })
     }
 

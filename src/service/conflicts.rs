@@ -299,7 +299,7 @@ pub async fn record<C: ConnectionTrait>(
     Ok(())
 }
 
-/// After `createOrder` commits: link the order's persons to records from other courts (the
+/// After `createOrder`, `modifyOrder` or `renewOrder` commits: link the order's persons to records from other courts (the
 /// index is brought up to date first, so orders entered a moment ago are candidates), then find
 /// and record the conflicts. It informs and never undoes the order: a linking failure is logged
 /// and the check runs on the links there are.

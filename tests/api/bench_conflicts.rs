@@ -366,3 +366,80 @@ async fn bench_check_conflicts_on_a_draft_over_linked_records() {
     let d = app.gql_as(Some(&bench), q, json!({ "i": bad })).await;
     assert_eq!(crate::helpers::error_code(&d), "VALIDATION");
 }
+
+/// A modification or renewal is a new order and is checked like one: its payload carries the
+/// conflicts with other chains, never with the order it supersedes.
+#[tokio::test]
+async fn bench_modified_and_renewed_orders_report_their_conflicts() {
+    let app = spawn_app().await;
+    let (base, r, p) = pair(
+        &app,
+        "SC19",
+        "26STRO20901",
+        "DV-130",
+        no_contact(),
+        ("Valdivieso Auclair", "Bruno", "1979-03-09"),
+        ("Valdivieso Auclair", "Noemi", "1982-10-17"),
+    )
+    .await;
+    // Another court's order between the same persons, allowing peaceful contact.
+    let other = enter(
+        &app,
+        order(
+            "SC30",
+            "26FL020902",
+            "DV-130",
+            5,
+            Some(700),
+            json!({ "pcoCodes": ["01", "07"], "contactLevel": "PEACEFUL_CONTACT", "stayAwayYards": 100 }),
+            vec![existing("RESTRAINED", &r), existing("PROTECTED", &p)],
+        ),
+    )
+    .await;
+    let clerk = app.mint(Role::Clerk, Some("SC30"));
+    const FIELDS: &str = "order { id } previousOrder { id status }
+        conflicts { order { id } kinds controlling { order { id } rule } }";
+    let now = chrono::Utc::now();
+    let d = app
+        .gql_as(
+            Some(&clerk),
+            &format!("mutation($i: ModifyOrderInput!) {{ modifyOrder(input: $i) {{ {FIELDS} }} }}"),
+            json!({ "i": { "orderId": order_id(&other), "issuedAt": (now - chrono::Duration::days(1)).to_rfc3339() } }),
+        )
+        .await;
+    assert!(d.get("errors").is_none(), "{d:#}");
+    let modified = &d["data"]["modifyOrder"];
+    assert_eq!(modified["previousOrder"]["status"], "SUPERSEDED");
+    let conflicts = modified["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "only the other chain: {conflicts:#?}");
+    assert_eq!(conflicts[0]["order"]["id"], order_id(&base));
+    assert_eq!(kinds(&conflicts[0]), vec!["CONTACT_LEVEL"]);
+    assert_eq!(conflicts[0]["controlling"]["rule"], "NO_CONTACT");
+
+    let d = app
+        .gql_as(
+            Some(&clerk),
+            &format!("mutation($i: RenewOrderInput!) {{ renewOrder(input: $i) {{ {FIELDS} }} }}"),
+            json!({ "i": { "orderId": modified["order"]["id"], "issuedAt": now.to_rfc3339(),
+                           "expiresAt": (now + chrono::Duration::days(3 * 365)).to_rfc3339() } }),
+        )
+        .await;
+    assert!(d.get("errors").is_none(), "{d:#}");
+    let renewed = &d["data"]["renewOrder"];
+    let conflicts = renewed["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "{conflicts:#?}");
+    assert_eq!(conflicts[0]["order"]["id"], order_id(&base));
+    // Recorded like createOrder's, so `conflicts(orderId)` of the renewal agrees.
+    let q = app
+        .gql_as(
+            Some(&clerk),
+            "query($o: ID!) { conflicts(orderId: $o) { order { id } } }",
+            json!({ "o": renewed["order"]["id"] }),
+        )
+        .await;
+    assert_eq!(
+        q["data"]["conflicts"][0]["order"]["id"],
+        order_id(&base),
+        "{q:#}"
+    );
+}
