@@ -1,4 +1,5 @@
-//! The `ccpor` command line: serve, migrate, demo, schema, import, reindex, keys, token, audit.
+//! The `ccpor` command line: serve, migrate, demo, schema, import, reindex, link, images, keys,
+//! token, audit.
 
 pub mod security;
 use std::io::Write;
@@ -123,6 +124,14 @@ pub enum Command {
         #[arg(long, default_value_t = 1000)]
         batch_size: usize,
     },
+    /// Link person records across courts (as `createOrder` does for each new record) for data
+    /// that came in by `import` or `demo`. Uses the search index in the data dir, so run it
+    /// while no server uses that data dir. Running it again changes nothing already decided.
+    Link {
+        /// Only records with an id above this one (the last id a previous run reported).
+        #[arg(long, default_value_t = 0)]
+        after: i32,
+    },
     /// Order image maintenance.
     Images {
         #[command(subcommand)]
@@ -226,6 +235,24 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Link { after } => {
+            let (db, _) = open_db(&cli).await?;
+            let search = crate::search::Search::open(&cli.data_dir.join("search"))
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .context("opening the search index (is a server using this data dir?)")?;
+            let bar = progress(0, "persons");
+            let started = std::time::Instant::now();
+            let (seen, created) =
+                crate::service::identity::link_all(&db, &search, *after, Some(&bar))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            bar.finish();
+            println!(
+                "looked at {seen} person records in {:.2}s; {created} new links (see personLinks)",
+                started.elapsed().as_secs_f64()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Reindex => {

@@ -9,8 +9,8 @@ use ccpor_index::PersonIndex;
 use entities::{person, person_link, person_link_event};
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, Statement,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
 };
 
 use crate::domain::codes::PartyType;
@@ -335,4 +335,49 @@ pub async fn identity_of<C: ConnectionTrait>(db: &C, person_id: i32) -> AppResul
         .await?
         .remove(&person_id)
         .unwrap_or_else(|| BTreeSet::from([person_id])))
+}
+
+/// Persons per `link_persons` call of `link_all`.
+const LINK_BATCH: u64 = 500;
+
+/// Links every person record with id above `after` (all of them for 0): for data that arrived
+/// without `createOrder` (`ccpor import` feeds, demo data). The index is brought up to date
+/// first. Decided pairs are left as they are, so running it again changes nothing. Returns
+/// (persons looked at, links created).
+pub async fn link_all(
+    db: &DatabaseConnection,
+    search: &crate::search::Search,
+    after: i32,
+    progress: Option<&indicatif::ProgressBar>,
+) -> AppResult<(usize, usize)> {
+    search.catch_up(db).await?;
+    let index = search.index()?;
+    if let Some(bar) = progress {
+        let total = person::Entity::find()
+            .filter(person::Column::Id.gt(after))
+            .count(db)
+            .await?;
+        bar.set_length(total);
+    }
+    let (mut seen, mut created, mut cursor) = (0, 0, after);
+    loop {
+        let ids: Vec<i32> = person::Entity::find()
+            .select_only()
+            .column(person::Column::Id)
+            .filter(person::Column::Id.gt(cursor))
+            .order_by_asc(person::Column::Id)
+            .limit(LINK_BATCH)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let Some(&last) = ids.last() else {
+            return Ok((seen, created));
+        };
+        created += link_persons(db, index.clone(), &ids).await?;
+        seen += ids.len();
+        cursor = last;
+        if let Some(bar) = progress {
+            bar.inc(ids.len() as u64);
+        }
+    }
 }

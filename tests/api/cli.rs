@@ -1,7 +1,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::{dv_tro, spawn_app};
 
@@ -238,4 +238,74 @@ async fn serve_demo_on_an_empty_data_dir() {
         .len();
     assert_eq!(orders, 500, "no second demo load");
     terminate(again);
+}
+
+/// Records that came in by `import` are linked across courts by `ccpor link`, as `createOrder`
+/// links each new record; a second run changes nothing.
+#[tokio::test]
+async fn link_joins_imported_records_across_courts() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("feed.ndjson");
+    let la = dv_tro("26FL500001", 4);
+    let mut oc = dv_tro("26FL500002", 2);
+    oc["courtCode"] = json!("SC30");
+    std::fs::write(&path, format!("{la}\n{oc}\n")).unwrap();
+    let run = |args: &[&str]| {
+        ccpor()
+            .args(args)
+            .env("DATABASE_URL", &app.database_url)
+            .env("CCPOR_DATA_DIR", dir.path().join("data"))
+            .output()
+            .unwrap()
+    };
+    let out = run(&["import", path.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Automatic links and the clerk's queue of proposals.
+    let links = "{ auto: personLinks(state: AUTO) { ...L } proposed: personLinks(state: PROPOSED) { ...L } }
+        fragment L on PersonLink { state reasons persons { fullName court: orders(first: 1) { edges { node { court { code } } } } } }";
+    let before = app.data(links, json!({})).await;
+    assert_eq!(
+        before,
+        json!({ "auto": [], "proposed": [] }),
+        "import does not link"
+    );
+
+    let out = run(&["link"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("looked at 4 person records"), "{stdout}");
+    let after = app.data(links, json!({})).await;
+    let auto: Vec<&Value> = after["auto"].as_array().unwrap().iter().collect();
+    assert_eq!(
+        auto.len(),
+        1,
+        "the restrained man, same name and DOB: {after:#}"
+    );
+    // The protected woman has no DOB on either order: proposed for a clerk, not linked.
+    assert_eq!(after["proposed"].as_array().unwrap().len(), 1, "{after:#}");
+    let mut courts: Vec<&str> = auto[0]["persons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p["court"]["edges"][0]["node"]["court"]["code"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    courts.sort();
+    assert_eq!(courts, ["SC19", "SC30"], "{after:#}");
+
+    let out = run(&["link"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("0 new links"), "{stdout}");
 }
