@@ -329,6 +329,21 @@ pub const CREATE: &str = "mutation($i: CreateOrderInput!) { createOrder(input: $
     parties { role person { id fullName } } } } }";
 
 /// Creates an order, returning (order id, restrained person id, protected person id).
+/// An emergency protective order (EPO-001) an officer of `agency` entered two hours ago,
+/// running five days (Fam. Code 6256 allows at most seven).
+pub fn epo(case_number: &str, agency: &str) -> Value {
+    let now = chrono::Utc::now();
+    let mut epo = dv_tro(case_number, 0);
+    epo["family"] = json!("EPO");
+    epo["formNumber"] = json!("EPO-001");
+    epo["hearingDate"] = Value::Null;
+    epo["issuedAt"] = json!((now - chrono::Duration::hours(2)).to_rfc3339());
+    epo["expiresAt"] = json!((now + chrono::Duration::days(5)).to_rfc3339());
+    epo["source"] = json!("LEA");
+    epo["enteredByAgencyOri"] = json!(agency);
+    epo
+}
+
 pub async fn create(app: &TestApp, input: Value) -> (String, String, String) {
     // Entered by a clerk of the order's court (or, for an EPO with an agency, by that agency).
     let token = match (

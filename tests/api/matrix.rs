@@ -166,16 +166,7 @@ fn none(_: &Fixture) -> Value {
 }
 
 fn epo(case: &str) -> Value {
-    let now = chrono::Utc::now();
-    let mut epo = dv_tro(case, 0);
-    epo["family"] = json!("EPO");
-    epo["formNumber"] = json!("EPO-001");
-    epo["hearingDate"] = Value::Null;
-    epo["issuedAt"] = json!((now - chrono::Duration::hours(2)).to_rfc3339());
-    epo["expiresAt"] = json!((now + chrono::Duration::days(5)).to_rfc3339());
-    epo["source"] = json!("LEA");
-    epo["enteredByAgencyOri"] = json!(AGENCY);
-    epo
+    crate::helpers::epo(case, AGENCY)
 }
 
 /// Every root operation. `the_matrix_names_every_root_field_of_the_schema` fails when the schema

@@ -328,15 +328,7 @@ async fn bad_inputs_are_rejected_with_their_field_and_change_nothing() {
 #[tokio::test]
 async fn lea_enters_an_epo() {
     let app = spawn_app().await;
-    let now = chrono::Utc::now();
-    let mut epo = dv_tro("EPO26-000001", 0);
-    epo["family"] = json!("EPO");
-    epo["formNumber"] = json!("EPO-001");
-    epo["hearingDate"] = Value::Null;
-    epo["issuedAt"] = json!((now - chrono::Duration::hours(2)).to_rfc3339());
-    epo["expiresAt"] = json!((now + chrono::Duration::days(5)).to_rfc3339());
-    epo["source"] = json!("LEA");
-    epo["enteredByAgencyOri"] = json!("CA0370000");
+    let epo = crate::helpers::epo("EPO26-000001", "CA0370000");
     let d = app
         .data("mutation($i: CreateOrderInput!) { createOrder(input: $i) { order { kind source enteredByAgency { name } enteredByCourt { code } } } }", json!({ "i": epo }))
         .await;

@@ -264,15 +264,7 @@ async fn uploads_need_a_writer_of_the_orders_court() {
     // The court's own clerk may; so may an officer for the EPO their agency entered.
     let (got, body) = post_as(&app, Some(&app.mint(Role::Clerk, Some("SC19"))), &order).await;
     assert_eq!(got, 201, "{body}");
-    let now = chrono::Utc::now();
-    let mut epo = dv_tro("EPO26-000912", 0);
-    epo["family"] = json!("EPO");
-    epo["formNumber"] = json!("EPO-001");
-    epo["hearingDate"] = Value::Null;
-    epo["issuedAt"] = json!((now - chrono::Duration::hours(2)).to_rfc3339());
-    epo["expiresAt"] = json!((now + chrono::Duration::days(5)).to_rfc3339());
-    epo["source"] = json!("LEA");
-    epo["enteredByAgencyOri"] = json!("CA0370000");
+    let epo = crate::helpers::epo("EPO26-000912", "CA0370000");
     let (epo_id, _, _) = create(&app, epo).await;
     let officer = app.mint(Role::Lea, Some("CA0370000"));
     let (got, body) = post_as(&app, Some(&officer), &epo_id).await;
@@ -336,22 +328,7 @@ async fn image_only_orders_by_role() {
         completeImageOnlyOrder(orderId: $o, input: $i) { order { id imageOnly } } }";
     for (n, (who, token, rule)) in roles.iter().enumerate() {
         // Register by scanner upload.
-        let case = format!("26FL-0{n}100");
-        let form = Form::new().text("record", record(&case).to_string()).part(
-            "file",
-            Part::bytes(png(16, 16, n as u8))
-                .file_name("scan.png")
-                .mime_str("image/png")
-                .unwrap(),
-        );
-        let resp = client_with(token)
-            .post(app.url("/images"))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        let body: Value = resp.json().await.unwrap();
+        let (status, body) = post_as_record(&app, token, &record(&format!("26FL-0{n}100"))).await;
         match rule {
             None => assert_eq!(status, 201, "{who}: {body}"),
             Some(rule) => {
