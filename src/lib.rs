@@ -15,6 +15,7 @@ pub mod images;
 pub mod import;
 pub mod metrics;
 pub mod operations;
+pub mod persisted;
 pub mod search;
 pub mod server;
 pub mod service;

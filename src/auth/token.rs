@@ -96,6 +96,8 @@ pub struct Narrowing {
     pub county: Option<String>,
     /// An earlier expiry.
     pub expires: Option<SystemTime>,
+    /// Only documents of the trusted manifest (`ccpor schema operations`), sent by hash.
+    pub trusted_documents: bool,
 }
 
 /// Appends a narrowing block offline: no key is needed, and a block can only add checks, so the
@@ -110,6 +112,11 @@ pub fn attenuate(token: &str, n: &Narrowing) -> Result<String, AuthError> {
     }
     if let Some(county) = &n.county {
         b = biscuit_auth::macros::block_merge!(b, r#"check if county({c});"#, c = county.as_str());
+    }
+    if n.trusted_documents {
+        b = b
+            .code(r#"check if document("trusted");"#)
+            .map_err(token_err)?;
     }
     if let Some(exp) = n.expires {
         b = biscuit_auth::macros::block_merge!(b, r#"check if time($t), $t <= {exp};"#, exp = exp);

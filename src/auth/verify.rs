@@ -47,6 +47,11 @@ pub enum AuthFailure {
     Revoked,
     #[error("the token does not allow this request: {0}")]
     Denied(String),
+    /// The token is narrowed to trusted documents and the request is not one.
+    #[error(
+        "this token runs trusted documents only: send extensions.persistedQuery.sha256Hash of an operation from `ccpor schema operations`"
+    )]
+    TrustedDocumentsOnly,
     /// Not a verdict on the token: the authorizer ran out of time or facts.
     #[error("the token could not be checked in time; retry")]
     AuthorizerLimit,
@@ -56,6 +61,7 @@ impl AuthFailure {
     pub fn code(&self) -> &'static str {
         match self {
             AuthFailure::Malformed | AuthFailure::WrongKey => "UNAUTHENTICATED",
+            AuthFailure::TrustedDocumentsOnly => "TRUSTED_DOCUMENTS_ONLY",
             AuthFailure::Expired => "TOKEN_EXPIRED",
             AuthFailure::Revoked => "TOKEN_REVOKED",
             AuthFailure::Denied(_) => "FORBIDDEN",
@@ -77,13 +83,28 @@ pub fn parse(ring: &KeyRing, bearer: &str, now: DateTime<Utc>) -> Result<Biscuit
     })
 }
 
-fn run(token: &Biscuit, op: Operation, county: Option<&str>) -> Result<Claims, AuthFailure> {
+fn run(
+    token: &Biscuit,
+    op: Operation,
+    trusted: bool,
+    county: Option<&str>,
+) -> Result<Claims, AuthFailure> {
     let mut builder = authorizer!(
         r#"operation({op});
            allow if user($u), role($r);
            deny if true;"#,
         op = op.as_str(),
     );
+    if trusted {
+        // The request is a document of the manifest: what `check if document("trusted")` of a
+        // narrowed token asks for.
+        builder = builder
+            .fact(biscuit_auth::builder::fact(
+                "document",
+                &[biscuit_auth::builder::string("trusted")],
+            ))
+            .map_err(|_| AuthFailure::Malformed)?;
+    }
     if let Some(c) = county {
         builder = builder
             .fact(biscuit_auth::builder::fact(
@@ -140,6 +161,8 @@ fn map_err(e: Token) -> AuthFailure {
                 .collect();
             if rules.iter().any(|r| r.contains("time(")) {
                 AuthFailure::Expired
+            } else if rules.iter().any(|r| r.contains("document(")) {
+                AuthFailure::TrustedDocumentsOnly
             } else if rules.is_empty() {
                 AuthFailure::Denied("no policy allows it".into())
             } else {
@@ -158,17 +181,18 @@ fn map_err(e: Token) -> AuthFailure {
 pub fn authorize(
     token: &Biscuit,
     op: Operation,
+    trusted: bool,
     counties: &[&str],
     token_id: String,
 ) -> Result<Caller, AuthFailure> {
     let (claims, scope) = if token.block_count() <= 1 {
-        (run(token, op, None)?, None)
+        (run(token, op, trusted, None)?, None)
     } else {
         let mut allowed = BTreeSet::new();
         let mut claims = None;
         let mut first_failure = None;
         for c in counties {
-            match run(token, op, Some(c)) {
+            match run(token, op, trusted, Some(c)) {
                 Ok(cl) => {
                     allowed.insert((*c).to_owned());
                     claims = Some(cl);

@@ -110,8 +110,11 @@ pub enum Command {
         #[arg(long, default_value_t = crate::demo::DEFAULT_SEED)]
         seed: u64,
     },
-    /// Print the GraphQL schema (SDL).
-    Schema,
+    /// Print the GraphQL schema (SDL), or with `operations` the trusted-documents manifest.
+    Schema {
+        #[command(subcommand)]
+        what: Option<SchemaCommand>,
+    },
     /// Rebuild the person search index from the database; a running server keeps serving the
     /// old index until the new one is ready, then switches.
     Reindex,
@@ -144,6 +147,13 @@ pub enum ImagesCommand {
     /// Re-hash every stored image object and report missing or corrupted ones (exit code 4 when
     /// any is found).
     Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Print the trusted documents (the named operations of `schema/operations/`) as an Apollo
+    /// persisted-query manifest: SHA-256 id, name, type and body of each.
+    Operations,
 }
 
 /// Exit code when `images verify` found missing or corrupted objects.
@@ -233,8 +243,17 @@ fn progress(len: u64, what: &str) -> ProgressBar {
 
 async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Schema => {
+        Command::Schema { what: None } => {
             print!("{}", crate::graphql::sdl());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema {
+            what: Some(SchemaCommand::Operations),
+        } => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::persisted::manifest_json())?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Link { after } => {
@@ -381,7 +400,14 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 read_only,
                 county,
                 ttl,
-            } => security::attenuate(token, *read_only, county.as_deref(), *ttl),
+                trusted_documents,
+            } => security::attenuate(
+                token,
+                *read_only,
+                county.as_deref(),
+                *ttl,
+                *trusted_documents,
+            ),
             security::TokenCommand::Revoke { token, id, reason } => {
                 let (db, _) = open_db(&cli).await?;
                 security::revoke(&db, token.as_deref(), id.as_deref(), reason.as_deref()).await

@@ -58,6 +58,10 @@ pub enum TokenCommand {
         /// Expire sooner, e.g. 5m.
         #[arg(long, value_parser = humantime::parse_duration)]
         ttl: Option<Duration>,
+        /// Run only the trusted documents of `ccpor schema operations`, sent by hash (for LEA
+        /// client software).
+        #[arg(long)]
+        trusted_documents: bool,
     },
     /// Revoke a token (and every token narrowed from it) by the token or a revocation id.
     Revoke {
@@ -185,6 +189,7 @@ pub fn attenuate(
     read_only: bool,
     county: Option<&str>,
     ttl: Option<Duration>,
+    trusted_documents: bool,
 ) -> anyhow::Result<ExitCode> {
     let county = county
         .map(|c| {
@@ -195,8 +200,8 @@ pub fn attenuate(
                 .ok_or_else(|| anyhow::anyhow!("--county: '{c}' is not a California county"))
         })
         .transpose()?;
-    if !read_only && county.is_none() && ttl.is_none() {
-        anyhow::bail!("give at least one of --read-only, --county, --ttl");
+    if !read_only && county.is_none() && ttl.is_none() && !trusted_documents {
+        anyhow::bail!("give at least one of --read-only, --county, --ttl, --trusted-documents");
     }
     let narrowed = token::attenuate(
         token,
@@ -204,6 +209,7 @@ pub fn attenuate(
             read_only,
             county,
             expires: ttl.map(|d| SystemTime::now() + d),
+            trusted_documents,
         },
     )?;
     println!("{narrowed}");

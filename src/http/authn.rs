@@ -37,7 +37,7 @@ pub fn bearer(headers: &HeaderMap) -> Option<Result<String, ()>> {
 pub fn auth_failure_response(f: &AuthFailure) -> Response {
     metrics::counter!("ccpor_auth_failures_total", "code" => f.code()).increment(1);
     let status = match f {
-        AuthFailure::Denied(_) => StatusCode::FORBIDDEN,
+        AuthFailure::Denied(_) | AuthFailure::TrustedDocumentsOnly => StatusCode::FORBIDDEN,
         AuthFailure::AuthorizerLimit => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::UNAUTHORIZED,
     };

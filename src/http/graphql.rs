@@ -190,6 +190,54 @@ async fn parse_request(req: Request, max_file: u64) -> Result<async_graphql::Req
         .map_err(|e| not_a_request(&e.to_string()))
 }
 
+/// A request refused before execution: status, code, message.
+type Refusal = (StatusCode, &'static str, &'static str);
+
+/// Apollo's persisted-query protocol against the trusted-documents manifest: a known hash
+/// supplies (or vouches for) the document. Returns whether the request is a trusted document.
+/// Unknown hashes without a document get `PERSISTED_QUERY_NOT_FOUND` (200, as Apollo clients
+/// expect); documents are not registered at run time, so only the manifest is trusted.
+fn resolve_persisted(req: &mut async_graphql::Request) -> Result<bool, Refusal> {
+    let Some(pq) = req.extensions.get("persistedQuery") else {
+        return Ok(false);
+    };
+    let hash = pq.clone().into_json().ok().and_then(|v| {
+        v.get("sha256Hash")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    });
+    let Some(hash) = hash else {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "extensions.persistedQuery needs a sha256Hash",
+        ));
+    };
+    if !req.query.is_empty() && !crate::persisted::hash(&req.query).eq_ignore_ascii_case(&hash) {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "PERSISTED_QUERY_HASH_MISMATCH",
+            "the document's SHA-256 is not extensions.persistedQuery.sha256Hash",
+        ));
+    }
+    match crate::persisted::find(&hash) {
+        Some(doc) => {
+            req.query = doc.body.to_owned();
+            req.extensions.remove("persistedQuery");
+            Ok(true)
+        }
+        None if req.query.is_empty() => Err((
+            StatusCode::OK,
+            "PERSISTED_QUERY_NOT_FOUND",
+            "PersistedQueryNotFound: not a trusted document (see `ccpor schema operations`)",
+        )),
+        None => {
+            req.extensions.remove("persistedQuery");
+            Ok(false)
+        }
+    }
+}
+
 /// Request facts every audit row of this request shares.
 struct Where {
     request_id: String,
@@ -235,9 +283,13 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         .map(|c| c.0.ip().to_string());
     let token = bearer(req.headers());
     let graphql_response = wants_graphql_response(req.headers());
-    let gql_req = match parse_request(req, s.app.images.max_bytes).await {
+    let mut gql_req = match parse_request(req, s.app.images.max_bytes).await {
         Ok(r) => r,
         Err(resp) => return resp,
+    };
+    let trusted = match resolve_persisted(&mut gql_req) {
+        Ok(t) => t,
+        Err((status, code, message)) => return error_response(status, code, message),
     };
     let info = document::analyze(&gql_req.query, gql_req.operation_name.as_deref());
     let op_label = crate::metrics::operation_label(
@@ -315,7 +367,7 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
             }
             return auth_failure_response(&f);
         }
-        Some(Ok(t)) => match s.app.auth.authenticate(db, &t, op).await {
+        Some(Ok(t)) => match s.app.auth.authenticate_document(db, &t, op, trusted).await {
             Ok(c) => Some(c),
             Err(f) => {
                 let mut rec = at.record("auth.failed", Outcome::Denied, None);

@@ -21,3 +21,4 @@ mod orders;
 mod paging;
 mod search;
 mod security;
+mod trusted;
