@@ -7,6 +7,7 @@ pub mod keys;
 pub mod limits;
 pub mod revocation;
 pub mod roles;
+pub mod rules;
 pub mod token;
 pub mod verify;
 

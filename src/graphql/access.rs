@@ -12,20 +12,7 @@ use crate::error::AppError;
 use crate::graphql::loaders::CourtId;
 use crate::graphql::{GqlResult, loader, state};
 
-/// Rule names clients see in `extensions.rule`.
-pub mod rule {
-    pub const ROLE: &str = "role_permission";
-    /// CJIS AC-6 least privilege: analysts get de-identified data only.
-    pub const DEIDENTIFIED: &str = "deidentified_only";
-    /// CRC 1.51: CLETS-001 data only for court and DOJ-authorized law-enforcement personnel.
-    pub const CLETS: &str = "clets_confidential";
-    /// Fam. Code 6301.5 / CCP 527.6(v): a minor's identity kept confidential.
-    pub const MINOR: &str = "minor_confidential";
-    pub const OWN_COURT: &str = "own_court";
-    pub const OWN_AGENCY: &str = "own_agency";
-    pub const EPO_ONLY: &str = "lea_enters_epo_only";
-    pub const COUNTY_SCOPE: &str = "token_county_scope";
-}
+pub use crate::auth::rules::{county_denied, rule};
 
 /// The authenticated caller; `UNAUTHENTICATED` when the request carried no valid token.
 pub fn caller<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Caller> {
@@ -183,19 +170,7 @@ pub async fn order_in_scope(ctx: &Context<'_>, o: &order::Model) -> async_graphq
         .gql()?
         .map(|ct| ct.county)
         .unwrap_or_default();
-    if c.sees_county(&county) {
-        Ok(())
-    } else {
-        Err(county_denied()).gql()
-    }
-}
-
-/// The denial of anything outside a narrowed token's counties.
-pub fn county_denied() -> AppError {
-    AppError::forbidden(
-        rule::COUNTY_SCOPE,
-        "this token is narrowed to other counties",
-    )
+    c.require_county(&county).gql()
 }
 
 /// Which of `person_ids` have an order in the caller's county scope (all of them when statewide).
@@ -245,19 +220,7 @@ pub async fn may_write_court(ctx: &Context<'_>, court_id: i32) -> async_graphql:
         .gql()?
         .ok_or_else(|| AppError::not_found("court"))
         .gql()?;
-    if c.court.as_deref() != Some(court.code.as_str()) {
-        return Err(AppError::forbidden(
-            rule::OWN_COURT,
-            format!(
-                "a clerk of {} may change only that court's orders (this order is {}'s)",
-                c.court.as_deref().unwrap_or("no court"),
-                court.code
-            ),
-        ))
-        .gql();
-    }
-    if !c.sees_county(&court.county) {
-        return Err(county_denied()).gql();
-    }
-    Ok(())
+    c.require_clerk_of(&court.code, "change")
+        .and_then(|()| c.require_county(&court.county))
+        .gql()
 }

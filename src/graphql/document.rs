@@ -77,7 +77,11 @@ impl DocInfo {
 /// `None` when the document does not parse or names no single operation; execution then reports
 /// the error itself.
 pub fn analyze(query: &str, operation_name: Option<&str>) -> Option<DocInfo> {
-    let doc = parse_query(query).ok()?;
+    analyze_doc(&parse_query(query).ok()?, operation_name)
+}
+
+/// `analyze` of a document already parsed (the request's own parse, which execution reuses).
+pub fn analyze_doc(doc: &ExecutableDocument, operation_name: Option<&str>) -> Option<DocInfo> {
     let (name, op) = match &doc.operations {
         DocumentOperations::Single(op) => (None, op),
         DocumentOperations::Multiple(ops) => match operation_name {
@@ -90,7 +94,7 @@ pub fn analyze(query: &str, operation_name: Option<&str>) -> Option<DocInfo> {
         },
     };
     let mut root_fields = Vec::new();
-    collect_fields(&doc, &op.node.selection_set.node, &mut root_fields, 0);
+    collect_fields(doc, &op.node.selection_set.node, &mut root_fields, 0);
     root_fields.sort();
     root_fields.dedup();
     let mut repeats = Repeats::default();

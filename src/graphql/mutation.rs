@@ -171,11 +171,7 @@ async fn court_in_scope(ctx: &Context<'_>, c: &Caller, code: &str) -> async_grap
         .gql()?
         .map(|ct| ct.county)
         .unwrap_or_default();
-    if c.sees_county(&county) {
-        Ok(())
-    } else {
-        Err(crate::graphql::access::county_denied()).gql()
-    }
+    c.require_county(&county).gql()
 }
 
 #[derive(Default)]

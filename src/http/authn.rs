@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use crate::audit::{self, Outcome};
-use crate::auth::{AuthFailure, Operation};
+use crate::auth::{AuthFailure, Caller, Operation};
 use crate::http::HttpState;
 use crate::http::error::error_response;
 use crate::images::access::Requester;
@@ -57,8 +57,72 @@ pub fn audit_unavailable() -> Response {
     )
 }
 
-/// The token holder of a non-GraphQL request, for `op`. Every refusal is audited and answered
-/// as `/graphql` answers it (401 with `WWW-Authenticate`, 403, 503).
+/// What a request asks of its token.
+pub struct Attempt {
+    /// How the request is described in audit rows (`POST /images`, `query Name(field)`).
+    pub operation: Option<String>,
+    pub op: Operation,
+    /// The request is a document of the trusted manifest.
+    pub trusted: bool,
+    /// A request without a token may go on as anonymous (`{ __typename }`).
+    pub anonymous_ok: bool,
+}
+
+/// Checks the request's bearer token (`bearer`'s reading of the header); every refusal is
+/// audited under `who` and answered 401 (with `WWW-Authenticate`), 403 or 503. `Ok(None)`:
+/// no token, and `attempt.anonymous_ok`.
+pub async fn check_bearer(
+    s: &HttpState,
+    token: Option<Result<String, ()>>,
+    who: &Requester,
+    attempt: &Attempt,
+) -> Result<Option<Caller>, Response> {
+    let db = &s.app.db;
+    let refusal = |event: &str, detail: Option<String>| {
+        let mut rec = who.record(event, Outcome::Denied);
+        rec.operation = attempt.operation.clone();
+        rec.detail = detail;
+        rec
+    };
+    let (rec, resp) = match token {
+        None if attempt.anonymous_ok => return Ok(None),
+        None => {
+            let mut resp = error_response(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                "sign in: send Authorization: Bearer <token>",
+            );
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            (refusal("auth.missing", None), resp)
+        }
+        Some(Err(())) => (
+            refusal(
+                "auth.failed",
+                Some("Authorization header is not a bearer token".into()),
+            ),
+            auth_failure_response(&AuthFailure::Malformed),
+        ),
+        Some(Ok(t)) => match s
+            .app
+            .auth
+            .authenticate_document(db, &t, attempt.op, attempt.trusted)
+            .await
+        {
+            Ok(c) => return Ok(Some(c)),
+            Err(f) => (
+                refusal("auth.failed", Some(f.to_string())),
+                auth_failure_response(&f),
+            ),
+        },
+    };
+    if audit::append(db, rec).await.is_err() {
+        return Err(audit_unavailable());
+    }
+    Err(resp)
+}
+
+/// The token holder of a non-GraphQL request, for `op`, answered as `/graphql` answers.
 pub async fn authenticate(
     s: &HttpState,
     headers: &HeaderMap,
@@ -71,37 +135,12 @@ pub async fn authenticate(
         client_addr: client.map(|c| c.ip().to_string()),
         ..Requester::default()
     };
-    let db = &s.app.db;
-    let failure = match bearer(headers) {
-        Some(Ok(token)) => match s.app.auth.authenticate(db, &token, op).await {
-            Ok(c) => {
-                who.caller = Some(c);
-                return Ok(who);
-            }
-            Err(f) => f,
-        },
-        Some(Err(())) => AuthFailure::Malformed,
-        None => {
-            let mut rec = who.record("auth.missing", Outcome::Denied);
-            rec.operation = Some(operation.to_owned());
-            if audit::append(db, rec).await.is_err() {
-                return Err(audit_unavailable());
-            }
-            let mut resp = error_response(
-                StatusCode::UNAUTHORIZED,
-                "UNAUTHENTICATED",
-                "sign in: send Authorization: Bearer <token>",
-            );
-            resp.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return Err(resp);
-        }
+    let attempt = Attempt {
+        operation: Some(operation.to_owned()),
+        op,
+        trusted: false,
+        anonymous_ok: false,
     };
-    let mut rec = who.record("auth.failed", Outcome::Denied);
-    rec.operation = Some(operation.to_owned());
-    rec.detail = Some(failure.to_string());
-    if audit::append(db, rec).await.is_err() {
-        return Err(audit_unavailable());
-    }
-    Err(auth_failure_response(&failure))
+    who.caller = check_bearer(s, bearer(headers), &who, &attempt).await?;
+    Ok(who)
 }

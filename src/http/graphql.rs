@@ -15,11 +15,11 @@ use std::sync::Arc;
 use axum::extract::ConnectInfo;
 use futures_util::TryStreamExt;
 
-use crate::audit::{self, AccessLog, AuditRecord, Outcome};
-use crate::auth::{AuthFailure, Caller, Operation};
+use crate::audit::{self, AccessLog, Outcome};
+use crate::auth::Operation;
 use crate::graphql::document;
 use crate::graphql::{MAX_ALIASES, MAX_DUPLICATE_FIELDS, request_loader};
-use crate::http::authn::{audit_unavailable, auth_failure_response, bearer, request_id};
+use crate::http::authn::{Attempt, audit_unavailable, bearer, check_bearer, request_id};
 use crate::http::error::{JSON, error_response};
 use crate::http::{HttpState, MAX_BODY, UPLOAD_OVERHEAD};
 use crate::images::access::Requester;
@@ -238,29 +238,6 @@ fn resolve_persisted(req: &mut async_graphql::Request) -> Result<bool, Refusal> 
     }
 }
 
-/// Request facts every audit row of this request shares.
-struct Where {
-    request_id: String,
-    client_addr: Option<String>,
-    operation: Option<String>,
-}
-
-impl Where {
-    fn record(&self, event: &str, outcome: Outcome, caller: Option<&Caller>) -> AuditRecord {
-        let mut r = AuditRecord::new(event, outcome);
-        r.request_id = Some(self.request_id.clone());
-        r.client_addr = self.client_addr.clone();
-        r.operation = self.operation.clone();
-        if let Some(c) = caller {
-            r.user_id = Some(c.user.clone());
-            r.role = Some(c.role.as_str().to_owned());
-            r.court = c.court.clone();
-            r.agency_ori = c.agency.clone();
-        }
-        r
-    }
-}
-
 fn error_codes(resp: &async_graphql::Response) -> Vec<String> {
     resp.errors
         .iter()
@@ -291,20 +268,21 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         Ok(t) => t,
         Err((status, code, message)) => return error_response(status, code, message),
     };
-    let info = document::analyze(&gql_req.query, gql_req.operation_name.as_deref());
+    // Parsed once here; execution reuses the request's parse.
+    let requested_name = gql_req.operation_name.clone();
+    let info = gql_req
+        .parsed_query()
+        .ok()
+        .and_then(|doc| document::analyze_doc(doc, requested_name.as_deref()));
     let op_label = crate::metrics::operation_label(
         gql_req
             .operation_name
             .as_deref()
             .or(info.as_ref().and_then(|i| i.name.as_deref())),
     );
-    let at = Where {
-        request_id,
-        client_addr,
-        operation: info
-            .as_ref()
-            .map(|i| i.describe(gql_req.operation_name.as_deref())),
-    };
+    let operation = info
+        .as_ref()
+        .map(|i| i.describe(gql_req.operation_name.as_deref()));
     if let Some(i) = &info
         && i.aliases > MAX_ALIASES
     {
@@ -338,70 +316,48 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         _ => Operation::Read,
     };
     let db = &s.app.db;
-    let caller = match token {
-        None => {
-            // Anonymous callers get `__typename` only; a document that does not parse cannot
-            // reach data and gets its parse error below.
-            if info.as_ref().is_some_and(|i| !i.typename_only()) {
-                let rec = at.record("auth.missing", Outcome::Denied, None);
-                if audit::append(db, rec).await.is_err() {
-                    return audit_unavailable();
-                }
-                let mut resp = error_response(
-                    StatusCode::UNAUTHORIZED,
-                    "UNAUTHENTICATED",
-                    "sign in: send Authorization: Bearer <token>",
-                );
-                resp.headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-                return resp;
-            }
-            None
-        }
-        Some(Err(())) => {
-            let f = AuthFailure::Malformed;
-            let mut rec = at.record("auth.failed", Outcome::Denied, None);
-            rec.detail = Some("Authorization header is not a bearer token".into());
-            if audit::append(db, rec).await.is_err() {
-                return audit_unavailable();
-            }
-            return auth_failure_response(&f);
-        }
-        Some(Ok(t)) => match s.app.auth.authenticate_document(db, &t, op, trusted).await {
-            Ok(c) => Some(c),
-            Err(f) => {
-                let mut rec = at.record("auth.failed", Outcome::Denied, None);
-                rec.detail = Some(f.to_string());
-                if audit::append(db, rec).await.is_err() {
-                    return audit_unavailable();
-                }
-                return auth_failure_response(&f);
-            }
-        },
+    let log = Arc::new(AccessLog::default());
+    let mut who = Requester {
+        caller: None,
+        link_user: None,
+        log: Some(log.clone()),
+        request_id: Some(request_id),
+        client_addr,
+    };
+    let attempt = Attempt {
+        operation: operation.clone(),
+        op,
+        trusted,
+        // Anonymous callers get `__typename` only; a document that does not parse cannot
+        // reach data and gets its parse error from execution.
+        anonymous_ok: info.as_ref().is_none_or(|i| i.typename_only()),
+    };
+    who.caller = match check_bearer(&s, token, &who, &attempt).await {
+        Ok(c) => c,
+        Err(resp) => return resp,
+    };
+    let caller = who.caller.clone();
+    let record = |event: &str, outcome: Outcome| {
+        let mut rec = who.record(event, outcome);
+        rec.operation = operation.clone();
+        rec
     };
     let mutation = op == Operation::Write;
     if mutation {
         // Fail closed before writing anything: no audit, no write.
-        let mut rec = at.record("graphql.mutation.start", Outcome::Allowed, caller.as_ref());
+        let mut rec = record("graphql.mutation.start", Outcome::Allowed);
         rec.detail = Some("started".into());
         if audit::append(db, rec).await.is_err() {
             return audit_unavailable();
         }
     }
-    let log = Arc::new(AccessLog::default());
     let mut gql_req = gql_req
         .data(request_loader(&s.app, log.clone()))
         .data(log.clone());
     if let Some(c) = caller.clone() {
         gql_req = gql_req.data(c);
     }
-    gql_req = gql_req.data(Requester {
-        caller: caller.clone(),
-        link_user: None,
-        log: Some(log.clone()),
-        request_id: Some(at.request_id.clone()),
-        client_addr: at.client_addr.clone(),
-    });
+    gql_req = gql_req.data(who.clone());
     let mut resp = s.schema.execute(gql_req).await;
     // Request errors (parse, validation, variable coercion) leave `data` absent; with the
     // GraphQL response media type they are 400 (GraphQL over HTTP spec). A field error that
@@ -450,7 +406,7 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         } else {
             "graphql.query"
         };
-        let mut rec = at.record(event, outcome, caller.as_ref());
+        let mut rec = record(event, outcome);
         rec.object_ids = objects;
         rec.fields = fields;
         if !codes.is_empty() {

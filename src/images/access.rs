@@ -16,9 +16,9 @@ use entities::{agency, court, order};
 use sea_orm::{DatabaseConnection, EntityTrait};
 
 use crate::audit::{self, AccessLog, AuditRecord, Outcome};
+use crate::auth::rules::rule;
 use crate::auth::{Caller, Permission, Role};
 use crate::error::{AppError, AppResult};
-use crate::graphql::access::{county_denied, rule};
 use crate::ids::{self, Kind};
 
 /// Who is asking, and where the request's audit trail goes.
@@ -167,8 +167,8 @@ impl Access {
                 ),
             ));
         }
-        if c.counties.is_some() && !c.sees_county(&court_of(db, o.court_id).await?.county) {
-            return Err(county_denied());
+        if c.counties.is_some() {
+            c.require_county(&court_of(db, o.court_id).await?.county)?;
         }
         Ok(())
     }
@@ -185,29 +185,11 @@ impl Access {
         self.uploads.fetch_add(1, Ordering::Relaxed);
         let c = who.caller()?;
         let court = court_of(db, court_id).await?;
-        if !c.sees_county(&court.county) {
-            return Err(county_denied());
-        }
+        c.require_county(&court.county)?;
         if c.role == Role::Lea {
             return lea_may_attach(db, c, o).await;
         }
-        if !c.can(Permission::WriteOrders) {
-            return Err(AppError::forbidden(
-                rule::ROLE,
-                format!("role {} may not add order images", c.role),
-            ));
-        }
-        if c.court.as_deref() != Some(court.code.as_str()) {
-            return Err(AppError::forbidden(
-                rule::OWN_COURT,
-                format!(
-                    "a clerk of {} may add images to that court's orders only (this is {}'s)",
-                    c.court.as_deref().unwrap_or("no court"),
-                    court.code
-                ),
-            ));
-        }
-        Ok(())
+        c.require_clerk_of(&court.code, "add images to")
     }
 
     /// Records `event` by `who`: in the GraphQL request's audit row, or as its own row for the

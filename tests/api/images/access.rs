@@ -3,12 +3,11 @@
 use ccpor::auth::Role;
 use ccpor::auth::token::{Narrowing, attenuate};
 use ccpor::images::access::ReadPath;
-use reqwest::multipart::{Form, Part};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 use super::files::png;
-use super::{assert_nothing_stored, get, images_of, post_image};
+use super::{assert_nothing_stored, get, images_of, post_image, post_image_with};
 use crate::helpers::{TestApp, client_with, create, dv_tro, spawn_app};
 
 /// `(event, user_id, outcome, object_ids)` of every image audit row, oldest first.
@@ -36,25 +35,12 @@ async fn image_audit(app: &TestApp) -> Vec<(String, Option<String>, String, Stri
 
 /// `POST /images` of a small PNG for `order` with `token` (`None`: no Authorization header).
 async fn post_as(app: &TestApp, token: Option<&str>, order: &str) -> (u16, Value) {
-    let form = Form::new().text("orderId", order.to_owned()).part(
-        "file",
-        Part::bytes(png(16, 16, 3))
-            .file_name("scan.png")
-            .mime_str("image/png")
-            .unwrap(),
-    );
     let client = match token {
         Some(t) => client_with(t),
         None => reqwest::Client::new(),
     };
-    let resp = client
-        .post(app.url("/images"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    let fields = [("orderId", order.to_owned())];
+    post_image_with(&client, app, &fields, "scan.png", png(16, 16, 3)).await
 }
 
 #[tokio::test]
@@ -368,19 +354,13 @@ async fn image_only_orders_by_role() {
 }
 
 async fn post_as_record(app: &TestApp, token: &str, record: &Value) -> (u16, Value) {
-    let form = Form::new().text("record", record.to_string()).part(
-        "file",
-        Part::bytes(png(20, 20, 77))
-            .file_name("scan.png")
-            .mime_str("image/png")
-            .unwrap(),
-    );
-    let resp = client_with(token)
-        .post(app.url("/images"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    let fields = [("record", record.to_string())];
+    post_image_with(
+        &client_with(token),
+        app,
+        &fields,
+        "scan.png",
+        png(20, 20, 77),
+    )
+    .await
 }

@@ -67,6 +67,17 @@ pub async fn post_image(
     name: &str,
     bytes: Vec<u8>,
 ) -> (u16, Value) {
+    post_image_with(&app.client, app, fields, name, bytes).await
+}
+
+/// `post_image` sent by `client` (another token, or none).
+pub async fn post_image_with(
+    client: &reqwest::Client,
+    app: &TestApp,
+    fields: &[(&str, String)],
+    name: &str,
+    bytes: Vec<u8>,
+) -> (u16, Value) {
     let mut form = Form::new();
     for (k, v) in fields {
         form = form.text(k.to_string(), v.clone());
@@ -78,8 +89,7 @@ pub async fn post_image(
             .mime_str("application/pdf")
             .unwrap(),
     );
-    let resp = app
-        .client
+    let resp = client
         .post(app.url("/images"))
         .multipart(form)
         .send()
