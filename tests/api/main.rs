@@ -21,4 +21,5 @@ mod orders;
 mod paging;
 mod search;
 mod security;
+mod subscriptions;
 mod trusted;
