@@ -16,4 +16,6 @@ pub struct AppState {
     pub auth: Auth,
     /// Image storage, limits, signed links and the access gate.
     pub images: Arc<Images>,
+    /// The audit log's group-commit writer (every request's rows go through it).
+    pub audit: crate::audit::AuditWriter,
 }

@@ -93,12 +93,23 @@ pub fn row_hash(r: &audit_event::Model) -> String {
 /// Appends one record in its own transaction. An error means nothing was recorded, and the
 /// caller must then refuse the request (CJIS AU-5: fail closed).
 pub async fn append(db: &DatabaseConnection, rec: AuditRecord) -> AppResult<i64> {
+    append_many(db, vec![rec]).await
+}
+
+/// Appends `recs` in order in one transaction, returning the first one's sequence number (the
+/// others follow without gaps). All or nothing.
+pub async fn append_many(db: &DatabaseConnection, recs: Vec<AuditRecord>) -> AppResult<i64> {
+    let n = i64::try_from(recs.len()).unwrap_or(i64::MAX);
+    if n == 0 {
+        return Ok(0);
+    }
     let txn = db.begin().await?;
     // Taking the head row by updating it serializes appenders on PostgreSQL (row lock) and on
-    // SQLite (write lock) alike.
+    // SQLite (write lock) alike; the whole batch's sequence numbers are reserved at once.
     let backend = txn.get_database_backend();
-    let sql =
-        "UPDATE audit_head SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq, last_hash";
+    let sql = format!(
+        "UPDATE audit_head SET last_seq = last_seq + {n} WHERE id = 1 RETURNING last_seq, last_hash"
+    );
     let row = txn
         .query_one_raw(Statement::from_string(backend, sql))
         .await?
@@ -107,40 +118,43 @@ pub async fn append(db: &DatabaseConnection, rec: AuditRecord) -> AppResult<i64>
                 "audit head row missing"
             )))
         })?;
-    let seq: i64 = row.try_get("", "last_seq")?;
-    let prev_hash: String = row.try_get("", "last_hash")?;
-    let mut model = audit_event::Model {
-        seq,
-        occurred_at: rec.occurred_at.to_rfc3339_opts(SecondsFormat::Micros, true),
-        event: rec.event,
-        user_id: rec.user_id,
-        role: rec.role,
-        court: rec.court,
-        agency_ori: rec.agency_ori,
-        operation: rec.operation,
-        object_ids: serde_json::to_string(&rec.object_ids).unwrap_or_else(|_| "[]".into()),
-        fields: serde_json::to_string(&rec.fields).unwrap_or_else(|_| "[]".into()),
-        client_addr: rec.client_addr,
-        request_id: rec.request_id,
-        outcome: rec.outcome.as_str().to_owned(),
-        detail: rec.detail,
-        prev_hash,
-        hash: String::new(),
-    };
-    model.hash = row_hash(&model);
-    let hash = model.hash.clone();
-    audit_event::Entity::insert(active(model))
-        .exec(&txn)
-        .await?;
+    let last: i64 = row.try_get("", "last_seq")?;
+    let mut prev_hash: String = row.try_get("", "last_hash")?;
+    let first = last - n + 1;
+    let mut rows = Vec::with_capacity(recs.len());
+    for (seq, rec) in (first..).zip(recs) {
+        let mut model = audit_event::Model {
+            seq,
+            occurred_at: rec.occurred_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            event: rec.event,
+            user_id: rec.user_id,
+            role: rec.role,
+            court: rec.court,
+            agency_ori: rec.agency_ori,
+            operation: rec.operation,
+            object_ids: serde_json::to_string(&rec.object_ids).unwrap_or_else(|_| "[]".into()),
+            fields: serde_json::to_string(&rec.fields).unwrap_or_else(|_| "[]".into()),
+            client_addr: rec.client_addr,
+            request_id: rec.request_id,
+            outcome: rec.outcome.as_str().to_owned(),
+            detail: rec.detail,
+            prev_hash,
+            hash: String::new(),
+        };
+        model.hash = row_hash(&model);
+        prev_hash = model.hash.clone();
+        rows.push(active(model));
+    }
+    audit_event::Entity::insert_many(rows).exec(&txn).await?;
     audit_head::Entity::update(audit_head::ActiveModel {
         id: Set(1),
-        last_seq: Set(seq),
-        last_hash: Set(hash),
+        last_seq: Set(last),
+        last_hash: Set(prev_hash),
     })
     .exec(&txn)
     .await?;
     txn.commit().await?;
-    Ok(seq)
+    Ok(first)
 }
 
 fn active(m: audit_event::Model) -> audit_event::ActiveModel {

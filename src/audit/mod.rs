@@ -1,10 +1,13 @@
 //! The audit log: one append-only, hash-chained row per access to person, order or image data,
 //! per write, per denial and per failed authentication (CJIS AU-2, AU-3, AU-9).
 //!
-//! `chain` appends and verifies; `access` collects, during a request, what the request touched.
+//! `chain` appends and verifies; `writer` batches concurrent requests' rows into one
+//! transaction; `access` collects, during a request, what the request touched.
 
 pub mod access;
 pub mod chain;
+pub mod writer;
 
 pub use access::AccessLog;
-pub use chain::{AuditRecord, Outcome, VerifyReport, append, verify};
+pub use chain::{AuditRecord, Outcome, VerifyReport, append, append_many, verify};
+pub use writer::AuditWriter;

@@ -451,6 +451,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let images = crate::images::Images::open(&image_settings(&cli), &cli.data_dir)
                 .context("opening the image store")?;
             let state = AppState {
+                audit: crate::audit::AuditWriter::spawn(db.clone()),
                 db,
                 sql_stats,
                 search,

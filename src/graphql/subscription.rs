@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::audit::{self, Outcome};
+use crate::audit::Outcome;
 use crate::auth::{Caller, Operation, Permission};
 use crate::domain::codes::EventKind;
 use crate::error::AppError;
@@ -140,7 +140,7 @@ impl Listening {
                 let mut rec = self.who.record("auth.failed", Outcome::Denied);
                 rec.operation = Some(self.operation.clone());
                 rec.detail = Some(f.to_string());
-                let _ = audit::append(&self.app.db, rec).await;
+                let _ = self.app.audit.append(rec).await;
                 let code = f.code();
                 return Some(Err(async_graphql::Error::new(f.to_string())
                     .extend_with(|_, e| e.set("code", code))));
@@ -158,7 +158,7 @@ impl Listening {
                 )
                 .collect();
             rec.detail = Some(format!("{} event {}", notice.kind.as_db(), notice.event.id));
-            if audit::append(&self.app.db, rec).await.is_err() {
+            if self.app.audit.append(rec).await.is_err() {
                 return Some(Err(audit_unavailable()));
             }
             self.cache.forget();
@@ -209,7 +209,8 @@ impl OrderSubscription {
         let rx = ctx.data::<Notifier>()?.subscribe();
         let mut rec = who.record("graphql.subscription", Outcome::Allowed);
         rec.operation = Some(operation.clone());
-        audit::append(&app.db, rec)
+        app.audit
+            .append(rec)
             .await
             .map_err(|_| audit_unavailable())?;
         metrics::gauge!("ccpor_subscriptions_active").increment(1.0);

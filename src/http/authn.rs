@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
-use crate::audit::{self, Outcome};
+use crate::audit::Outcome;
 use crate::auth::{AuthFailure, Caller, Operation};
 use crate::http::HttpState;
 use crate::http::error::error_response;
@@ -116,7 +116,7 @@ pub async fn check_bearer(
             ),
         },
     };
-    if audit::append(db, rec).await.is_err() {
+    if s.app.audit.append(rec).await.is_err() {
         return Err(audit_unavailable());
     }
     Err(resp)

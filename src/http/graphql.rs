@@ -15,7 +15,7 @@ use std::sync::Arc;
 use axum::extract::ConnectInfo;
 use futures_util::TryStreamExt;
 
-use crate::audit::{self, AccessLog, Outcome};
+use crate::audit::{AccessLog, Outcome};
 use crate::auth::Operation;
 use crate::graphql::document;
 use crate::graphql::{MAX_ALIASES, MAX_DUPLICATE_FIELDS, request_loader};
@@ -315,7 +315,6 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         Some(OperationType::Mutation) => Operation::Write,
         _ => Operation::Read,
     };
-    let db = &s.app.db;
     let log = Arc::new(AccessLog::default());
     let mut who = Requester {
         caller: None,
@@ -347,7 +346,7 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         // Fail closed before writing anything: no audit, no write.
         let mut rec = record("graphql.mutation.start", Outcome::Allowed);
         rec.detail = Some("started".into());
-        if audit::append(db, rec).await.is_err() {
+        if s.app.audit.append(rec).await.is_err() {
             return audit_unavailable();
         }
     }
@@ -412,7 +411,7 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         if !codes.is_empty() {
             rec.detail = Some(format!("errors: {}", codes.join(",")));
         }
-        if audit::append(db, rec).await.is_err() {
+        if s.app.audit.append(rec).await.is_err() {
             // The data was read but cannot be accounted for: withhold it (CJIS AU-5).
             return audit_unavailable();
         }

@@ -10,6 +10,15 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
+/// A constant JSON body and nothing else: the throughput benchmark's measure of what the HTTP
+/// stack alone costs in this binary (BENCHMARKS.md).
+pub async fn ping() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        r#"{"data":{"ping":"pong"}}"#,
+    )
+}
+
 /// The database is reachable and every migration is applied.
 pub async fn readyz(State(s): State<HttpState>) -> (StatusCode, &'static str) {
     match db::is_ready(&s.app.db).await {

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde_json::json;
 
-use crate::audit::{self, Outcome};
+use crate::audit::Outcome;
 use crate::auth::Operation;
 use crate::error::{AppError, AppResult};
 use crate::graphql::inputs::ImageOnlyOrderInput;
@@ -93,7 +93,7 @@ pub async fn upload(
     // Fail closed before anything is stored: no audit, no upload.
     let mut start = who.record("image.upload.start", Outcome::Allowed);
     start.operation = Some("POST /images".into());
-    if audit::append(&s.app.db, start).await.is_err() {
+    if s.app.audit.append(start).await.is_err() {
         return audit_unavailable();
     }
     let mut multipart = match multipart {
@@ -126,7 +126,7 @@ pub async fn upload(
             let mut rec = who.record("image.upload", outcome);
             rec.operation = Some("POST /images".into());
             rec.detail = Some(e.code().to_owned());
-            if audit::append(&s.app.db, rec).await.is_err() {
+            if s.app.audit.append(rec).await.is_err() {
                 return audit_unavailable();
             }
             app_error(e)
@@ -292,7 +292,7 @@ async fn open_link(
             let mut rec = who.record("image.link_refused", Outcome::Denied);
             rec.operation = Some(operation);
             rec.detail = Some(code.to_owned());
-            if audit::append(&s.app.db, rec).await.is_err() {
+            if s.app.audit.append(rec).await.is_err() {
                 return Err(audit_unavailable());
             }
             return Err(error_response(status, code, message));

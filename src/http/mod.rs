@@ -81,6 +81,7 @@ pub fn router_with(app: AppState, events: crate::events::Notifier) -> Router {
     }
     router
         .route("/healthz", get(health::healthz))
+        .route("/ping", get(health::ping))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
         .layer(TimeoutLayer::with_status_code(

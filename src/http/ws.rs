@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response as HttpResponse};
 use futures_util::stream::BoxStream;
 use futures_util::{SinkExt, StreamExt};
 
-use crate::audit::{self, AccessLog, Outcome};
+use crate::audit::{AccessLog, Outcome};
 use crate::auth::{AuthFailure, Operation};
 use crate::graphql::document;
 use crate::graphql::loaders::EpochCache;
@@ -106,7 +106,7 @@ impl WsExecutor {
         let mut rec = who.record("auth.failed", Outcome::Denied);
         rec.operation = Some("graphql-ws connection_init".into());
         rec.detail = Some(failure.clone());
-        if audit::append(db, rec).await.is_err() {
+        if self.s.app.audit.append(rec).await.is_err() {
             return Err("the audit log cannot be written".into());
         }
         Err(failure.into())
@@ -167,7 +167,7 @@ impl WsExecutor {
                 let mut rec = who.record("auth.failed", Outcome::Denied);
                 rec.operation = Some(info.describe(request.operation_name.as_deref()));
                 rec.detail = Some(f.to_string());
-                if audit::append(db, rec).await.is_err() {
+                if self.s.app.audit.append(rec).await.is_err() {
                     return once(refusal(
                         "AUDIT_UNAVAILABLE",
                         "the audit log cannot be written, so no data is served",
@@ -226,7 +226,7 @@ impl WsExecutor {
                         let mut rec = who.record("graphql.subscription", outcome);
                         rec.operation = Some(operation);
                         rec.detail = Some(format!("errors: {}", codes.join(",")));
-                        if audit::append(&app.db, rec).await.is_err() {
+                        if app.audit.append(rec).await.is_err() {
                             return refusal(
                                 "AUDIT_UNAVAILABLE",
                                 "the audit log cannot be written, so no data is served",

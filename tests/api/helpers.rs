@@ -163,6 +163,7 @@ async fn serve(
         .expect("connect background jobs");
     search.clone().spawn_indexer(jobs_db.clone());
     let state = AppState {
+        audit: ccpor::audit::AuditWriter::spawn(db.clone()),
         db: db.clone(),
         sql_stats: sql_stats.clone(),
         search,

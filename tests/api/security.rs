@@ -199,3 +199,24 @@ async fn every_data_access_is_audited_and_tampering_is_found() {
     let report = ccpor::audit::verify(&app.db).await.unwrap();
     assert_eq!(report.first_bad.map(|b| b.0), Some(2));
 }
+
+#[tokio::test]
+async fn concurrent_requests_share_audit_transactions_and_the_chain_stays_whole() {
+    let app = spawn_app().await;
+    let (id, _, _) = create(&app, dv_tro("26FL910001", 1)).await;
+    let before = app.count("audit_event").await;
+    let q = "query($id: ID!) { order(id: $id) { caseNumber } }";
+    let requests = (0..120).map(|_| {
+        let app = &app;
+        let id = id.clone();
+        async move { app.data(q, json!({ "id": id })).await }
+    });
+    for d in futures_util::future::join_all(requests).await {
+        assert_eq!(d["order"]["caseNumber"], "26FL910001");
+    }
+    // One row per request, each committed before its answer was sent, in one gapless chain.
+    assert_eq!(app.count("audit_event").await, before + 120);
+    let report = ccpor::audit::verify(&app.db).await.unwrap();
+    assert_eq!(report.first_bad, None, "{report:?}");
+    assert_eq!(report.rows as i64, before + 120);
+}
