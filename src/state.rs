@@ -4,6 +4,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Auth;
+use crate::cache::Cache;
 use crate::db::SqlStats;
 use crate::images::Images;
 use crate::search::Search;
@@ -16,4 +17,6 @@ pub struct AppState {
     pub auth: Auth,
     /// Image storage, limits, signed links and the access gate.
     pub images: Arc<Images>,
+    /// Cross-request cache (Redis or in-process) with write invalidation.
+    pub cache: Cache,
 }

@@ -98,15 +98,18 @@ pub fn sdl() -> String {
     .sdl()
 }
 
-/// A per-request loader: batching within the request, nothing cached across requests.
+/// A per-request loader: batching within the request; entity rows go through the
+/// cross-request cache unless `cached` is false (mutations read what they have just written).
 pub fn request_loader(
     state: &AppState,
     log: std::sync::Arc<crate::audit::AccessLog>,
+    cached: bool,
 ) -> DataLoader<DbLoader, HashMapCache> {
     DataLoader::with_cache(
         DbLoader {
             db: state.db.clone(),
             log,
+            cache: cached.then(|| std::sync::Arc::new(state.cache.for_request())),
         },
         tokio::spawn,
         HashMapCache::default(),
@@ -122,6 +125,13 @@ pub(crate) fn requester(ctx: &Context<'_>) -> crate::images::access::Requester {
     ctx.data_opt::<crate::images::access::Requester>()
         .cloned()
         .unwrap_or_default()
+}
+
+/// The request's view of the cross-request cache; `None` for mutations.
+pub(crate) fn request_cache<'a>(
+    ctx: &Context<'a>,
+) -> async_graphql::Result<Option<&'a crate::cache::RequestCache>> {
+    Ok(loader(ctx)?.loader().cache.as_deref())
 }
 
 pub(crate) fn loader<'a>(
