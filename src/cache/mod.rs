@@ -523,9 +523,17 @@ pub fn ttl_for_orders<'a>(
     orders: impl IntoIterator<Item = &'a entities::order::Model>,
     now: DateTime<Utc>,
 ) -> Duration {
-    orders
+    ttl_until(orders.into_iter().map(|o| o.expires_at), now)
+}
+
+/// The default TTL, cut to the first of these instants still ahead of `now`.
+pub fn ttl_until(
+    instants: impl IntoIterator<Item = Option<DateTime<Utc>>>,
+    now: DateTime<Utc>,
+) -> Duration {
+    instants
         .into_iter()
-        .filter_map(|o| o.expires_at)
+        .flatten()
         .filter(|e| *e > now)
         .filter_map(|e| (e - now).to_std().ok())
         .fold(DEFAULT_TTL, Duration::min)
@@ -571,6 +579,22 @@ mod tests {
         .await;
         tokio::time::sleep(Duration::from_millis(120)).await;
         assert!(r.get::<String>(CacheKind::Order, "7").await.is_none());
+    }
+
+    #[test]
+    fn nothing_is_kept_past_an_expiry_ahead() {
+        let now = Utc::now();
+        let soon = now + chrono::Duration::seconds(2);
+        let later = now + chrono::Duration::days(2);
+        let past = now - chrono::Duration::seconds(5);
+        assert_eq!(ttl_until([None, Some(later)], now), DEFAULT_TTL);
+        assert_eq!(
+            ttl_until([Some(later), Some(soon), None], now),
+            Duration::from_secs(2)
+        );
+        // An expiry already passed changes nothing any more.
+        assert_eq!(ttl_until([Some(past)], now), DEFAULT_TTL);
+        assert_eq!(ttl_until([], now), DEFAULT_TTL);
     }
 
     #[tokio::test]

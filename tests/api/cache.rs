@@ -448,3 +448,54 @@ async fn redis_going_away_under_load_fails_no_request() {
         app.cache.stats()
     );
 }
+
+const SEARCH: &str = "query($last: String) { searchPersons(lastName: $last) {
+    edges { node { person { id } } } } }";
+
+/// Person ids `searchPersons(lastName:)` finds, once it finds at least `n` (the indexer runs in
+/// the background).
+async fn search_until(app: &TestApp, last: &str, n: usize) -> Vec<Value> {
+    for _ in 0..100 {
+        let d = app.data(SEARCH, json!({ "last": last })).await;
+        let ids: Vec<Value> = d["searchPersons"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["person"]["id"].clone())
+            .collect();
+        if ids.len() >= n {
+            return ids;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("searchPersons(lastName: {last}) never found {n}");
+}
+
+/// Search results are cached, and a new order's person shows up in the next search anyway.
+#[tokio::test]
+async fn cached_searches_see_new_orders() {
+    let app = spawn_app().await;
+    let mut first = dv_tro("26FL700008", 2);
+    first["parties"][0]["person"]["lastName"] = json!("Zebrowski-Amsel");
+    create(&app, first).await;
+    let scrape = || async {
+        let text = reqwest::get(app.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        metric(&text, "ccpor_cache_hits_total", "search")
+    };
+    let found = search_until(&app, "Zebrowski-Amsel", 1).await;
+    let hits = scrape().await;
+    assert_eq!(search_until(&app, "Zebrowski-Amsel", 1).await, found);
+    assert!(scrape().await > hits, "the repeated search hits");
+
+    let mut second = dv_tro("26FL700009", 1);
+    second["parties"][0]["person"]["lastName"] = json!("Zebrowski-Amsel");
+    second["parties"][0]["person"]["firstName"] = json!("Leontyne");
+    create(&app, second).await;
+    let both = search_until(&app, "Zebrowski-Amsel", 2).await;
+    assert_eq!(both.len(), 2, "{both:?}");
+}
