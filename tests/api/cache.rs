@@ -499,3 +499,47 @@ async fn cached_searches_see_new_orders() {
     let both = search_until(&app, "Zebrowski-Amsel", 2).await;
     assert_eq!(both.len(), 2, "{both:?}");
 }
+
+/// `ccpor import` against a running server's database and Redis: the server's cached history
+/// of a person is stale no more once the import is done.
+#[tokio::test]
+async fn an_offline_import_invalidates_the_servers_cache() {
+    let redis = redis_url();
+    let app = spawn_app().await;
+    let (_, person, _) = create(&app, dv_tro("26FL700010", 5)).await;
+    let bench = app.mint(Role::BenchOfficer, Some("SC19"));
+    let chains = || async {
+        let d = app
+            .gql_as(Some(&bench), HISTORY, json!({ "p": person }))
+            .await;
+        assert!(d.get("errors").is_none(), "{d:#}");
+        d["data"]["personHistory"]["chains"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(chains().await, 1);
+    let hits = app.cache.stats().hits;
+    assert_eq!(chains().await, 1);
+    assert!(app.cache.stats().hits > hits, "the history is cached");
+
+    let mut line = dv_tro("26FL700011", 1);
+    line["parties"][0] = json!({ "role": "RESTRAINED", "personId": person });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("one.ndjson");
+    std::fs::write(&path, format!("{line}\n")).unwrap();
+    let out = crate::cli::ccpor()
+        .args(["import", path.to_str().unwrap()])
+        .env("DATABASE_URL", &app.database_url)
+        .env("CCPOR_DATA_DIR", dir.path())
+        .env("REDIS_URL", redis)
+        .env("CCPOR_CACHE_NAMESPACE", &app.cache_config.namespace)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(chains().await, 2, "the imported order is in the history");
+}
