@@ -193,6 +193,9 @@ async fn parse_request(req: Request, max_file: u64) -> Result<async_graphql::Req
 /// A request refused before execution: status, code, message.
 type Refusal = (StatusCode, &'static str, &'static str);
 
+/// Largest document registered as an automatic persisted query (a larger one still runs).
+const MAX_APQ_DOCUMENT: usize = 64 * 1024;
+
 /// What a persisted-query extension made of a request.
 #[derive(Debug, Default)]
 struct Persisted {
@@ -254,9 +257,10 @@ async fn resolve_persisted(
         });
     }
     if !req.query.is_empty() {
+        let register = (req.query.len() <= MAX_APQ_DOCUMENT).then(|| (hash, req.query.clone()));
         return Ok(Persisted {
             trusted: false,
-            register: Some((hash, req.query.clone())),
+            register,
         });
     }
     let valid_hash = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());

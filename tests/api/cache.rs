@@ -302,6 +302,22 @@ async fn automatic_persisted_queries_register_and_serve_by_hash() {
         "PERSISTED_QUERY_NOT_FOUND"
     );
 
+    // A registered document is not a trusted one.
+    let patrol = attenuate(
+        &a.mint(Role::Lea, Some("CA0190000")),
+        &Narrowing {
+            trusted_documents: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let (status, body) = post(&a, &patrol, apq(&sha, None)).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "TRUSTED_DOCUMENTS_ONLY"
+    );
+
     // Registered on A, served by hash on B.
     redis_url();
     let b = spawn_peer(&a).await;
