@@ -30,6 +30,9 @@ pub const OP_TIMEOUT: Duration = Duration::from_millis(250);
 pub const BACKOFF: Duration = Duration::from_millis(500);
 /// At most one log line per this interval about cache failures.
 pub const LOG_EVERY: Duration = Duration::from_secs(10);
+/// Life of an idle generation counter in Redis (a day; refreshed by every write). Losing it only
+/// costs misses: the next read starts a new count at a random base.
+const GENERATION_TTL_MS: u64 = 24 * 3600 * 1000;
 /// Entries of the in-process cache.
 const LOCAL_CAPACITY: u64 = 100_000;
 /// Bumped when the shape of cached values changes, so old entries are never decoded.
@@ -47,6 +50,7 @@ pub enum CacheKind {
 }
 
 impl CacheKind {
+    /// The metrics label.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Person => "person",
@@ -77,6 +81,7 @@ impl Default for CacheConfig {
     }
 }
 
+/// Why the cache was not used; the request reads the database instead.
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
     #[error("redis: {0}")]
@@ -112,6 +117,8 @@ struct Inner {
     logged_at: AtomicU64,
     /// A write's invalidation did not reach Redis: it must before the cache is trusted again.
     pending_invalidation: AtomicBool,
+    /// A background task is retrying that invalidation.
+    retrying: AtomicBool,
 }
 
 enum Backend {
@@ -195,10 +202,11 @@ impl Cache {
             skip_until: AtomicU64::new(0),
             logged_at: AtomicU64::new(0),
             pending_invalidation: AtomicBool::new(false),
+            retrying: AtomicBool::new(false),
         }))
     }
 
-    /// `redis` or `memory`.
+    /// `redis` or `memory`, for logs and tests.
     pub fn backend_name(&self) -> &'static str {
         match self.0.backend {
             Backend::Redis(_) => "redis",
@@ -206,6 +214,7 @@ impl Cache {
         }
     }
 
+    /// Hits, misses and failures of this handle so far.
     pub fn stats(&self) -> CacheStats {
         CacheStats {
             hits: self.0.hits.load(Ordering::Relaxed),
@@ -292,15 +301,27 @@ impl Cache {
                 }
                 let mut conn = manager.clone();
                 let key = self.gen_key();
+                let seed = random_base();
+                // A Redis that starts empty (restarted without persistence) starts the count at
+                // a random base, so it never reuses the generation of an entry written by a
+                // request that began before the restart.
                 self.redis_op("generation", async move {
-                    redis::cmd("GET")
-                        .arg(key)
-                        .query_async::<Option<u64>>(&mut conn)
-                        .await
+                    let (current,): (u64,) = redis::pipe()
+                        .cmd("SET")
+                        .arg(&key)
+                        .arg(seed)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(GENERATION_TTL_MS)
+                        .ignore()
+                        .cmd("GET")
+                        .arg(&key)
+                        .query_async(&mut conn)
+                        .await?;
+                    Ok(current)
                 })
                 .await
                 .ok()
-                .map(Option::unwrap_or_default)
             }
         }
     }
@@ -314,26 +335,66 @@ impl Cache {
     }
 
     async fn bump(&self) {
+        if !self.bump_once().await {
+            self.retry_invalidation();
+        }
+    }
+
+    /// One try at bumping the generation; whether it got through.
+    async fn bump_once(&self) -> bool {
         match &self.0.backend {
             Backend::Local { generation, .. } => {
                 generation.fetch_add(1, Ordering::AcqRel);
+                true
             }
             Backend::Redis(manager) => {
                 let mut conn = manager.clone();
                 let key = self.gen_key();
+                let seed = random_base();
                 let r = self
                     .redis_op("invalidate", async move {
-                        redis::cmd("INCR")
-                            .arg(key)
-                            .query_async::<u64>(&mut conn)
+                        redis::pipe()
+                            .cmd("SET")
+                            .arg(&key)
+                            .arg(seed)
+                            .arg("NX")
+                            .arg("PX")
+                            .arg(GENERATION_TTL_MS)
+                            .ignore()
+                            .cmd("INCR")
+                            .arg(&key)
+                            .ignore()
+                            .cmd("PEXPIRE")
+                            .arg(&key)
+                            .arg(GENERATION_TTL_MS)
+                            .ignore()
+                            .query_async::<()>(&mut conn)
                             .await
                     })
                     .await;
                 self.0
                     .pending_invalidation
                     .store(r.is_err(), Ordering::Release);
+                r.is_ok()
             }
         }
+    }
+
+    /// Keeps trying a failed bump in the background, so other instances stop serving what the
+    /// write changed as soon as Redis is back, whether or not this one serves another request.
+    fn retry_invalidation(&self) {
+        if self.0.retrying.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let cache = self.clone();
+        tokio::spawn(async move {
+            while cache.0.pending_invalidation.load(Ordering::Acquire) {
+                tokio::time::sleep(BACKOFF).await;
+                cache.0.skip_until.store(0, Ordering::Relaxed);
+                cache.bump_once().await;
+            }
+            cache.0.retrying.store(false, Ordering::Release);
+        });
     }
 
     /// Raw values by full key; `None` for a miss or when the cache is unavailable.
@@ -483,6 +544,7 @@ impl RequestCache {
         out
     }
 
+    /// One value by key (within `kind`).
     pub async fn get<T: DeserializeOwned>(&self, kind: CacheKind, key: &str) -> Option<T> {
         self.get_many(kind, &[key.to_owned()])
             .await
@@ -512,9 +574,15 @@ impl RequestCache {
         self.cache.put_raw(raw).await;
     }
 
+    /// Stores one value for `ttl`.
     pub async fn put<T: Serialize>(&self, kind: CacheKind, key: &str, value: &T, ttl: Duration) {
         self.put_many(kind, [(key.to_owned(), value, ttl)]).await;
     }
+}
+
+/// Where a fresh Redis starts counting generations: random, far from any earlier count.
+fn random_base() -> u64 {
+    rand::random::<u64>() >> 12
 }
 
 /// TTL of an answer holding these orders: the default, but never past an order's expiry that is

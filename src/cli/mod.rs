@@ -467,6 +467,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let images = crate::images::Images::open(&image_settings(&cli), &cli.data_dir)
                 .context("opening the image store")?;
             let cache = open_cache(&cli)?;
+            tracing::info!(backend = cache.backend_name(), "cache");
             let state = AppState {
                 db,
                 sql_stats,
