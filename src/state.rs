@@ -4,6 +4,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Auth;
+use crate::cache::Cache;
 use crate::db::SqlStats;
 use crate::images::Images;
 use crate::search::Search;
@@ -18,4 +19,6 @@ pub struct AppState {
     pub images: Arc<Images>,
     /// The audit log's group-commit writer (every request's rows go through it).
     pub audit: crate::audit::AuditWriter,
+    /// Cross-request cache (Redis or in-process) with write invalidation.
+    pub cache: Cache,
 }

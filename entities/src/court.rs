@@ -1,7 +1,7 @@
 //! Issuing courts: the 58 superior courts (one per county) and participating tribal courts.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "court")]
 pub struct Model {
     #[sea_orm(primary_key)]

@@ -2,7 +2,7 @@
 //! projections of those events written in the same transaction, set once and never overwritten.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "protective_order")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -54,6 +54,19 @@ pub struct Cli {
         hide_env_values = true
     )]
     pub image_url_key: Option<String>,
+    /// Redis for the shared cache and automatic persisted queries (`redis://host:6379`); unset:
+    /// an in-process cache (one server only: writes on another server are not seen until the
+    /// entries expire).
+    #[arg(long, env = "REDIS_URL", global = true, hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Prefix of the cache's Redis keys; servers sharing a database share it.
+    #[arg(
+        long,
+        env = "CCPOR_CACHE_NAMESPACE",
+        default_value = "ccpor",
+        global = true
+    )]
+    pub cache_namespace: String,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -268,6 +281,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                     .await
                     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             bar.finish();
+            invalidate_cache(&cli).await?;
             println!(
                 "looked at {seen} person records in {:.2}s; {created} new links (see personLinks)",
                 started.elapsed().as_secs_f64()
@@ -332,6 +346,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let started = std::time::Instant::now();
             let report = crate::demo::generate(&db, *orders, *seed, Some(&bar)).await?;
             bar.finish();
+            invalidate_cache(&cli).await?;
             let secs = started.elapsed().as_secs_f64();
             println!(
                 "loaded {} orders ({} persons) in {secs:.2}s: {:.0} orders/s",
@@ -356,6 +371,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let started = std::time::Instant::now();
             let report = crate::import::import_ndjson(&db, reader, *batch_size, Some(&bar)).await?;
             bar.finish_and_clear();
+            invalidate_cache(&cli).await?;
             let secs = started.elapsed().as_secs_f64();
             for e in &report.rejected {
                 match &e.field {
@@ -450,6 +466,8 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 .context("opening the search index (is another server using this data dir?)")?;
             let images = crate::images::Images::open(&image_settings(&cli), &cli.data_dir)
                 .context("opening the image store")?;
+            let cache = open_cache(&cli)?;
+            tracing::info!(backend = cache.backend_name(), "cache");
             let state = AppState {
                 audit: crate::audit::AuditWriter::spawn(db.clone()),
                 db,
@@ -457,6 +475,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 search,
                 auth,
                 images,
+                cache,
             };
             if *demo && crate::demo::is_empty(&state.db).await? {
                 let bar = progress(*demo_orders as u64, "demo");
@@ -500,6 +519,23 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn open_cache(cli: &Cli) -> anyhow::Result<crate::cache::Cache> {
+    crate::cache::Cache::open(&crate::cache::CacheConfig {
+        redis_url: cli.redis_url.clone(),
+        namespace: cli.cache_namespace.clone(),
+    })
+    .context("REDIS_URL is not a usable Redis URL")
+}
+
+/// Running servers sharing Redis drop what they cached before an offline write (`import`,
+/// `link`, `demo`); without Redis their in-process caches expire on their own.
+async fn invalidate_cache(cli: &Cli) -> anyhow::Result<()> {
+    if cli.redis_url.as_deref().is_some_and(|u| !u.is_empty()) {
+        open_cache(cli)?.invalidate().await;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use entities::order;
 
 use crate::auth::Permission;
+use crate::cache::{CacheKind, ttl_for_orders};
 use crate::domain::codes::PartyRole;
 use crate::domain::conflict_rules::{ConflictKind, Direction};
 use crate::domain::precedence::PrecedenceRule;
@@ -15,7 +16,7 @@ use crate::graphql::identity::Identity;
 use crate::graphql::inputs::CreateOrderInput;
 use crate::graphql::loaders::{CourtId, PersonId, ServiceOf};
 use crate::graphql::types::{Court, Order, Person};
-use crate::graphql::{GqlResult, loader, state};
+use crate::graphql::{GqlResult, loader, request_cache, state};
 use crate::ids::{self, Kind};
 use crate::service::conflicts::{self, Conflict};
 use crate::service::history::{self, Chain};
@@ -232,11 +233,41 @@ impl BenchQuery {
             .ok_or_else(|| AppError::not_found(format!("person {}", person_id.as_str())))
             .gql()?;
         person_in_scope(ctx, id).await?;
+        let asked = as_of;
         let as_of = as_of.unwrap_or_else(Utc::now);
         let courts = scoped_court_ids(ctx).await?;
-        let h = history::person_history(&state(ctx)?.db, id, as_of, courts.as_deref())
-            .await
-            .gql()?;
+        // The key holds everything that changes the answer: the instant asked for ("now" is
+        // refreshed by writes, which bump the generation) and the caller's court scope.
+        let key = format!(
+            "{id}:{}:{}",
+            asked.map_or_else(|| "now".to_owned(), |t| t.timestamp_micros().to_string()),
+            courts.as_ref().map_or_else(
+                || "all".to_owned(),
+                |c| {
+                    let mut c = c.clone();
+                    c.sort_unstable();
+                    c.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
+                }
+            )
+        );
+        let cache = request_cache(ctx)?;
+        let cached = match cache {
+            Some(c) => c.get::<history::History>(CacheKind::History, &key).await,
+            None => None,
+        };
+        let h = match cached {
+            Some(h) => h,
+            None => {
+                let h = history::person_history(&state(ctx)?.db, id, as_of, courts.as_deref())
+                    .await
+                    .gql()?;
+                if let Some(c) = cache {
+                    let ttl = ttl_for_orders(h.chains.iter().flat_map(|c| &c.orders), Utc::now());
+                    c.put(CacheKind::History, &key, &h, ttl).await;
+                }
+                h
+            }
+        };
         if let Some(l) = log(ctx) {
             l.objects(
                 h.chains

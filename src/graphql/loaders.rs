@@ -1,5 +1,6 @@
 //! DataLoaders for every relation, so a page of N orders costs a constant number of statements.
-//! One loader per request (created by the HTTP handler) so nothing cached outlives the request.
+//! One loader per request (created by the HTTP handler); person, order and court rows by id also
+//! go through the cross-request cache (`crate::cache`), raw, so field rules apply per caller.
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use entities::{
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::audit::AccessLog;
+use crate::cache::{CacheKind, DEFAULT_TTL, RequestCache, ttl_for_orders};
 use crate::ids::{self, Kind};
 
 /// Loads by primary key or foreign key from the database, recording every person and order it
@@ -18,6 +20,39 @@ use crate::ids::{self, Kind};
 pub struct DbLoader {
     pub db: DatabaseConnection,
     pub log: Arc<AccessLog>,
+    /// The request's view of the cross-request cache; `None`: straight to the database.
+    pub cache: Option<Arc<RequestCache>>,
+}
+
+/// Rows kept in the cross-request cache by id, and for how long.
+trait Cached: serde::Serialize + serde::de::DeserializeOwned {
+    const KIND: Option<CacheKind>;
+    fn id(&self) -> i32;
+    fn ttl(&self) -> std::time::Duration {
+        DEFAULT_TTL
+    }
+}
+
+impl Cached for court::Model {
+    const KIND: Option<CacheKind> = Some(CacheKind::Court);
+    fn id(&self) -> i32 {
+        self.id
+    }
+}
+impl Cached for person::Model {
+    const KIND: Option<CacheKind> = Some(CacheKind::Person);
+    fn id(&self) -> i32 {
+        self.id
+    }
+}
+impl Cached for order::Model {
+    const KIND: Option<CacheKind> = Some(CacheKind::Order);
+    fn id(&self) -> i32 {
+        self.id
+    }
+    fn ttl(&self) -> std::time::Duration {
+        ttl_for_orders([self], chrono::Utc::now())
+    }
 }
 
 /// Types whose rows are person or order data and so are audited when read.
@@ -107,10 +142,69 @@ macro_rules! by_id {
     };
 }
 
-by_id!(CourtId, court);
 by_id!(AgencyId, agency);
-by_id!(PersonId, person);
-by_id!(OrderId, order);
+
+impl DbLoader {
+    /// Rows by id: cached ones first, the rest from the database (then cached). Every row
+    /// handed out is recorded for the audit row, hit or miss.
+    async fn cached_by_id<T, F>(&self, ids: Vec<i32>, fetch: F) -> Result<Vec<T>, Arc<DbErr>>
+    where
+        T: Cached + Audited,
+        F: AsyncFnOnce(Vec<i32>) -> Result<Vec<T>, DbErr>,
+    {
+        let mut rows: Vec<T> = Vec::with_capacity(ids.len());
+        let mut missing = ids;
+        let cache = self.cache.as_deref().zip(T::KIND);
+        if let Some((c, kind)) = cache {
+            let names: Vec<String> = missing.iter().map(i32::to_string).collect();
+            let got = c.get_many::<T>(kind, &names).await;
+            let mut still = Vec::new();
+            for (id, hit) in missing.into_iter().zip(got) {
+                match hit {
+                    Some(r) if r.id() == id => rows.push(r),
+                    _ => still.push(id),
+                }
+            }
+            missing = still;
+        }
+        if !missing.is_empty() {
+            let fresh = fetch(missing).await?;
+            if let Some((c, kind)) = cache {
+                c.put_many(kind, fresh.iter().map(|r| (r.id().to_string(), r, r.ttl())))
+                    .await;
+            }
+            rows.extend(fresh);
+        }
+        self.record(&rows);
+        Ok(rows)
+    }
+}
+
+macro_rules! cached_by_id {
+    ($key:ident, $entity:ident) => {
+        impl Loader<$key> for DbLoader {
+            type Value = $entity::Model;
+            type Error = Arc<DbErr>;
+
+            async fn load(&self, keys: &[$key]) -> LoadResult<$key, $entity::Model> {
+                let db = &self.db;
+                let rows = self
+                    .cached_by_id(keys.iter().map(|k| k.0).collect(), async |ids: Vec<i32>| {
+                        $entity::Entity::find()
+                            .filter($entity::Column::Id.is_in(ids))
+                            .all(db)
+                            .await
+                    })
+                    .await?;
+                Ok(rows.into_iter().map(|r| ($key(r.id), r)).collect())
+            }
+        }
+    };
+}
+
+cached_by_id!(CourtId, court);
+cached_by_id!(PersonId, person);
+cached_by_id!(OrderId, order);
 
 /// Field accessors the `grouped!` loaders group by.
 trait GroupKey {

@@ -103,27 +103,32 @@ pub fn sdl() -> String {
     .sdl()
 }
 
-/// A per-request loader: batching within the request, nothing cached across requests.
+/// A per-request loader: batching within the request; entity rows go through the
+/// cross-request cache unless `cached` is false (mutations read what they have just written).
 pub fn request_loader(
     state: &AppState,
     log: std::sync::Arc<crate::audit::AccessLog>,
+    cached: bool,
 ) -> RequestLoader {
-    request_loader_with(state, log, EpochCache::default())
+    request_loader_with(state, log, cached, EpochCache::default())
 }
 
 /// The loader every resolver reaches through `loader(ctx)`.
 pub type RequestLoader = DataLoader<DbLoader, EpochCache>;
 
-/// `request_loader` whose cache the caller can empty (subscriptions, between events).
+/// `request_loader` whose per-request cache the caller can empty (subscriptions, between
+/// events).
 pub fn request_loader_with(
     state: &AppState,
     log: std::sync::Arc<crate::audit::AccessLog>,
+    cached: bool,
     cache: EpochCache,
 ) -> RequestLoader {
     DataLoader::with_cache(
         DbLoader {
             db: state.db.clone(),
             log,
+            cache: cached.then(|| std::sync::Arc::new(state.cache.for_request())),
         },
         tokio::spawn,
         cache,
@@ -139,6 +144,13 @@ pub(crate) fn requester(ctx: &Context<'_>) -> crate::images::access::Requester {
     ctx.data_opt::<crate::images::access::Requester>()
         .cloned()
         .unwrap_or_default()
+}
+
+/// The request's view of the cross-request cache; `None` for mutations and subscriptions.
+pub(crate) fn request_cache<'a>(
+    ctx: &Context<'a>,
+) -> async_graphql::Result<Option<&'a crate::cache::RequestCache>> {
+    Ok(loader(ctx)?.loader().cache.as_deref())
 }
 
 pub(crate) fn loader<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a RequestLoader> {

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDate;
 
 use crate::auth::Permission;
+use crate::cache::{CacheKind, DEFAULT_TTL};
 use crate::domain::Invalid;
 use crate::domain::case_number::CaseNumber;
 use crate::domain::codes::PartyRole;
@@ -14,7 +15,7 @@ use crate::error::AppError;
 use crate::graphql::access::{Need, caller, persons_in_scope, rule};
 use crate::graphql::loaders::PersonId;
 use crate::graphql::types::Person;
-use crate::graphql::{GqlResult, loader, state};
+use crate::graphql::{GqlResult, loader, request_cache, state};
 
 /// Longest name input accepted.
 pub const MAX_NAME: usize = 100;
@@ -59,6 +60,34 @@ fn name_arg(field: &str, v: Option<String>) -> Result<Option<String>, Invalid> {
             Err(Invalid::new(field, "contains control characters"))
         }
         other => Ok(other),
+    }
+}
+
+/// A ranked match as cached (person ids only: the rows come through the loaders, audited).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CachedHit {
+    person_id: i64,
+    score: f32,
+    explanation: Vec<String>,
+}
+
+impl From<&ccpor_index::Hit> for CachedHit {
+    fn from(h: &ccpor_index::Hit) -> Self {
+        Self {
+            person_id: h.person_id,
+            score: h.score,
+            explanation: h.explanation.clone(),
+        }
+    }
+}
+
+impl From<CachedHit> for ccpor_index::Hit {
+    fn from(h: CachedHit) -> Self {
+        Self {
+            person_id: h.person_id,
+            score: h.score,
+            explanation: h.explanation,
+        }
     }
 }
 
@@ -133,16 +162,38 @@ impl SearchQuery {
                 _ => {}
             }
         }
-        let index = state(ctx)?.search.index().gql()?;
+        let search = &state(ctx)?.search;
         let limit = offset + first + 1;
-        let hits = tokio::task::spawn_blocking(move || index.search(&query, limit))
-            .await
-            .map_err(|e| {
-                AppError::Internal(std::sync::Arc::new(anyhow::anyhow!("search task: {e}")))
-            })
-            .gql()?
-            .map_err(|e| AppError::Internal(std::sync::Arc::new(anyhow::anyhow!("search: {e}"))))
-            .gql()?;
+        // Everything that changes the ranked list: the query (county narrowed to the token's
+        // already), the depth, the token's counties, and how far this instance's index has got.
+        let key =
+            crate::persisted::hash(&format!("{query:?}|{limit}|{scope:?}|{}", search.cursor()));
+        let cache = request_cache(ctx)?;
+        let cached = match cache {
+            Some(c) => c.get::<Vec<CachedHit>>(CacheKind::Search, &key).await,
+            None => None,
+        };
+        let hits: Vec<ccpor_index::Hit> = match cached {
+            Some(hits) => hits.into_iter().map(Into::into).collect(),
+            None => {
+                let index = search.index().gql()?;
+                let hits = tokio::task::spawn_blocking(move || index.search(&query, limit))
+                    .await
+                    .map_err(|e| {
+                        AppError::Internal(std::sync::Arc::new(anyhow::anyhow!("search task: {e}")))
+                    })
+                    .gql()?
+                    .map_err(|e| {
+                        AppError::Internal(std::sync::Arc::new(anyhow::anyhow!("search: {e}")))
+                    })
+                    .gql()?;
+                if let Some(c) = cache {
+                    let stored: Vec<CachedHit> = hits.iter().map(CachedHit::from).collect();
+                    c.put(CacheKind::Search, &key, &stored, DEFAULT_TTL).await;
+                }
+                hits
+            }
+        };
         let more = hits.len() > offset + first;
         let page: Vec<_> = hits.into_iter().skip(offset).take(first).collect();
         let ids: Vec<PersonId> = page

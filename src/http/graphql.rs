@@ -193,15 +193,32 @@ async fn parse_request(req: Request, max_file: u64) -> Result<async_graphql::Req
 /// A request refused before execution: status, code, message.
 type Refusal = (StatusCode, &'static str, &'static str);
 
-/// Apollo's persisted-query protocol against the trusted-documents manifest: a known hash
-/// supplies (or vouches for) the document. Returns whether the request is a trusted document.
-/// Unknown hashes without a document get `PERSISTED_QUERY_NOT_FOUND` (200, as Apollo clients
-/// expect); documents are not registered at run time, so only the manifest is trusted.
-fn resolve_persisted(req: &mut async_graphql::Request) -> Result<bool, Refusal> {
+/// Largest document registered as an automatic persisted query (a larger one still runs).
+const MAX_APQ_DOCUMENT: usize = 64 * 1024;
+
+/// What a persisted-query extension made of a request.
+#[derive(Debug, Default)]
+struct Persisted {
+    /// The document is in the trusted-documents manifest.
+    trusted: bool,
+    /// An automatic persisted query to register once the caller is authenticated: (hash, text).
+    register: Option<(String, String)>,
+}
+
+/// Apollo's persisted-query protocol (v1): a hash from the trusted-documents manifest supplies
+/// (or vouches for) the document; any other hash is an automatic persisted query, looked up in
+/// the cache (Redis when configured, so every instance shares them) or, sent with its document,
+/// registered. Only manifest documents are trusted: a registered one is not. Unknown hashes
+/// without a document get `PERSISTED_QUERY_NOT_FOUND` (200, as Apollo clients expect).
+async fn resolve_persisted(
+    req: &mut async_graphql::Request,
+    cache: &crate::cache::Cache,
+) -> Result<Persisted, Refusal> {
     let Some(pq) = req.extensions.get("persistedQuery") else {
-        return Ok(false);
+        return Ok(Persisted::default());
     };
-    let hash = pq.clone().into_json().ok().and_then(|v| {
+    let pq = pq.clone().into_json().ok();
+    let hash = pq.as_ref().and_then(|v| {
         v.get("sha256Hash")
             .and_then(serde_json::Value::as_str)
             .map(str::to_owned)
@@ -213,6 +230,17 @@ fn resolve_persisted(req: &mut async_graphql::Request) -> Result<bool, Refusal> 
             "extensions.persistedQuery needs a sha256Hash",
         ));
     };
+    if pq
+        .as_ref()
+        .and_then(|v| v.get("version"))
+        .is_some_and(|v| v.as_i64() != Some(1))
+    {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "PERSISTED_QUERY_NOT_SUPPORTED",
+            "only version 1 of the persisted-query protocol is supported",
+        ));
+    }
     if !req.query.is_empty() && !crate::persisted::hash(&req.query).eq_ignore_ascii_case(&hash) {
         return Err((
             StatusCode::BAD_REQUEST,
@@ -220,22 +248,40 @@ fn resolve_persisted(req: &mut async_graphql::Request) -> Result<bool, Refusal> 
             "the document's SHA-256 is not extensions.persistedQuery.sha256Hash",
         ));
     }
-    match crate::persisted::find(&hash) {
-        Some(doc) => {
-            req.query = doc.body.to_owned();
-            req.extensions.remove("persistedQuery");
-            Ok(true)
-        }
-        None if req.query.is_empty() => Err((
-            StatusCode::OK,
-            "PERSISTED_QUERY_NOT_FOUND",
-            "PersistedQueryNotFound: not a trusted document (see `ccpor schema operations`)",
-        )),
-        None => {
-            req.extensions.remove("persistedQuery");
-            Ok(false)
-        }
+    req.extensions.remove("persistedQuery");
+    if let Some(doc) = crate::persisted::find(&hash) {
+        req.query = doc.body.to_owned();
+        return Ok(Persisted {
+            trusted: true,
+            register: None,
+        });
     }
+    if !req.query.is_empty() {
+        let register = (req.query.len() <= MAX_APQ_DOCUMENT).then(|| (hash, req.query.clone()));
+        return Ok(Persisted {
+            trusted: false,
+            register,
+        });
+    }
+    let valid_hash = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+    match valid_hash.then_some(()) {
+        Some(()) => match cache.apq_get(&hash).await {
+            Some(doc) => {
+                req.query = doc;
+                Ok(Persisted::default())
+            }
+            None => Err(not_found()),
+        },
+        None => Err(not_found()),
+    }
+}
+
+fn not_found() -> Refusal {
+    (
+        StatusCode::OK,
+        "PERSISTED_QUERY_NOT_FOUND",
+        "PersistedQueryNotFound: send the document with its hash to register it",
+    )
 }
 
 fn error_codes(resp: &async_graphql::Response) -> Vec<String> {
@@ -264,10 +310,11 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    let trusted = match resolve_persisted(&mut gql_req) {
-        Ok(t) => t,
+    let persisted = match resolve_persisted(&mut gql_req, &s.app.cache).await {
+        Ok(p) => p,
         Err((status, code, message)) => return error_response(status, code, message),
     };
+    let trusted = persisted.trusted;
     // Parsed once here; execution reuses the request's parse.
     let requested_name = gql_req.operation_name.clone();
     let info = gql_req
@@ -336,6 +383,12 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         Err(resp) => return resp,
     };
     let caller = who.caller.clone();
+    // Registered only for authenticated callers, so anonymous clients cannot fill the store.
+    if let Some((hash, document)) = &persisted.register
+        && caller.is_some()
+    {
+        s.app.cache.apq_put(hash, document).await;
+    }
     let record = |event: &str, outcome: Outcome| {
         let mut rec = who.record(event, outcome);
         rec.operation = operation.clone();
@@ -351,13 +404,18 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         }
     }
     let mut gql_req = gql_req
-        .data(request_loader(&s.app, log.clone()))
+        .data(request_loader(&s.app, log.clone(), !mutation))
         .data(log.clone());
     if let Some(c) = caller.clone() {
         gql_req = gql_req.data(c);
     }
     gql_req = gql_req.data(who.clone());
     let mut resp = s.schema.execute(gql_req).await;
+    if mutation {
+        // After the write committed and before the client hears of it: every instance's next
+        // read misses (a failed mutation may have written part of its work, so it counts too).
+        s.app.cache.invalidate().await;
+    }
     // Request errors (parse, validation, variable coercion) leave `data` absent; with the
     // GraphQL response media type they are 400 (GraphQL over HTTP spec). A field error that
     // nulls a non-null root field also leaves `data` null, but it has a path and the request

@@ -109,6 +109,8 @@ pub async fn upload(
     match receive(&s, &who, &mut multipart).await {
         Ok((stored, order_gid)) => {
             s.app.search.wake();
+            // An upload with a record registers an image-only order.
+            s.app.cache.invalidate().await;
             let body = json!({ "image": image_json(&s, &stored, &who.label()), "order": { "id": order_gid },
                                "deduplicated": stored.deduplicated });
             (

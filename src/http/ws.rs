@@ -182,7 +182,12 @@ impl WsExecutor {
         let cache = EpochCache::default();
         let operation = info.describe(request.operation_name.as_deref());
         let request = request
-            .data(request_loader_with(&self.s.app, log.clone(), cache.clone()))
+            .data(request_loader_with(
+                &self.s.app,
+                log.clone(),
+                false,
+                cache.clone(),
+            ))
             .data(cache)
             .data(log)
             .data(caller)

@@ -13,7 +13,7 @@ use crate::error::AppResult;
 use crate::service::identity;
 
 /// One chain of orders that replaced each other.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Chain {
     pub root_id: i32,
     /// Issued by `as_of`, oldest first.
@@ -30,7 +30,7 @@ impl Chain {
 }
 
 /// What `personHistory` shows.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct History {
     /// The person's record and every record linked to it.
     pub identity: BTreeSet<i32>,

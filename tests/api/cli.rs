@@ -5,8 +5,15 @@ use serde_json::{Value, json};
 
 use crate::helpers::{dv_tro, spawn_app};
 
+/// The binary, with a cache namespace of its own: servers of parallel tests run on different
+/// databases and may share one Redis (`REDIS_URL`).
 pub(crate) fn ccpor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ccpor"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ccpor"));
+    cmd.env(
+        "CCPOR_CACHE_NAMESPACE",
+        format!("ccpor-test-{}", uuid::Uuid::new_v4().simple()),
+    );
+    cmd
 }
 
 /// Starts `ccpor serve --demo` on `dir` and returns it with the playground URL it printed.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use ccpor::auth::keys::KeyFile;
 use ccpor::auth::{Auth, AuthConfig, Role};
+use ccpor::cache::{Cache, CacheConfig};
 use ccpor::db::SqlStats;
 use ccpor::images::{ImageSettings, Images};
 use ccpor::state::AppState;
@@ -26,7 +27,20 @@ pub struct TestApp {
     pub images: Arc<Images>,
     /// The image store URL (`None`: the filesystem under the data dir).
     pub image_store: Option<String>,
+    /// This app's cache (Redis under a namespace of its own when `REDIS_URL` is set).
+    pub cache: Cache,
+    /// Where the cache lives; a peer (`spawn_peer`) shares it.
+    pub cache_config: CacheConfig,
     _dir: tempfile::TempDir,
+}
+
+/// The cache a test app uses: Redis at `REDIS_URL` when set (as `scripts/test.sh` does), the
+/// in-process cache otherwise; always a fresh namespace, so parallel tests never share keys.
+pub fn test_cache_config() -> CacheConfig {
+    CacheConfig {
+        redis_url: std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()),
+        namespace: format!("ccpor-test-{}", uuid::Uuid::new_v4().simple()),
+    }
 }
 
 /// Which object store images go to.
@@ -104,13 +118,69 @@ pub async fn spawn_app_with_images(store: Store, max_bytes: u64) -> TestApp {
     spawn(AuthConfig::default(), store, max_bytes).await
 }
 
-async fn spawn(config: AuthConfig, store: Store, max_bytes: u64) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
+/// The app with its cache in the Redis at `redis_url` (a private `redis-server`, say).
+pub async fn spawn_app_with_redis(redis_url: &str) -> TestApp {
+    let cache = CacheConfig {
+        redis_url: Some(redis_url.to_owned()),
+        ..test_cache_config()
+    };
     let mut keys = KeyFile::default();
     keys.rotate(chrono::Utc::now(), chrono::Utc::now());
+    serve(
+        keys,
+        AuthConfig::default(),
+        Store::Fs,
+        ccpor::images::DEFAULT_MAX_BYTES,
+        None,
+        cache,
+    )
+    .await
+}
+
+/// A second server on `app`'s database, signing keys and cache (another instance of the same
+/// deployment), with its own search index and data dir.
+pub async fn spawn_peer(app: &TestApp) -> TestApp {
+    serve(
+        app.keys.clone(),
+        AuthConfig::default(),
+        Store::Fs,
+        ccpor::images::DEFAULT_MAX_BYTES,
+        Some(app.database_url.clone()),
+        app.cache_config.clone(),
+    )
+    .await
+}
+
+async fn spawn(config: AuthConfig, store: Store, max_bytes: u64) -> TestApp {
+    let mut keys = KeyFile::default();
+    keys.rotate(chrono::Utc::now(), chrono::Utc::now());
+    serve(keys, config, store, max_bytes, None, test_cache_config()).await
+}
+
+async fn serve(
+    keys: KeyFile,
+    config: AuthConfig,
+    store: Store,
+    max_bytes: u64,
+    database_url: Option<String>,
+    cache_config: CacheConfig,
+) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
     keys.save(&dir.path().join("keys.json")).expect("key file");
     let auth = Auth::new(keys.key_ring().expect("key ring"), config);
-    let database_url = fresh_database(&dir).await;
+    let database_url = match database_url {
+        Some(url) => url,
+        None => fresh_database(&dir).await,
+    };
+    let (db, sql_stats) = ccpor::db::connect(&database_url).await.expect("connect");
+    ccpor::db::migrate(&db).await.expect("migrate");
+    let cache = Cache::open(&cache_config).expect("cache config");
+    let search = ccpor::search::Search::open(&dir.path().join("search")).expect("search index");
+    // The indexer has its own pool, as in `serve`, so request statement counts are its own.
+    let (index_db, _) = ccpor::db::connect(&database_url)
+        .await
+        .expect("connect indexer");
+    search.clone().spawn_indexer(index_db.clone());
     let image_store = match store {
         Store::Fs => None,
         Store::S3 => Some(fresh_bucket().await),
@@ -125,13 +195,26 @@ async fn spawn(config: AuthConfig, store: Store, max_bytes: u64) -> TestApp {
         dir.path(),
     )
     .expect("image store");
-    let (addr, db, sql_stats) = serve(
-        &database_url,
+    let state = AppState {
+        audit: ccpor::audit::AuditWriter::spawn(db.clone()),
+        db: db.clone(),
+        sql_stats: sql_stats.clone(),
+        search,
         auth,
-        images.clone(),
-        &dir.path().join("search"),
-    )
-    .await;
+        images: images.clone(),
+        cache: cache.clone(),
+    };
+    let listener = ccpor::server::bind("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    // Background jobs (indexer, event relay, expiry) on their own pool, as in `serve`.
+    tokio::spawn(ccpor::server::run(
+        listener,
+        state,
+        index_db,
+        std::future::pending(),
+    ));
     let token = mint_with(&keys, Role::Clerk, Some("SC19"), None, "clerk-sc19");
     TestApp {
         addr,
@@ -142,69 +225,9 @@ async fn spawn(config: AuthConfig, store: Store, max_bytes: u64) -> TestApp {
         database_url,
         images,
         image_store,
+        cache,
+        cache_config,
         _dir: dir,
-    }
-}
-
-/// One server instance on `database_url`, with its own search index under `search_dir`, as
-/// `ccpor serve` runs it (background jobs on a pool of their own).
-async fn serve(
-    database_url: &str,
-    auth: Auth,
-    images: Arc<Images>,
-    search_dir: &std::path::Path,
-) -> (SocketAddr, DatabaseConnection, SqlStats) {
-    let (db, sql_stats) = ccpor::db::connect(database_url).await.expect("connect");
-    ccpor::db::migrate(&db).await.expect("migrate");
-    let search = ccpor::search::Search::open(search_dir).expect("search index");
-    // The indexer has its own pool, as in `serve`, so request statement counts are its own.
-    let (jobs_db, _) = ccpor::db::connect(database_url)
-        .await
-        .expect("connect background jobs");
-    search.clone().spawn_indexer(jobs_db.clone());
-    let state = AppState {
-        audit: ccpor::audit::AuditWriter::spawn(db.clone()),
-        db: db.clone(),
-        sql_stats: sql_stats.clone(),
-        search,
-        auth,
-        images,
-    };
-    let listener = ccpor::server::bind("127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(ccpor::server::run(
-        listener,
-        state,
-        jobs_db,
-        std::future::pending(),
-    ));
-    (addr, db, sql_stats)
-}
-
-/// A second server instance on an app's database and keys, as behind a load balancer.
-pub struct Peer {
-    pub addr: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl TestApp {
-    /// Starts another instance sharing this app's database (its own search index).
-    pub async fn spawn_peer(&self) -> Peer {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let auth = Auth::new(
-            self.keys.key_ring().expect("key ring"),
-            AuthConfig::default(),
-        );
-        let (addr, _, _) = serve(
-            &self.database_url,
-            auth,
-            self.images.clone(),
-            &dir.path().join("search"),
-        )
-        .await;
-        Peer { addr, _dir: dir }
     }
 }
 

@@ -6,6 +6,7 @@ mod bench_history;
 mod bench_identity;
 mod bench_statistics;
 mod bench_support;
+mod cache;
 mod cli;
 mod cli_security;
 mod contract;

@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
 
-use crate::helpers::{TestApp, create, dv_tro, spawn_app};
+use crate::helpers::{TestApp, create, dv_tro, spawn_app, spawn_peer};
 
 const EVENTS: &str = "subscription($county: String, $person: ID, $kinds: [EventKind!]) {
   orderEvents(county: $county, personId: $person, kinds: $kinds) {
@@ -205,7 +205,7 @@ async fn every_role_that_reads_orders_may_subscribe() {
 #[tokio::test]
 async fn a_write_on_one_instance_reaches_subscribers_on_another() {
     let app = spawn_app().await;
-    let peer = app.spawn_peer().await;
+    let peer = spawn_peer(&app).await;
     let (la, restrained, _) = create(&app, dv_tro("26FL700010", 2)).await;
     let judge = app.mint(Role::BenchOfficer, Some("SC19"));
     // On the peer, for the restrained person only.

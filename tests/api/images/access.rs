@@ -271,6 +271,7 @@ async fn image_only_orders_by_role() {
         )
         .await
         .unwrap();
+    app.cache.invalidate().await;
     let record = |case: &str| {
         json!({
             "courtCode": "SC02", "caseNumber": case, "family": "DV",

@@ -1,0 +1,561 @@
+//! The cross-request cache: hits audited like misses, per-caller field rules on cached rows,
+//! writes seen fresh on another instance, expiry never outlived, hit/miss metrics, automatic
+//! persisted queries, and a Redis that goes away under load.
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use ccpor::auth::Role;
+use ccpor::auth::token::{Narrowing, attenuate};
+use ccpor::persisted::hash;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    TestApp, client_with, create, dv_tro, epo, spawn_app, spawn_app_with_redis, spawn_peer,
+};
+
+const ORDER: &str = "query($o: ID!) { order(id: $o) { id status court { code }
+    parties { role person { id fullName } } } }";
+
+const HISTORY: &str = "query($p: ID!) { personHistory(personId: $p) {
+    activeChainCount chains { status current { id status } orders { id status } } } }";
+
+/// The Redis the suite runs against; the cross-instance tests need a shared one.
+fn redis_url() -> String {
+    std::env::var("REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| {
+            panic!(
+                "REDIS_URL is not set: two instances share their cache through Redis. Run \
+             `bash scripts/test.sh` (it starts Redis and exports REDIS_URL) or set \
+             REDIS_URL=redis://127.0.0.1:6379"
+            )
+        })
+}
+
+async fn audit_rows(app: &TestApp, event: &str) -> Vec<entities::audit_event::Model> {
+    entities::audit_event::Entity::find()
+        .filter(entities::audit_event::Column::Event.eq(event))
+        .order_by_asc(entities::audit_event::Column::Seq)
+        .all(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_cache_hit_is_audited_like_a_miss() {
+    let app = spawn_app().await;
+    let (order, _, _) = create(&app, dv_tro("26FL700001", 2)).await;
+    let before = app.cache.stats();
+    let first = app.data(ORDER, json!({ "o": order })).await;
+    let mid = app.cache.stats();
+    let second = app.data(ORDER, json!({ "o": order })).await;
+    let after = app.cache.stats();
+    assert_eq!(first, second);
+    assert!(
+        mid.misses > before.misses,
+        "the first read fills: {before:?} → {mid:?}"
+    );
+    // The order, its court and both persons come from the cache the second time.
+    assert!(
+        after.hits >= mid.hits + 4,
+        "the second read hits: {mid:?} → {after:?}"
+    );
+    let rows = audit_rows(&app, "graphql.query").await;
+    let [.., miss, hit] = rows.as_slice() else {
+        panic!("two query audit rows: {rows:?}");
+    };
+    assert_eq!(miss.object_ids, hit.object_ids);
+    assert_eq!(miss.fields, hit.fields);
+    for id in [
+        order.as_str(),
+        first["order"]["parties"][0]["person"]["id"]
+            .as_str()
+            .unwrap(),
+    ] {
+        assert!(hit.object_ids.contains(id), "{id} in {}", hit.object_ids);
+    }
+}
+
+#[tokio::test]
+async fn cached_rows_still_get_each_callers_access_rules() {
+    let app = spawn_app().await;
+    let (order, _, _) = create(&app, dv_tro("26FL700002", 2)).await;
+    let clerk = app.data(ORDER, json!({ "o": order })).await;
+    assert_eq!(clerk["order"]["id"], json!(order), "{clerk}");
+    // The same row, cached now, for a token narrowed to another county, and for a role that
+    // sees de-identified data only.
+    let hits = app.cache.stats().hits;
+    let sf_only = attenuate(
+        &app.mint(Role::Clerk, Some("SC19")),
+        &Narrowing {
+            county: Some("San Francisco".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let d = app
+        .gql_as(Some(&sf_only), ORDER, json!({ "o": order }))
+        .await;
+    assert!(app.cache.stats().hits > hits, "the narrowed read hits: {d}");
+    assert_eq!(d["data"]["order"], Value::Null, "{d}");
+    assert_eq!(
+        d["errors"][0]["extensions"]["rule"], "token_county_scope",
+        "{d}"
+    );
+    let analyst = app.mint(Role::Analyst, None);
+    let d = app
+        .gql_as(Some(&analyst), ORDER, json!({ "o": order }))
+        .await;
+    assert_eq!(d["data"], Value::Null, "{d}");
+    assert_eq!(d["errors"][0]["extensions"]["code"], "FORBIDDEN", "{d}");
+}
+
+/// Two servers on one database and one Redis: a history cached on B is fresh after a write on A.
+#[tokio::test]
+async fn a_write_on_one_instance_is_read_fresh_on_another() {
+    redis_url();
+    let a = spawn_app().await;
+    let b = spawn_peer(&a).await;
+    assert_eq!(b.cache.backend_name(), "redis");
+    let (order, person, _) = create(&a, dv_tro("26FL700003", 2)).await;
+    let bench = b.mint(Role::BenchOfficer, Some("SC19"));
+    let read_b = || async {
+        let d = b
+            .gql_as(Some(&bench), HISTORY, json!({ "p": person }))
+            .await;
+        assert!(d.get("errors").is_none(), "{d:#}");
+        let o = b.data(ORDER, json!({ "o": order })).await;
+        (
+            d["data"]["personHistory"].clone(),
+            o["order"]["status"].clone(),
+        )
+    };
+    let (h, status) = read_b().await;
+    assert_eq!(h["chains"][0]["status"], "ACTIVE");
+    assert_eq!(status, "ACTIVE");
+    let hits = b.cache.stats().hits;
+    let (h, _) = read_b().await;
+    assert_eq!(h["chains"][0]["status"], "ACTIVE");
+    assert!(b.cache.stats().hits > hits, "B answers from its cache");
+
+    let term =
+        "mutation($i: TerminateOrderInput!) { terminateOrder(input: $i) { order { status } } }";
+    let now = chrono::Utc::now().to_rfc3339();
+    let d = a
+        .data(
+            term,
+            json!({ "i": { "orderId": order, "terminatedAt": now } }),
+        )
+        .await;
+    assert_eq!(d["terminateOrder"]["order"]["status"], "TERMINATED");
+
+    let (h, status) = read_b().await;
+    assert_eq!(status, "TERMINATED", "the order row on B is fresh");
+    assert_eq!(h["chains"][0]["status"], "TERMINATED", "{h:#}");
+    assert_eq!(h["activeChainCount"], 0);
+}
+
+/// An order cached while active reads as expired once its expiry passes.
+#[tokio::test]
+async fn a_cached_order_never_outlives_its_expiry() {
+    let app = spawn_app().await;
+    let mut input = epo("26EPO70004", "CA0190000");
+    let expires = chrono::Utc::now() + chrono::Duration::seconds(3);
+    input["expiresAt"] = json!(expires.to_rfc3339());
+    let (order, person, _) = create(&app, input).await;
+    let bench = app.mint(Role::BenchOfficer, Some("SC19"));
+    let read = || async {
+        let o = app.data(ORDER, json!({ "o": order })).await;
+        let h = app
+            .gql_as(Some(&bench), HISTORY, json!({ "p": person }))
+            .await;
+        assert!(h.get("errors").is_none(), "{h:#}");
+        (
+            o["order"]["status"].clone(),
+            h["data"]["personHistory"]["chains"][0]["status"].clone(),
+        )
+    };
+    assert_eq!(read().await, (json!("ACTIVE"), json!("ACTIVE")));
+    let hits = app.cache.stats().hits;
+    assert_eq!(read().await, (json!("ACTIVE"), json!("ACTIVE")));
+    assert!(app.cache.stats().hits > hits, "cached while active");
+    let wait = (expires - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(wait + Duration::from_millis(1200)).await;
+    assert_eq!(read().await, (json!("EXPIRED"), json!("EXPIRED")));
+}
+
+fn metric(text: &str, name: &str, kind: &str) -> u64 {
+    let prefix = format!("{name}{{kind=\"{kind}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
+}
+
+#[tokio::test]
+async fn metrics_count_hits_and_misses_by_kind() {
+    let app = spawn_app().await;
+    let (order, _, _) = create(&app, dv_tro("26FL700005", 2)).await;
+    let scrape = || async {
+        reqwest::get(app.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let before = scrape().await;
+    app.data(ORDER, json!({ "o": order })).await;
+    app.data(ORDER, json!({ "o": order })).await;
+    let after = scrape().await;
+    for name in ["ccpor_cache_hits_total", "ccpor_cache_misses_total"] {
+        for kind in ["order", "person", "court"] {
+            assert!(
+                metric(&after, name, kind) > metric(&before, name, kind),
+                "{name}{{kind={kind}}} moves:\n{after}"
+            );
+        }
+    }
+}
+
+/// POSTs `body` with `token`; returns (HTTP status, response).
+async fn post(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
+    let r = client_with(token)
+        .post(app.url("/graphql"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+fn apq(sha: &str, query: Option<&str>) -> Value {
+    let mut body = json!({
+        "variables": { "c": "26FL700006" },
+        "extensions": { "persistedQuery": { "version": 1, "sha256Hash": sha } }
+    });
+    if let Some(q) = query {
+        body["query"] = json!(q);
+    }
+    body
+}
+
+/// Apollo's automatic persisted queries: miss, register, then by hash alone; the store is the
+/// cache, so with Redis another instance serves a document registered on the first.
+#[tokio::test]
+async fn automatic_persisted_queries_register_and_serve_by_hash() {
+    let a = spawn_app().await;
+    create(&a, dv_tro("26FL700006", 2)).await;
+    let clerk = a.mint(Role::Clerk, Some("SC19"));
+    // Not one of the trusted documents: its own text, so its own hash.
+    let doc = "query Apq($c: String!) { ordersByCaseNumber(caseNumber: $c) { caseNumber status } }";
+    let sha = hash(doc);
+
+    let (status, body) = post(&a, &clerk, apq(&sha, None)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "PERSISTED_QUERY_NOT_FOUND"
+    );
+    let (status, body) = post(&a, &clerk, apq(&sha, Some(doc))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["ordersByCaseNumber"][0]["status"], "ACTIVE");
+    let (status, body) = post(&a, &clerk, apq(&sha, None)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["data"]["ordersByCaseNumber"][0]["caseNumber"], "26FL700006",
+        "{body}"
+    );
+    // Upper-case hex names the same document.
+    let (_, body) = post(&a, &clerk, apq(&sha.to_uppercase(), None)).await;
+    assert!(body["data"]["ordersByCaseNumber"].is_array(), "{body}");
+
+    // A document that is not the one its hash names is refused, and not stored.
+    let other = "{ courts { code } }";
+    let (status, body) = post(&a, &clerk, apq(&sha, Some(other))).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "PERSISTED_QUERY_HASH_MISMATCH"
+    );
+    let (_, body) = post(&a, &clerk, apq(&hash(other), None)).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "PERSISTED_QUERY_NOT_FOUND"
+    );
+
+    // Without a token nothing is registered.
+    let anon = reqwest::Client::new()
+        .post(a.url("/graphql"))
+        .json(&apq(&hash(other), Some(other)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anon.status(), 401);
+    let (_, body) = post(&a, &clerk, apq(&hash(other), None)).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "PERSISTED_QUERY_NOT_FOUND"
+    );
+
+    // A registered document is not a trusted one.
+    let patrol = attenuate(
+        &a.mint(Role::Lea, Some("CA0190000")),
+        &Narrowing {
+            trusted_documents: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let (status, body) = post(&a, &patrol, apq(&sha, None)).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "TRUSTED_DOCUMENTS_ONLY"
+    );
+
+    // Registered on A, served by hash on B.
+    redis_url();
+    let b = spawn_peer(&a).await;
+    let (status, body) = post(&b, &clerk, apq(&sha, None)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["data"]["ordersByCaseNumber"][0]["caseNumber"], "26FL700006",
+        "{body}"
+    );
+}
+
+/// A private `redis-server` on `port`, without persistence.
+fn start_redis(port: u16) -> Child {
+    let mut child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start redis-server ({e}): install Debian's redis-server package \
+                 (`bash scripts/test.sh` does)"
+            )
+        });
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().ok();
+    child.wait().ok();
+    panic!("redis-server did not listen on port {port}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Redis killed and restarted under a load of reads: not one request fails, and the cache is
+/// used again once Redis is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_going_away_under_load_fails_no_request() {
+    let port = free_port();
+    let mut redis = start_redis(port);
+    let app = spawn_app_with_redis(&format!("redis://127.0.0.1:{port}")).await;
+    let (order, _, _) = create(&app, dv_tro("26FL700007", 2)).await;
+    let app = Arc::new(app);
+    let done = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (app, done, order) = (app.clone(), done.clone(), order.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut failures = Vec::new();
+            for _ in 0..100 {
+                let r = app
+                    .client
+                    .post(app.url("/graphql"))
+                    .json(&json!({ "query": ORDER, "variables": { "o": order } }))
+                    .send()
+                    .await;
+                let ok = match r {
+                    Ok(r) if r.status() == 200 => {
+                        let body: Value = r.json().await.unwrap_or_default();
+                        if body.get("errors").is_none()
+                            && body["data"]["order"]["id"] == json!(order)
+                        {
+                            None
+                        } else {
+                            Some(body.to_string())
+                        }
+                    }
+                    Ok(r) => Some(format!("HTTP {}", r.status())),
+                    Err(e) => Some(e.to_string()),
+                };
+                if let Some(f) = ok {
+                    failures.push(f);
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            failures
+        }));
+    }
+    let wait_for = |n: usize| {
+        let done = done.clone();
+        async move {
+            while done.load(Ordering::Relaxed) < n {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    wait_for(200).await;
+    let hits_before_kill = app.cache.stats().hits;
+    assert!(
+        hits_before_kill > 0,
+        "the load hits the cache while Redis is up"
+    );
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+    wait_for(450).await;
+    let mut redis = start_redis(port);
+    let mut failures = Vec::new();
+    for t in tasks {
+        failures.extend(t.await.unwrap());
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(3)]
+    );
+    assert!(app.cache.stats().errors > 0, "the outage was noticed");
+
+    // Reconnected: reads fill the cache again and hit it.
+    let mut resumed = false;
+    for _ in 0..100 {
+        let hits = app.cache.stats().hits;
+        app.data(ORDER, json!({ "o": order })).await;
+        app.data(ORDER, json!({ "o": order })).await;
+        if app.cache.stats().hits > hits {
+            resumed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    redis.kill().ok();
+    redis.wait().ok();
+    assert!(
+        resumed,
+        "hits resume after Redis is back: {:?}",
+        app.cache.stats()
+    );
+}
+
+const SEARCH: &str = "query($last: String) { searchPersons(lastName: $last) {
+    edges { node { person { id } } } } }";
+
+/// Person ids `searchPersons(lastName:)` finds, once it finds at least `n` (the indexer runs in
+/// the background).
+async fn search_until(app: &TestApp, last: &str, n: usize) -> Vec<Value> {
+    for _ in 0..100 {
+        let d = app.data(SEARCH, json!({ "last": last })).await;
+        let ids: Vec<Value> = d["searchPersons"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["person"]["id"].clone())
+            .collect();
+        if ids.len() >= n {
+            return ids;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("searchPersons(lastName: {last}) never found {n}");
+}
+
+/// Search results are cached, and a new order's person shows up in the next search anyway.
+#[tokio::test]
+async fn cached_searches_see_new_orders() {
+    let app = spawn_app().await;
+    let mut first = dv_tro("26FL700008", 2);
+    first["parties"][0]["person"]["lastName"] = json!("Zebrowski-Amsel");
+    create(&app, first).await;
+    let scrape = || async {
+        let text = reqwest::get(app.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        metric(&text, "ccpor_cache_hits_total", "search")
+    };
+    let found = search_until(&app, "Zebrowski-Amsel", 1).await;
+    let hits = scrape().await;
+    assert_eq!(search_until(&app, "Zebrowski-Amsel", 1).await, found);
+    assert!(scrape().await > hits, "the repeated search hits");
+
+    let mut second = dv_tro("26FL700009", 1);
+    second["parties"][0]["person"]["lastName"] = json!("Zebrowski-Amsel");
+    second["parties"][0]["person"]["firstName"] = json!("Leontyne");
+    create(&app, second).await;
+    let both = search_until(&app, "Zebrowski-Amsel", 2).await;
+    assert_eq!(both.len(), 2, "{both:?}");
+}
+
+/// `ccpor import` against a running server's database and Redis: the server's cached history
+/// of a person is stale no more once the import is done.
+#[tokio::test]
+async fn an_offline_import_invalidates_the_servers_cache() {
+    let redis = redis_url();
+    let app = spawn_app().await;
+    let (_, person, _) = create(&app, dv_tro("26FL700010", 5)).await;
+    let bench = app.mint(Role::BenchOfficer, Some("SC19"));
+    let chains = || async {
+        let d = app
+            .gql_as(Some(&bench), HISTORY, json!({ "p": person }))
+            .await;
+        assert!(d.get("errors").is_none(), "{d:#}");
+        d["data"]["personHistory"]["chains"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(chains().await, 1);
+    let hits = app.cache.stats().hits;
+    assert_eq!(chains().await, 1);
+    assert!(app.cache.stats().hits > hits, "the history is cached");
+
+    let mut line = dv_tro("26FL700011", 1);
+    line["parties"][0] = json!({ "role": "RESTRAINED", "personId": person });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("one.ndjson");
+    std::fs::write(&path, format!("{line}\n")).unwrap();
+    let out = crate::cli::ccpor()
+        .args(["import", path.to_str().unwrap()])
+        .env("DATABASE_URL", &app.database_url)
+        .env("CCPOR_DATA_DIR", dir.path())
+        .env("REDIS_URL", redis)
+        .env("CCPOR_CACHE_NAMESPACE", &app.cache_config.namespace)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(chains().await, 2, "the imported order is in the history");
+}
