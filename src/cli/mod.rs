@@ -112,6 +112,10 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL), or with `operations` the trusted-documents manifest.
     Schema {
+        /// Print the Apollo Federation v2 subgraph SDL (`@link`, `@key` on the entities), the
+        /// form a gateway composes (committed as `schema/schema.federation.graphql`).
+        #[arg(long)]
+        federation: bool,
         #[command(subcommand)]
         what: Option<SchemaCommand>,
     },
@@ -243,12 +247,20 @@ fn progress(len: u64, what: &str) -> ProgressBar {
 
 async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Schema { what: None } => {
-            print!("{}", crate::graphql::sdl());
+        Command::Schema {
+            what: None,
+            federation,
+        } => {
+            if *federation {
+                print!("{}", crate::graphql::federation_sdl());
+            } else {
+                print!("{}", crate::graphql::sdl());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema {
             what: Some(SchemaCommand::Operations),
+            ..
         } => {
             println!(
                 "{}",

@@ -11,6 +11,7 @@ mod cli_security;
 mod contract;
 mod courts;
 mod ecosystem;
+mod federation;
 mod hardening;
 mod helpers;
 mod http;
