@@ -3,7 +3,8 @@
 # Redis reachable and an S3-compatible server (moto's standalone server, from PyPI) for the image
 # tests. Starts PostgreSQL and Redis when installed but stopped, installs them when absent, starts
 # (and afterwards stops) the S3 server, installing it when absent, and fails loudly when any of
-# them cannot be had. Node packages for the ecosystem tests are installed in tests/node (npm ci).
+# them cannot be had. Node packages for the ecosystem tests are installed in tests/node (npm ci),
+# and Debian's chromium for the playground test.
 #
 #   bash scripts/test.sh
 #
@@ -96,6 +97,12 @@ ensure_node_tools() {
   fi
 }
 
+# Debian's Chromium, which the playground test drives headless through playwright-core.
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] || apt_install chromium
+  [ -x /usr/bin/chromium ] || die "chromium is not installed at /usr/bin/chromium and could not be installed"
+}
+
 drop_test_databases() {
   psql "$PG_URL" -tAc "select datname from pg_database where datname like 'ccpor_test_%'" \
     | while read -r db; do [ -n "$db" ] && psql "$PG_URL" -qc "drop database if exists \"$db\"" >/dev/null; done
@@ -105,6 +112,7 @@ ensure_postgres
 ensure_redis
 ensure_s3
 ensure_node_tools
+ensure_chromium
 drop_test_databases
 
 say "tests on SQLite (unit + end-to-end)"

@@ -499,7 +499,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             if *demo {
                 let _ = writeln!(
                     out,
-                    "demo tokens (8 h; paste into the playground's Authorization field):"
+                    "demo tokens (8 h; paste one into the playground's Token field):"
                 );
                 for (role, t) in security::demo_tokens(&keys)? {
                     let _ = writeln!(out, "  {role:<14} {t}");

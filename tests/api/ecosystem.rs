@@ -147,3 +147,63 @@ async fn apollo_gateway_joins_the_registry_with_another_subgraph() {
         "the registry's refusal reaches the client: {r:#}"
     );
 }
+
+/// The playground in headless Chromium: enter a token, pick the PersonHistory tab, run it, and
+/// see the seeded order in the result pane. The screenshot is kept as a test artifact under
+/// `target/test-artifacts/`.
+#[tokio::test]
+async fn playground_runs_person_history_in_headless_chromium() {
+    let app = spawn_app().await;
+    let (_, person, _) = create(&app, dv_tro("26FL550001", 3)).await;
+    let d = app
+        .data(
+            "query($id: ID!) { person(id: $id) { fullName } }",
+            serde_json::json!({ "id": person }),
+        )
+        .await;
+    let name = d["person"]["fullName"].as_str().unwrap().to_owned();
+    let artifacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let shot = artifacts.join("playground-person-history.png");
+    let _ = std::fs::remove_file(&shot);
+    let token = app.mint(Role::BenchOfficer, Some("SC19"));
+    let out = node(
+        "playground.mjs",
+        &[
+            app.url("/playground"),
+            shot.display().to_string(),
+            name.clone(),
+            "26FL550001".to_owned(),
+        ],
+        &[("CCPOR_TOKEN", token)],
+    )
+    .await;
+    let last = out.lines().last().unwrap_or_default();
+    let r: Value = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let tabs: Vec<&str> = r["tabs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::trim)
+        .collect();
+    for op in ccpor::operations::OPERATIONS {
+        assert!(tabs.contains(&op.name), "a tab for {}: {tabs:?}", op.name);
+    }
+    let result = r["result"].as_str().unwrap();
+    let shown: Value = serde_json::from_str(result).unwrap_or_else(|e| panic!("{e}: {result}"));
+    assert!(shown["errors"].is_null(), "{result}");
+    assert_eq!(shown["data"]["person"]["id"], person, "{result}");
+    assert_eq!(shown["data"]["person"]["fullName"], name, "{result}");
+    assert_eq!(
+        shown["data"]["person"]["orders"]["edges"][0]["node"]["caseNumber"], "26FL550001",
+        "{result}"
+    );
+    assert_eq!(r["pageErrors"], serde_json::json!([]), "{r:#}");
+    let png = std::fs::read(&shot).expect("the screenshot was saved");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "a real screenshot"
+    );
+    println!("playground screenshot: {}", shot.display());
+}
