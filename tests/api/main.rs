@@ -18,6 +18,7 @@ mod http;
 mod images;
 mod lifecycle;
 mod matrix;
+mod observability;
 mod orders;
 mod paging;
 mod search;
