@@ -2,6 +2,7 @@
 //! token, audit.
 
 pub mod security;
+pub mod telemetry;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -169,26 +170,25 @@ pub const EXIT_REJECTED_LINES: u8 = 3;
 /// Parses arguments, runs the command, maps failures to exit codes.
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.log_format);
-    match execute(cli).await {
+    let telemetry = match telemetry::init(cli.log_format) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = match execute(cli).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    };
+    // Spans still queued go out before the process ends.
+    if telemetry.exporting() {
+        let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
     }
-}
-
-fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Pretty => builder.init(),
-    }
+    code
 }
 
 /// The database URL in effect.

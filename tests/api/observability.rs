@@ -181,3 +181,84 @@ async fn json_logs_carry_the_request_id_on_every_line_of_a_request() {
     );
     served.terminate();
 }
+
+/// One POST the OTLP receiver got.
+#[derive(Debug)]
+struct Export {
+    path: String,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+/// A real OTLP/HTTP receiver: records every POST to `/v1/traces`.
+async fn otlp_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<Export>) {
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, StatusCode, Uri};
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |uri: Uri, headers: HeaderMap, body: Bytes| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(Export {
+                    path: uri.path().to_owned(),
+                    content_type: headers
+                        .get("content-type")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_owned(),
+                    body: body.to_vec(),
+                });
+                // An empty ExportTraceServiceResponse.
+                (
+                    StatusCode::OK,
+                    [("content-type", "application/x-protobuf")],
+                    Vec::<u8>::new(),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), rx)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn spans_are_exported_over_otlp_and_flushed_on_exit() {
+    let (endpoint, mut exports) = otlp_receiver().await;
+    // No periodic export in this test's lifetime: what arrives was flushed by the shutdown.
+    let served = serve(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+        ("OTEL_BSP_SCHEDULE_DELAY", "600000"),
+    ]);
+    let request_id = format!("otlp-{}", uuid::Uuid::new_v4());
+    served.query(&request_id).await;
+    served.terminate();
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, exports.recv()).await {
+        got.push(e);
+        if got.iter().any(|e| contains(&e.body, request_id.as_bytes())) {
+            break;
+        }
+    }
+    assert!(!got.is_empty(), "the receiver got an OTLP export");
+    for e in &got {
+        assert_eq!(e.path, "/v1/traces");
+        assert_eq!(e.content_type, "application/x-protobuf");
+        assert!(!e.body.is_empty());
+    }
+    // Protobuf keeps strings as they are: the service, the request span and its request id.
+    let all: Vec<u8> = got.iter().flat_map(|e| e.body.clone()).collect();
+    assert!(contains(&all, b"ccpor"), "service.name");
+    assert!(contains(&all, b"request"), "the request span");
+    assert!(
+        contains(&all, request_id.as_bytes()),
+        "the request id is a span attribute"
+    );
+}
