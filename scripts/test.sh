@@ -91,6 +91,9 @@ ensure_s3() {
 ensure_node_tools() {
   command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
   command -v node >/dev/null || die "node is not installed and could not be installed"
+  # @apollo/server 5 and playwright-core need Node 20 or later (Debian 12's own nodejs is 18).
+  [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ] \
+    || die "Node.js $(node --version) is too old for tests/node: install Node 20 or later (e.g. the NodeSource nodejs package)"
   if [ ! -d tests/node/node_modules ] || [ tests/node/package-lock.json -nt tests/node/node_modules ]; then
     say "installing the Node test tools (npm ci in tests/node)"
     (cd tests/node && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in tests/node failed"
