@@ -1,23 +1,25 @@
 //! Running the HTTP server with graceful shutdown.
 use std::net::SocketAddr;
 
+use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use crate::state::AppState;
 
-/// Serves until `shutdown` resolves, then drains in-flight requests. Runs the expiry job
-/// meanwhile (its notices go to the schema's subscribers).
+/// Serves until `shutdown` resolves, then drains in-flight requests. Meanwhile runs, on
+/// `jobs` (a pool of their own, so request statement counts stay the requests'), the expiry
+/// job and the relay that brings order events recorded anywhere to this process's subscribers.
 pub async fn run(
     listener: TcpListener,
     app: AppState,
+    jobs: DatabaseConnection,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let events = crate::events::Notifier::default();
-    let expiry = crate::service::expiry::spawn(
-        app.db.clone(),
-        events.clone(),
-        crate::service::expiry::EVERY,
-    );
+    let relay = crate::events::spawn_relay(jobs.clone(), events.clone())
+        .await
+        .map_err(std::io::Error::other)?;
+    let expiry = crate::service::expiry::spawn(jobs, crate::service::expiry::EVERY);
     let served = axum::serve(
         listener,
         crate::http::router_with(app, events).into_make_service_with_connect_info::<SocketAddr>(),
@@ -25,6 +27,7 @@ pub async fn run(
     .with_graceful_shutdown(shutdown)
     .await;
     expiry.abort();
+    relay.abort();
     served
 }
 

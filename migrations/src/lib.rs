@@ -12,9 +12,11 @@ mod m20261127_000007_create_search_outbox;
 mod m20261127_000008_create_order_images;
 mod m20261127_000009_access_and_audit;
 mod m20261127_000010_identity_and_conflicts;
+mod m20261127_000011_order_event_notify;
 mod seed_data;
 
 pub use m20261127_000009_access_and_audit::GENESIS as AUDIT_GENESIS;
+pub use m20261127_000011_order_event_notify::CHANNEL as ORDER_EVENT_CHANNEL;
 pub use seed_data::{COUNTIES, County, TRIBAL_COURTS, TribalCourt};
 
 /// All migrations in order.
@@ -34,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000008_create_order_images::Migration),
             Box::new(m20261127_000009_access_and_audit::Migration),
             Box::new(m20261127_000010_identity_and_conflicts::Migration),
+            Box::new(m20261127_000011_order_event_notify::Migration),
         ]
     }
 }

@@ -535,12 +535,13 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await?;
                 bar.finish();
             }
-            // The indexer gets its own pool so it never waits behind, or starves, requests.
+            // Background jobs (indexer, event relay, expiry) get their own pool so they never
+            // wait behind, or starve, requests.
             let url = database_url(&cli.data_dir, cli.database_url.as_deref());
-            let (index_db, _) = crate::db::connect(&url)
+            let (jobs_db, _) = crate::db::connect(&url)
                 .await
-                .with_context(|| format!("connecting the indexer to {}", redact(&url)))?;
-            state.search.clone().spawn_indexer(index_db);
+                .with_context(|| format!("connecting the background jobs to {}", redact(&url)))?;
+            state.search.clone().spawn_indexer(jobs_db.clone());
             let listener = crate::server::bind(*addr)
                 .await
                 .with_context(|| format!("binding {addr}"))?;
@@ -561,7 +562,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             let _ = out.flush();
-            crate::server::run(listener, state, crate::server::shutdown_signal()).await?;
+            crate::server::run(listener, state, jobs_db, crate::server::shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -235,3 +235,79 @@ impl Loader<ChainOf> for DbLoader {
         Ok(out)
     }
 }
+
+/// A request's loader cache that a subscription empties between events: its loader lives as
+/// long as the subscription, and each event must be answered from the database as it is then.
+#[derive(Debug, Clone, Default)]
+pub struct EpochCache {
+    epoch: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl EpochCache {
+    /// Empties every storage of this cache (lazily, on its next use).
+    pub fn forget(&self) {
+        self.epoch
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl async_graphql::dataloader::CacheFactory for EpochCache {
+    fn create<K, V>(&self) -> Box<dyn async_graphql::dataloader::CacheStorage<Key = K, Value = V>>
+    where
+        K: Send + Sync + Clone + Eq + std::hash::Hash + 'static,
+        V: Send + Sync + Clone + 'static,
+    {
+        Box::new(EpochStorage {
+            epoch: self.epoch.clone(),
+            at: self.epoch.load(std::sync::atomic::Ordering::Relaxed),
+            map: HashMap::new(),
+        })
+    }
+}
+
+struct EpochStorage<K, V> {
+    epoch: Arc<std::sync::atomic::AtomicU64>,
+    at: u64,
+    map: HashMap<K, V>,
+}
+
+impl<K, V> EpochStorage<K, V> {
+    fn sync(&mut self) {
+        let now = self.epoch.load(std::sync::atomic::Ordering::Relaxed);
+        if now != self.at {
+            self.map.clear();
+            self.at = now;
+        }
+    }
+}
+
+impl<K, V> async_graphql::dataloader::CacheStorage for EpochStorage<K, V>
+where
+    K: Send + Sync + Clone + Eq + std::hash::Hash + 'static,
+    V: Send + Sync + Clone + 'static,
+{
+    type Key = K;
+    type Value = V;
+
+    fn get(&mut self, key: &K) -> Option<&V> {
+        self.sync();
+        self.map.get(key)
+    }
+
+    fn insert(&mut self, key: std::borrow::Cow<'_, K>, val: std::borrow::Cow<'_, V>) {
+        self.sync();
+        self.map.insert(key.into_owned(), val.into_owned());
+    }
+
+    fn remove(&mut self, key: &K) {
+        self.map.remove(key);
+    }
+
+    fn clear(&mut self) {
+        self.map.clear();
+    }
+
+    fn iter(&self) -> Box<dyn Iterator<Item = (&'_ K, &'_ V)> + '_> {
+        Box::new(self.map.iter())
+    }
+}

@@ -15,14 +15,15 @@ pub mod mutation;
 pub mod query;
 pub mod search;
 pub mod statistics;
+pub mod subscription;
 pub mod types;
 
-use async_graphql::dataloader::{DataLoader, HashMapCache};
-use async_graphql::{Context, EmptySubscription, ErrorExtensions, MergedObject, Schema};
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, ErrorExtensions, MergedObject, MergedSubscription, Schema};
 
 use crate::error::AppError;
 use crate::state::AppState;
-use loaders::DbLoader;
+use loaders::{DbLoader, EpochCache};
 
 /// Queries, one object per domain.
 #[derive(MergedObject, Default)]
@@ -48,7 +49,11 @@ pub struct MutationRoot(
     identity::IdentityMutation,
 );
 
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+/// Subscriptions, one object per domain (served on `/graphql/ws`).
+#[derive(MergedSubscription, Default)]
+pub struct SubscriptionRoot(subscription::OrderSubscription);
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Limits: introspection needs depth 15 (research/graphql.md §2.4).
 pub const MAX_DEPTH: usize = 16;
@@ -68,13 +73,13 @@ pub fn build_schema(state: AppState) -> AppSchema {
     build_schema_with(state, crate::events::Notifier::default())
 }
 
-/// `build_schema` with the process's order-event notifier (for subscriptions to come).
+/// `build_schema` with the process's order-event notifier (what subscriptions listen to).
 pub fn build_schema_with(state: AppState, events: crate::events::Notifier) -> AppSchema {
     let production = state.auth.config.production;
     let mut b = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot::default(),
     )
     .data(state)
     .data(events)
@@ -108,7 +113,7 @@ fn offline_schema() -> AppSchema {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot::default(),
     )
     .finish()
 }
@@ -117,14 +122,26 @@ fn offline_schema() -> AppSchema {
 pub fn request_loader(
     state: &AppState,
     log: std::sync::Arc<crate::audit::AccessLog>,
-) -> DataLoader<DbLoader, HashMapCache> {
+) -> RequestLoader {
+    request_loader_with(state, log, EpochCache::default())
+}
+
+/// The loader every resolver reaches through `loader(ctx)`.
+pub type RequestLoader = DataLoader<DbLoader, EpochCache>;
+
+/// `request_loader` whose cache the caller can empty (subscriptions, between events).
+pub fn request_loader_with(
+    state: &AppState,
+    log: std::sync::Arc<crate::audit::AccessLog>,
+    cache: EpochCache,
+) -> RequestLoader {
     DataLoader::with_cache(
         DbLoader {
             db: state.db.clone(),
             log,
         },
         tokio::spawn,
-        HashMapCache::default(),
+        cache,
     )
 }
 
@@ -139,10 +156,8 @@ pub(crate) fn requester(ctx: &Context<'_>) -> crate::images::access::Requester {
         .unwrap_or_default()
 }
 
-pub(crate) fn loader<'a>(
-    ctx: &Context<'a>,
-) -> async_graphql::Result<&'a DataLoader<DbLoader, HashMapCache>> {
-    ctx.data::<DataLoader<DbLoader, HashMapCache>>()
+pub(crate) fn loader<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a RequestLoader> {
+    ctx.data::<RequestLoader>()
 }
 
 /// Converts service errors to GraphQL errors with a stable `code` extension (and `field` for

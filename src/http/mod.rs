@@ -8,6 +8,7 @@ pub mod images;
 pub mod metrics;
 pub mod playground;
 pub mod range;
+pub mod ws;
 
 use std::time::Duration;
 
@@ -70,7 +71,9 @@ pub fn router_with(app: AppState, events: crate::events::Notifier) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             TRANSFER_TIMEOUT,
         ));
-    let mut router = Router::new().route("/graphql", get(graphql::handle).post(graphql::handle));
+    let mut router = Router::new()
+        .route("/graphql", get(graphql::handle).post(graphql::handle))
+        .route("/graphql/ws", get(ws::handle));
     // No playground in production (OWASP GraphQL Cheat Sheet: disable GraphiQL).
     if !production {
         router = router

@@ -1,7 +1,7 @@
 //! The expiry job: orders past `expiresAt` already show as expired at query time (status is
 //! derived); this records the `expired` event once per order (a partial unique index makes that
-//! hold across instances), refreshes the search index's active flag through the outbox, and
-//! notifies subscribers.
+//! hold across instances) and refreshes the search index's active flag through the outbox;
+//! subscribers hear of it through the event relay (`crate::events`), like any other event.
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -9,7 +9,6 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement, T
 
 use crate::domain::codes::EventKind;
 use crate::error::AppResult;
-use crate::events::{Notifier, OrderNotice};
 use crate::service::orders::{insert_chunked, outbox_rows};
 
 /// How often `serve` sweeps.
@@ -25,12 +24,11 @@ fn placeholder(backend: DatabaseBackend, n: usize) -> String {
 }
 
 /// Records `expired` events for orders that expired by `now` (and had not ended otherwise
-/// before), then notifies. Returns the notices sent.
+/// before). Returns the orders recorded, with their expiry times.
 pub async fn sweep(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
-    notifier: &Notifier,
-) -> AppResult<Vec<OrderNotice>> {
+) -> AppResult<Vec<(i32, DateTime<Utc>)>> {
     let backend = db.get_database_backend();
     let (p1, p2, p3) = (
         placeholder(backend, 1),
@@ -61,22 +59,18 @@ pub async fn sweep(
                 [recorded.into(), recorded.into(), now.into()],
             ))
             .await?;
-        let mut notices = Vec::with_capacity(rows.len());
+        let mut expired = Vec::with_capacity(rows.len());
         for r in &rows {
-            notices.push(OrderNotice {
-                order_id: r.try_get("", "order_id")?,
-                kind: EventKind::Expired,
-                occurred_at: r.try_get("", "occurred_at")?,
-            });
+            expired.push((
+                r.try_get::<i32>("", "order_id")?,
+                r.try_get::<DateTime<Utc>>("", "occurred_at")?,
+            ));
         }
-        let ids: Vec<i32> = notices.iter().map(|n| n.order_id).collect();
+        let ids: Vec<i32> = expired.iter().map(|(id, _)| *id).collect();
         insert_chunked(&txn, outbox_rows(&ids, Utc::now())).await?;
         txn.commit().await?;
-        let done = notices.len() < BATCH;
-        for n in notices {
-            notifier.publish(n.clone());
-            sent.push(n);
-        }
+        let done = expired.len() < BATCH;
+        sent.extend(expired);
         if done {
             return Ok(sent);
         }
@@ -85,17 +79,13 @@ pub async fn sweep(
 
 /// Sweeps every `every` (the first time `every` after start, so a starting server's first
 /// requests do not queue behind it) until the task is aborted; failures are logged and retried.
-pub fn spawn(
-    db: DatabaseConnection,
-    notifier: Notifier,
-    every: Duration,
-) -> tokio::task::JoinHandle<()> {
+pub fn spawn(db: DatabaseConnection, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match sweep(&db, Utc::now(), &notifier).await {
+            match sweep(&db, Utc::now()).await {
                 Ok(n) if !n.is_empty() => tracing::info!(orders = n.len(), "recorded expiries"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "expiry sweep failed; retrying"),

@@ -111,14 +111,6 @@ async fn spawn(config: AuthConfig, store: Store, max_bytes: u64) -> TestApp {
     keys.save(&dir.path().join("keys.json")).expect("key file");
     let auth = Auth::new(keys.key_ring().expect("key ring"), config);
     let database_url = fresh_database(&dir).await;
-    let (db, sql_stats) = ccpor::db::connect(&database_url).await.expect("connect");
-    ccpor::db::migrate(&db).await.expect("migrate");
-    let search = ccpor::search::Search::open(&dir.path().join("search")).expect("search index");
-    // The indexer has its own pool, as in `serve`, so request statement counts are its own.
-    let (index_db, _) = ccpor::db::connect(&database_url)
-        .await
-        .expect("connect indexer");
-    search.clone().spawn_indexer(index_db);
     let image_store = match store {
         Store::Fs => None,
         Store::S3 => Some(fresh_bucket().await),
@@ -133,18 +125,13 @@ async fn spawn(config: AuthConfig, store: Store, max_bytes: u64) -> TestApp {
         dir.path(),
     )
     .expect("image store");
-    let state = AppState {
-        db: db.clone(),
-        sql_stats: sql_stats.clone(),
-        search,
+    let (addr, db, sql_stats) = serve(
+        &database_url,
         auth,
-        images: images.clone(),
-    };
-    let listener = ccpor::server::bind("127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(ccpor::server::run(listener, state, std::future::pending()));
+        images.clone(),
+        &dir.path().join("search"),
+    )
+    .await;
     let token = mint_with(&keys, Role::Clerk, Some("SC19"), None, "clerk-sc19");
     TestApp {
         addr,
@@ -156,6 +143,67 @@ async fn spawn(config: AuthConfig, store: Store, max_bytes: u64) -> TestApp {
         images,
         image_store,
         _dir: dir,
+    }
+}
+
+/// One server instance on `database_url`, with its own search index under `search_dir`, as
+/// `ccpor serve` runs it (background jobs on a pool of their own).
+async fn serve(
+    database_url: &str,
+    auth: Auth,
+    images: Arc<Images>,
+    search_dir: &std::path::Path,
+) -> (SocketAddr, DatabaseConnection, SqlStats) {
+    let (db, sql_stats) = ccpor::db::connect(database_url).await.expect("connect");
+    ccpor::db::migrate(&db).await.expect("migrate");
+    let search = ccpor::search::Search::open(search_dir).expect("search index");
+    // The indexer has its own pool, as in `serve`, so request statement counts are its own.
+    let (jobs_db, _) = ccpor::db::connect(database_url)
+        .await
+        .expect("connect background jobs");
+    search.clone().spawn_indexer(jobs_db.clone());
+    let state = AppState {
+        db: db.clone(),
+        sql_stats: sql_stats.clone(),
+        search,
+        auth,
+        images,
+    };
+    let listener = ccpor::server::bind("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(ccpor::server::run(
+        listener,
+        state,
+        jobs_db,
+        std::future::pending(),
+    ));
+    (addr, db, sql_stats)
+}
+
+/// A second server instance on an app's database and keys, as behind a load balancer.
+pub struct Peer {
+    pub addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// Starts another instance sharing this app's database (its own search index).
+    pub async fn spawn_peer(&self) -> Peer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let auth = Auth::new(
+            self.keys.key_ring().expect("key ring"),
+            AuthConfig::default(),
+        );
+        let (addr, _, _) = serve(
+            &self.database_url,
+            auth,
+            self.images.clone(),
+            &dir.path().join("search"),
+        )
+        .await;
+        Peer { addr, _dir: dir }
     }
 }
 

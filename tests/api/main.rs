@@ -23,4 +23,5 @@ mod orders;
 mod paging;
 mod search;
 mod security;
+mod subscriptions;
 mod trusted;

@@ -30,7 +30,7 @@ const OWN_AGENCY: Expect = Deny("own_agency");
 
 /// Root fields whose role table lives beside their feature, because each needs a court in
 /// another participation mode: (field, test).
-const ELSEWHERE: [(&str, &str); 2] = [
+const ELSEWHERE: [(&str, &str); 3] = [
     (
         "registerImageOnlyOrder",
         "images::access::image_only_orders_by_role",
@@ -38,6 +38,11 @@ const ELSEWHERE: [(&str, &str); 2] = [
     (
         "completeImageOnlyOrder",
         "images::access::image_only_orders_by_role",
+    ),
+    // Over graphql-ws, not HTTP.
+    (
+        "orderEvents",
+        "subscriptions::every_role_that_reads_orders_may_subscribe (and ..._refused_...)",
     ),
 ];
 

@@ -1,0 +1,329 @@
+//! GraphQL subscriptions over WebSocket (`/graphql/ws`, the graphql-ws `graphql-transport-ws`
+//! protocol and the legacy `graphql-ws` one). The bearer token comes in `connection_init`
+//! (`{"authorization": "Bearer …"}`), as browsers cannot set headers on a WebSocket. Only
+//! subscriptions run here: queries and mutations go to `/graphql`, where they are audited and
+//! checked as reads or writes.
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
+use async_graphql::parser::types::OperationType;
+use async_graphql::{Data, Executor, Response, ServerError};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::extract::ws::Message;
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State, WebSocketUpgrade};
+use axum::response::{IntoResponse, Response as HttpResponse};
+use futures_util::stream::BoxStream;
+use futures_util::{SinkExt, StreamExt};
+
+use crate::audit::{self, AccessLog, Outcome};
+use crate::auth::{AuthFailure, Operation};
+use crate::graphql::document;
+use crate::graphql::loaders::EpochCache;
+use crate::graphql::subscription::SessionToken;
+use crate::graphql::{MAX_ALIASES, MAX_DUPLICATE_FIELDS, request_loader_with};
+use crate::http::HttpState;
+use crate::http::authn::request_id;
+use crate::images::access::Requester;
+
+/// Runs subscriptions for one connection, each with its own caller check, loader and audit rows.
+#[derive(Clone)]
+struct WsExecutor {
+    s: HttpState,
+    client_addr: Option<String>,
+    /// The upgrade request's id; each subscription's rows carry `<this>/<n>`.
+    connection: Arc<str>,
+    /// Set when `connection_init` was refused.
+    refused: Arc<AtomicBool>,
+}
+
+/// graphql-ws's close code for a refused `connection_init` ("4403: Forbidden").
+const FORBIDDEN_CLOSE: u16 = 4403;
+
+fn refusal(code: &'static str, message: impl Into<String>) -> Response {
+    let mut e = ServerError::new(message, None);
+    let mut ext = async_graphql::ErrorExtensionValues::default();
+    ext.set("code", code);
+    e.extensions = Some(ext);
+    Response::from_errors(vec![e])
+}
+
+fn auth_refusal(f: &AuthFailure) -> Response {
+    metrics::counter!("ccpor_auth_failures_total", "code" => f.code()).increment(1);
+    refusal(f.code(), f.to_string())
+}
+
+/// Reads the token of a `connection_init` payload: `authorization` (`Bearer …` or bare) or
+/// `token`, any case of key.
+fn token_of(payload: &serde_json::Value) -> Option<String> {
+    let obj = payload.as_object()?;
+    let v = obj
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("authorization") || k.eq_ignore_ascii_case("token"))
+        .and_then(|(_, v)| v.as_str())?
+        .trim();
+    let t = match v.split_once(' ') {
+        Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
+        None if v.eq_ignore_ascii_case("bearer") => "",
+        _ => v,
+    };
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+impl WsExecutor {
+    fn who(&self, id: String) -> Requester {
+        Requester {
+            request_id: Some(id),
+            client_addr: self.client_addr.clone(),
+            ..Requester::default()
+        }
+    }
+
+    /// `connection_init`: the token must be good for reading; a refusal is audited and closes
+    /// the socket (4403).
+    async fn init(self, payload: serde_json::Value) -> async_graphql::Result<Data> {
+        let db = &self.s.app.db;
+        let who = self.who(self.connection.to_string());
+        let failure = match token_of(&payload) {
+            None => {
+                "connection_init carries no token: send {\"authorization\": \"Bearer <token>\"}"
+                    .to_owned()
+            }
+            Some(t) => match self.s.app.auth.authenticate(db, &t, Operation::Read).await {
+                Ok(_) => {
+                    let mut data = Data::default();
+                    data.insert(SessionToken(t));
+                    return Ok(data);
+                }
+                Err(f) => {
+                    metrics::counter!("ccpor_auth_failures_total", "code" => f.code()).increment(1);
+                    f.to_string()
+                }
+            },
+        };
+        self.refused.store(true, Ordering::Relaxed);
+        let mut rec = who.record("auth.failed", Outcome::Denied);
+        rec.operation = Some("graphql-ws connection_init".into());
+        rec.detail = Some(failure.clone());
+        if audit::append(db, rec).await.is_err() {
+            return Err("the audit log cannot be written".into());
+        }
+        Err(failure.into())
+    }
+
+    async fn start(
+        self,
+        request: async_graphql::Request,
+        session: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        let once = |r: Response| futures_util::stream::once(async move { r }).boxed();
+        let token = session.as_ref().and_then(|d| {
+            d.get(&std::any::TypeId::of::<SessionToken>())
+                .and_then(|b| b.downcast_ref::<SessionToken>())
+                .map(|t| t.0.clone())
+        });
+        let (Some(session), Some(token)) = (session, token) else {
+            return once(refusal(
+                "UNAUTHENTICATED",
+                "send connection_init with a token first",
+            ));
+        };
+        let info = document::analyze(&request.query, request.operation_name.as_deref());
+        let Some(info) = info else {
+            // Let execution report the parse or operation-name error.
+            return self
+                .s
+                .schema
+                .execute_stream_with_session_data(request, session);
+        };
+        if info.op != OperationType::Subscription {
+            return once(refusal(
+                "BAD_REQUEST",
+                "only subscriptions run on /graphql/ws; send queries and mutations to /graphql",
+            ));
+        }
+        if info.aliases > MAX_ALIASES || info.duplicates > MAX_DUPLICATE_FIELDS {
+            return once(refusal(
+                "GRAPHQL_VALIDATION",
+                format!(
+                    "at most {MAX_ALIASES} aliases and {MAX_DUPLICATE_FIELDS} repeated fields per request"
+                ),
+            ));
+        }
+        let id = format!("{}/{}", self.connection, uuid::Uuid::new_v4().simple());
+        let mut who = self.who(id);
+        let db = &self.s.app.db;
+        // Checked again at each subscription: revoked since the connection opened is refused.
+        let caller = match self
+            .s
+            .app
+            .auth
+            .authenticate(db, &token, Operation::Read)
+            .await
+        {
+            Ok(c) => c,
+            Err(f) => {
+                let mut rec = who.record("auth.failed", Outcome::Denied);
+                rec.operation = Some(info.describe(request.operation_name.as_deref()));
+                rec.detail = Some(f.to_string());
+                if audit::append(db, rec).await.is_err() {
+                    return once(refusal(
+                        "AUDIT_UNAVAILABLE",
+                        "the audit log cannot be written, so no data is served",
+                    ));
+                }
+                return once(auth_refusal(&f));
+            }
+        };
+        who.caller = Some(caller.clone());
+        let log = Arc::new(AccessLog::default());
+        who.log = Some(log.clone());
+        let cache = EpochCache::default();
+        let operation = info.describe(request.operation_name.as_deref());
+        let request = request
+            .data(request_loader_with(&self.s.app, log.clone(), cache.clone()))
+            .data(cache)
+            .data(log)
+            .data(caller)
+            .data(who.clone());
+        let app = self.s.app.clone();
+        // Errors are audited as `/graphql` audits them (denials before the first event, a
+        // token revoked mid-stream); events are audited by the resolver as it sends them.
+        self.s
+            .schema
+            .execute_stream_with_session_data(request, session)
+            .then(move |mut resp| {
+                let app = app.clone();
+                let who = who.clone();
+                let operation = operation.clone();
+                async move {
+                    for e in &mut resp.errors {
+                        let has_code = e
+                            .extensions
+                            .as_ref()
+                            .is_some_and(|x| x.get("code").is_some());
+                        if !has_code {
+                            e.extensions
+                                .get_or_insert_with(Default::default)
+                                .set("code", "GRAPHQL_VALIDATION");
+                        }
+                    }
+                    let codes: Vec<String> = resp
+                        .errors
+                        .iter()
+                        .filter_map(|e| e.extensions.as_ref()?.get("code"))
+                        .map(|v| v.to_string().trim_matches('"').to_owned())
+                        .collect();
+                    if !codes.is_empty() {
+                        let outcome = if codes.iter().any(|c| {
+                            c == "FORBIDDEN" || c == "UNAUTHENTICATED" || c == "RATE_LIMITED"
+                        }) {
+                            Outcome::Denied
+                        } else {
+                            Outcome::Error
+                        };
+                        let mut rec = who.record("graphql.subscription", outcome);
+                        rec.operation = Some(operation);
+                        rec.detail = Some(format!("errors: {}", codes.join(",")));
+                        if audit::append(&app.db, rec).await.is_err() {
+                            return refusal(
+                                "AUDIT_UNAVAILABLE",
+                                "the audit log cannot be written, so no data is served",
+                            );
+                        }
+                    }
+                    resp
+                }
+            })
+            .boxed()
+    }
+}
+
+impl Executor for WsExecutor {
+    async fn execute(&self, _request: async_graphql::Request) -> Response {
+        refusal(
+            "BAD_REQUEST",
+            "only subscriptions run on /graphql/ws; send queries and mutations to /graphql",
+        )
+    }
+
+    fn execute_stream(
+        &self,
+        request: async_graphql::Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        let this = self.clone();
+        futures_util::stream::once(this.start(request, session_data))
+            .flatten()
+            .boxed()
+    }
+}
+
+/// `GET /graphql/ws`: the WebSocket upgrade.
+pub async fn handle(State(s): State<HttpState>, req: Request) -> HttpResponse {
+    let (mut parts, _body) = req.into_parts();
+    let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &()).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
+    };
+    let exec = WsExecutor {
+        s,
+        client_addr: parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string()),
+        connection: request_id(&parts.headers).into(),
+        refused: Arc::default(),
+    };
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            let init = exec.clone();
+            let refused = init.refused.clone();
+            let (sink, stream) = socket.split();
+            // async-graphql closes a refused `connection_init` with 1002; graphql-ws says 4403.
+            let sink = sink.with(move |m: Message| {
+                let m = match m {
+                    Message::Close(Some(mut f))
+                        if f.code == 1002 && refused.load(Ordering::Relaxed) =>
+                    {
+                        f.code = FORBIDDEN_CLOSE;
+                        Message::Close(Some(f))
+                    }
+                    other => other,
+                };
+                futures_util::future::ready(Ok::<_, axum::Error>(m))
+            });
+            GraphQLWebSocket::new_with_pair(sink, stream, exec, protocol)
+                .on_connection_init(move |payload| init.init(payload))
+                .serve()
+        })
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_of;
+    use serde_json::json;
+
+    #[test]
+    fn the_token_is_read_from_connection_init() {
+        assert_eq!(
+            token_of(&json!({"authorization": "Bearer abc"})).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            token_of(&json!({"Authorization": "bearer  abc "})).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(token_of(&json!({"token": "abc"})).as_deref(), Some("abc"));
+        assert_eq!(token_of(&json!({"authorization": "Bearer "})), None);
+        assert_eq!(token_of(&json!({})), None);
+        assert_eq!(token_of(&json!("abc")), None);
+    }
+}
