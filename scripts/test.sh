@@ -3,7 +3,8 @@
 # Redis reachable and an S3-compatible server (moto's standalone server, from PyPI) for the image
 # tests. Starts PostgreSQL and Redis when installed but stopped, installs them when absent, starts
 # (and afterwards stops) the S3 server, installing it when absent, and fails loudly when any of
-# them cannot be had. Node packages for the ecosystem tests are installed in tests/node (npm ci).
+# them cannot be had. Node packages for the ecosystem tests are installed in tests/node (npm ci),
+# and Debian's chromium for the playground test.
 #
 #   bash scripts/test.sh
 #
@@ -90,10 +91,19 @@ ensure_s3() {
 ensure_node_tools() {
   command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
   command -v node >/dev/null || die "node is not installed and could not be installed"
+  # @apollo/server 5 and playwright-core need Node 20 or later (Debian 12's own nodejs is 18).
+  [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ] \
+    || die "Node.js $(node --version) is too old for tests/node: install Node 20 or later (e.g. the NodeSource nodejs package)"
   if [ ! -d tests/node/node_modules ] || [ tests/node/package-lock.json -nt tests/node/node_modules ]; then
     say "installing the Node test tools (npm ci in tests/node)"
     (cd tests/node && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in tests/node failed"
   fi
+}
+
+# Debian's Chromium, which the playground test drives headless through playwright-core.
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] || apt_install chromium
+  [ -x /usr/bin/chromium ] || die "chromium is not installed at /usr/bin/chromium and could not be installed"
 }
 
 drop_test_databases() {
@@ -105,6 +115,7 @@ ensure_postgres
 ensure_redis
 ensure_s3
 ensure_node_tools
+ensure_chromium
 drop_test_databases
 
 say "tests on SQLite (unit + end-to-end)"

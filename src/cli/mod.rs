@@ -2,6 +2,7 @@
 //! token, audit.
 
 pub mod security;
+pub mod telemetry;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,9 +14,21 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::state::AppState;
 
+/// What `ccpor --help` says about exit codes.
+const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  success
+  1  any other failure (message on stderr)
+  2  usage error (unknown command or option, bad value)
+  3  import finished but rejected some lines
+  4  verification failed: `images verify` found missing or corrupted objects, or
+     `audit verify` found the audit chain altered
+  5  an input file could not be read (`import FILE`)
+  6  the database is unreachable (or refused the connection)";
+
 /// Statewide protective-order registry.
 #[derive(Debug, Parser)]
-#[command(name = "ccpor", version, about)]
+#[command(name = "ccpor", version, about, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     /// Where the embedded database and other local state live.
     #[arg(long, env = "CCPOR_DATA_DIR", default_value = "./data", global = true)]
@@ -125,6 +138,10 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL), or with `operations` the trusted-documents manifest.
     Schema {
+        /// Print the Apollo Federation v2 subgraph SDL (`@link`, `@key` on the entities), the
+        /// form a gateway composes (committed as `schema/schema.federation.graphql`).
+        #[arg(long)]
+        federation: bool,
         #[command(subcommand)]
         what: Option<SchemaCommand>,
     },
@@ -169,6 +186,39 @@ pub enum SchemaCommand {
     Operations,
 }
 
+/// Exit code when an input file cannot be read.
+pub const EXIT_BAD_INPUT_FILE: u8 = 5;
+
+/// Exit code when the database cannot be reached.
+pub const EXIT_DATABASE_UNREACHABLE: u8 = 6;
+
+/// Failures with an exit code of their own (the rest exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("cannot read {path}: {source}")]
+    InputFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot reach the database at {url}: {source}")]
+    DatabaseUnreachable {
+        url: String,
+        #[source]
+        source: sea_orm::DbErr,
+    },
+}
+
+impl Failure {
+    /// The process exit code for this failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::InputFile { .. } => EXIT_BAD_INPUT_FILE,
+            Failure::DatabaseUnreachable { .. } => EXIT_DATABASE_UNREACHABLE,
+        }
+    }
+}
+
 /// Exit code when `images verify` found missing or corrupted objects.
 pub const EXIT_IMAGE_PROBLEMS: u8 = 4;
 
@@ -178,26 +228,28 @@ pub const EXIT_REJECTED_LINES: u8 = 3;
 /// Parses arguments, runs the command, maps failures to exit codes.
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.log_format);
-    match execute(cli).await {
+    let telemetry = match telemetry::init(cli.log_format) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = match execute(cli).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            match e.chain().find_map(|c| c.downcast_ref::<Failure>()) {
+                Some(f) => ExitCode::from(f.exit_code()),
+                None => ExitCode::FAILURE,
+            }
         }
+    };
+    // Spans still queued go out before the process ends.
+    if telemetry.exporting() {
+        let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
     }
-}
-
-fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Pretty => builder.init(),
-    }
+    code
 }
 
 /// The database URL in effect.
@@ -216,9 +268,13 @@ async fn open_db(cli: &Cli) -> anyhow::Result<(sea_orm::DatabaseConnection, crat
         std::fs::create_dir_all(&cli.data_dir)
             .with_context(|| format!("creating data dir {}", cli.data_dir.display()))?;
     }
-    let (db, sql_stats) = crate::db::connect(&url)
-        .await
-        .with_context(|| format!("connecting to {}", redact(&url)))?;
+    let (db, sql_stats) =
+        crate::db::connect(&url)
+            .await
+            .map_err(|source| Failure::DatabaseUnreachable {
+                url: redact(&url),
+                source,
+            })?;
     crate::db::migrate(&db)
         .await
         .context("applying migrations")?;
@@ -256,12 +312,20 @@ fn progress(len: u64, what: &str) -> ProgressBar {
 
 async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Schema { what: None } => {
-            print!("{}", crate::graphql::sdl());
+        Command::Schema {
+            what: None,
+            federation,
+        } => {
+            if *federation {
+                print!("{}", crate::graphql::federation_sdl());
+            } else {
+                print!("{}", crate::graphql::sdl());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema {
             what: Some(SchemaCommand::Operations),
+            ..
         } => {
             println!(
                 "{}",
@@ -357,15 +421,18 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Import { file, batch_size } => {
-            let (db, _) = open_db(&cli).await?;
+            // The file first: a wrong path is reported without touching the database.
             let reader: Box<dyn std::io::BufRead> = if file.as_os_str() == "-" {
                 Box::new(std::io::BufReader::new(std::io::stdin()))
             } else {
-                Box::new(std::io::BufReader::new(
-                    std::fs::File::open(file)
-                        .with_context(|| format!("opening {}", file.display()))?,
-                ))
+                Box::new(std::io::BufReader::new(std::fs::File::open(file).map_err(
+                    |source| Failure::InputFile {
+                        path: file.display().to_string(),
+                        source,
+                    },
+                )?))
             };
+            let (db, _) = open_db(&cli).await?;
             let bar = ProgressBar::new_spinner();
             bar.set_message("importing");
             let started = std::time::Instant::now();
@@ -508,7 +575,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             if *demo {
                 let _ = writeln!(
                     out,
-                    "demo tokens (8 h; paste into the playground's Authorization field):"
+                    "demo tokens (8 h; paste one into the playground's Token field):"
                 );
                 for (role, t) in security::demo_tokens(&keys)? {
                     let _ = writeln!(out, "  {role:<14} {t}");

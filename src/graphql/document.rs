@@ -33,6 +33,7 @@ pub const REFERENCE_FIELDS: &[&str] = &[
     "agencies",
     "agency",
     "formRules",
+    "_service",
 ];
 
 impl DocInfo {
@@ -41,11 +42,12 @@ impl DocInfo {
         self.op == OperationType::Query && self.root_fields.iter().all(|f| f == "__typename")
     }
 
-    /// Asks for the schema (`__schema`, `__type`).
+    /// Asks for the schema (`__schema`, `__type`, or Federation's `_service { sdl }`, which is
+    /// the whole schema too: production gateways compose the committed federation SDL instead).
     pub fn introspects(&self) -> bool {
         self.root_fields
             .iter()
-            .any(|f| f == "__schema" || f == "__type")
+            .any(|f| f == "__schema" || f == "__type" || f == "_service")
     }
 
     /// Only reference data (courts, agencies, forms, introspection).

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bench;
 pub mod connection;
 pub mod document;
+pub mod federation;
 pub mod identity;
 pub mod images;
 pub mod inputs;
@@ -36,6 +37,7 @@ pub struct QueryRoot(
     bench::BenchQuery,
     identity::IdentityQuery,
     statistics::StatisticsQuery,
+    federation::FederationQuery,
 );
 
 /// Mutations, one object per domain.
@@ -94,13 +96,26 @@ pub fn build_schema_with(state: AppState, events: crate::events::Notifier) -> Ap
 
 /// The SDL clients build against.
 pub fn sdl() -> String {
+    offline_schema().sdl()
+}
+
+/// The subgraph SDL a federation gateway composes (what `_service { sdl }` serves): the schema
+/// with `@link` to Federation v2.5 and `@key(fields: "id")` on `Person`, `Order` and `Court`.
+pub fn federation_sdl() -> String {
+    offline_schema().sdl_with_options(
+        async_graphql::SDLExportOptions::new()
+            .federation()
+            .compose_directive(),
+    )
+}
+
+fn offline_schema() -> AppSchema {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         SubscriptionRoot::default(),
     )
     .finish()
-    .sdl()
 }
 
 /// A per-request loader: batching within the request; entity rows go through the

@@ -18,8 +18,9 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::graphql::{AppSchema, build_schema_with};
 use crate::state::AppState;
@@ -91,8 +92,32 @@ pub fn router_with(app: AppState, events: crate::events::Notifier) -> Router {
         .merge(transfers)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(body_limit))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        // Every request has an `x-request-id` (the client's, or a new UUID) before anything
+        // else runs, so log lines, audit rows and the response all carry the same id.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(CatchPanicLayer::custom(panic_response))
+}
+
+/// The span every log line of a request is recorded in: its request id, method and path (never
+/// the query string, which may hold GraphQL variables with personal data).
+fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %req.method(),
+        path = %req.uri().path(),
+    )
 }
 
 /// A panic becomes a plain 500 with no internals; the panic itself is logged.

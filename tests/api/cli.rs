@@ -96,6 +96,100 @@ fn every_command_has_help() {
     assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
 }
 
+/// Every command and subcommand, enumerated from clap's own definition (so a new command cannot
+/// be forgotten), answers `--help` with its description; `ccpor --help` documents the exit codes.
+#[test]
+fn every_subcommand_answers_help() {
+    use clap::CommandFactory;
+    fn walk(cmd: &clap::Command, path: Vec<String>, out: &mut Vec<(Vec<String>, String)>) {
+        for sub in cmd.get_subcommands().filter(|c| c.get_name() != "help") {
+            let mut p = path.clone();
+            p.push(sub.get_name().to_owned());
+            let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+            out.push((p.clone(), about));
+            walk(sub, p, out);
+        }
+    }
+    let mut commands = Vec::new();
+    walk(&ccpor::cli::Cli::command(), Vec::new(), &mut commands);
+    assert!(commands.len() >= 15, "{commands:?}");
+    for (path, about) in &commands {
+        assert!(
+            !about.trim().is_empty(),
+            "`ccpor {}` has a description",
+            path.join(" ")
+        );
+        let out = ccpor().args(path).arg("--help").output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "ccpor {} --help", path.join(" "));
+        assert!(
+            help.contains("Usage: ccpor"),
+            "ccpor {} --help: {help}",
+            path.join(" ")
+        );
+        let first_line = about.lines().next().unwrap_or_default();
+        assert!(
+            help.contains(first_line),
+            "ccpor {} --help shows its description: {help}",
+            path.join(" ")
+        );
+    }
+    let out = ccpor().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for code in [
+        "0  success",
+        "2  usage error",
+        "3  import",
+        "4  verification failed",
+        "5  an input file",
+        "6  the database is unreachable",
+    ] {
+        assert!(
+            help.contains(code),
+            "ccpor --help documents exit code `{code}`: {help}"
+        );
+    }
+}
+
+/// Exit codes mean something: usage, an unreadable input file and an unreachable database each
+/// have their own.
+#[test]
+fn exit_codes_tell_failures_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ccpor().arg("frobnicate").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "usage error");
+    let out = ccpor()
+        .args(["import", "/nonexistent/orders.ndjson"])
+        .env("CCPOR_DATA_DIR", dir.path())
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(i32::from(ccpor::cli::EXIT_BAD_INPUT_FILE)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/orders.ndjson"));
+    // Nothing listens on port 1.
+    let out = ccpor()
+        .args([
+            "migrate",
+            "--database-url",
+            "postgres://postgres@127.0.0.1:1/ccpor",
+        ])
+        .env("CCPOR_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(i32::from(ccpor::cli::EXIT_DATABASE_UNREACHABLE)),
+        "{stderr}"
+    );
+    assert!(stderr.contains("cannot reach the database"), "{stderr}");
+}
+
 /// Good lines are stored, each bad line is reported with its number, and nothing of a bad line
 /// is written.
 #[tokio::test]

@@ -31,6 +31,36 @@ fn cli_schema_prints_the_committed_sdl() {
     assert_eq!(String::from_utf8(out.stdout).unwrap(), committed);
 }
 
+#[test]
+fn committed_federation_sdl_matches_the_code_and_the_cli() {
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schema/schema.federation.graphql"
+    ))
+    .expect("schema/schema.federation.graphql");
+    assert!(
+        committed == ccpor::graphql::federation_sdl(),
+        "schema/schema.federation.graphql is out of date: run `cargo run -- schema --federation > schema/schema.federation.graphql`"
+    );
+    for entity in ["Person", "Order", "Court"] {
+        let decl = committed
+            .lines()
+            .find(|l| l.starts_with(&format!("type {entity} ")))
+            .unwrap_or_else(|| panic!("type {entity} in the federation SDL"));
+        assert!(
+            decl.contains("@key(fields: \"id\")"),
+            "{entity} is an entity: {decl}"
+        );
+    }
+    assert!(committed.contains("https://specs.apollo.dev/federation/v2"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ccpor"))
+        .args(["schema", "--federation"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), committed);
+}
+
 /// Every named operation clients use runs against demo data and returns real data.
 #[tokio::test]
 async fn named_operations_return_data_on_demo_data() {

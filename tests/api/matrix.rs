@@ -245,6 +245,45 @@ fn operations() -> Vec<Op> {
             audit: Reference,
             expect: [Allow, Allow, Allow, Allow, Allow],
         },
+        // Apollo Federation: a gateway resolves our entities through `_entities`, under the
+        // same rules as `node`.
+        Op {
+            field: "_entities",
+            case: "a person",
+            document: "query($r: [_Any!]!) { _entities(representations: $r) { ... on Person { id sex } } }",
+            variables: |f| json!({ "r": [{ "__typename": "Person", "id": f.person }] }),
+            target: Shared,
+            audit: WithIds,
+            expect: [Allow, Allow, Allow, ROLE, ROLE],
+        },
+        Op {
+            field: "_entities",
+            case: "an order",
+            document: "query($r: [_Any!]!) { _entities(representations: $r) { ... on Order { id status } } }",
+            variables: |f| json!({ "r": [{ "__typename": "Order", "id": f.order }] }),
+            target: Shared,
+            audit: WithIds,
+            expect: [Allow, Allow, Allow, ROLE, ROLE],
+        },
+        Op {
+            field: "_entities",
+            case: "a court",
+            document: "query($r: [_Any!]!) { _entities(representations: $r) { ... on Court { id code } } }",
+            variables: |f| json!({ "r": [{ "__typename": "Court", "id": f.court }] }),
+            target: Shared,
+            // `_entities` may name persons and orders, so every `_entities` read is audited.
+            audit: Row,
+            expect: [Allow, Allow, Allow, Allow, Allow],
+        },
+        Op {
+            field: "_service",
+            case: "",
+            document: "{ _service { sdl } }",
+            variables: none,
+            target: Shared,
+            audit: Reference,
+            expect: [Allow, Allow, Allow, Allow, Allow],
+        },
         Op {
             field: "person",
             case: "",
