@@ -33,8 +33,8 @@ pub const LOG_EVERY: Duration = Duration::from_secs(10);
 /// Life of an idle generation counter in Redis (a day; refreshed by every write). Losing it only
 /// costs misses: the next read starts a new count at a random base.
 const GENERATION_TTL_MS: u64 = 24 * 3600 * 1000;
-/// Entries of the in-process cache.
-const LOCAL_CAPACITY: u64 = 100_000;
+/// Bytes (keys and values) the in-process cache holds at most.
+const LOCAL_CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
 /// Bumped when the shape of cached values changes, so old entries are never decoded.
 const FORMAT: &str = "v1";
 
@@ -157,7 +157,10 @@ impl Cache {
     /// The in-process cache.
     pub fn local(namespace: &str) -> Self {
         let entries = moka::future::Cache::builder()
-            .max_capacity(LOCAL_CAPACITY)
+            .weigher(|k: &String, v: &Entry| {
+                u32::try_from(k.len() + v.value.len()).unwrap_or(u32::MAX)
+            })
+            .max_capacity(LOCAL_CAPACITY_BYTES)
             .expire_after(PerEntryTtl)
             .build();
         Self::with_backend(

@@ -207,3 +207,56 @@ async fn playground_runs_person_history_in_headless_chromium() {
     );
     println!("playground screenshot: {}", shot.display());
 }
+
+/// Apollo Client's persisted-queries link, for real: on the first server the hash alone is
+/// unknown, so the client sends the document, which registers it; a fresh client on a second
+/// server sharing the Redis gets its answer from the hash alone.
+#[tokio::test]
+async fn apollo_clients_persisted_queries_link_registers_on_one_server_and_is_served_by_another() {
+    assert!(
+        std::env::var("REDIS_URL").is_ok_and(|u| !u.is_empty()),
+        "REDIS_URL is not set: servers share automatic persisted queries through Redis. Run \
+         `bash scripts/test.sh` (it starts Redis and exports REDIS_URL)"
+    );
+    let a = spawn_app().await;
+    let b = crate::helpers::spawn_peer(&a).await;
+    crate::helpers::create(&a, crate::helpers::dv_tro("26FL710001", 2)).await;
+    let token = a.mint(Role::Clerk, Some("SC19"));
+    let out = node(
+        "apq.mjs",
+        &[a.url("/graphql"), b.url("/graphql")],
+        &[
+            ("CCPOR_TOKEN", token),
+            (
+                "QUERY",
+                "query ApqLookup($c: String!) { ordersByCaseNumber(caseNumber: $c) { caseNumber status } }"
+                    .to_owned(),
+            ),
+            ("VARIABLES", r#"{"c":"26FL710001"}"#.to_owned()),
+        ],
+    )
+    .await;
+    let runs: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(runs.len(), 2, "{out}");
+    for run in &runs {
+        assert_eq!(run["errors"], Value::Null, "{run}");
+        assert_eq!(
+            run["data"]["ordersByCaseNumber"][0]["caseNumber"], "26FL710001",
+            "{run}"
+        );
+    }
+    let sent = |i: usize| -> Vec<bool> {
+        runs[i]["sent"]
+            .as_array()
+            .expect("sent")
+            .iter()
+            .map(|r| r["withDocument"].as_bool().expect("withDocument"))
+            .collect()
+    };
+    assert_eq!(sent(0), [false, true], "hash, then document: {}", runs[0]);
+    assert_eq!(sent(1), [false], "hash alone on the peer: {}", runs[1]);
+    assert_eq!(runs[0]["sent"][0]["hash"], runs[1]["sent"][0]["hash"]);
+}
