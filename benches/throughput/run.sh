@@ -86,13 +86,14 @@ for backend in $BACKENDS; do
   python3 "$HERE/bodies.py" "$SAMPLE_DB" "$dir/manifest.json" "$dir" >&2
   judge=$("$BIN" --data-dir "$dir" token mint --role bench_officer --court SC19 --ttl 2h | tail -1)
   lea=$("$BIN" --data-dir "$dir" token mint --role lea --agency CA0190000 --ttl 2h | tail -1)
-  cache=off; redis=""
+  cache=off; nocache=true; redis=""
   case $backend in
-    sqlite) cache=on ;;
-    postgres+redis) cache=on; redis=$REDIS; redis-cli -u "$REDIS" FLUSHALL >/dev/null ;;
+    sqlite) cache=on; nocache="" ;;
+    postgres+redis) cache=on; nocache=""; redis=$REDIS ;;
   esac
   log "$backend: serving (cache $cache${redis:+, Redis})"
-  DATABASE_URL=$DB_URL REDIS_URL=$redis CCPOR_CACHE=$cache CCPOR_LOG_FORMAT=json RUST_LOG=warn \
+  env DATABASE_URL="$DB_URL" REDIS_URL="$redis" ${nocache:+CCPOR_NO_CACHE=true} \
+    CCPOR_CACHE_NAMESPACE="bench-$$-$backend" CCPOR_LOG_FORMAT=json RUST_LOG=warn \
     "$BIN" --data-dir "$dir" serve --addr "127.0.0.1:$PORT" --cost-per-minute 0 >"$dir/server.log" 2>&1 &
   SERVER_PID=$!
   wait_up "http://127.0.0.1:$PORT/readyz"

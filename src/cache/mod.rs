@@ -70,6 +70,9 @@ pub struct CacheConfig {
     pub redis_url: Option<String>,
     /// Prefix of every key, so deployments (or tests) sharing one Redis never see each other's.
     pub namespace: String,
+    /// Cache answers (rows, histories, searches). Off: every answer comes from the database
+    /// (the throughput benchmark's uncached runs); persisted queries are still stored.
+    pub answers: bool,
 }
 
 impl Default for CacheConfig {
@@ -77,6 +80,7 @@ impl Default for CacheConfig {
         Self {
             redis_url: None,
             namespace: "ccpor".to_owned(),
+            answers: true,
         }
     }
 }
@@ -119,6 +123,8 @@ struct Inner {
     pending_invalidation: AtomicBool,
     /// A background task is retrying that invalidation.
     retrying: AtomicBool,
+    /// `CacheConfig::answers`.
+    answers: bool,
 }
 
 enum Backend {
@@ -188,10 +194,21 @@ impl Cache {
 
     /// Redis when the config names one, in-process otherwise.
     pub fn open(config: &CacheConfig) -> Result<Self, CacheError> {
-        match config.redis_url.as_deref().filter(|u| !u.is_empty()) {
-            Some(url) => Self::redis(url, &config.namespace),
-            None => Ok(Self::local(&config.namespace)),
+        let mut cache = match config.redis_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => Self::redis(url, &config.namespace)?,
+            None => Self::local(&config.namespace),
+        };
+        if !config.answers
+            && let Some(inner) = Arc::get_mut(&mut cache.0)
+        {
+            inner.answers = false;
         }
+        Ok(cache)
+    }
+
+    /// Whether answers are cached (`CacheConfig::answers`).
+    pub fn caches_answers(&self) -> bool {
+        self.0.answers
     }
 
     fn with_backend(backend: Backend, namespace: &str) -> Self {
@@ -206,6 +223,7 @@ impl Cache {
             logged_at: AtomicU64::new(0),
             pending_invalidation: AtomicBool::new(false),
             retrying: AtomicBool::new(false),
+            answers: true,
         }))
     }
 

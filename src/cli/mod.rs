@@ -80,6 +80,10 @@ pub struct Cli {
         global = true
     )]
     pub cache_namespace: String,
+    /// Answer every query from the database (no cached rows, histories or searches), e.g. to
+    /// measure the database path.
+    #[arg(long, env = "CCPOR_NO_CACHE", global = true)]
+    pub no_cache: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -592,6 +596,7 @@ fn open_cache(cli: &Cli) -> anyhow::Result<crate::cache::Cache> {
     crate::cache::Cache::open(&crate::cache::CacheConfig {
         redis_url: cli.redis_url.clone(),
         namespace: cli.cache_namespace.clone(),
+        answers: !cli.no_cache,
     })
     .context("REDIS_URL is not a usable Redis URL")
 }

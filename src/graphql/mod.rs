@@ -143,7 +143,8 @@ pub fn request_loader_with(
         DbLoader {
             db: state.db.clone(),
             log,
-            cache: cached.then(|| std::sync::Arc::new(state.cache.for_request())),
+            cache: (cached && state.cache.caches_answers())
+                .then(|| std::sync::Arc::new(state.cache.for_request())),
         },
         tokio::spawn,
         cache,

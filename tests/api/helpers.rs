@@ -40,6 +40,7 @@ pub fn test_cache_config() -> CacheConfig {
     CacheConfig {
         redis_url: std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()),
         namespace: format!("ccpor-test-{}", uuid::Uuid::new_v4().simple()),
+        answers: true,
     }
 }
 
