@@ -21,6 +21,9 @@ SECONDS_EACH=${CCPOR_BENCH_SECONDS:-20}
 CONNS=${CCPOR_BENCH_CONNECTIONS:-50}
 BACKENDS=${CCPOR_BENCH_BACKENDS:-"sqlite postgres postgres+redis"}
 PG=${CCPOR_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
+# Loopback without TLS for both servers (node-postgres, under PostGraphile, does not use TLS
+# unless asked; sqlx would negotiate it).
+PG_OPTS="?sslmode=disable"
 REDIS=${REDIS_URL:-redis://127.0.0.1:6379}
 PORT=18080
 PG_PORT=18081
@@ -42,8 +45,17 @@ if [ ! -d "$HERE/node/node_modules" ]; then
   (cd "$HERE/node" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# RSS of a process and its children (npx runs PostGraphile in a child node).
+tree_rss_mb() { ps -o rss= -p "$1" --ppid "$1" | awk '{ s += $1 } END { printf "%.0f", s / 1024 }'; }
 rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
-wait_up() { for _ in $(seq 1 600); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "not up: $1" >&2; return 1; }
+# Any HTTP answer counts (PostGraphile answers GET /graphql with 405).
+wait_up() {
+  for _ in $(seq 1 600); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$1" 2>/dev/null)" != 000 ] && return 0
+    sleep 0.1
+  done
+  echo "not up: $1" >&2; return 1
+}
 
 # measure <label> <url> <bodies file or ""> <token>: prints "rps p50 p99 errors"
 measure() {
@@ -67,8 +79,8 @@ seed() { # seed <backend> <data dir> -> sets DB_URL, SAMPLE_DB
   else
     psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS ccpor_bench" >/dev/null
     psql "$PG/postgres" -qc "CREATE DATABASE ccpor_bench" >/dev/null
-    DB_URL="$PG/ccpor_bench"
-    SAMPLE_DB="$DB_URL"
+    DB_URL="$PG/ccpor_bench$PG_OPTS"
+    SAMPLE_DB="$PG/ccpor_bench"
   fi
   log "$backend: seeding $ORDERS orders"
   DATABASE_URL=$DB_URL "$BIN" --data-dir "$dir" demo --orders "$ORDERS" >/dev/null
@@ -80,7 +92,7 @@ for backend in $BACKENDS; do
   base=${backend%%+*}
   dir="$WORK/$base"
   if [ ! -d "$dir" ]; then seed "$base" "$dir"; fi
-  if [ "$base" = sqlite ]; then DB_URL=""; SAMPLE_DB="$dir/ccpor.db"; else DB_URL="$PG/ccpor_bench"; SAMPLE_DB="$DB_URL"; fi
+  if [ "$base" = sqlite ]; then DB_URL=""; SAMPLE_DB="$dir/ccpor.db"; else DB_URL="$PG/ccpor_bench$PG_OPTS"; SAMPLE_DB="$PG/ccpor_bench"; fi
   [ -f "$SAMPLE_DB" ] || [ "$base" != sqlite ] || SAMPLE_DB=$(ls "$dir"/*.db | head -1)
   "$BIN" schema operations >"$dir/manifest.json"
   python3 "$HERE/bodies.py" "$SAMPLE_DB" "$dir/manifest.json" "$dir" >&2
@@ -114,12 +126,12 @@ for backend in $BACKENDS; do
   stop
   if [ "$backend" = postgres ]; then
     log "PostGraphile 4 on the same PostgreSQL data"
-    (cd "$HERE/node" && exec npx postgraphile -c "$DB_URL" -s public -n 127.0.0.1 -p $PG_PORT \
+    (cd "$HERE/node" && exec npx postgraphile -c "$PG/ccpor_bench" -s public -n 127.0.0.1 -p $PG_PORT \
       --disable-query-log --disable-graphiql) >"$dir/postgraphile.log" 2>&1 &
     SERVER_PID=$!
     wait_up "http://127.0.0.1:$PG_PORT/graphql" || { cat "$dir/postgraphile.log" >&2; exit 1; }
     read -r rps p50 p99 err < <(measure postgraphile "http://127.0.0.1:$PG_PORT/graphql" "$dir/postgraphile.jsonl" "")
-    row "postgres | PostGraphile 4: person with orders | $rps | $p50 | $p99 | $err | $(ps -o rss= --ppid $SERVER_PID -p $SERVER_PID | awk '{ s += $1 } END { printf "%.0f", s / 1024 }') | $(awk -v a="$rps" -v b="$b_rps" 'BEGIN { printf "%.2f", a / b }')"
+    row "postgres | PostGraphile 4: person with orders | $rps | $p50 | $p99 | $err | $(tree_rss_mb $SERVER_PID) | $(awk -v a="$rps" -v b="$b_rps" 'BEGIN { printf "%.2f", a / b }')"
     stop
   fi
 done

@@ -413,6 +413,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let bar = progress(*orders as u64, "orders");
             let started = std::time::Instant::now();
             let report = crate::demo::generate(&db, *orders, *seed, Some(&bar)).await?;
+            crate::db::analyze(&db).await?;
             bar.finish();
             invalidate_cache(&cli).await?;
             let secs = started.elapsed().as_secs_f64();
@@ -441,6 +442,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             bar.set_message("importing");
             let started = std::time::Instant::now();
             let report = crate::import::import_ndjson(&db, reader, *batch_size, Some(&bar)).await?;
+            crate::db::analyze(&db).await?;
             bar.finish_and_clear();
             invalidate_cache(&cli).await?;
             let secs = started.elapsed().as_secs_f64();
@@ -557,6 +559,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                     Some(&bar),
                 )
                 .await?;
+                crate::db::analyze(&state.db).await?;
                 bar.finish();
             }
             // Background jobs (indexer, event relay, expiry) get their own pool so they never
