@@ -79,12 +79,22 @@ impl Default for AuthConfig {
     }
 }
 
+/// How long a token that passed the signature and authorizer checks is taken as checked. The
+/// checks cost more than the rest of a small request (BENCHMARKS.md, throughput); revocation is
+/// still read on every request, so only a token's own expiry can be late, by at most this.
+pub const VERIFIED_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A token's checked reading: the caller and the revocation ids to look up.
+type Verified = Arc<(Caller, Vec<String>)>;
+
 /// What the server needs to check tokens: cheap to clone.
 #[derive(Clone)]
 pub struct Auth {
     pub ring: Arc<keys::KeyRing>,
     pub config: Arc<AuthConfig>,
     pub limiter: Arc<limits::CostLimiter>,
+    /// Tokens checked in the last `VERIFIED_FOR`, by token, operation and trusted document.
+    verified: moka::future::Cache<(String, Operation, bool), Verified>,
 }
 
 impl Auth {
@@ -94,6 +104,10 @@ impl Auth {
             ring: Arc::new(ring),
             config: Arc::new(config),
             limiter: Arc::new(limiter),
+            verified: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(VERIFIED_FOR)
+                .build(),
         }
     }
 
@@ -117,8 +131,16 @@ impl Auth {
         op: Operation,
         trusted: bool,
     ) -> Result<Caller, AuthFailure> {
-        let token = verify::parse(&self.ring, bearer, Utc::now())?;
-        let ids = token::verified_revocation_ids(&token);
+        let key = (bearer.trim().to_owned(), op, trusted);
+        let checked = self.verified.get(&key).await;
+        let (token, ids) = match &checked {
+            Some(v) => (None, v.1.clone()),
+            None => {
+                let token = verify::parse(&self.ring, bearer, Utc::now())?;
+                let ids = token::verified_revocation_ids(&token);
+                (Some(token), ids)
+            }
+        };
         match revocation::any_revoked(db, &ids).await {
             Ok(false) => {}
             Ok(true) => return Err(AuthFailure::Revoked),
@@ -128,7 +150,17 @@ impl Auth {
                 return Err(AuthFailure::AuthorizerLimit);
             }
         }
-        let token_id = ids.first().cloned().unwrap_or_default();
-        verify::authorize(&token, op, trusted, &COUNTY_NAMES, token_id)
+        match (checked, token) {
+            (Some(v), _) => Ok(v.0.clone()),
+            (None, Some(token)) => {
+                let token_id = ids.first().cloned().unwrap_or_default();
+                let caller = verify::authorize(&token, op, trusted, &COUNTY_NAMES, token_id)?;
+                self.verified
+                    .insert(key, Arc::new((caller.clone(), ids)))
+                    .await;
+                Ok(caller)
+            }
+            (None, None) => Err(AuthFailure::Malformed),
+        }
     }
 }

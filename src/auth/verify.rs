@@ -19,7 +19,7 @@ use crate::auth::{Caller, Role};
 pub const AUTHORIZER_TIME_LIMIT: Duration = Duration::from_secs(1);
 
 /// What the request is about to do; attenuated tokens can restrict it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operation {
     Read,
     Write,
