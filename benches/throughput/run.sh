@@ -45,8 +45,8 @@ if [ ! -d "$HERE/node/node_modules" ]; then
   (cd "$HERE/node" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-# RSS of a process and its children (npx runs PostGraphile in a child node).
-tree_rss_mb() { ps -o rss= -p "$1" --ppid "$1" | awk '{ s += $1 } END { printf "%.0f", s / 1024 }'; }
+# RSS of the processes whose command line names PostGraphile (npx runs it in a child node).
+postgraphile_rss_mb() { ps -eo rss=,args= | awk '/[p]ostgraphile/ { s += $1 } END { printf "%.0f", s / 1024 }'; }
 rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 # Any HTTP answer counts (PostGraphile answers GET /graphql with 405).
 wait_up() {
@@ -131,7 +131,7 @@ for backend in $BACKENDS; do
     SERVER_PID=$!
     wait_up "http://127.0.0.1:$PG_PORT/graphql" || { cat "$dir/postgraphile.log" >&2; exit 1; }
     read -r rps p50 p99 err < <(measure postgraphile "http://127.0.0.1:$PG_PORT/graphql" "$dir/postgraphile.jsonl" "")
-    row "postgres | PostGraphile 4: person with orders | $rps | $p50 | $p99 | $err | $(tree_rss_mb $SERVER_PID) | $(awk -v a="$rps" -v b="$b_rps" 'BEGIN { printf "%.2f", a / b }')"
+    row "postgres | PostGraphile 4: person with orders | $rps | $p50 | $p99 | $err | $(postgraphile_rss_mb) | $(awk -v a="$rps" -v b="$b_rps" 'BEGIN { printf "%.2f", a / b }')"
     stop
   fi
 done
