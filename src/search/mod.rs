@@ -242,11 +242,14 @@ impl Search {
         Ok(applied)
     }
 
-    /// Switches to the index named in `CURRENT` if `ccpor reindex` replaced it.
-    fn follow_current(&self) -> AppResult<()> {
+    /// Switches to the index named in `CURRENT` if `ccpor reindex` replaced it. Holds the
+    /// applying lock: a batch being applied (by a request's own `catch_up`) would otherwise land
+    /// in the old index and then overwrite the new index's cursor, losing its rows.
+    async fn follow_current(&self) -> AppResult<()> {
         let Some(name) = current_name(&self.root) else {
             return Ok(());
         };
+        let _one_at_a_time = self.applying.lock().await;
         let live = self
             .live
             .read()
@@ -277,7 +280,7 @@ impl Search {
     pub fn spawn_indexer(self: Arc<Self>, db: DatabaseConnection) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             loop {
-                if let Err(e) = self.follow_current() {
+                if let Err(e) = self.follow_current().await {
                     tracing::error!(error = %e, "search index switch failed");
                 }
                 if let Err(e) = self.catch_up(&db).await {
