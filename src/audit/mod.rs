@@ -11,3 +11,7 @@ pub mod writer;
 pub use access::AccessLog;
 pub use chain::{AuditRecord, Outcome, VerifyReport, append, append_many, verify};
 pub use writer::AuditWriter;
+
+/// What a client is told when its request cannot be audited and is therefore refused (CJIS
+/// AU-5: fail closed).
+pub const UNAVAILABLE: &str = "the audit log cannot be written, so no data is served";

@@ -104,6 +104,20 @@ pub struct CacheStats {
     pub errors: u64,
 }
 
+/// A pipeline that first creates the generation `key` at `seed` unless it exists (a Redis that
+/// starts empty starts at a random base).
+fn seeded(key: &str, seed: u64) -> redis::Pipeline {
+    let mut p = redis::pipe();
+    p.cmd("SET")
+        .arg(key)
+        .arg(seed)
+        .arg("NX")
+        .arg("PX")
+        .arg(GENERATION_TTL_MS)
+        .ignore();
+    p
+}
+
 /// A cheap handle to the cache; clones share it.
 #[derive(Clone)]
 pub struct Cache(Arc<Inner>);
@@ -327,14 +341,7 @@ impl Cache {
                 // a random base, so it never reuses the generation of an entry written by a
                 // request that began before the restart.
                 self.redis_op("generation", async move {
-                    let (current,): (u64,) = redis::pipe()
-                        .cmd("SET")
-                        .arg(&key)
-                        .arg(seed)
-                        .arg("NX")
-                        .arg("PX")
-                        .arg(GENERATION_TTL_MS)
-                        .ignore()
+                    let (current,): (u64,) = seeded(&key, seed)
                         .cmd("GET")
                         .arg(&key)
                         .query_async(&mut conn)
@@ -374,14 +381,7 @@ impl Cache {
                 let seed = random_base();
                 let r = self
                     .redis_op("invalidate", async move {
-                        redis::pipe()
-                            .cmd("SET")
-                            .arg(&key)
-                            .arg(seed)
-                            .arg("NX")
-                            .arg("PX")
-                            .arg(GENERATION_TTL_MS)
-                            .ignore()
+                        seeded(&key, seed)
                             .cmd("INCR")
                             .arg(&key)
                             .ignore()

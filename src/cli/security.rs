@@ -193,11 +193,9 @@ pub fn attenuate(
 ) -> anyhow::Result<ExitCode> {
     let county = county
         .map(|c| {
-            migrations::COUNTIES
-                .iter()
-                .find(|k| k.name.eq_ignore_ascii_case(c.trim()))
-                .map(|k| k.name.to_owned())
-                .ok_or_else(|| anyhow::anyhow!("--county: '{c}' is not a California county"))
+            crate::domain::county::county("--county", c)
+                .map(str::to_owned)
+                .map_err(|_| anyhow::anyhow!("--county: '{c}' is not a California county"))
         })
         .transpose()?;
     if !read_only && county.is_none() && ttl.is_none() && !trusted_documents {

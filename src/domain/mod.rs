@@ -3,6 +3,7 @@
 pub mod case_number;
 pub mod codes;
 pub mod conflict_rules;
+pub mod county;
 pub mod court_code;
 pub mod dob;
 pub mod identity_match;

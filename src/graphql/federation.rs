@@ -8,8 +8,9 @@ use async_graphql::{Context, ID, Object};
 
 use crate::auth::Permission;
 use crate::error::AppError;
-use crate::graphql::access::{order_in_scope, person_in_scope, require};
-use crate::graphql::loaders::{CourtId, OrderId, PersonId};
+use crate::graphql::access::require;
+use crate::graphql::loaders::CourtId;
+use crate::graphql::query::{order_by_id, person_by_id};
 use crate::graphql::types::{Court, Order, Person};
 use crate::graphql::{GqlResult, loader};
 use crate::ids::{self, Kind};
@@ -28,16 +29,7 @@ impl FederationQuery {
         id: ID,
     ) -> async_graphql::Result<Option<Person>> {
         require(ctx, Permission::ReadIdentified)?;
-        let n = ids::decode("id", Kind::Person, &id)
-            .map_err(AppError::from)
-            .gql()?;
-        match loader(ctx)?.load_one(PersonId(n)).await.gql()? {
-            Some(p) => {
-                person_in_scope(ctx, p.id).await?;
-                Ok(Some(Person(p)))
-            }
-            None => Ok(None),
-        }
+        person_by_id(ctx, &id).await
     }
 
     /// An order by global id; null when there is none.
@@ -48,16 +40,7 @@ impl FederationQuery {
         id: ID,
     ) -> async_graphql::Result<Option<Order>> {
         require(ctx, Permission::ReadIdentified)?;
-        let n = ids::decode("id", Kind::Order, &id)
-            .map_err(AppError::from)
-            .gql()?;
-        match loader(ctx)?.load_one(OrderId(n)).await.gql()? {
-            Some(o) => {
-                order_in_scope(ctx, &o).await?;
-                Ok(Some(Order(o)))
-            }
-            None => Ok(None),
-        }
+        order_by_id(ctx, &id).await
     }
 
     /// A court by global id; null when there is none. Reference data.

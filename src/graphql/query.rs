@@ -82,6 +82,41 @@ impl NodeQuery {
     }
 }
 
+/// The order `id` names, through the request's loader and the caller's county scope; `None`
+/// when there is none (`order` answers `NOT_FOUND`, a federation entity null).
+pub(crate) async fn order_by_id(
+    ctx: &Context<'_>,
+    id: &ID,
+) -> async_graphql::Result<Option<Order>> {
+    let n = ids::decode("id", Kind::Order, id)
+        .map_err(AppError::from)
+        .gql()?;
+    match loader(ctx)?.load_one(OrderId(n)).await.gql()? {
+        Some(o) => {
+            order_in_scope(ctx, &o).await?;
+            Ok(Some(Order(o)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The person `id` names, as `order_by_id`.
+pub(crate) async fn person_by_id(
+    ctx: &Context<'_>,
+    id: &ID,
+) -> async_graphql::Result<Option<Person>> {
+    let n = ids::decode("id", Kind::Person, id)
+        .map_err(AppError::from)
+        .gql()?;
+    match loader(ctx)?.load_one(PersonId(n)).await.gql()? {
+        Some(p) => {
+            person_in_scope(ctx, p.id).await?;
+            Ok(Some(Person(p)))
+        }
+        None => Ok(None),
+    }
+}
+
 #[derive(Default)]
 pub struct OrderQuery;
 
@@ -90,14 +125,8 @@ impl OrderQuery {
     /// One order; error `NOT_FOUND` when the id names no order.
     #[graphql(guard = "Need(Permission::ReadIdentified)")]
     async fn order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Order>> {
-        let n = ids::decode("id", Kind::Order, &id)
-            .map_err(AppError::from)
-            .gql()?;
-        match loader(ctx)?.load_one(OrderId(n)).await.gql()? {
-            Some(o) => {
-                order_in_scope(ctx, &o).await?;
-                Ok(Some(Order(o)))
-            }
+        match order_by_id(ctx, &id).await? {
+            Some(o) => Ok(Some(o)),
             None => Err(AppError::not_found(format!("order {}", id.as_str()))).gql(),
         }
     }
@@ -220,14 +249,8 @@ impl PersonQuery {
     /// One person; error `NOT_FOUND` when the id names no person.
     #[graphql(guard = "Need(Permission::ReadIdentified)")]
     async fn person(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Person>> {
-        let n = ids::decode("id", Kind::Person, &id)
-            .map_err(AppError::from)
-            .gql()?;
-        match loader(ctx)?.load_one(PersonId(n)).await.gql()? {
-            Some(p) => {
-                person_in_scope(ctx, p.id).await?;
-                Ok(Some(Person(p)))
-            }
+        match person_by_id(ctx, &id).await? {
+            Some(p) => Ok(Some(p)),
             None => Err(AppError::not_found(format!("person {}", id.as_str()))).gql(),
         }
     }

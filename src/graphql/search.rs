@@ -256,21 +256,9 @@ fn build_query(
     let court = court
         .map(|c| CourtCode::parse("court", &c).map(|c| c.as_str().to_owned()))
         .transpose()?;
-    let county = match county {
-        Some(c) => Some(
-            migrations::COUNTIES
-                .iter()
-                .find(|k| k.name.eq_ignore_ascii_case(c.trim()))
-                .map(|k| k.name.to_owned())
-                .ok_or_else(|| {
-                    Invalid::new(
-                        "county",
-                        format!("'{}' is not a California county", c.trim()),
-                    )
-                })?,
-        ),
-        None => None,
-    };
+    let county = county
+        .map(|c| crate::domain::county::county("county", &c).map(str::to_owned))
+        .transpose()?;
     Ok(ccpor_index::SearchQuery {
         name,
         first_name,

@@ -93,25 +93,14 @@ impl Drop for Listening {
 }
 
 fn county_arg(county: Option<String>) -> Result<Option<String>, AppError> {
-    county
-        .map(|c| {
-            migrations::COUNTIES
-                .iter()
-                .find(|k| k.name.eq_ignore_ascii_case(c.trim()))
-                .map(|k| k.name.to_owned())
-                .ok_or_else(|| {
-                    AppError::invalid(
-                        "county",
-                        format!("'{}' is not a California county", c.trim()),
-                    )
-                })
-        })
-        .transpose()
+    Ok(county
+        .map(|c| crate::domain::county::county("county", &c).map(str::to_owned))
+        .transpose()?)
 }
 
 /// Nothing is served that cannot be accounted for (CJIS AU-5).
 fn audit_unavailable() -> async_graphql::Error {
-    async_graphql::Error::new("the audit log cannot be written, so no data is served")
+    async_graphql::Error::new(crate::audit::UNAVAILABLE)
         .extend_with(|_, e| e.set("code", "AUDIT_UNAVAILABLE"))
 }
 

@@ -53,7 +53,7 @@ pub fn audit_unavailable() -> Response {
     error_response(
         StatusCode::SERVICE_UNAVAILABLE,
         "AUDIT_UNAVAILABLE",
-        "the audit log cannot be written, so no data is served",
+        crate::audit::UNAVAILABLE,
     )
 }
 

@@ -284,7 +284,36 @@ fn not_found() -> Refusal {
     )
 }
 
-fn error_codes(resp: &async_graphql::Response) -> Vec<String> {
+/// Gives every error without a `code` extension the code `code`.
+pub(crate) fn set_missing_codes(resp: &mut async_graphql::Response, code: &str) {
+    for e in &mut resp.errors {
+        let has_code = e
+            .extensions
+            .as_ref()
+            .is_some_and(|x| x.get("code").is_some());
+        if !has_code {
+            e.extensions
+                .get_or_insert_with(Default::default)
+                .set("code", code);
+        }
+    }
+}
+
+/// How a request with these error codes ends in the audit log.
+pub(crate) fn outcome_of(codes: &[String]) -> Outcome {
+    if codes
+        .iter()
+        .any(|c| c == "FORBIDDEN" || c == "UNAUTHENTICATED" || c == "RATE_LIMITED")
+    {
+        Outcome::Denied
+    } else if codes.is_empty() {
+        Outcome::Allowed
+    } else {
+        Outcome::Error
+    }
+}
+
+pub(crate) fn error_codes(resp: &async_graphql::Response) -> Vec<String> {
     resp.errors
         .iter()
         .filter_map(|e| {
@@ -425,34 +454,17 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         && resp.errors.iter().all(|e| e.path.is_empty());
     // Every error carries a code: request errors come from parsing and validation; anything
     // else without one is internal.
-    for e in &mut resp.errors {
-        let has_code = e
-            .extensions
-            .as_ref()
-            .is_some_and(|x| x.get("code").is_some());
-        if !has_code {
-            let code = if request_error {
-                "GRAPHQL_VALIDATION"
-            } else {
-                "INTERNAL"
-            };
-            e.extensions
-                .get_or_insert_with(Default::default)
-                .set("code", code);
-        }
-    }
+    set_missing_codes(
+        &mut resp,
+        if request_error {
+            "GRAPHQL_VALIDATION"
+        } else {
+            "INTERNAL"
+        },
+    );
     let codes = error_codes(&resp);
     let rate_limited = codes.iter().any(|c| c == "RATE_LIMITED");
-    let outcome = if codes
-        .iter()
-        .any(|c| c == "FORBIDDEN" || c == "UNAUTHENTICATED" || c == "RATE_LIMITED")
-    {
-        Outcome::Denied
-    } else if codes.is_empty() {
-        Outcome::Allowed
-    } else {
-        Outcome::Error
-    };
+    let outcome = outcome_of(&codes);
     let (objects, fields) = log.snapshot();
     let reference_only = info.as_ref().is_some_and(|i| i.reference_only());
     if caller.is_some()

@@ -25,6 +25,7 @@ use crate::graphql::subscription::SessionToken;
 use crate::graphql::{MAX_ALIASES, MAX_DUPLICATE_FIELDS, request_loader_with};
 use crate::http::HttpState;
 use crate::http::authn::request_id;
+use crate::http::graphql::{error_codes, outcome_of, set_missing_codes};
 use crate::images::access::Requester;
 
 /// Runs subscriptions for one connection, each with its own caller check, loader and audit rows.
@@ -129,7 +130,13 @@ impl WsExecutor {
                 "send connection_init with a token first",
             ));
         };
-        let info = document::analyze(&request.query, request.operation_name.as_deref());
+        // Parsed once here; execution reuses the request's parse.
+        let mut request = request;
+        let name = request.operation_name.clone();
+        let info = request
+            .parsed_query()
+            .ok()
+            .and_then(|doc| document::analyze_doc(doc, name.as_deref()));
         let Some(info) = info else {
             // Let execution report the parse or operation-name error.
             return self
@@ -168,10 +175,7 @@ impl WsExecutor {
                 rec.operation = Some(info.describe(request.operation_name.as_deref()));
                 rec.detail = Some(f.to_string());
                 if self.s.app.audit.append(rec).await.is_err() {
-                    return once(refusal(
-                        "AUDIT_UNAVAILABLE",
-                        "the audit log cannot be written, so no data is served",
-                    ));
+                    return once(refusal("AUDIT_UNAVAILABLE", crate::audit::UNAVAILABLE));
                 }
                 return once(auth_refusal(&f));
             }
@@ -203,39 +207,14 @@ impl WsExecutor {
                 let who = who.clone();
                 let operation = operation.clone();
                 async move {
-                    for e in &mut resp.errors {
-                        let has_code = e
-                            .extensions
-                            .as_ref()
-                            .is_some_and(|x| x.get("code").is_some());
-                        if !has_code {
-                            e.extensions
-                                .get_or_insert_with(Default::default)
-                                .set("code", "GRAPHQL_VALIDATION");
-                        }
-                    }
-                    let codes: Vec<String> = resp
-                        .errors
-                        .iter()
-                        .filter_map(|e| e.extensions.as_ref()?.get("code"))
-                        .map(|v| v.to_string().trim_matches('"').to_owned())
-                        .collect();
+                    set_missing_codes(&mut resp, "GRAPHQL_VALIDATION");
+                    let codes = error_codes(&resp);
                     if !codes.is_empty() {
-                        let outcome = if codes.iter().any(|c| {
-                            c == "FORBIDDEN" || c == "UNAUTHENTICATED" || c == "RATE_LIMITED"
-                        }) {
-                            Outcome::Denied
-                        } else {
-                            Outcome::Error
-                        };
-                        let mut rec = who.record("graphql.subscription", outcome);
+                        let mut rec = who.record("graphql.subscription", outcome_of(&codes));
                         rec.operation = Some(operation);
                         rec.detail = Some(format!("errors: {}", codes.join(",")));
                         if app.audit.append(rec).await.is_err() {
-                            return refusal(
-                                "AUDIT_UNAVAILABLE",
-                                "the audit log cannot be written, so no data is served",
-                            );
+                            return refusal("AUDIT_UNAVAILABLE", crate::audit::UNAVAILABLE);
                         }
                     }
                     resp
