@@ -7,55 +7,53 @@
 //! the first letter ("Celly" for "Kelly") is found by looking up its few spellings exactly.
 //! Only two errors one of which is in the first letter are no longer retrieved.
 
-use tantivy::postings::TermInfo;
-use tantivy::query::{
-    BitSetDocSet, ConstScorer, DfaWrapper, EnableScoring, Explanation, FuzzyTermQuery, Query,
-    Scorer, Weight,
-};
-use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::termdict::TermDictionary;
-use tantivy::{BitSet, DocId, DocSet, Score, SegmentReader, TantivyError, Term};
+use std::collections::HashMap;
 
-/// Terms of `field` within `distance` edits (transposition = 1) of `text`; every match scores
-/// the boost alone, as [`FuzzyTermQuery`] does.
-#[derive(Clone, Debug)]
-pub(crate) struct NameFuzzyQuery {
+use tantivy::query::FuzzyTermQuery;
+use tantivy::schema::Field;
+use tantivy::{Searcher, Term};
+
+/// Terms of `field` within `distance` edits (transposition = 1) of `text`, with their document
+/// frequency over all segments. The caller turns them into plain term clauses, so the recall
+/// union stays a union of term scorers, which tantivy can prune with block-max WAND.
+pub(crate) fn expand(
+    searcher: &Searcher,
     field: Field,
-    text: String,
+    text: &str,
     distance: u8,
-}
-
-impl NameFuzzyQuery {
-    pub(crate) fn new(field: Field, text: &str, distance: u8) -> Self {
-        Self {
-            field,
-            text: text.to_owned(),
-            distance,
+) -> tantivy::Result<HashMap<String, u32>> {
+    let mut out: HashMap<String, u32> = HashMap::new();
+    let bytes = text.as_bytes();
+    let Some(&first) = bytes.first() else {
+        return Ok(out);
+    };
+    if distance == 0 {
+        return Ok(out);
+    }
+    let dfa = (first < u8::MAX)
+        .then(|| {
+            FuzzyTermQuery::new(Term::from_field_text(field, text), distance, true).automaton()
+        })
+        .transpose()?;
+    let edits = first_letter_edits(bytes);
+    for segment in searcher.segment_readers() {
+        let index = segment.inverted_index(field)?;
+        let dict = index.terms();
+        for spelling in &edits {
+            if let Some(info) = dict.get(spelling)? {
+                let text = String::from_utf8_lossy(spelling).into_owned();
+                *out.entry(text).or_default() += info.doc_freq;
+            }
+        }
+        if let Some(dfa) = &dfa {
+            let mut stream = dict.search(dfa).ge([first]).lt([first + 1]).into_stream()?;
+            while stream.advance() {
+                let text = String::from_utf8_lossy(stream.key()).into_owned();
+                *out.entry(text).or_default() += stream.value().doc_freq;
+            }
         }
     }
-}
-
-impl Query for NameFuzzyQuery {
-    fn weight(&self, _scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        let term = Term::from_field_text(self.field, &self.text);
-        let bytes = self.text.as_bytes();
-        let anchored = match bytes.first() {
-            Some(&first) if first < u8::MAX && self.distance > 0 => Some((
-                FuzzyTermQuery::new(term, self.distance, true).automaton()?,
-                first,
-            )),
-            _ => None,
-        };
-        Ok(Box::new(NameFuzzyWeight {
-            field: self.field,
-            anchored,
-            first_letter_edits: if self.distance > 0 {
-                first_letter_edits(bytes)
-            } else {
-                Vec::new()
-            },
-        }))
-    }
+    Ok(out)
 }
 
 /// Every spelling one edit away from `text` in which that edit involves the first letter
@@ -91,62 +89,4 @@ fn first_letter_edits(text: &[u8]) -> Vec<Vec<u8>> {
     out.sort();
     out.dedup();
     out
-}
-
-struct NameFuzzyWeight {
-    field: Field,
-    /// The full distance, among terms starting with the given byte (the token's first letter).
-    anchored: Option<(DfaWrapper, u8)>,
-    /// Exact spellings for a single error in the first letter.
-    first_letter_edits: Vec<Vec<u8>>,
-}
-
-impl Weight for NameFuzzyWeight {
-    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        let mut docs = BitSet::with_max_value(reader.max_doc());
-        let index = reader.inverted_index(self.field)?;
-        let dict: &TermDictionary = index.terms();
-        let mut add = |info: &TermInfo| -> tantivy::Result<()> {
-            let mut postings =
-                index.read_block_postings_from_terminfo(info, IndexRecordOption::Basic)?;
-            loop {
-                let block = postings.docs();
-                if block.is_empty() {
-                    break;
-                }
-                for &doc in block {
-                    docs.insert(doc);
-                }
-                postings.advance();
-            }
-            Ok(())
-        };
-        for spelling in &self.first_letter_edits {
-            if let Some(info) = dict.get(spelling)? {
-                add(&info)?;
-            }
-        }
-        if let Some((dfa, first)) = &self.anchored {
-            let mut stream = dict
-                .search(dfa)
-                .ge([*first])
-                .lt([*first + 1])
-                .into_stream()?;
-            while stream.advance() {
-                add(stream.value())?;
-            }
-        }
-        Ok(Box::new(ConstScorer::new(BitSetDocSet::from(docs), boost)))
-    }
-
-    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        let mut scorer = self.scorer(reader, 1.0)?;
-        if scorer.seek(doc) == doc {
-            Ok(Explanation::new("NameFuzzy", 1.0))
-        } else {
-            Err(TantivyError::InvalidArgument(
-                "document does not match".to_owned(),
-            ))
-        }
-    }
 }

@@ -6,6 +6,7 @@
 //! syntax); ranking is done here because tantivy scores every fuzzy expansion alike.
 //! The index is derived data: the database stays the source of truth.
 
+mod collect;
 mod dob_prefix;
 mod fuzzy;
 mod names;
@@ -15,21 +16,22 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
 
-use chrono::NaiveDate;
-use tantivy::collector::TopDocs;
+use chrono::{Datelike, NaiveDate};
 use tantivy::directory::MmapDirectory;
 use tantivy::merge_policy::LogMergePolicy;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
-use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, Value};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
+    TextOptions, Value,
+};
 use tantivy::{
     DocAddress, Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, TantivyDocument, Term,
 };
 
-use dob_prefix::DobPrefixQuery;
-use fuzzy::NameFuzzyQuery;
+use dob_prefix::{DobPrefixQuery, NameClue};
 use names::{
-    given_key, nicknames, norm_case_number, norm_county, norm_court, phonetic_codes, raw_tokens,
-    surname_key,
+    PartKey, given_key, nicknames, norm_case_number, norm_county, norm_court, phonetic_codes,
+    raw_tokens, surname_key,
 };
 use rank::{
     KeyCache, StoredName, StoredPerson, dob_variants, query_variants, score_dob, score_names, ymd,
@@ -50,6 +52,10 @@ pub enum IndexError {
     /// A stored record could not be (de)serialised; rebuild the index from the database.
     #[error("stored person record is unreadable: {0}")]
     Corrupt(#[from] serde_json::Error),
+    /// The index on disk was written by an earlier version of this crate with other fields;
+    /// rebuild it from the database ([`PersonIndex::is_outdated`] tells beforehand).
+    #[error("search index was built by an earlier version; rebuild it (ccpor reindex)")]
+    Outdated,
     /// An earlier writer panicked mid-write; reopen the index.
     #[error("index writer lock poisoned by an earlier panic")]
     Poisoned,
@@ -145,6 +151,7 @@ struct Fields {
     county: Field,
     flags: Field,
     blob: Field,
+    pair: Field,
 }
 
 impl Fields {
@@ -152,17 +159,18 @@ impl Fields {
         let mut b = Schema::builder();
         let f = Fields {
             pid: b.add_i64_field("pid", INDEXED | STORED | FAST),
-            sur: b.add_text_field("sur", STRING),
-            given: b.add_text_field("given", STRING),
-            sur_ph: b.add_text_field("sur_ph", STRING),
-            given_ph: b.add_text_field("given_ph", STRING),
-            dob: b.add_text_field("dob", STRING),
-            case: b.add_text_field("case", STRING),
+            sur: b.add_text_field("sur", scored().set_fast("raw")),
+            given: b.add_text_field("given", scored().set_fast("raw")),
+            sur_ph: b.add_text_field("sur_ph", scored()),
+            given_ph: b.add_text_field("given_ph", scored()),
+            dob: b.add_text_field("dob", scored()),
+            case: b.add_text_field("case", scored()),
             role: b.add_text_field("role", STRING),
             court: b.add_text_field("court", STRING),
             county: b.add_text_field("county", STRING),
             flags: b.add_text_field("flags", STRING),
             blob: b.add_text_field("blob", STORED),
+            pair: b.add_text_field("pair", scored()),
         };
         (b.build(), f)
     }
@@ -182,19 +190,32 @@ impl Fields {
             county: get("county")?,
             flags: get("flags")?,
             blob: get("blob")?,
+            pair: get("pair")?,
         })
     }
 }
 
 /// Writer heap shared by the indexing threads; batches of thousands fit comfortably.
 const WRITER_MEMORY_BYTES: usize = 50_000_000;
-/// Candidates retrieved before re-ranking (more if the caller asks for more hits, up to the cap).
-const CANDIDATES: usize = 100;
+/// Candidates of the pair list and of the DOB list retrieved for re-ranking (more if the caller
+/// asks for more hits, up to the cap).
+const CANDIDATES: usize = 50;
+/// Candidates of the whole name union. Small, so that its pruning threshold rises early: with
+/// 100, a common name ("Wilson, Michael") scored tens of thousands of postings.
+const UNION_CANDIDATES: usize = 30;
 const MAX_CANDIDATES: usize = 2_000;
 /// Segments of a size level merged together (see [`PersonIndex::from_index`]).
 const MERGE_MIN_SEGMENTS: usize = 4;
 /// Doc-store block size of new indexes (see [`index_settings`]).
 const DOCSTORE_BLOCK_BYTES: usize = 2_048;
+/// Retrieval score of a surname-and-given-name pair match (exact or nickname spelling): above
+/// what any one name part's terms can add up to, so pair matches fill the candidates first.
+const PAIR_SCORE: f32 = 10_000.0;
+/// The same for a pair of Double Metaphone codes.
+const PAIR_PHONETIC_SCORE: f32 = 5_000.0;
+/// Marks phonetic pair terms (codes are upper-case, spellings lower-case; this keeps them apart
+/// even so).
+const PHONETIC_PAIR: &str = "~";
 /// Hits scoring below this are noise: a given name alone (0.45 at best) is not a match, a
 /// surname alone (0.55), an exact DOB alone (0.5) or a case number (1.0) is.
 const MIN_SCORE: f32 = 0.5;
@@ -209,14 +230,28 @@ pub struct PersonIndex {
 
 impl PersonIndex {
     /// Opens the index in `dir`, creating the directory and index if missing.
+    /// [`IndexError::Outdated`] if it holds an index of an earlier version.
     pub fn create_in_dir(dir: &Path) -> Result<Self, IndexError> {
         std::fs::create_dir_all(dir)?;
+        if Self::is_outdated(dir)? {
+            return Err(IndexError::Outdated);
+        }
         let (schema, _) = Fields::schema();
         let index = Index::builder()
             .schema(schema)
             .settings(index_settings())
             .open_or_create(MmapDirectory::open(dir)?)?;
         Self::from_index(index)
+    }
+
+    /// Whether `dir` holds an index whose fields differ from this version's, so it must be
+    /// rebuilt before it can be opened. A missing or empty directory is not outdated.
+    pub fn is_outdated(dir: &Path) -> Result<bool, IndexError> {
+        if !dir.join("meta.json").exists() {
+            return Ok(false);
+        }
+        let index = Index::open(MmapDirectory::open(dir)?)?;
+        Ok(index.schema() != Fields::schema().0)
     }
 
     /// A RAM-only index, for tests and throwaway use.
@@ -321,6 +356,7 @@ impl PersonIndex {
         let mut given: HashSet<String> = HashSet::new();
         let mut sur_ph: HashSet<String> = HashSet::new();
         let mut given_ph: HashSet<String> = HashSet::new();
+        let mut pairs: HashSet<String> = HashSet::new();
         let mut names = vec![StoredName {
             last: p.last_name.clone(),
             first: p.first_name.clone(),
@@ -341,6 +377,9 @@ impl PersonIndex {
                     sur_ph.extend(form.codes.iter().cloned());
                 }
             }
+            if let Some(first) = &n.first {
+                pairs.extend(name_pairs(&sk, &given_key(first), &[]));
+            }
             for part in [&n.first, &n.middle].into_iter().flatten() {
                 let gk = given_key(part);
                 for form in &gk.forms {
@@ -360,6 +399,7 @@ impl PersonIndex {
         add_all(&mut doc, f.given, given);
         add_all(&mut doc, f.sur_ph, sur_ph);
         add_all(&mut doc, f.given_ph, given_ph);
+        add_all(&mut doc, f.pair, pairs);
         if let Some(d) = p.dob {
             doc.add_text(f.dob, ymd(d));
         }
@@ -392,11 +432,11 @@ impl PersonIndex {
 
     /// Ranked matches, best first, at most `limit` (at most 2 000).
     ///
-    /// Retrieves up to 100 candidates with a recall-oriented query (exact, phonetic and
-    /// nickname terms on every name token in both surname and given-name fields, fuzzy terms
-    /// in the token's own field; DOB variants combined with a name prefix; case number), then
-    /// re-ranks them by name agreement, surname rarity and graded DOB agreement. Returns [`IndexError::EmptyQuery`] when there is
-    /// nothing to match on.
+    /// Retrieves candidates with recall-oriented queries (surname-and-given-name pairs; exact,
+    /// phonetic and nickname terms on every name token in both surname and given-name fields,
+    /// fuzzy terms in the token's own field; DOB variants combined with a name prefix; case
+    /// number), then re-ranks them by name agreement, surname rarity and graded DOB agreement.
+    /// Returns [`IndexError::EmptyQuery`] when there is nothing to match on.
     pub fn search(&self, q: &SearchQuery, limit: usize) -> Result<Vec<Hit>, IndexError> {
         let f = &self.f;
         let (free, first, last) = (
@@ -410,7 +450,11 @@ impl PersonIndex {
             .map(norm_case_number)
             .filter(|c| !c.is_empty());
 
-        let mut recall: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let searcher = self.reader.searcher();
+        // Every recall clause but "DOB plus a partial name" is a plain term, so the union is one
+        // of term scorers and tantivy prunes it with block-max WAND: for common names most
+        // postings blocks are never scored. Boosts of the same term add up into one clause.
+        let mut recall = RecallTerms::new(&searcher);
         // Raw tokens get fuzzy clauses in their main field(s); derived glued/particle forms only
         // exact and phonetic ones (fuzzing long glued forms costs much and adds little).
         let mut tokens: Vec<Tok> = Vec::new();
@@ -454,68 +498,145 @@ impl PersonIndex {
         }
         tokens.truncate(16);
         for tok in &tokens {
-            self.name_clauses(&mut recall, tok);
+            self.name_terms(&mut recall, tok)?;
         }
-        if let Some(dob) = q.dob {
-            let dob_q = terms_query(f.dob, &dob_variants(dob, !tokens.is_empty()));
-            if tokens.is_empty() {
-                recall.push((Occur::Should, dob_q));
-            } else {
-                // DOB plus a partial name: the name may be just a prefix ("Gar") or an initial.
-                // Looked up from the DOB side (see [`DobPrefixQuery`]).
-                let prefixes: Vec<(Field, String)> = tokens
+        // Surname-and-given-name pairs: a person matching both parts outranks every person
+        // matching one. For common names that lets block-max WAND skip the long single-name
+        // postings ("Garcia", "Maria") once enough pair matches are collected.
+        let variants = query_variants(first, last, free);
+        let mut pair_terms: HashSet<String> = HashSet::new();
+        for v in &variants {
+            if let (Some((sk, _)), Some((gk, _))) = (&v.sur, &v.given) {
+                let nicks: Vec<&str> = gk
+                    .cores
                     .iter()
-                    .flat_map(|tok| [(f.sur, tok.text.clone()), (f.given, tok.text.clone())])
+                    .flat_map(|c| nicknames(c))
+                    .map(String::as_str)
                     .collect();
-                recall.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(
-                        Box::new(DobPrefixQuery::new(dob_q, prefixes)),
-                        3.0,
-                    )),
-                ));
+                pair_terms.extend(name_pairs(sk, gk, &nicks));
+            }
+        }
+        for text in pair_terms {
+            let term = Term::from_field_text(f.pair, &text);
+            let df = searcher.doc_freq(&term)? as u32;
+            if df > 0 {
+                let score = if text.starts_with(PHONETIC_PAIR) {
+                    PAIR_PHONETIC_SCORE
+                } else {
+                    PAIR_SCORE
+                };
+                recall.add_flat(term.clone(), df, score);
+                recall.pairs.push(term);
+            }
+        }
+        // DOB plus a partial name: the name may be just a prefix ("Gar") or an initial. Looked
+        // up from the DOB side (see [`DobPrefixQuery`]) and retrieved as a second candidate list.
+        let mut dob_prefix: Option<Box<dyn Query>> = None;
+        if let Some(dob) = q.dob {
+            let variants = dob_variants(dob, !tokens.is_empty());
+            if tokens.is_empty() {
+                for v in &variants {
+                    recall.add(Term::from_field_text(f.dob, v), 1.0);
+                }
+            } else {
+                let prefixes: Vec<NameClue> = tokens
+                    .iter()
+                    .flat_map(|tok| [f.sur, f.given].map(|field| (field, tok)))
+                    .map(|(field, tok)| NameClue {
+                        field,
+                        prefix: tok.text.clone(),
+                        similar: recall
+                            .similar
+                            .get(&(field, tok.text.clone()))
+                            .cloned()
+                            .unwrap_or_default(),
+                    })
+                    .collect();
+                // graded like the re-ranking's DOB agreement, so the DOB entered ranks first
+                let exact = ymd(dob);
+                let swapped = NaiveDate::from_ymd_opt(dob.year(), dob.day(), dob.month()).map(ymd);
+                let weighted: Vec<(Term, f32)> = variants
+                    .iter()
+                    .map(|v| {
+                        let w = if *v == exact {
+                            1.0
+                        } else if Some(v) == swapped.as_ref() {
+                            0.8
+                        } else {
+                            0.6
+                        };
+                        (Term::from_field_text(f.dob, v), w)
+                    })
+                    .collect();
+                dob_prefix = Some(Box::new(BoostQuery::new(
+                    Box::new(DobPrefixQuery::new(weighted, prefixes)),
+                    3.0,
+                )));
             }
         }
         if let Some(c) = &case {
-            let tq = TermQuery::new(Term::from_field_text(f.case, c), IndexRecordOption::Basic);
-            recall.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), 20.0))));
+            recall.add(Term::from_field_text(f.case, c), 20.0);
         }
-        if recall.is_empty() {
+        if recall.is_empty() && dob_prefix.is_none() {
             return Err(IndexError::EmptyQuery);
         }
 
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-            vec![(Occur::Must, Box::new(BooleanQuery::new(recall)))];
-        let mut filter = |field: Field, value: String| {
-            clauses.push((
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(field, &value),
-                    IndexRecordOption::Basic,
-                )),
-            ));
-        };
+        let mut filters: Vec<Term> = Vec::new();
         if let Some(r) = q.role {
-            filter(f.role, r.key().to_owned());
+            filters.push(Term::from_field_text(f.role, r.key()));
         }
         if let Some(c) = nonblank(&q.court) {
-            filter(f.court, norm_court(c));
+            filters.push(Term::from_field_text(f.court, &norm_court(c)));
         }
         if let Some(c) = nonblank(&q.county) {
-            filter(f.county, norm_county(c));
+            filters.push(Term::from_field_text(f.county, &norm_county(c)));
         }
         if q.active_only {
-            filter(f.flags, "active".to_owned());
+            filters.push(Term::from_field_text(f.flags, "active"));
         }
-        let query = BooleanQuery::new(clauses);
+        let filtered = |query: Box<dyn Query>| -> Box<dyn Query> {
+            if filters.is_empty() {
+                return query;
+            }
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, query)];
+            for t in &filters {
+                let tq: Box<dyn Query> =
+                    Box::new(TermQuery::new(t.clone(), IndexRecordOption::Basic));
+                clauses.push((Occur::Must, tq));
+            }
+            Box::new(BooleanQuery::new(clauses))
+        };
+        let wanted = CANDIDATES.max(limit).min(MAX_CANDIDATES);
+        let mut addrs: Vec<DocAddress> = Vec::new();
+        if !recall.is_empty() {
+            // Three candidate lists, re-ranked together: the best pair matches; the best of the
+            // whole union (pairs and single name parts), which is where a person matching no
+            // pair comes from; and DOB plus a partial name. Pair matches are searched first:
+            // if there are enough of them, the m-th bounds the union's m-th from below, and the
+            // union prunes from its first block instead of scoring every "Garcia".
+            let m = UNION_CANDIDATES.max(limit).min(MAX_CANDIDATES);
+            let mut floor = 0.0;
+            if !recall.pairs.is_empty() {
+                let pairs = recall.query_of(&recall.pairs);
+                let top = collect::top_k(&searcher, filtered(pairs).as_ref(), wanted, 0.0)?;
+                if top.len() >= m
+                    && let Some((kth, _)) = top.get(m - 1)
+                {
+                    // a little below: scores are f32 sums, and ties must still be collected
+                    floor = kth * 0.999;
+                }
+                addrs.extend(top.into_iter().map(|(_, a)| a));
+            }
+            let all: Vec<Term> = recall.boosts.keys().cloned().collect();
+            let union = recall.query_of(&all);
+            let top = collect::top_k(&searcher, filtered(union).as_ref(), m, floor)?;
+            addrs.extend(top.into_iter().map(|(_, a)| a));
+        }
+        if let Some(dp) = dob_prefix {
+            let top = collect::top_k(&searcher, filtered(dp).as_ref(), wanted, 0.0)?;
+            addrs.extend(top.into_iter().map(|(_, a)| a));
+        }
 
-        let searcher = self.reader.searcher();
-        let top = searcher.search(
-            &query,
-            &TopDocs::with_limit(CANDIDATES.max(limit).min(MAX_CANDIDATES)).order_by_score(),
-        )?;
-
-        let variants = query_variants(first, last, free);
         let n_docs = searcher.num_docs().max(1) as f32;
         let mut idf_cache: HashMap<String, f32> = HashMap::new();
         let mut weight = |tok: &str| -> f32 {
@@ -532,8 +653,8 @@ impl PersonIndex {
         let today = chrono::Utc::now().date_naive();
 
         // Stored records in index order: neighbours share doc-store blocks.
-        let mut addrs: Vec<DocAddress> = top.into_iter().map(|(_, a)| a).collect();
         addrs.sort_unstable();
+        addrs.dedup();
         let mut persons = Vec::with_capacity(addrs.len());
         let mut keys = KeyCache::default();
         for addr in addrs {
@@ -587,10 +708,10 @@ impl PersonIndex {
         Ok(hits)
     }
 
-    /// Recall clauses for one normalised token: exact, nickname, phonetic and fuzzy terms, in
+    /// Recall terms for one normalised token: exact, nickname, phonetic and fuzzy terms, in
     /// the surname and given-name fields with the token's boosts. Fuzzy terms only go to the
     /// token's main field(s): they dominate query cost.
-    fn name_clauses(&self, out: &mut Vec<(Occur, Box<dyn Query>)>, tok: &Tok) {
+    fn name_terms(&self, out: &mut RecallTerms<'_>, tok: &Tok) -> Result<(), IndexError> {
         let f = &self.f;
         let t = tok.text.as_str();
         // codes of 1–2 letter tokens (particles, initials) match far too much
@@ -608,23 +729,94 @@ impl PersonIndex {
             (f.sur, f.sur_ph, tok.sur, false),
             (f.given, f.given_ph, tok.given, true),
         ] {
-            let mut push = |q: Box<dyn Query>, b: f32| {
-                out.push((Occur::Should, Box::new(BoostQuery::new(q, boost * b))));
-            };
-            push(Box::new(term_query(field, t)), 4.0);
+            out.add(Term::from_field_text(field, t), boost * 4.0);
             if given {
                 for alt in nicknames(t) {
-                    push(Box::new(term_query(field, alt)), 3.0);
+                    out.add(Term::from_field_text(field, alt), boost * 3.0);
                 }
             }
             for code in &codes {
-                push(Box::new(term_query(ph_field, code)), 2.0);
+                out.add(Term::from_field_text(ph_field, code), boost * 2.0);
             }
             if distance > 0 && tok.fuzzy && boost >= 1.0 {
-                push(Box::new(NameFuzzyQuery::new(field, t, distance)), 1.5);
+                // Every fuzzy match scores the same (1.5 × boost), whatever its rarity.
+                let expanded = fuzzy::expand(out.searcher, field, t, distance)?;
+                let mut similar = Vec::with_capacity(expanded.len());
+                for (text, df) in expanded {
+                    out.add_flat(Term::from_field_text(field, &text), df, boost * 1.5);
+                    similar.push(text);
+                }
+                out.similar.insert((field, t.to_owned()), similar);
             }
         }
+        Ok(())
     }
+}
+
+/// The recall union's terms with their summed boosts.
+struct RecallTerms<'s> {
+    searcher: &'s tantivy::Searcher,
+    boosts: HashMap<Term, f32>,
+    /// The surname-and-given-name pair terms among them.
+    pairs: Vec<Term>,
+    /// Fuzzy spellings found for a query token in a name field.
+    similar: HashMap<(Field, String), Vec<String>>,
+}
+
+impl<'s> RecallTerms<'s> {
+    fn new(searcher: &'s tantivy::Searcher) -> Self {
+        Self {
+            searcher,
+            boosts: HashMap::new(),
+            pairs: Vec::new(),
+            similar: HashMap::new(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.boosts.is_empty()
+    }
+
+    /// A term scored by BM25 (rare terms weigh more), times `boost`.
+    fn add(&mut self, term: Term, boost: f32) {
+        *self.boosts.entry(term).or_default() += boost;
+    }
+
+    /// A term whose match should score about `score` whatever its rarity: the boost cancels
+    /// BM25's idf (`doc_freq` is the term's document count).
+    fn add_flat(&mut self, term: Term, doc_freq: u32, score: f32) {
+        let n = self.searcher.num_docs() as f32;
+        let df = doc_freq as f32;
+        let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.05);
+        self.add(term, score / idf);
+    }
+
+    /// A union of `terms` with their summed boosts.
+    fn query_of(&self, terms: &[Term]) -> Box<dyn Query> {
+        Box::new(BooleanQuery::new(
+            terms
+                .iter()
+                .map(|term| {
+                    let boost = self.boosts.get(term).copied().unwrap_or(0.0);
+                    let q: Box<dyn Query> = Box::new(BoostQuery::new(
+                        Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
+                        boost,
+                    ));
+                    (Occur::Should, q)
+                })
+                .collect(),
+        ))
+    }
+}
+
+/// Indexed untokenised with term frequencies: block-max WAND needs them (a name's frequency
+/// is always 1, so they cost almost nothing).
+fn scored() -> TextOptions {
+    TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("raw")
+            .set_index_option(IndexRecordOption::WithFreqs),
+    )
 }
 
 /// Small doc-store blocks: re-ranking reads ~200 scattered records per search, and each read
@@ -644,24 +836,39 @@ struct Tok {
     fuzzy: bool,
 }
 
+/// Pair terms of a surname and given names: every surname spelling with every given-name
+/// spelling (and `extra_given` ones, the query's nicknames), and every surname code with every
+/// given-name code.
+fn name_pairs(sur: &PartKey, given: &PartKey, extra_given: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    let given_texts = given
+        .forms
+        .iter()
+        .map(|g| g.text.as_str())
+        .chain(extra_given.iter().copied());
+    for g in given_texts {
+        for s in &sur.forms {
+            out.push(format!("{}|{g}", s.text));
+        }
+    }
+    let given_codes: Vec<&String> = given
+        .forms
+        .iter()
+        .filter(|g| g.kind == names::FormKind::Core)
+        .flat_map(|g| &g.codes)
+        .collect();
+    for s in sur.forms.iter().filter(|s| s.core.is_some()) {
+        for sc in &s.codes {
+            for gc in &given_codes {
+                out.push(format!("{PHONETIC_PAIR}{sc}|{gc}"));
+            }
+        }
+    }
+    out
+}
+
 fn nonblank(s: &Option<String>) -> Option<&str> {
     s.as_deref().filter(|s| !s.trim().is_empty())
-}
-
-fn term_query(field: Field, text: &str) -> TermQuery {
-    TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic)
-}
-
-fn terms_query(field: Field, values: &[String]) -> Box<dyn Query> {
-    Box::new(BooleanQuery::new(
-        values
-            .iter()
-            .map(|v| {
-                let q: Box<dyn Query> = Box::new(term_query(field, v));
-                (Occur::Should, q)
-            })
-            .collect(),
-    ))
 }
 
 #[cfg(test)]

@@ -425,6 +425,9 @@ pub(crate) fn ymd(d: NaiveDate) -> String {
     d.format("%Y%m%d").to_string()
 }
 
+/// Birth years a keying-error variant of a DOB may have.
+const PLAUSIBLE_BIRTH_YEARS: std::ops::RangeInclusive<i32> = 1900..=2100;
+
 /// DOB spellings that a keying error could have produced, for candidate retrieval.
 pub(crate) fn dob_variants(q: NaiveDate, wide: bool) -> Vec<String> {
     let mut out = vec![ymd(q)];
@@ -454,8 +457,12 @@ pub(crate) fn dob_variants(q: NaiveDate, wide: bool) -> Vec<String> {
             }
         }
         for c in cands {
+            // A wrong first or second year digit gives years like 0994 or 1194: valid dates,
+            // but nobody in the registry was born then, and each costs the DOB clause its
+            // postings.
             if let Ok(s) = String::from_utf8(c)
-                && NaiveDate::parse_from_str(&s, "%Y%m%d").is_ok()
+                && let Ok(d) = NaiveDate::parse_from_str(&s, "%Y%m%d")
+                && PLAUSIBLE_BIRTH_YEARS.contains(&d.year())
             {
                 out.push(s);
             }

@@ -589,6 +589,129 @@ fn upsert_replaces_and_delete_removes() {
 }
 
 #[test]
+fn dob_with_an_initial_or_two_letters() {
+    // one- and two-letter prefixes are checked from the DOB documents' side
+    let mut docs = vec![
+        PersonDoc {
+            dob: Some(date(1969, 3, 14)),
+            ..person(1, "Mariela", "Quintanar")
+        },
+        PersonDoc {
+            dob: Some(date(1969, 3, 14)),
+            ..person(2, "Odalys", "Pemberton")
+        },
+    ];
+    // many names starting with "ma", so the prefix covers many terms
+    for i in 0..60 {
+        docs.push(person(
+            100 + i,
+            &format!("Ma{}", ["rta", "lia", "bel", "ira"][i as usize % 4]),
+            &format!("Ma{i}x"),
+        ));
+    }
+    let ix = index_with(docs);
+    for name in ["Ma", "M", "Q"] {
+        let hits = ix
+            .search(
+                &SearchQuery {
+                    name: Some(name.into()),
+                    dob: Some(date(1969, 3, 14)),
+                    ..SearchQuery::default()
+                },
+                10,
+            )
+            .expect("search");
+        assert_eq!(hits[0].person_id, 1, "{name}: {hits:?}");
+        assert!(hits.iter().all(|h| h.person_id != 2), "{name}: {hits:?}");
+    }
+}
+
+#[test]
+fn dob_with_a_mistyped_surname_and_another_given_name() {
+    // The DOB is right, the surname one letter off (not a phonetic match), the given name another
+    // one entirely (a sibling's, an alias): more persons share that given name than the name
+    // union keeps, so only the DOB list, checking the surname's fuzzy spellings, finds them.
+    let mut docs = vec![PersonDoc {
+        dob: Some(date(1952, 5, 16)),
+        ..person(1, "Chloe", "Imgraben")
+    }];
+    for i in 0..80 {
+        docs.push(PersonDoc {
+            dob: Some(date(1960, 1, 1 + (i % 28) as u32)),
+            ..person(100 + i, "Jameson", &format!("Quarrel{i}"))
+        });
+    }
+    let ix = index_with(docs);
+    let hits = ix
+        .search(
+            &SearchQuery {
+                first_name: Some("Jameson".into()),
+                last_name: Some("Imgrazen".into()),
+                dob: Some(date(1952, 5, 16)),
+                ..SearchQuery::default()
+            },
+            10,
+        )
+        .expect("search");
+    assert_eq!(hits.first().map(|h| h.person_id), Some(1), "{hits:?}");
+    assert_explains(&hits[0], "DOB exact");
+}
+
+#[test]
+fn the_person_is_found_among_many_with_the_same_common_names() {
+    // More persons sharing one name part than any candidate list holds: the one sharing both
+    // (a surname-and-given-name pair) must still come first, with and without a DOB.
+    let mut docs = Vec::new();
+    for i in 0..400 {
+        docs.push(person(1_000 + i, "Graciela", &format!("Zapien{i}")));
+        docs.push(person(2_000 + i, &format!("Nereida{i}"), "Zapien"));
+    }
+    docs.push(PersonDoc {
+        dob: Some(date(1990, 1, 30)),
+        ..person(1, "Graciela", "Zapien")
+    });
+    let ix = index_with(docs);
+    let hits = by_parts(&ix, Some("Graciela"), Some("Zapien"));
+    assert_eq!(hits[0].person_id, 1, "{hits:?}");
+    let hits = by_parts(&ix, Some("Graciela"), Some("Zapian"));
+    assert_eq!(hits[0].person_id, 1, "phonetic pair: {hits:?}");
+    let hits = ix
+        .search(
+            &SearchQuery {
+                first_name: Some("Graciella".into()),
+                last_name: Some("Zapein".into()),
+                dob: Some(date(1990, 1, 30)),
+                ..SearchQuery::default()
+            },
+            10,
+        )
+        .expect("search");
+    assert_eq!(
+        hits[0].person_id, 1,
+        "typos in both parts plus DOB: {hits:?}"
+    );
+}
+
+#[test]
+fn an_index_of_an_earlier_version_is_reported_outdated() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    assert!(!PersonIndex::is_outdated(dir.path()).expect("empty dir"));
+    {
+        let mut b = Schema::builder();
+        b.add_text_field("sur", STRING);
+        Index::create_in_dir(dir.path(), b.build()).expect("old index");
+    }
+    assert!(PersonIndex::is_outdated(dir.path()).expect("check"));
+    assert!(matches!(
+        PersonIndex::create_in_dir(dir.path()),
+        Err(IndexError::Outdated)
+    ));
+    let current = tempfile::tempdir().expect("tempdir");
+    PersonIndex::create_in_dir(current.path()).expect("create");
+    assert!(!PersonIndex::is_outdated(current.path()).expect("check"));
+}
+
+#[test]
 fn on_disk_index_reopens() {
     let dir = tempfile::tempdir().expect("tempdir");
     {

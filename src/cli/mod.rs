@@ -534,7 +534,16 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
             );
             let (db, sql_stats) = open_db(&cli).await?;
-            let search = crate::search::Search::open(&cli.data_dir.join("search"))
+            let search_root = cli.data_dir.join("search");
+            if crate::search::needs_rebuild(&search_root).map_err(|e| anyhow::anyhow!("{e:?}"))? {
+                tracing::warn!("search index was built by an earlier version; rebuilding it");
+                let bar = progress(0, "persons");
+                crate::search::reindex(&db, &search_root, Some(&bar))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                bar.finish();
+            }
+            let search = crate::search::Search::open(&search_root)
                 .map_err(|e| anyhow::anyhow!("{e}"))
                 .context("opening the search index (is another server using this data dir?)")?;
             let images = crate::images::Images::open(&image_settings(&cli), &cli.data_dir)

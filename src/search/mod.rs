@@ -73,6 +73,15 @@ fn current_name(root: &Path) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// Whether the live index under `root` was built by an earlier version with other fields and
+/// must be rebuilt from the database ([`reindex`]) before it can be opened.
+pub fn needs_rebuild(root: &Path) -> AppResult<bool> {
+    match current_name(root) {
+        Some(name) => PersonIndex::is_outdated(&root.join(name)).map_err(internal),
+        None => Ok(false),
+    }
+}
+
 impl Search {
     /// Opens the live index under `root` (creating an empty one the first time).
     pub fn open(root: &Path) -> AppResult<Arc<Self>> {

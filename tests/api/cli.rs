@@ -341,6 +341,73 @@ async fn serve_demo_on_an_empty_data_dir() {
     terminate(again);
 }
 
+/// A search index built by an earlier version (other fields) is rebuilt from the database when
+/// the server starts, not refused; searches then find the persons.
+#[tokio::test]
+async fn serve_rebuilds_a_search_index_of_an_earlier_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, _, _) = serve_demo(dir.path());
+    terminate(child);
+    let search = dir.path().join("search");
+    let current = || {
+        std::fs::read_to_string(search.join("CURRENT"))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let old = current();
+    // what an index of the version before surname-and-given-name pairs looks like
+    let meta_path = search.join(&old).join("meta.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
+    let fields = meta["schema"].as_array_mut().unwrap();
+    let before = fields.len();
+    fields.retain(|f| f["name"] != "pair");
+    assert_eq!(fields.len(), before - 1, "the index has a pair field");
+    std::fs::write(&meta_path, meta.to_string()).unwrap();
+
+    let (child, url, tokens) = serve_demo(dir.path());
+    assert_ne!(current(), old, "a rebuilt index is live");
+    let (db, _) = ccpor::db::connect(&format!(
+        "sqlite://{}?mode=rw",
+        dir.path().join("ccpor.db").display()
+    ))
+    .await
+    .unwrap();
+    let someone = <entities::person::Entity as sea_orm::EntityTrait>::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.last_name.is_some() && p.first_name.is_some() && !p.confidential)
+        .unwrap();
+    let (last, first) = (someone.last_name.unwrap(), someone.first_name.unwrap());
+    let base = url.trim_end_matches("/playground").to_owned();
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .bearer_auth(&tokens["bench_officer"])
+        .json(&json!({
+            "query": "query($l: String, $f: String) { searchPersons(lastName: $l, firstName: $f, first: 10) { edges { node { person { lastName firstName } } } } }",
+            "variables": { "l": last, "f": first },
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(body["errors"].is_null(), "{body:#}");
+    let found = body["data"]["searchPersons"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| {
+            e["node"]["person"]["lastName"] == last && e["node"]["person"]["firstName"] == first
+        });
+    assert!(found, "{last}, {first} not found: {body:#}");
+    terminate(child);
+}
+
 /// Records that came in by `import` are linked across courts by `ccpor link`, as `createOrder`
 /// links each new record; a second run changes nothing.
 #[tokio::test]
