@@ -582,6 +582,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
                 .with_context(|| format!("binding {addr}"))?;
             let local = listener.local_addr()?;
+            let shutdown = crate::server::shutdown_signal();
             // A closed stdout (a supervisor that stopped reading) must not stop the server.
             let mut out = std::io::stdout();
             if !*production {
@@ -598,7 +599,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             let _ = out.flush();
-            crate::server::run(listener, state, jobs_db, crate::server::shutdown_signal()).await?;
+            crate::server::run(listener, state, jobs_db, shutdown).await?;
             Ok(ExitCode::SUCCESS)
         }
     }
