@@ -2,9 +2,13 @@
 use async_graphql::Context;
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 
+use chrono::{DateTime, Utc};
+
+use crate::domain::status::OrderStatus;
 use crate::graphql::access::{log, scoped_court_ids};
+use crate::graphql::loaders::FirstOrdersOf;
 use crate::graphql::types::Order;
-use crate::graphql::{GqlResult, state};
+use crate::graphql::{GqlResult, loader, state};
 use crate::ids::{self, Kind};
 use crate::service::reads::{DEFAULT_PAGE, MAX_PAGE, OrderCursor, OrderFilter, orders_page};
 
@@ -18,17 +22,7 @@ pub async fn order_connection(
     first: Option<i32>,
     after: Option<String>,
 ) -> async_graphql::Result<OrderConnection> {
-    let first = match first {
-        None => DEFAULT_PAGE,
-        Some(n) if n < 0 => {
-            return Err(crate::error::AppError::invalid(
-                "first",
-                "must not be negative",
-            ))
-            .gql();
-        }
-        Some(n) => usize::try_from(n).unwrap_or(MAX_PAGE).min(MAX_PAGE),
-    };
+    let first = page_size(first)?;
     let after_cursor = after
         .as_deref()
         .map(|a| OrderCursor::decode("after", a))
@@ -44,6 +38,58 @@ pub async fn order_connection(
         l.objects(rows.iter().map(|o| ids::encode(Kind::Order, o.id)));
     }
     let mut conn = Connection::new(after_cursor.is_some(), more);
+    conn.edges.extend(
+        rows.into_iter()
+            .map(|o| Edge::new(OrderCursor::of(&o).encode(), Order(o))),
+    );
+    Ok(conn)
+}
+
+/// `first` as a page size: the default when absent, capped, never negative.
+fn page_size(first: Option<i32>) -> async_graphql::Result<usize> {
+    match first {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) if n < 0 => Err(crate::error::AppError::invalid(
+            "first",
+            "must not be negative",
+        ))
+        .gql(),
+        Some(n) => Ok(usize::try_from(n).unwrap_or(MAX_PAGE).min(MAX_PAGE)),
+    }
+}
+
+/// A person's orders. The first page goes through a loader, so the persons resolved together
+/// (a page of search hits, each showing its orders) share two statements; later pages (`after`)
+/// are paged directly.
+pub async fn person_order_connection(
+    ctx: &Context<'_>,
+    person_id: i32,
+    status: Option<OrderStatus>,
+    as_of: Option<DateTime<Utc>>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> async_graphql::Result<OrderConnection> {
+    if after.is_some() {
+        let filter = OrderFilter {
+            person_id: Some(person_id),
+            status,
+            as_of,
+            ..Default::default()
+        };
+        return order_connection(ctx, filter, first, after).await;
+    }
+    let key = FirstOrdersOf {
+        person_id,
+        status,
+        as_of,
+        first: page_size(first)?,
+        court_ids: scoped_court_ids(ctx).await?,
+    };
+    let (rows, more) = loader(ctx)?.load_one(key).await.gql()?.unwrap_or_default();
+    if let Some(l) = log(ctx) {
+        l.objects(rows.iter().map(|o| ids::encode(Kind::Order, o.id)));
+    }
+    let mut conn = Connection::new(false, more);
     conn.edges.extend(
         rows.into_iter()
             .map(|o| Edge::new(OrderCursor::of(&o).encode(), Order(o))),

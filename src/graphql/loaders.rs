@@ -122,6 +122,18 @@ pub struct LinksOf(pub i32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LinkEventsOf(pub i32);
 
+/// The first page of a person's orders for one filter: what `Person.orders` shows without
+/// `after`, batched across the persons resolved together (a page of search hits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FirstOrdersOf {
+    pub person_id: i32,
+    pub status: Option<crate::domain::status::OrderStatus>,
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
+    pub first: usize,
+    /// The caller's county scope (`None`: all courts).
+    pub court_ids: Option<Vec<i32>>,
+}
+
 type LoadResult<K, V> = Result<HashMap<K, V>, Arc<DbErr>>;
 
 macro_rules! by_id {
@@ -303,6 +315,49 @@ impl Loader<LinksOf> for DbLoader {
                 if let Some(v) = out.get_mut(&LinksOf(p)) {
                     v.push(r.clone());
                 }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<FirstOrdersOf> for DbLoader {
+    type Value = (Vec<order::Model>, bool);
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[FirstOrdersOf],
+    ) -> LoadResult<FirstOrdersOf, (Vec<order::Model>, bool)> {
+        use crate::service::reads::{OrderFilter, first_orders_of_persons};
+        // one batch per distinct filter (usually one: the same field on every hit)
+        let mut groups: HashMap<FirstOrdersOf, Vec<i32>> = HashMap::new();
+        for k in keys {
+            let filter = FirstOrdersOf {
+                person_id: 0,
+                ..k.clone()
+            };
+            groups.entry(filter).or_default().push(k.person_id);
+        }
+        let mut out = HashMap::new();
+        for (g, persons) in groups {
+            let filter = OrderFilter {
+                status: g.status,
+                as_of: g.as_of,
+                court_ids: g.court_ids.clone(),
+                ..Default::default()
+            };
+            let pages = first_orders_of_persons(&self.db, &persons, &filter, g.first)
+                .await
+                .map_err(|e| Arc::new(DbErr::Custom(e.to_string())))?;
+            for (person_id, page) in pages {
+                out.insert(
+                    FirstOrdersOf {
+                        person_id,
+                        ..g.clone()
+                    },
+                    page,
+                );
             }
         }
         Ok(out)

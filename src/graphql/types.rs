@@ -269,13 +269,10 @@ impl Person {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<OrderConnection> {
-        let filter = OrderFilter {
-            person_id: Some(self.0.id),
-            status,
-            as_of,
-            ..Default::default()
-        };
-        order_connection(ctx, filter, first, after).await
+        crate::graphql::connection::person_order_connection(
+            ctx, self.0.id, status, as_of, first, after,
+        )
+        .await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

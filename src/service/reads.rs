@@ -1,4 +1,6 @@
 //! Reads: order lookups and cursor pages with status filters evaluated "as of" an instant.
+use std::collections::HashMap;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -161,6 +163,71 @@ pub async fn orders_page<C: ConnectionTrait>(
     let more = rows.len() > limit;
     rows.truncate(limit);
     Ok((rows, more))
+}
+
+/// The first page (newest first, `first` rows, and whether more follow) of each person's orders
+/// matching `filter` (its `person_id` is not used). Two statements for any number of persons,
+/// so a page of search hits showing their orders does not cost a statement per hit.
+pub async fn first_orders_of_persons<C: ConnectionTrait>(
+    db: &C,
+    person_ids: &[i32],
+    filter: &OrderFilter,
+    first: usize,
+) -> AppResult<HashMap<i32, (Vec<order::Model>, bool)>> {
+    let mut out: HashMap<i32, (Vec<order::Model>, bool)> = person_ids
+        .iter()
+        .map(|p| (*p, (Vec::new(), false)))
+        .collect();
+    if person_ids.is_empty() {
+        return Ok(out);
+    }
+    let parties: Vec<(i32, i32)> = order_party::Entity::find()
+        .select_only()
+        .column(order_party::Column::OrderId)
+        .column(order_party::Column::PersonId)
+        .filter(order_party::Column::PersonId.is_in(person_ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut order_ids: Vec<i32> = parties.iter().map(|(o, _)| *o).collect();
+    order_ids.sort_unstable();
+    order_ids.dedup();
+    let mut q = order::Entity::find().filter(order::Column::Id.is_in(order_ids));
+    if let Some(cid) = filter.court_id {
+        q = q.filter(order::Column::CourtId.eq(cid));
+    }
+    if let Some(ids) = &filter.court_ids {
+        q = q.filter(order::Column::CourtId.is_in(ids.iter().copied()));
+    }
+    if let Some(f) = filter.family {
+        q = q.filter(order::Column::Family.eq(f.as_db()));
+    }
+    if let Some(k) = &filter.case_number_key {
+        q = q.filter(order::Column::CaseNumberKey.eq(k.as_str()));
+    }
+    if let Some(s) = filter.status {
+        q = q.filter(status_condition(s, filter.as_of.unwrap_or_else(Utc::now)));
+    }
+    let orders: HashMap<i32, order::Model> =
+        q.all(db).await?.into_iter().map(|o| (o.id, o)).collect();
+    let mut by_person: HashMap<i32, Vec<&order::Model>> = HashMap::new();
+    for (order_id, person_id) in &parties {
+        if let Some(o) = orders.get(order_id) {
+            let list = by_person.entry(*person_id).or_default();
+            if !list.iter().any(|x| x.id == o.id) {
+                list.push(o);
+            }
+        }
+    }
+    let limit = first.min(MAX_PAGE);
+    for (person_id, mut list) in by_person {
+        // newest first, as `orders_page`
+        list.sort_by(|a, b| b.issued_at.cmp(&a.issued_at).then(b.id.cmp(&a.id)));
+        let more = list.len() > limit;
+        let rows = list.into_iter().take(limit).cloned().collect();
+        out.insert(person_id, (rows, more));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
