@@ -377,11 +377,13 @@ impl PersonIndex {
                     sur_ph.extend(form.codes.iter().cloned());
                 }
             }
-            if let Some(first) = &n.first {
-                pairs.extend(name_pairs(&sk, &given_key(first), &[]));
-            }
-            for part in [&n.first, &n.middle].into_iter().flatten() {
+            for (i, part) in [&n.first, &n.middle].into_iter().enumerate() {
+                let Some(part) = part else { continue };
                 let gk = given_key(part);
+                if i == 0 {
+                    // pairs of the surname with the first given name only
+                    pairs.extend(name_pairs(&sk, &gk, &[]));
+                }
                 for form in &gk.forms {
                     given.insert(form.text.clone());
                     if form.kind == names::FormKind::Core {

@@ -34,15 +34,7 @@ pub async fn order_connection(
     let (rows, more) = orders_page(&state(ctx)?.db, &filter, first, after_cursor)
         .await
         .gql()?;
-    if let Some(l) = log(ctx) {
-        l.objects(rows.iter().map(|o| ids::encode(Kind::Order, o.id)));
-    }
-    let mut conn = Connection::new(after_cursor.is_some(), more);
-    conn.edges.extend(
-        rows.into_iter()
-            .map(|o| Edge::new(OrderCursor::of(&o).encode(), Order(o))),
-    );
-    Ok(conn)
+    Ok(served(ctx, rows, after_cursor.is_some(), more))
 }
 
 /// `first` as a page size: the default when absent, capped, never negative.
@@ -86,13 +78,23 @@ pub async fn person_order_connection(
         court_ids: scoped_court_ids(ctx).await?,
     };
     let (rows, more) = loader(ctx)?.load_one(key).await.gql()?.unwrap_or_default();
+    Ok(served(ctx, rows, false, more))
+}
+
+/// A page as a connection; every order served is recorded for the audit row.
+fn served(
+    ctx: &Context<'_>,
+    rows: Vec<entities::order::Model>,
+    has_previous: bool,
+    more: bool,
+) -> OrderConnection {
     if let Some(l) = log(ctx) {
         l.objects(rows.iter().map(|o| ids::encode(Kind::Order, o.id)));
     }
-    let mut conn = Connection::new(false, more);
+    let mut conn = Connection::new(has_previous, more);
     conn.edges.extend(
         rows.into_iter()
             .map(|o| Edge::new(OrderCursor::of(&o).encode(), Order(o))),
     );
-    Ok(conn)
+    conn
 }

@@ -108,25 +108,10 @@ pub fn status_condition(status: OrderStatus, t: DateTime<Utc>) -> Condition {
     }
 }
 
-/// One page of orders, newest first, and whether more follow.
-pub async fn orders_page<C: ConnectionTrait>(
-    db: &C,
-    filter: &OrderFilter,
-    first: usize,
-    after: Option<OrderCursor>,
-) -> AppResult<(Vec<order::Model>, bool)> {
+/// Orders matching `filter`'s court, family, case number and status (not its person, which
+/// callers select in their own way).
+fn filtered_orders(filter: &OrderFilter) -> sea_orm::Select<order::Entity> {
     let mut q = order::Entity::find();
-    if let Some(pid) = filter.person_id {
-        q = q.filter(
-            Expr::col((order::Entity, order::Column::Id)).in_subquery(
-                Query::select()
-                    .column(order_party::Column::OrderId)
-                    .from(order_party::Entity)
-                    .and_where(order_party::Column::PersonId.eq(pid))
-                    .to_owned(),
-            ),
-        );
-    }
     if let Some(cid) = filter.court_id {
         q = q.filter(order::Column::CourtId.eq(cid));
     }
@@ -141,6 +126,28 @@ pub async fn orders_page<C: ConnectionTrait>(
     }
     if let Some(s) = filter.status {
         q = q.filter(status_condition(s, filter.as_of.unwrap_or_else(Utc::now)));
+    }
+    q
+}
+
+/// One page of orders, newest first, and whether more follow.
+pub async fn orders_page<C: ConnectionTrait>(
+    db: &C,
+    filter: &OrderFilter,
+    first: usize,
+    after: Option<OrderCursor>,
+) -> AppResult<(Vec<order::Model>, bool)> {
+    let mut q = filtered_orders(filter);
+    if let Some(pid) = filter.person_id {
+        q = q.filter(
+            Expr::col((order::Entity, order::Column::Id)).in_subquery(
+                Query::select()
+                    .column(order_party::Column::OrderId)
+                    .from(order_party::Entity)
+                    .and_where(order_party::Column::PersonId.eq(pid))
+                    .to_owned(),
+            ),
+        );
     }
     if let Some(c) = after {
         q = q.filter(
@@ -192,22 +199,7 @@ pub async fn first_orders_of_persons<C: ConnectionTrait>(
     let mut order_ids: Vec<i32> = parties.iter().map(|(o, _)| *o).collect();
     order_ids.sort_unstable();
     order_ids.dedup();
-    let mut q = order::Entity::find().filter(order::Column::Id.is_in(order_ids));
-    if let Some(cid) = filter.court_id {
-        q = q.filter(order::Column::CourtId.eq(cid));
-    }
-    if let Some(ids) = &filter.court_ids {
-        q = q.filter(order::Column::CourtId.is_in(ids.iter().copied()));
-    }
-    if let Some(f) = filter.family {
-        q = q.filter(order::Column::Family.eq(f.as_db()));
-    }
-    if let Some(k) = &filter.case_number_key {
-        q = q.filter(order::Column::CaseNumberKey.eq(k.as_str()));
-    }
-    if let Some(s) = filter.status {
-        q = q.filter(status_condition(s, filter.as_of.unwrap_or_else(Utc::now)));
-    }
+    let q = filtered_orders(filter).filter(order::Column::Id.is_in(order_ids));
     let orders: HashMap<i32, order::Model> =
         q.all(db).await?.into_iter().map(|o| (o.id, o)).collect();
     let mut by_person: HashMap<i32, Vec<&order::Model>> = HashMap::new();

@@ -63,6 +63,12 @@ fn serve_demo(
     (child, url, tokens)
 }
 
+/// The embedded SQLite database of a data dir `serve` ran on.
+async fn data_dir_db(dir: &std::path::Path) -> sea_orm::DatabaseConnection {
+    let url = format!("sqlite://{}?mode=rw", dir.join("ccpor.db").display());
+    ccpor::db::connect(&url).await.unwrap().0
+}
+
 fn terminate(mut child: std::process::Child) {
     assert!(
         Command::new("kill")
@@ -296,12 +302,7 @@ async fn serve_demo_on_an_empty_data_dir() {
         .iter()
         .find(|o| o.name == "PersonHistory")
         .unwrap();
-    let (db, _) = ccpor::db::connect(&format!(
-        "sqlite://{}?mode=rw",
-        dir.path().join("ccpor.db").display()
-    ))
-    .await
-    .unwrap();
+    let db = data_dir_db(dir.path()).await;
     let vars = ccpor::operations::example_variables(&db, op).await.unwrap();
     let anonymous = client
         .post(format!("{base}/graphql"))
@@ -368,12 +369,7 @@ async fn serve_rebuilds_a_search_index_of_an_earlier_version() {
 
     let (child, url, tokens) = serve_demo(dir.path());
     assert_ne!(current(), old, "a rebuilt index is live");
-    let (db, _) = ccpor::db::connect(&format!(
-        "sqlite://{}?mode=rw",
-        dir.path().join("ccpor.db").display()
-    ))
-    .await
-    .unwrap();
+    let db = data_dir_db(dir.path()).await;
     let someone = <entities::person::Entity as sea_orm::EntityTrait>::find()
         .all(&db)
         .await

@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::helpers::{create, dv_tro, error_code, error_field, spawn_app};
+use crate::helpers::{TestApp, create, dv_tro, error_code, error_field, spawn_app};
 
 #[tokio::test]
 async fn cursor_pages_walk_a_persons_orders_newest_first() {
@@ -55,6 +55,31 @@ async fn cursor_pages_walk_a_persons_orders_newest_first() {
     assert_eq!(error_field(&bad_cursor), "after");
 }
 
+/// Statements `q` (an `orders(first: $n)` page) costs with 10 and with 50 orders, the cheapest of
+/// five runs each: a loader batch split by a busy scheduler (CI runs tests in parallel) only ever
+/// adds statements, so the cheapest run is the loaders' real cost. `check` sees each page's edges.
+async fn statements_for_10_and_50(
+    app: &TestApp,
+    q: &str,
+    check: impl Fn(&[serde_json::Value]),
+) -> Vec<u64> {
+    let mut costs = Vec::new();
+    for n in [10, 50] {
+        let mut best = u64::MAX;
+        for _ in 0..5 {
+            let before = app.sql_stats.statements();
+            let d = app.data(q, json!({ "n": n })).await;
+            let after = app.sql_stats.statements();
+            let edges = d["orders"]["edges"].as_array().unwrap();
+            assert_eq!(edges.len(), n as usize);
+            check(edges);
+            best = best.min(after - before);
+        }
+        costs.push(best);
+    }
+    costs
+}
+
 /// DataLoaders keep a page to a constant number of SQL statements, whatever its size.
 #[tokio::test]
 async fn a_page_costs_the_same_statements_for_10_or_50_orders() {
@@ -65,20 +90,7 @@ async fn a_page_costs_the_same_statements_for_10_or_50_orders() {
         parties { role person { fullName aliases { lastName } } }
         events { kind } serviceRecords { method } chain { id } supersedes { id }
     } } } }";
-    let mut costs = Vec::new();
-    for n in [10, 50] {
-        // A loader batch split by a busy scheduler (CI runs tests in parallel) only ever adds
-        // statements, so the cheapest of five runs is the loaders' real cost.
-        let mut best = u64::MAX;
-        for _ in 0..5 {
-            let before = app.sql_stats.statements();
-            let d = app.data(q, json!({ "n": n })).await;
-            let after = app.sql_stats.statements();
-            assert_eq!(d["orders"]["edges"].as_array().unwrap().len(), n as usize);
-            best = best.min(after - before);
-        }
-        costs.push(best);
-    }
+    let costs = statements_for_10_and_50(&app, q, |_| {}).await;
     // One statement per relation (page, courts, parties, persons, aliases, events, service,
     // chains, predecessors), never one per row: a per-row loader would add at least 40
     // statements for the 40 extra orders; a batch split under load adds a few.
@@ -104,27 +116,16 @@ async fn persons_first_orders_cost_the_same_statements_for_10_or_50_orders() {
     let q = "query($n: Int) { orders(first: $n) { edges { node { parties { person {
         orders(first: 2, status: ACTIVE) { edges { node { id status } } pageInfo { hasNextPage } }
     } } } } } }";
-    let mut costs = Vec::new();
-    for n in [10, 50] {
-        // the cheapest of five runs: a batch split by a busy scheduler only adds statements
-        let mut best = u64::MAX;
-        for _ in 0..5 {
-            let before = app.sql_stats.statements();
-            let d = app.data(q, json!({ "n": n })).await;
-            let after = app.sql_stats.statements();
-            let edges = d["orders"]["edges"].as_array().unwrap();
-            assert_eq!(edges.len(), n as usize);
-            for e in edges {
-                for p in e["node"]["parties"].as_array().unwrap() {
-                    for o in p["person"]["orders"]["edges"].as_array().unwrap() {
-                        assert_eq!(o["node"]["status"], "ACTIVE");
-                    }
+    let costs = statements_for_10_and_50(&app, q, |edges| {
+        for e in edges {
+            for p in e["node"]["parties"].as_array().unwrap() {
+                for o in p["person"]["orders"]["edges"].as_array().unwrap() {
+                    assert_eq!(o["node"]["status"], "ACTIVE");
                 }
             }
-            best = best.min(after - before);
         }
-        costs.push(best);
-    }
+    })
+    .await;
     // 40 more orders bring about 80 more persons: one statement each would add 80
     assert!(
         costs[1] <= costs[0] + 6,
