@@ -535,8 +535,23 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             let (db, sql_stats) = open_db(&cli).await?;
             let search_root = cli.data_dir.join("search");
-            if crate::search::needs_rebuild(&search_root).map_err(|e| anyhow::anyhow!("{e:?}"))? {
+            // Demo data goes in by bulk load, not through the outbox: index it before serving,
+            // or searches find none of it.
+            let mut rebuild = false;
+            if *demo && crate::demo::is_empty(&db).await? {
+                let bar = progress(*demo_orders as u64, "demo");
+                crate::demo::generate(&db, *demo_orders, crate::demo::DEFAULT_SEED, Some(&bar))
+                    .await?;
+                crate::db::analyze(&db).await?;
+                bar.finish();
+                rebuild = true;
+            } else if crate::search::needs_rebuild(&search_root)
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?
+            {
                 tracing::warn!("search index was built by an earlier version; rebuilding it");
+                rebuild = true;
+            }
+            if rebuild {
                 let bar = progress(0, "persons");
                 crate::search::reindex(&db, &search_root, Some(&bar))
                     .await
@@ -559,18 +574,6 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 images,
                 cache,
             };
-            if *demo && crate::demo::is_empty(&state.db).await? {
-                let bar = progress(*demo_orders as u64, "demo");
-                crate::demo::generate(
-                    &state.db,
-                    *demo_orders,
-                    crate::demo::DEFAULT_SEED,
-                    Some(&bar),
-                )
-                .await?;
-                crate::db::analyze(&state.db).await?;
-                bar.finish();
-            }
             // Background jobs (indexer, event relay, expiry) get their own pool so they never
             // wait behind, or starve, requests.
             let url = database_url(&cli.data_dir, cli.database_url.as_deref());

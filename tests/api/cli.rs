@@ -329,6 +329,38 @@ async fn serve_demo_on_an_empty_data_dir() {
             .is_empty()
     );
 
+    // The demo persons are in the search index from the start.
+    let someone = <entities::person::Entity as sea_orm::EntityTrait>::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.last_name.is_some() && p.first_name.is_some() && !p.confidential)
+        .unwrap();
+    let (last, first) = (someone.last_name.unwrap(), someone.first_name.unwrap());
+    let found: serde_json::Value = client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(&tokens["bench_officer"])
+        .json(&json!({
+            "query": "query($l: String, $f: String) { searchPersons(lastName: $l, firstName: $f, first: 10) { edges { node { person { lastName firstName } } } } }",
+            "variables": { "l": last, "f": first },
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        found["data"]["searchPersons"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["node"]["person"]["lastName"] == last
+                && e["node"]["person"]["firstName"] == first),
+        "{last}, {first} not found in a fresh demo: {found:#}"
+    );
+
     terminate(child);
 
     // A second start on the same data dir serves what is there; it does not load again.
