@@ -81,7 +81,8 @@ impl Default for AuthConfig {
 
 /// How long a token that passed the signature and authorizer checks is taken as checked. The
 /// checks cost more than the rest of a small request (BENCHMARKS.md, throughput); revocation is
-/// still read on every request, so only a token's own expiry can be late, by at most this.
+/// checked on every request against a copy at most `revocation::REFRESH` old, so only a token's
+/// own expiry can be late, by at most this.
 pub const VERIFIED_FOR: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A token's checked reading: the caller and the revocation ids to look up.
@@ -95,6 +96,8 @@ pub struct Auth {
     pub limiter: Arc<limits::CostLimiter>,
     /// Tokens checked in the last `VERIFIED_FOR`, by token, operation and trusted document.
     verified: moka::future::Cache<(String, Operation, bool), Verified>,
+    /// This instance's copy of the revocation list.
+    revocations: revocation::RevocationList,
 }
 
 impl Auth {
@@ -108,10 +111,16 @@ impl Auth {
                 .max_capacity(10_000)
                 .time_to_live(VERIFIED_FOR)
                 .build(),
+            revocations: revocation::RevocationList::default(),
         }
     }
 
-    /// Checks a bearer token for `op`: signature and key, revocation (database), then the
+    /// Keeps this instance's copy of the revocation list current from `db` (a pool of its own).
+    pub fn keep_revocations_current(&self, db: DatabaseConnection) {
+        self.revocations.keep_current(db);
+    }
+
+    /// Checks a bearer token for `op`: signature and key, revocation (the list's copy), then the
     /// authorizer with expiry and any attenuation checks.
     pub async fn authenticate(
         &self,
@@ -141,7 +150,7 @@ impl Auth {
                 (Some(token), ids)
             }
         };
-        match revocation::any_revoked(db, &ids).await {
+        match self.revocations.any_revoked(db, &ids).await {
             Ok(false) => {}
             Ok(true) => return Err(AuthFailure::Revoked),
             Err(e) => {

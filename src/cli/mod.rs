@@ -581,6 +581,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
                 .with_context(|| format!("connecting the background jobs to {}", redact(&url)))?;
             state.search.clone().spawn_indexer(jobs_db.clone());
+            state.auth.keep_revocations_current(jobs_db.clone());
             let listener = crate::server::bind(*addr)
                 .await
                 .with_context(|| format!("binding {addr}"))?;

@@ -247,14 +247,16 @@ async fn minted_narrowed_and_revoked_tokens() {
     );
     assert!(out.starts_with("revoked "), "{out}");
     let body = app
-        .gql_as(Some(&read_only), read, json!({ "id": order }))
+        .gql_once_revoked(&read_only, read, json!({ "id": order }))
         .await;
     assert_eq!(error_code(&body), "TOKEN_REVOKED", "{body:#}");
     let body = app.gql_as(Some(&clerk), read, json!({ "id": order })).await;
     assert!(body["errors"].is_null(), "{body:#}");
     // Revoking by the id `mint` printed ends the token.
     run(&["token", "revoke", "--id", &clerk_id], &db, 0);
-    let body = app.gql_as(Some(&clerk), read, json!({ "id": order })).await;
+    let body = app
+        .gql_once_revoked(&clerk, read, json!({ "id": order }))
+        .await;
     assert_eq!(error_code(&body), "TOKEN_REVOKED", "{body:#}");
     // And the failures are in the audit log, with their reason.
     let n = app

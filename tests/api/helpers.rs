@@ -182,6 +182,7 @@ async fn serve(
         .await
         .expect("connect indexer");
     search.clone().spawn_indexer(index_db.clone());
+    auth.keep_revocations_current(index_db.clone());
     let image_store = match store {
         Store::Fs => None,
         Store::S3 => Some(fresh_bucket().await),
@@ -292,6 +293,20 @@ impl TestApp {
             .await
             .expect("request");
         resp.json().await.expect("json body")
+    }
+
+    /// `gql_as`, repeated until the token is refused as revoked or the revocation list's refresh
+    /// interval has passed several times over: a revocation reaches every instance's copy of
+    /// the list within `revocation::REFRESH`. Returns the last answer.
+    pub async fn gql_once_revoked(&self, token: &str, query: &str, variables: Value) -> Value {
+        let deadline = std::time::Instant::now() + 5 * ccpor::auth::revocation::REFRESH;
+        loop {
+            let body = self.gql_as(Some(token), query, variables.clone()).await;
+            if error_code(&body) == "TOKEN_REVOKED" || std::time::Instant::now() > deadline {
+                return body;
+            }
+            tokio::time::sleep(ccpor::auth::revocation::REFRESH / 4).await;
+        }
     }
 
     /// This app's data dir (holds `search/`).

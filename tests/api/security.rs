@@ -98,7 +98,7 @@ async fn bad_tokens_are_refused_with_their_reason() {
         .await
         .unwrap();
     let body = app
-        .gql_as(Some(&good), "{ courts { code } }", json!({}))
+        .gql_once_revoked(&good, "{ courts { code } }", json!({}))
         .await;
     assert_eq!(error_code(&body), "TOKEN_REVOKED", "{body:#}");
 }

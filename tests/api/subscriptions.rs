@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
 
-use crate::helpers::{TestApp, create, dv_tro, spawn_app, spawn_peer};
+use crate::helpers::{TestApp, create, dv_tro, error_code, spawn_app, spawn_peer};
 
 const EVENTS: &str = "subscription($county: String, $person: ID, $kinds: [EventKind!]) {
   orderEvents(county: $county, personId: $person, kinds: $kinds) {
@@ -382,6 +382,11 @@ async fn a_narrowed_token_hears_only_its_counties_and_a_revoked_one_stops_hearin
     ccpor::auth::revocation::revoke(&app.db, &ids[..1], Some("test"))
         .await
         .unwrap();
+    // The server's copy of the revocation list has it once a request is refused.
+    let body = app
+        .gql_once_revoked(&sf_judge, "{ courts { code } }", json!({}))
+        .await;
+    assert_eq!(error_code(&body), "TOKEN_REVOKED", "{body:#}");
     let clerk_sf = app.mint(Role::Clerk, Some("SC38"));
     let body = app
         .gql_as(
