@@ -19,7 +19,8 @@ pub async fn run(
     let relay = crate::events::spawn_relay(jobs.clone(), events.clone())
         .await
         .map_err(std::io::Error::other)?;
-    let expiry = crate::service::expiry::spawn(jobs, crate::service::expiry::EVERY);
+    let expiry =
+        crate::service::expiry::spawn(jobs, app.cache.clone(), crate::service::expiry::EVERY);
     let served = axum::serve(
         listener,
         crate::http::router_with(app, events).into_make_service_with_connect_info::<SocketAddr>(),

@@ -46,10 +46,26 @@ pub enum CacheKind {
     Court,
     History,
     Search,
+    /// A whole GraphQL answer (`http::answers`).
+    Answer,
     Apq,
 }
 
 impl CacheKind {
+    const ALL: [CacheKind; 7] = [
+        Self::Person,
+        Self::Order,
+        Self::Court,
+        Self::History,
+        Self::Search,
+        Self::Answer,
+        Self::Apq,
+    ];
+
+    fn index(self) -> usize {
+        Self::ALL.iter().position(|k| *k == self).unwrap_or(0)
+    }
+
     /// The metrics label.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -58,6 +74,7 @@ impl CacheKind {
             Self::Court => "court",
             Self::History => "history",
             Self::Search => "search",
+            Self::Answer => "answer",
             Self::Apq => "apq",
         }
     }
@@ -127,6 +144,8 @@ struct Inner {
     namespace: String,
     hits: AtomicU64,
     misses: AtomicU64,
+    /// Hits and misses by `CacheKind::index`.
+    by_kind: [(AtomicU64, AtomicU64); CacheKind::ALL.len()],
     errors: AtomicU64,
     started: Instant,
     /// Milliseconds after `started` before which Redis is not tried.
@@ -231,6 +250,7 @@ impl Cache {
             namespace: format!("{namespace}:{FORMAT}"),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            by_kind: Default::default(),
             errors: AtomicU64::new(0),
             started: Instant::now(),
             skip_until: AtomicU64::new(0),
@@ -262,7 +282,20 @@ impl Cache {
         u64::try_from(self.0.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
+    /// Hits and misses of one kind of entry, by this handle (errors are not told apart by kind).
+    pub fn stats_of(&self, kind: CacheKind) -> CacheStats {
+        let (hits, misses) = &self.0.by_kind[kind.index()];
+        CacheStats {
+            hits: hits.load(Ordering::Relaxed),
+            misses: misses.load(Ordering::Relaxed),
+            errors: 0,
+        }
+    }
+
     fn count(&self, kind: CacheKind, hits: u64, misses: u64) {
+        let (kind_hits, kind_misses) = &self.0.by_kind[kind.index()];
+        kind_hits.fetch_add(hits, Ordering::Relaxed);
+        kind_misses.fetch_add(misses, Ordering::Relaxed);
         if hits > 0 {
             self.0.hits.fetch_add(hits, Ordering::Relaxed);
             metrics::counter!("ccpor_cache_hits_total", "kind" => kind.as_str()).increment(hits);
@@ -606,13 +639,34 @@ fn random_base() -> u64 {
     rand::random::<u64>() >> 12
 }
 
-/// TTL of an answer holding these orders: the default, but never past an order's expiry that is
-/// still ahead (an order that has expired by then reads as expired).
+/// TTL of an answer holding these orders: the default, but never past an instant still ahead at
+/// which an order's status changes on its own (an order that has expired by then reads as
+/// expired; one issued with a later effective time stops reading as pending).
 pub fn ttl_for_orders<'a>(
     orders: impl IntoIterator<Item = &'a entities::order::Model>,
     now: DateTime<Utc>,
 ) -> Duration {
-    ttl_until(orders.into_iter().map(|o| o.expires_at), now)
+    ttl_until(orders.into_iter().flat_map(lifecycle_instants), now)
+}
+
+/// The first instant after `now` at which `o`'s status changes without a write.
+pub fn next_change(o: &entities::order::Model, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    lifecycle_instants(o)
+        .into_iter()
+        .flatten()
+        .filter(|t| *t > now)
+        .min()
+}
+
+/// Every instant `domain::status` compares with the time asked about.
+fn lifecycle_instants(o: &entities::order::Model) -> [Option<DateTime<Utc>>; 5] {
+    [
+        Some(o.issued_at),
+        o.expires_at,
+        o.superseded_at,
+        o.terminated_at,
+        o.cancelled_at,
+    ]
 }
 
 /// The default TTL, cut to the first of these instants still ahead of `now`.

@@ -97,6 +97,8 @@ impl OrderConflict {
 pub fn conflicts_out(ctx: &Context<'_>, found: Vec<Conflict>) -> Vec<OrderConflict> {
     if let Some(l) = log(ctx) {
         l.objects(found.iter().map(|c| ids::encode(Kind::Order, c.other.id)));
+        // Conflicts are worked out as of the moment asked.
+        l.momentary();
     }
     found.into_iter().map(OrderConflict::of).collect()
 }
@@ -269,13 +271,8 @@ impl BenchQuery {
             }
         };
         if let Some(l) = log(ctx) {
-            l.objects(
-                h.chains
-                    .iter()
-                    .flat_map(|c| c.orders.iter())
-                    .map(|o| ids::encode(Kind::Order, o.id))
-                    .chain(h.identity.iter().map(|p| ids::encode(Kind::Person, *p))),
-            );
+            l.orders(h.chains.iter().flat_map(|c| c.orders.iter()));
+            l.objects(h.identity.iter().map(|p| ids::encode(Kind::Person, *p)));
         }
         Ok(PersonHistory {
             person: Person(person),

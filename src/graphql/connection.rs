@@ -9,7 +9,6 @@ use crate::graphql::access::{log, scoped_court_ids};
 use crate::graphql::loaders::FirstOrdersOf;
 use crate::graphql::types::Order;
 use crate::graphql::{GqlResult, loader, state};
-use crate::ids::{self, Kind};
 use crate::service::reads::{DEFAULT_PAGE, MAX_PAGE, OrderCursor, OrderFilter, orders_page};
 
 pub type OrderConnection = Connection<String, Order, EmptyFields, EmptyFields>;
@@ -89,7 +88,7 @@ fn served(
     more: bool,
 ) -> OrderConnection {
     if let Some(l) = log(ctx) {
-        l.objects(rows.iter().map(|o| ids::encode(Kind::Order, o.id)));
+        l.orders(&rows);
     }
     let mut conn = Connection::new(has_previous, more);
     conn.edges.extend(

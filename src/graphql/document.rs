@@ -36,6 +36,23 @@ pub const REFERENCE_FIELDS: &[&str] = &[
     "_service",
 ];
 
+/// Root fields answered from stored data alone (see `DocInfo::reusable`).
+const REUSABLE_FIELDS: &[&str] = &[
+    "__typename",
+    "node",
+    "order",
+    "orders",
+    "ordersByCaseNumber",
+    "person",
+    "personHistory",
+    "searchPersons",
+    "courts",
+    "court",
+    "agencies",
+    "agency",
+    "formRules",
+];
+
 impl DocInfo {
     /// Only `__typename`: what an anonymous caller may ask.
     pub fn typename_only(&self) -> bool {
@@ -57,6 +74,18 @@ impl DocInfo {
                 .root_fields
                 .iter()
                 .all(|f| REFERENCE_FIELDS.contains(&f.as_str()))
+    }
+
+    /// Whether the whole answer may be reused (`http::answers`): a query whose every root field
+    /// answers from stored data alone, so only writes (which move the cache generation) and
+    /// instants recorded while it ran change it. Conflict checks, statistics and the audit log
+    /// are worked out as of the moment asked, or change without a write.
+    pub fn reusable(&self) -> bool {
+        self.op == OperationType::Query
+            && self
+                .root_fields
+                .iter()
+                .all(|f| REUSABLE_FIELDS.contains(&f.as_str()))
     }
 
     /// `operationName(rootField, …)` for the audit row.

@@ -58,6 +58,7 @@ impl OrderImage {
     async fn url(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
         let gid = ids::encode(Kind::Image, self.image.id);
         let user = requester(ctx).label();
+        momentary(ctx);
         Ok(state(ctx)?
             .images
             .signer
@@ -70,12 +71,20 @@ impl OrderImage {
         }
         let gid = ids::encode(Kind::Image, self.image.id);
         let user = requester(ctx).label();
+        momentary(ctx);
         Ok(Some(state(ctx)?.images.signer.link(
             Purpose::Preview,
             &gid,
             &user,
             Utc::now(),
         )))
+    }
+}
+
+/// A signed link lives from the moment it is signed, so an answer holding one is not reused.
+fn momentary(ctx: &Context<'_>) {
+    if let Some(l) = crate::graphql::access::log(ctx) {
+        l.momentary();
     }
 }
 

@@ -27,6 +27,10 @@ impl Extension for CostLimitExtension {
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         let result = next.run(ctx).await?;
+        // Kept with a reusable answer, so serving it again charges the same.
+        if let Some(log) = ctx.data_opt::<Arc<crate::audit::AccessLog>>() {
+            log.cost(result.complexity);
+        }
         if let (Some(caller), Some(state)) = (ctx.data_opt::<Caller>(), ctx.data_opt::<AppState>())
             && !state
                 .auth

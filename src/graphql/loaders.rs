@@ -58,6 +58,13 @@ impl Cached for order::Model {
 /// Types whose rows are person or order data and so are audited when read.
 trait Audited {
     fn audit_id(&self) -> Option<String>;
+    /// The first instant after `now` at which the row reads differently without a write.
+    fn changes_at(
+        &self,
+        _now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        None
+    }
 }
 
 macro_rules! audited {
@@ -73,12 +80,30 @@ macro_rules! audited {
 audited!(court, None::<Kind>);
 audited!(agency, None::<Kind>);
 audited!(person, Some(Kind::Person));
-audited!(order, Some(Kind::Order));
+
+impl Audited for order::Model {
+    fn audit_id(&self) -> Option<String> {
+        Some(ids::encode(Kind::Order, self.id))
+    }
+    fn changes_at(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        crate::cache::next_change(self, now)
+    }
+}
 
 impl DbLoader {
     fn record<'a, T: Audited + 'a>(&self, rows: impl IntoIterator<Item = &'a T>) {
-        self.log
-            .objects(rows.into_iter().filter_map(Audited::audit_id));
+        let now = chrono::Utc::now();
+        let mut ids = Vec::new();
+        for row in rows {
+            ids.extend(row.audit_id());
+            if let Some(at) = row.changes_at(now) {
+                self.log.changes_at(at);
+            }
+        }
+        self.log.objects(ids);
     }
 }
 

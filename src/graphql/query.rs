@@ -171,7 +171,7 @@ impl OrderQuery {
             .await
             .gql()?;
         if let Some(l) = log(ctx) {
-            l.objects(rows.iter().map(|o| ids::encode(Kind::Order, o.id)));
+            l.orders(&rows);
         }
         Ok(rows.into_iter().map(Order).collect())
     }

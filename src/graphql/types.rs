@@ -192,9 +192,19 @@ impl Person {
         self.0.estimated_age
     }
     /// Age today from the DOB, else the estimate.
-    async fn age(&self) -> Option<i32> {
+    async fn age(&self, ctx: &Context<'_>) -> Option<i32> {
         match self.0.dob {
-            Some(d) => Some(age_on(d, Utc::now().date_naive())),
+            Some(d) => {
+                let today = Utc::now().date_naive();
+                // Read again tomorrow, the answer may differ (a birthday).
+                if let (Some(l), Some(midnight)) = (
+                    crate::graphql::access::log(ctx),
+                    today.succ_opt().and_then(|d| d.and_hms_opt(0, 0, 0)),
+                ) {
+                    l.changes_at(midnight.and_utc());
+                }
+                Some(age_on(d, today))
+            }
             None => self.0.estimated_age,
         }
     }

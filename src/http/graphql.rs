@@ -17,8 +17,10 @@ use futures_util::TryStreamExt;
 
 use crate::audit::{AccessLog, Outcome};
 use crate::auth::Operation;
+use crate::cache::CacheKind;
 use crate::graphql::document;
 use crate::graphql::{MAX_ALIASES, MAX_DUPLICATE_FIELDS, request_loader};
+use crate::http::answers::{self, Answer};
 use crate::http::authn::{Attempt, audit_unavailable, bearer, check_bearer, request_id};
 use crate::http::error::{JSON, error_response};
 use crate::http::{HttpState, MAX_BODY, UPLOAD_OVERHEAD};
@@ -424,6 +426,45 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         rec
     };
     let mutation = op == Operation::Write;
+    let reference_only = info.as_ref().is_some_and(|i| i.reference_only());
+    let content_type = if graphql_response {
+        GRAPHQL_RESPONSE
+    } else {
+        JSON
+    };
+    // A query whose answer may be reused is looked up whole first (`http::answers`).
+    let reuse = match (&caller, &info) {
+        (Some(c), Some(i)) if !mutation && i.reusable() && s.app.cache.caches_answers() => {
+            answers::key(&gql_req, c, s.app.search.cursor()).map(|k| (s.app.cache.for_request(), k))
+        }
+        _ => None,
+    };
+    if let (Some((rc, key)), Some(c)) = (&reuse, &caller)
+        && let Some(hit) = rc.get::<Answer>(CacheKind::Answer, key).await
+        && s.app.auth.limiter.charge(&c.token_id, hit.cost)
+    {
+        if !reference_only || !hit.objects.is_empty() {
+            let mut rec = record("graphql.query", Outcome::Allowed);
+            rec.object_ids = hit.objects;
+            rec.fields = hit.fields;
+            if s.app.audit.append(rec).await.is_err() {
+                return audit_unavailable();
+            }
+        }
+        crate::metrics::graphql_request(
+            &op_label,
+            "query",
+            Outcome::Allowed.as_str(),
+            started.elapsed(),
+            &[],
+        );
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, content_type)],
+            hit.body,
+        )
+            .into_response();
+    }
     if mutation {
         // Fail closed before writing anything: no audit, no write.
         let mut rec = record("graphql.mutation.start", Outcome::Allowed);
@@ -466,7 +507,6 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
     let rate_limited = codes.iter().any(|c| c == "RATE_LIMITED");
     let outcome = outcome_of(&codes);
     let (objects, fields) = log.snapshot();
-    let reference_only = info.as_ref().is_some_and(|i| i.reference_only());
     if caller.is_some()
         && (mutation || !reference_only || outcome != Outcome::Allowed || !objects.is_empty())
     {
@@ -517,10 +557,19 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
             );
         }
     };
-    let content_type = if graphql_response {
-        GRAPHQL_RESPONSE
-    } else {
-        JSON
-    };
+    if let Some((rc, key)) = reuse
+        && codes.is_empty()
+        && let Some(ttl) = log.reusable_for(chrono::Utc::now())
+    {
+        let (objects, fields) = log.snapshot();
+        let answer = Answer {
+            body: body.clone(),
+            objects,
+            fields,
+            cost: log.charged(),
+        };
+        // Stored before the client hears of it, so its next request finds it.
+        rc.put(CacheKind::Answer, &key, &answer, ttl).await;
+    }
     (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }

@@ -1,5 +1,6 @@
 //! HTTP surface: routes and middleware.
 
+pub mod answers;
 pub mod authn;
 pub mod error;
 pub mod graphql;

@@ -79,14 +79,23 @@ pub async fn sweep(
 
 /// Sweeps every `every` (the first time `every` after start, so a starting server's first
 /// requests do not queue behind it) until the task is aborted; failures are logged and retried.
-pub fn spawn(db: DatabaseConnection, every: Duration) -> tokio::task::JoinHandle<()> {
+/// A sweep that recorded expiries invalidates `cache`: the new EXPIRED events are part of the
+/// orders' answers.
+pub fn spawn(
+    db: DatabaseConnection,
+    cache: crate::cache::Cache,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
             match sweep(&db, Utc::now()).await {
-                Ok(n) if !n.is_empty() => tracing::info!(orders = n.len(), "recorded expiries"),
+                Ok(n) if !n.is_empty() => {
+                    cache.invalidate().await;
+                    tracing::info!(orders = n.len(), "recorded expiries");
+                }
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "expiry sweep failed; retrying"),
             }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use ccpor::auth::Role;
 use ccpor::auth::token::{Narrowing, attenuate};
+use ccpor::cache::CacheKind;
 use ccpor::persisted::hash;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
@@ -45,6 +46,17 @@ async fn audit_rows(app: &TestApp, event: &str) -> Vec<entities::audit_event::Mo
         .unwrap()
 }
 
+async fn scrape(app: &TestApp) -> String {
+    reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The same document again is answered whole from the cache; another document over the same
+/// rows reads the rows from the cache. Both are audited exactly like the first read.
 #[tokio::test]
 async fn a_cache_hit_is_audited_like_a_miss() {
     let app = spawn_app().await;
@@ -52,32 +64,122 @@ async fn a_cache_hit_is_audited_like_a_miss() {
     let before = app.cache.stats();
     let first = app.data(ORDER, json!({ "o": order })).await;
     let mid = app.cache.stats();
+    let answers = app.cache.stats_of(CacheKind::Answer).hits;
     let second = app.data(ORDER, json!({ "o": order })).await;
-    let after = app.cache.stats();
     assert_eq!(first, second);
+    assert_eq!(
+        app.cache.stats_of(CacheKind::Answer).hits,
+        answers + 1,
+        "the same document again is answered whole"
+    );
+    let mid2 = app.cache.stats();
+    let other_document = format!("# the same rows, another document\n{ORDER}");
+    let third = app.data(&other_document, json!({ "o": order })).await;
+    let after = app.cache.stats();
+    assert_eq!(first, third);
     assert!(
         mid.misses > before.misses,
         "the first read fills: {before:?} → {mid:?}"
     );
-    // The order, its court and both persons come from the cache the second time.
+    // The order, its court and both persons come from the cache the third time.
     assert!(
-        after.hits >= mid.hits + 4,
-        "the second read hits: {mid:?} → {after:?}"
+        after.hits >= mid2.hits + 4,
+        "the third read hits rows: {mid2:?} → {after:?}"
     );
     let rows = audit_rows(&app, "graphql.query").await;
-    let [.., miss, hit] = rows.as_slice() else {
-        panic!("two query audit rows: {rows:?}");
+    let [.., miss, answer_hit, row_hit] = rows.as_slice() else {
+        panic!("three query audit rows: {rows:?}");
     };
-    assert_eq!(miss.object_ids, hit.object_ids);
-    assert_eq!(miss.fields, hit.fields);
+    for hit in [answer_hit, row_hit] {
+        assert_eq!(miss.object_ids, hit.object_ids);
+        assert_eq!(miss.fields, hit.fields);
+        assert_eq!(miss.outcome, hit.outcome);
+        assert_eq!(miss.user_id, hit.user_id);
+    }
     for id in [
         order.as_str(),
         first["order"]["parties"][0]["person"]["id"]
             .as_str()
             .unwrap(),
     ] {
-        assert!(hit.object_ids.contains(id), "{id} in {}", hit.object_ids);
+        assert!(
+            answer_hit.object_ids.contains(id),
+            "{id} in {}",
+            answer_hit.object_ids
+        );
     }
+}
+
+/// A whole answer is kept per caller: another user of the same role, or the same user with a
+/// narrower token, never gets it; answers with errors (a denied field) and answers holding a
+/// moment (a conflict check) are never kept.
+#[tokio::test]
+async fn whole_answers_are_kept_per_caller_and_only_when_clean() {
+    let app = spawn_app().await;
+    let (order, person, _) = create(&app, dv_tro("26FL700006", 2)).await;
+    let answer_hits = || async { app.cache.stats_of(CacheKind::Answer).hits };
+    let judge =
+        crate::helpers::mint_with(&app.keys, Role::BenchOfficer, Some("SC19"), None, "judge-1");
+    let other_judge =
+        crate::helpers::mint_with(&app.keys, Role::BenchOfficer, Some("SC19"), None, "judge-2");
+    let first = app
+        .gql_as(Some(&judge), HISTORY, json!({ "p": person }))
+        .await;
+    assert!(first.get("errors").is_none(), "{first:#}");
+    let h0 = answer_hits().await;
+    let again = app
+        .gql_as(Some(&judge), HISTORY, json!({ "p": person }))
+        .await;
+    assert_eq!(first, again);
+    assert_eq!(answer_hits().await, h0 + 1, "the same caller reuses it");
+    let other = app
+        .gql_as(Some(&other_judge), HISTORY, json!({ "p": person }))
+        .await;
+    assert_eq!(first, other, "the same data for the same role");
+    assert_eq!(answer_hits().await, h0 + 1, "but not the same entry");
+
+    // A token narrowed to another county: refused, never handed the judge's answer.
+    let sf_only = attenuate(
+        &judge,
+        &Narrowing {
+            county: Some("San Francisco".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let narrowed = app
+        .gql_as(Some(&sf_only), HISTORY, json!({ "p": person }))
+        .await;
+    assert!(narrowed.get("errors").is_some(), "{narrowed:#}");
+    assert_eq!(answer_hits().await, h0 + 1);
+
+    // An analyst's read of names is denied field by field: an answer with errors is not kept.
+    let analyst = app.mint(Role::Analyst, None);
+    for _ in 0..2 {
+        let d = app
+            .gql_as(Some(&analyst), ORDER, json!({ "o": order }))
+            .await;
+        assert_eq!(d["errors"][0]["extensions"]["code"], "FORBIDDEN", "{d}");
+    }
+    assert_eq!(
+        answer_hits().await,
+        h0 + 1,
+        "an answer with errors is not reused"
+    );
+
+    // Conflicts are worked out as of the moment asked: never reused.
+    let conflicts = "query($o: ID!) { conflicts(orderId: $o) { kinds } }";
+    for _ in 0..2 {
+        let d = app
+            .gql_as(Some(&judge), conflicts, json!({ "o": order }))
+            .await;
+        assert!(d.get("errors").is_none(), "{d:#}");
+    }
+    assert_eq!(
+        answer_hits().await,
+        h0 + 1,
+        "a conflict check is not reused"
+    );
 }
 
 #[tokio::test]
@@ -200,20 +302,15 @@ fn metric(text: &str, name: &str, kind: &str) -> u64 {
 async fn metrics_count_hits_and_misses_by_kind() {
     let app = spawn_app().await;
     let (order, _, _) = create(&app, dv_tro("26FL700005", 2)).await;
-    let scrape = || async {
-        reqwest::get(app.url("/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
-    let before = scrape().await;
+    let before = scrape(&app).await;
     app.data(ORDER, json!({ "o": order })).await;
     app.data(ORDER, json!({ "o": order })).await;
-    let after = scrape().await;
+    // Another document over the same rows reads the rows from the cache.
+    app.data(&format!("# again\n{ORDER}"), json!({ "o": order }))
+        .await;
+    let after = scrape(&app).await;
     for name in ["ccpor_cache_hits_total", "ccpor_cache_misses_total"] {
-        for kind in ["order", "person", "court"] {
+        for kind in ["order", "person", "court", "answer"] {
             assert!(
                 metric(&after, name, kind) > metric(&before, name, kind),
                 "{name}{{kind={kind}}} moves:\n{after}"
@@ -487,26 +584,40 @@ async fn search_until(app: &TestApp, last: &str, n: usize) -> Vec<Value> {
     panic!("searchPersons(lastName: {last}) never found {n}");
 }
 
-/// Search results are cached, and a new order's person shows up in the next search anyway.
+/// Search results are cached (whole answers and ranked lists), and a new order's person shows up
+/// in the next search anyway.
 #[tokio::test]
 async fn cached_searches_see_new_orders() {
     let app = spawn_app().await;
     let mut first = dv_tro("26FL700008", 2);
     first["parties"][0]["person"]["lastName"] = json!("Zebrowski-Amsel");
     create(&app, first).await;
-    let scrape = || async {
-        let text = reqwest::get(app.url("/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        metric(&text, "ccpor_cache_hits_total", "search")
-    };
+    let app = &app;
+    let hits = |kind: CacheKind| async move { app.cache.stats_of(kind).hits };
     let found = search_until(&app, "Zebrowski-Amsel", 1).await;
-    let hits = scrape().await;
+    let answers = hits(CacheKind::Answer).await;
     assert_eq!(search_until(&app, "Zebrowski-Amsel", 1).await, found);
-    assert!(scrape().await > hits, "the repeated search hits");
+    assert!(
+        hits(CacheKind::Answer).await > answers,
+        "the repeated search is answered whole"
+    );
+    // Another document with the same search reads the ranked list from the cache.
+    let lists = hits(CacheKind::Search).await;
+    let d = app
+        .data(
+            &format!("# another document\n{SEARCH}"),
+            json!({ "last": "Zebrowski-Amsel" }),
+        )
+        .await;
+    assert_eq!(
+        d["searchPersons"]["edges"].as_array().map(Vec::len),
+        Some(1),
+        "{d}"
+    );
+    assert!(
+        hits(CacheKind::Search).await > lists,
+        "the ranked list is reused"
+    );
 
     let mut second = dv_tro("26FL700009", 1);
     second["parties"][0]["person"]["lastName"] = json!("Zebrowski-Amsel");

@@ -1,0 +1,110 @@
+//! Reuse of whole GraphQL answers. A bench dashboard reloads the same person's history all day
+//! and a patrol car repeats the same lookups; executing each again costs a dozen loader batches
+//! against the cache or the database, where the answer itself is one cache read away.
+//!
+//! An answer is reused only when nothing in it can differ for the asker:
+//! - the key holds the document, operation name and variables, everything of the caller that
+//!   rules read (user, role, court, agency, county scope), and how far this instance's search
+//!   index has got; it lives under the cache's data generation, which every write moves;
+//! - only queries whose every root field answers from stored data (`DocInfo::reusable`), that
+//!   ended without any error (a denied field is an error) and served nothing computed for the
+//!   moment (a signed link), are kept, and never past the first instant at which something in
+//!   them changes on its own (an order expiring, a birthday);
+//! - serving it again writes the same audit row (objects and confidential fields read) and
+//!   charges the caller the same query cost as running it.
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Caller;
+
+/// A stored answer and what serving it again must account for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Answer {
+    /// The response body, as sent.
+    pub body: String,
+    /// Objects read, for the audit row.
+    pub objects: Vec<String>,
+    /// Confidential fields read, for the audit row.
+    pub fields: Vec<String>,
+    /// The query's complexity, charged to the caller's budget.
+    pub cost: usize,
+}
+
+/// The key of `req`'s answer for `caller`, with this instance's search index at `index_cursor`.
+pub fn key(req: &async_graphql::Request, caller: &Caller, index_cursor: i64) -> Option<String> {
+    let variables = serde_json::to_string(&req.variables).ok()?;
+    let scope = serde_json::to_string(&(
+        &caller.user,
+        caller.role.as_str(),
+        &caller.court,
+        &caller.agency,
+        &caller.counties,
+        index_cursor,
+    ))
+    .ok()?;
+    Some(crate::persisted::hash(&format!(
+        "{}\u{1f}{}\u{1f}{variables}\u{1f}{scope}",
+        req.query,
+        req.operation_name.as_deref().unwrap_or("")
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Role;
+
+    fn caller(role: Role, court: Option<&str>) -> Caller {
+        Caller {
+            user: "u1".into(),
+            role,
+            court: court.map(str::to_owned),
+            agency: None,
+            counties: None,
+            token_id: "t".into(),
+        }
+    }
+
+    #[test]
+    fn the_key_changes_with_everything_that_changes_the_answer() {
+        let req = |vars: serde_json::Value| {
+            async_graphql::Request::new("query Q($id: ID!) { person(id: $id) { id } }")
+                .variables(async_graphql::Variables::from_json(vars))
+        };
+        let judge = caller(Role::BenchOfficer, Some("SC19"));
+        let base = key(&req(serde_json::json!({ "id": "a" })), &judge, 7);
+        assert_eq!(base, key(&req(serde_json::json!({ "id": "a" })), &judge, 7));
+        let others = [
+            key(&req(serde_json::json!({ "id": "b" })), &judge, 7),
+            key(&req(serde_json::json!({ "id": "a" })), &judge, 8),
+            key(
+                &req(serde_json::json!({ "id": "a" })),
+                &caller(Role::Analyst, Some("SC19")),
+                7,
+            ),
+            key(
+                &req(serde_json::json!({ "id": "a" })),
+                &caller(Role::BenchOfficer, Some("SC38")),
+                7,
+            ),
+            key(
+                &req(serde_json::json!({ "id": "a" })),
+                &Caller {
+                    counties: Some(["Alameda".to_owned()].into()),
+                    ..judge.clone()
+                },
+                7,
+            ),
+            key(
+                &req(serde_json::json!({ "id": "a" })),
+                &Caller {
+                    user: "u2".into(),
+                    ..judge.clone()
+                },
+                7,
+            ),
+        ];
+        for other in others {
+            assert_ne!(base, other);
+        }
+    }
+}
