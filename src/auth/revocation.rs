@@ -81,14 +81,14 @@ impl RevocationList {
         db: &DatabaseConnection,
         ids: &[String],
     ) -> Result<bool, sea_orm::DbErr> {
-        if let Some(revoked) = self.from_copy(ids) {
+        if let Some(revoked) = self.copy_says(ids) {
             return Ok(revoked);
         }
         any_revoked(db, ids).await
     }
 
     /// The copy's answer, or `None` when the copy is too old to trust.
-    fn from_copy(&self, ids: &[String]) -> Option<bool> {
+    fn copy_says(&self, ids: &[String]) -> Option<bool> {
         let state = self.0.state.read().ok()?;
         let fresh = state.checked_at.is_some_and(|t| t.elapsed() < STALE_AFTER);
         fresh.then(|| ids.iter().any(|id| state.ids.contains(id)))

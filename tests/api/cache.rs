@@ -594,9 +594,9 @@ async fn cached_searches_see_new_orders() {
     create(&app, first).await;
     let app = &app;
     let hits = |kind: CacheKind| async move { app.cache.stats_of(kind).hits };
-    let found = search_until(&app, "Zebrowski-Amsel", 1).await;
+    let found = search_until(app, "Zebrowski-Amsel", 1).await;
     let answers = hits(CacheKind::Answer).await;
-    assert_eq!(search_until(&app, "Zebrowski-Amsel", 1).await, found);
+    assert_eq!(search_until(app, "Zebrowski-Amsel", 1).await, found);
     assert!(
         hits(CacheKind::Answer).await > answers,
         "the repeated search is answered whole"
@@ -622,8 +622,8 @@ async fn cached_searches_see_new_orders() {
     let mut second = dv_tro("26FL700009", 1);
     second["parties"][0]["person"]["lastName"] = json!("Zebrowski-Amsel");
     second["parties"][0]["person"]["firstName"] = json!("Leontyne");
-    create(&app, second).await;
-    let both = search_until(&app, "Zebrowski-Amsel", 2).await;
+    create(app, second).await;
+    let both = search_until(app, "Zebrowski-Amsel", 2).await;
     assert_eq!(both.len(), 2, "{both:?}");
 }
 
