@@ -69,11 +69,16 @@ impl DocInfo {
 
     /// Only reference data (courts, agencies, forms, introspection).
     pub fn reference_only(&self) -> bool {
+        self.query_of(REFERENCE_FIELDS)
+    }
+
+    /// A query whose every root field is one of `fields`.
+    fn query_of(&self, fields: &[&str]) -> bool {
         self.op == OperationType::Query
             && self
                 .root_fields
                 .iter()
-                .all(|f| REFERENCE_FIELDS.contains(&f.as_str()))
+                .all(|f| fields.contains(&f.as_str()))
     }
 
     /// Whether the whole answer may be reused (`http::answers`): a query whose every root field
@@ -81,11 +86,7 @@ impl DocInfo {
     /// instants recorded while it ran change it. Conflict checks, statistics and the audit log
     /// are worked out as of the moment asked, or change without a write.
     pub fn reusable(&self) -> bool {
-        self.op == OperationType::Query
-            && self
-                .root_fields
-                .iter()
-                .all(|f| REUSABLE_FIELDS.contains(&f.as_str()))
+        self.query_of(REUSABLE_FIELDS)
     }
 
     /// `operationName(rootField, …)` for the audit row.

@@ -118,14 +118,15 @@ fn offline_schema() -> AppSchema {
     .finish()
 }
 
-/// A per-request loader: batching within the request; entity rows go through the
-/// cross-request cache unless `cached` is false (mutations read what they have just written).
+/// A per-request loader: batching within the request; entity rows go through `cache`, the
+/// request's view of the cross-request cache (`None` for mutations, which read what they have
+/// just written, or when answers are not cached).
 pub fn request_loader(
     state: &AppState,
     log: std::sync::Arc<crate::audit::AccessLog>,
-    cached: bool,
+    cache: Option<std::sync::Arc<crate::cache::RequestCache>>,
 ) -> RequestLoader {
-    request_loader_with(state, log, cached, EpochCache::default())
+    build_loader(state, log, cache, EpochCache::default())
 }
 
 /// The loader every resolver reaches through `loader(ctx)`.
@@ -139,12 +140,22 @@ pub fn request_loader_with(
     cached: bool,
     cache: EpochCache,
 ) -> RequestLoader {
+    let rows = (cached && state.cache.caches_answers())
+        .then(|| std::sync::Arc::new(state.cache.for_request()));
+    build_loader(state, log, rows, cache)
+}
+
+fn build_loader(
+    state: &AppState,
+    log: std::sync::Arc<crate::audit::AccessLog>,
+    rows: Option<std::sync::Arc<crate::cache::RequestCache>>,
+    cache: EpochCache,
+) -> RequestLoader {
     DataLoader::with_cache(
         DbLoader {
             db: state.db.clone(),
             log,
-            cache: (cached && state.cache.caches_answers())
-                .then(|| std::sync::Arc::new(state.cache.for_request())),
+            cache: rows,
         },
         tokio::spawn,
         cache,

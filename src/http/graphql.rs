@@ -432,10 +432,14 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
     } else {
         JSON
     };
+    // The request's one view of the cache: the whole answer and, on a miss, the rows it needs are
+    // read under the same generation.
+    let request_cache =
+        (!mutation && s.app.cache.caches_answers()).then(|| Arc::new(s.app.cache.for_request()));
     // A query whose answer may be reused is looked up whole first (`http::answers`).
-    let reuse = match (&caller, &info) {
-        (Some(c), Some(i)) if !mutation && i.reusable() && s.app.cache.caches_answers() => {
-            answers::key(&gql_req, c, s.app.search.cursor()).map(|k| (s.app.cache.for_request(), k))
+    let reuse = match (&caller, &info, &request_cache) {
+        (Some(c), Some(i), Some(rc)) if i.reusable() => {
+            answers::key(&gql_req, c, s.app.search.cursor()).map(|k| (rc.clone(), k))
         }
         _ => None,
     };
@@ -474,7 +478,7 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         }
     }
     let mut gql_req = gql_req
-        .data(request_loader(&s.app, log.clone(), !mutation))
+        .data(request_loader(&s.app, log.clone(), request_cache))
         .data(log.clone());
     if let Some(c) = caller.clone() {
         gql_req = gql_req.data(c);
@@ -507,6 +511,8 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
     let rate_limited = codes.iter().any(|c| c == "RATE_LIMITED");
     let outcome = outcome_of(&codes);
     let (objects, fields) = log.snapshot();
+    // Kept with a reusable answer, to be audited again when it is served again.
+    let read = reuse.is_some().then(|| (objects.clone(), fields.clone()));
     if caller.is_some()
         && (mutation || !reference_only || outcome != Outcome::Allowed || !objects.is_empty())
     {
@@ -557,11 +563,10 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
             );
         }
     };
-    if let Some((rc, key)) = reuse
+    if let (Some((rc, key)), Some((objects, fields))) = (reuse, read)
         && codes.is_empty()
         && let Some(ttl) = log.reusable_for(chrono::Utc::now())
     {
-        let (objects, fields) = log.snapshot();
         let answer = Answer {
             body: body.clone(),
             objects,
