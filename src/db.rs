@@ -6,8 +6,9 @@ use std::time::Duration;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
-    Statement,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
 };
 
 /// Counts SQL statements sent, for metrics and for tests that pin query counts.
@@ -48,6 +49,18 @@ pub async fn connect(url: &str) -> Result<(DatabaseConnection, SqlStats), DbErr>
         counter.fetch_add(1, Ordering::Relaxed);
     });
     Ok((db, stats))
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at `BEGIN`
+/// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and then writes fails at once with
+/// `SQLITE_BUSY` when another connection committed in between (its read snapshot is stale), and
+/// the busy timeout cannot help it; waiting for the lock up front can. PostgreSQL is unchanged.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 /// Applies pending migrations.

@@ -6,7 +6,7 @@ use std::io::BufRead;
 
 use async_graphql::InputType;
 use indicatif::ProgressBar;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use tokio::task::JoinHandle;
 
 use crate::domain::time;
@@ -78,7 +78,7 @@ async fn store_batch(
     batch: Vec<(usize, NewOrder)>,
 ) -> AppResult<(usize, Vec<LineError>)> {
     let orders: Vec<NewOrder> = batch.iter().map(|(_, o)| o.clone()).collect();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(&db).await?;
     if insert_batch(&txn, &orders).await.is_ok() {
         txn.commit().await?;
         return Ok((orders.len(), Vec::new()));
@@ -87,7 +87,7 @@ async fn store_batch(
     let mut stored = 0;
     let mut rejected = Vec::new();
     for (line, order) in &batch {
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(&db).await?;
         match insert_batch(&txn, std::slice::from_ref(order)).await {
             Ok(_) => {
                 txn.commit().await?;

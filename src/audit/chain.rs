@@ -6,7 +6,6 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use entities::{audit_event, audit_head};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, QuerySelect, Set, Statement,
-    TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
@@ -103,7 +102,7 @@ pub async fn append_many(db: &DatabaseConnection, recs: Vec<AuditRecord>) -> App
     if n == 0 {
         return Ok(0);
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     // Taking the head row by updating it serializes appenders on PostgreSQL (row lock) and on
     // SQLite (write lock) alike; the whole batch's sequence numbers are reserved at once.
     let backend = txn.get_database_backend();

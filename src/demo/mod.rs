@@ -11,7 +11,7 @@ use entities::{agency, court, order, service_record};
 use indicatif::ProgressBar;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sea_orm::{DatabaseConnection, EntityTrait, QuerySelect, Set, TransactionTrait};
+use sea_orm::{DatabaseConnection, EntityTrait, QuerySelect, Set};
 use tokio::task::JoinHandle;
 
 use crate::db::{IdTable, allocate_ids};
@@ -970,7 +970,7 @@ impl Generator {
 
 /// Allocates ids and writes a batch of chains in one transaction.
 async fn store(db: DatabaseConnection, chains: Vec<Chain>) -> AppResult<Stored> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(&db).await?;
     let new_persons = chains
         .iter()
         .flat_map(|c| &c.parties)

@@ -20,7 +20,7 @@ use object_store::path::Path as Key;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, Set, TransactionTrait,
+    QueryFilter, Set,
 };
 
 use crate::domain::time;
@@ -208,7 +208,7 @@ impl<'a> Staged<'a> {
         images: &'a Images,
         file: &Checked,
     ) -> AppResult<Self> {
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         let sha = file.spooled.sha256.clone();
         let inserted = claim_blob(&txn, blob_row(file)?).await?;
         let blob = image_blob::Entity::find_by_id(sha.clone())
@@ -345,7 +345,7 @@ async fn cleanup_after_failed_commit(
         return;
     }
     let attempt = async {
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         let now = chrono::Utc::now();
         let probe = image_blob::ActiveModel {
             sha256: Set(sha.to_owned()),

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 
 use crate::domain::codes::EventKind;
 use crate::error::AppResult;
@@ -51,7 +51,7 @@ pub async fn sweep(
     let mut sent = Vec::new();
     loop {
         let recorded = Utc::now();
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         let rows = txn
             .query_all_raw(Statement::from_sql_and_values(
                 backend,

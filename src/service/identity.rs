@@ -10,7 +10,7 @@ use entities::{person, person_link, person_link_event};
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+    QueryOrder, QuerySelect, Set, Statement,
 };
 
 use crate::domain::codes::PartyType;
@@ -189,7 +189,7 @@ pub async fn link_persons(
     if found.is_empty() {
         return Ok(0);
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut cond = Condition::any();
     for ((a, b), _) in &found {
         cond = cond.add(
@@ -249,7 +249,7 @@ pub async fn decide(
             "a decision confirms or rejects"
         )));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let link = person_link::Entity::find_by_id(link_id)
         .one(&txn)
         .await?

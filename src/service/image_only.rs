@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use entities::{order, order_party, person, search_outbox};
 use sea_orm::{
     ActiveValue, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 
 use crate::domain::Invalid;
@@ -137,7 +137,7 @@ pub async fn complete(
     let refs = Refs::load(db).await?;
     let now = time::now();
     let new = validate::create_order(input, &refs, now)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let o = order::Entity::find_by_id(order_id)
         .one(&txn)
         .await?

@@ -10,7 +10,7 @@ use entities::{
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Iterable,
-    QueryFilter, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QuerySelect, Set,
 };
 
 use crate::db::{IdTable, allocate_ids};
@@ -316,7 +316,7 @@ pub async fn check_existing_persons<C: ConnectionTrait>(
 pub async fn create(db: &DatabaseConnection, input: &CreateOrderInput) -> AppResult<i32> {
     let refs = Refs::load(db).await?;
     let new = validate::create_order(input, &refs, time::now())?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let ids = insert_batch(&txn, std::slice::from_ref(&new)).await?;
     txn.commit().await?;
     ids.first()
@@ -382,7 +382,7 @@ pub async fn record_service(
     };
     let server_name = validate::text("serverName", input.server_name.as_deref(), 120)?;
     let notes = validate::text("notes", input.notes.as_deref(), validate::MAX_TEXT)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let o = load_order(&txn, "orderId", input.order_id.as_str()).await?;
     if served_at < o.issued_at {
         return Err(AppError::invalid(
@@ -572,7 +572,7 @@ pub async fn modify(db: &DatabaseConnection, input: &ModifyOrderInput) -> AppRes
     let now = time::now();
     let issued_at = validate::issued_at("issuedAt", input.issued_at, now)?;
     let reason = validate::text("reason", input.reason.as_deref(), validate::MAX_TEXT)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let old = load_order(&txn, "orderId", input.order_id.as_str()).await?;
     require_open(&old, now, "modify")?;
     if issued_at < old.issued_at {
@@ -627,7 +627,7 @@ pub async fn modify(db: &DatabaseConnection, input: &ModifyOrderInput) -> AppRes
 pub async fn renew(db: &DatabaseConnection, input: &RenewOrderInput) -> AppResult<(i32, i32)> {
     let now = time::now();
     let issued_at = validate::issued_at("issuedAt", input.issued_at, now)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let old = load_order(&txn, "orderId", input.order_id.as_str()).await?;
     require_open(&old, now, "renew")?;
     let family = OrderFamily::from_db(&old.family)?;
@@ -683,7 +683,7 @@ pub async fn terminate(db: &DatabaseConnection, input: &TerminateOrderInput) -> 
     let at = validate::issued_at("terminatedAt", input.terminated_at, now)
         .map_err(|_| AppError::invalid("terminatedAt", "termination time is in the future"))?;
     let reason = validate::text("reason", input.reason.as_deref(), validate::MAX_TEXT)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let o = load_order(&txn, "orderId", input.order_id.as_str()).await?;
     require_open(&o, now, "terminate")?;
     if at < o.issued_at {
@@ -721,7 +721,7 @@ pub async fn cancel(db: &DatabaseConnection, input: &CancelOrderInput) -> AppRes
     let reason = validate::text("reason", Some(&input.reason), validate::MAX_TEXT)?
         .ok_or_else(|| AppError::invalid("reason", "say why the order is cancelled"))?;
     let now = time::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let o = load_order(&txn, "orderId", input.order_id.as_str()).await?;
     set_once(
         &txn,

@@ -68,6 +68,50 @@ async fn service_is_recorded_and_orthogonal_to_status() {
     assert_eq!(app.snapshot().await, before);
 }
 
+/// A write that reads before it writes (recordService loads the order first) must not fail
+/// because another request committed in between: on SQLite a deferred transaction then gets
+/// `SQLITE_BUSY` at once, whatever the busy timeout (CI saw it: a subscription's audit row landed
+/// between recordService's read and its insert).
+#[tokio::test]
+async fn concurrent_writes_and_audited_reads_all_succeed() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let (id, _, _) = create(&app, dv_tro(&format!("26FL9200{i:02}"), 3)).await;
+        ids.push(id);
+    }
+    let serve =
+        "mutation($i: RecordServiceInput!) { recordService(input: $i) { order { served } } }";
+    let read = "query($id: ID!) { order(id: $id) { caseNumber } }";
+    let writes = ids.iter().map(|id| {
+        let app = &app;
+        async move {
+            let input = json!({ "i": { "orderId": id, "servedAt": days(-1), "method": "PERSONAL",
+                                       "serverName": "Deputy Synthetic" } });
+            app.gql(serve, input).await
+        }
+    });
+    // Each read commits an audit row while the writes are in flight.
+    let reads = ids.iter().cycle().take(48).map(|id| {
+        let app = &app;
+        async move { app.gql(read, json!({ "id": id })).await }
+    });
+    let (written, read_back) = futures_util::future::join(
+        futures_util::future::join_all(writes),
+        futures_util::future::join_all(reads),
+    )
+    .await;
+    for body in written.iter().chain(&read_back) {
+        assert!(body.get("errors").is_none(), "{body:#}");
+    }
+    assert!(
+        written
+            .iter()
+            .all(|b| b["data"]["recordService"]["order"]["served"] == true)
+    );
+    assert_eq!(app.count("service_record").await, 12);
+}
+
 #[tokio::test]
 async fn hearing_modification_renewal_and_termination_form_a_chain() {
     let app = spawn_app().await;

@@ -9,7 +9,8 @@ use ccpor::auth::token::{Narrowing, attenuate};
 use entities::audit_event;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::ChildStdout;
 
 use crate::helpers::{TestApp, create, dv_tro, error_code, spawn_app, spawn_peer};
 
@@ -27,6 +28,9 @@ const RECORD_SERVICE: &str =
 /// A running `subscribe.mjs`.
 struct Subscriber {
     child: tokio::process::Child,
+    stdout: tokio::io::Lines<BufReader<ChildStdout>>,
+    /// Messages already read by `next_event`.
+    seen: Vec<Value>,
 }
 
 impl Subscriber {
@@ -37,7 +41,7 @@ impl Subscriber {
             dir.join("node_modules/graphql-ws").is_dir(),
             "tests/node/node_modules is missing graphql-ws: run `npm ci` in tests/node (scripts/test.sh does)"
         );
-        let child = tokio::process::Command::new("node")
+        let mut child = tokio::process::Command::new("node")
             .arg("subscribe.mjs")
             .arg(ws_url)
             .arg(count.to_string())
@@ -51,27 +55,47 @@ impl Subscriber {
             .kill_on_drop(true)
             .spawn()
             .expect("node must be installed for the subscription tests");
-        Subscriber { child }
+        let stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        Subscriber {
+            child,
+            stdout,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads messages until the next `next` one (an event) has arrived, and returns it.
+    async fn next_event(&mut self) -> Value {
+        let read = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = self.stdout.next_line().await.expect("read subscriber") {
+                let msg: Value =
+                    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+                self.seen.push(msg.clone());
+                if msg["type"] == "next" {
+                    return msg;
+                }
+            }
+            panic!("the subscriber ended before an event: {:#?}", self.seen);
+        });
+        read.await.expect("an event within 30 s")
     }
 
     /// Every message the client printed, once it has exited.
     async fn messages(mut self) -> Vec<Value> {
-        let mut out = String::new();
         let mut err = String::new();
-        let mut stdout = self.child.stdout.take().expect("stdout");
         let mut stderr = self.child.stderr.take().expect("stderr");
+        let mut msgs = std::mem::take(&mut self.seen);
         let status = tokio::time::timeout(Duration::from_secs(60), async {
-            let _ = stdout.read_to_string(&mut out).await;
+            while let Some(line) = self.stdout.next_line().await.expect("read subscriber") {
+                msgs.push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}")));
+            }
             let _ = stderr.read_to_string(&mut err).await;
             self.child.wait().await
         })
         .await
         .expect("the subscriber finishes within a minute")
         .expect("subscriber exit");
-        assert!(status.success(), "subscribe.mjs failed: {err}\n{out}");
-        out.lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-            .collect()
+        assert!(status.success(), "subscribe.mjs failed: {err}\n{msgs:#?}");
+        msgs
     }
 }
 
@@ -119,7 +143,7 @@ async fn record_service(app: &TestApp, order: &str) {
 async fn a_bench_officer_hears_orders_issued_and_served_in_their_county_as_they_happen() {
     let app = spawn_app().await;
     let judge = app.mint(Role::BenchOfficer, Some("SC19"));
-    let sub = Subscriber::start(
+    let mut sub = Subscriber::start(
         &ws_url(app.addr),
         &judge,
         EVENTS,
@@ -132,6 +156,13 @@ async fn a_bench_officer_hears_orders_issued_and_served_in_their_county_as_they_
     sf["courtCode"] = json!("SC38");
     create(&app, sf).await;
     let (la, _, _) = create(&app, dv_tro("26FL700002", 1)).await;
+    // The order is read when its event is delivered, so serve it only once ISSUED has arrived;
+    // otherwise ISSUED could already show it served.
+    let issued = sub.next_event().await;
+    assert_eq!(
+        issued["data"]["orderEvents"]["kind"], "ISSUED",
+        "{issued:#}"
+    );
     record_service(&app, &la).await;
     let msgs = sub.messages().await;
     let got = nexts(&msgs);
