@@ -12,6 +12,7 @@ pub mod inputs;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
+pub mod parsed;
 pub mod query;
 pub mod search;
 pub mod statistics;

@@ -18,7 +18,6 @@ use futures_util::TryStreamExt;
 use crate::audit::{AccessLog, Outcome};
 use crate::auth::Operation;
 use crate::cache::CacheKind;
-use crate::graphql::document;
 use crate::graphql::{MAX_ALIASES, MAX_DUPLICATE_FIELDS, request_loader};
 use crate::http::answers::{self, Answer};
 use crate::http::authn::{Attempt, audit_unavailable, bearer, check_bearer, request_id};
@@ -346,12 +345,12 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         Err((status, code, message)) => return error_response(status, code, message),
     };
     let trusted = persisted.trusted;
-    // Parsed once here; execution reuses the request's parse.
-    let requested_name = gql_req.operation_name.clone();
-    let info = gql_req
-        .parsed_query()
-        .ok()
-        .and_then(|doc| document::analyze_doc(doc, requested_name.as_deref()));
+    // Parsed once per text in the process; a whole-answer hit never needs the document, and
+    // execution is handed a copy of the parse.
+    let parsed = s
+        .documents
+        .get(&gql_req.query, gql_req.operation_name.as_deref());
+    let info = parsed.as_ref().and_then(|p| p.info.clone());
     let op_label = crate::metrics::operation_label(
         gql_req
             .operation_name
@@ -476,6 +475,9 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         if s.app.audit.append(rec).await.is_err() {
             return audit_unavailable();
         }
+    }
+    if let Some(p) = parsed {
+        gql_req.set_parsed_query(p.doc.clone());
     }
     let mut gql_req = gql_req
         .data(request_loader(&s.app, log.clone(), request_cache))

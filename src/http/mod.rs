@@ -42,6 +42,8 @@ pub struct HttpState {
     pub schema: AppSchema,
     /// Playground tabs with example variables, computed on first use.
     pub playground_tabs: std::sync::Arc<tokio::sync::OnceCell<Vec<serde_json::Value>>>,
+    /// Documents parsed once and shared by every request that sends the same text.
+    pub documents: crate::graphql::parsed::Documents,
 }
 
 /// The whole router.
@@ -61,6 +63,7 @@ pub fn router_with(app: AppState, events: crate::events::Notifier) -> Router {
         app,
         schema,
         playground_tabs: Default::default(),
+        documents: Default::default(),
     };
     let production = state.app.auth.config.production;
     let transfers = Router::new()

@@ -19,7 +19,6 @@ use futures_util::{SinkExt, StreamExt};
 
 use crate::audit::{AccessLog, Outcome};
 use crate::auth::{AuthFailure, Operation};
-use crate::graphql::document;
 use crate::graphql::loaders::EpochCache;
 use crate::graphql::subscription::SessionToken;
 use crate::graphql::{MAX_ALIASES, MAX_DUPLICATE_FIELDS, request_loader_with};
@@ -130,14 +129,16 @@ impl WsExecutor {
                 "send connection_init with a token first",
             ));
         };
-        // Parsed once here; execution reuses the request's parse.
+        // Parsed once per text in the process; execution is handed a copy of the parse.
         let mut request = request;
-        let name = request.operation_name.clone();
-        let info = request
-            .parsed_query()
-            .ok()
-            .and_then(|doc| document::analyze_doc(doc, name.as_deref()));
-        let Some(info) = info else {
+        let parsed = self
+            .s
+            .documents
+            .get(&request.query, request.operation_name.as_deref());
+        if let Some(p) = &parsed {
+            request.set_parsed_query(p.doc.clone());
+        }
+        let Some(info) = parsed.and_then(|p| p.info.clone()) else {
             // Let execution report the parse or operation-name error.
             return self
                 .s
