@@ -35,8 +35,9 @@ pub const LOG_EVERY: Duration = Duration::from_secs(10);
 const GENERATION_TTL_MS: u64 = 24 * 3600 * 1000;
 /// Bytes (keys and values) the in-process cache holds at most.
 const LOCAL_CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
-/// Bumped when the shape of cached values changes, so old entries are never decoded.
-const FORMAT: &str = "v1";
+/// Bumped when the shape of cached values changes, so old entries are never decoded (v2:
+/// answers hold raw JSON, which an old entry's escaped string would also decode as).
+const FORMAT: &str = "v2";
 
 /// What an entry holds; the `kind` label of the hit/miss metrics (bounded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,8 +19,9 @@ use crate::auth::Caller;
 /// A stored answer and what serving it again must account for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Answer {
-    /// The response body, as sent.
-    pub body: String,
+    /// The response body, as sent: kept as raw JSON inside the entry, so reading it back
+    /// copies it instead of unescaping a string.
+    pub body: Box<serde_json::value::RawValue>,
     /// Objects read, for the audit row.
     pub objects: Vec<String>,
     /// Confidential fields read, for the audit row.

@@ -464,7 +464,7 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         return (
             StatusCode::OK,
             [(header::CONTENT_TYPE, content_type)],
-            hit.body,
+            String::from(Box::<str>::from(hit.body)),
         )
             .into_response();
     }
@@ -568,9 +568,10 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
     if let (Some((rc, key)), Some((objects, fields))) = (reuse, read)
         && codes.is_empty()
         && let Some(ttl) = log.reusable_for(chrono::Utc::now())
+        && let Ok(raw) = serde_json::value::RawValue::from_string(body.clone())
     {
         let answer = Answer {
-            body: body.clone(),
+            body: raw,
             objects,
             fields,
             cost: log.charged(),
