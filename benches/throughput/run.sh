@@ -33,7 +33,21 @@ WORK=$(mktemp -d /tmp/ccpor-throughput.XXXX)
 SERVER_PID=""
 
 log() { printf '== %s\n' "$*" >&2; }
-stop() { if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; fi; }
+# npx runs PostGraphile in a child node process: stop the children too.
+stop() {
+  if [ -n "$SERVER_PID" ]; then
+    pkill -P "$SERVER_PID" 2>/dev/null || true
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+  fi
+}
+# A server left over on a benchmark port would answer in place of the one under test.
+port_free() {
+  if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/" 2>/dev/null)" != 000 ]; then
+    echo "port $1 is already taken; stop what listens there first" >&2; exit 1
+  fi
+}
 trap 'stop; rm -rf "$WORK"' EXIT
 
 command -v wrk >/dev/null || { log "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
@@ -104,11 +118,13 @@ for backend in $BACKENDS; do
     postgres+redis) cache=on; nocache=""; redis=$REDIS ;;
   esac
   log "$backend: serving (cache $cache${redis:+, Redis})"
+  port_free "$PORT"
   env DATABASE_URL="$DB_URL" REDIS_URL="$redis" ${nocache:+CCPOR_NO_CACHE=true} \
     CCPOR_CACHE_NAMESPACE="bench-$$-$backend" CCPOR_LOG_FORMAT=json RUST_LOG=warn \
     "$BIN" --data-dir "$dir" serve --addr "127.0.0.1:$PORT" --cost-per-minute 0 >"$dir/server.log" 2>&1 &
   SERVER_PID=$!
   wait_up "http://127.0.0.1:$PORT/readyz"
+  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$dir/server.log" >&2; exit 1; }
   url="http://127.0.0.1:$PORT"
   read -r b_rps b_p50 b_p99 b_err < <(measure bare "$url/ping" "" "")
   row "$backend | bare handler (/ping) | $b_rps | $b_p50 | $b_p99 | $b_err | $(rss_mb $SERVER_PID) | 1.00"
@@ -126,6 +142,7 @@ for backend in $BACKENDS; do
   stop
   if [ "$backend" = postgres ]; then
     log "PostGraphile 4 on the same PostgreSQL data"
+    port_free "$PG_PORT"
     (cd "$HERE/node" && exec npx postgraphile -c "$PG/ccpor_bench" -s public -n 127.0.0.1 -p $PG_PORT \
       --disable-query-log --disable-graphiql) >"$dir/postgraphile.log" 2>&1 &
     SERVER_PID=$!

@@ -8,8 +8,10 @@ use async_graphql::parser::types::ExecutableDocument;
 
 use crate::graphql::document::{DocInfo, analyze_doc};
 
-/// Document text kept at most, in bytes (a parsed document takes several times its text).
-const CAPACITY: u64 = 4 * 1024 * 1024;
+/// Document text kept at most, in bytes: hundreds of operations. A parsed document takes
+/// several times its text, and anyone, signed in or not, can send documents (moka's admission
+/// policy keeps the frequently sent ones when strangers crowd in).
+const CAPACITY: u64 = 1024 * 1024;
 
 /// A parsed document and what access control reads of it.
 #[derive(Debug)]
