@@ -122,6 +122,13 @@ pub struct CacheStats {
     pub errors: u64,
 }
 
+/// `generation` and a `GET` of the value under it in one script: KEYS[1] the generation key;
+/// ARGV the seed and TTL `seeded` uses, then the value key's parts before and after the
+/// generation (the layout of `RequestCache::prefix`).
+const GENERATION_AND_GET: &str = "redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) \
+local g = redis.call('GET', KEYS[1]) \
+return {g, redis.call('GET', ARGV[3] .. g .. ARGV[4])}";
+
 /// A pipeline that first creates the generation `key` at `seed` unless it exists (a Redis that
 /// starts empty starts at a random base).
 fn seeded(key: &str, seed: u64) -> redis::Pipeline {
@@ -388,6 +395,37 @@ impl Cache {
         }
     }
 
+    /// With Redis, the generation and the raw value of `kind`/`key` under it, in one round
+    /// trip; `None` for the in-process cache, an invalidation still to get through, or Redis
+    /// unreachable (the caller then goes the two-step way, which handles each).
+    async fn generation_and_get(
+        &self,
+        kind: CacheKind,
+        key: &str,
+    ) -> Option<(u64, Option<Arc<[u8]>>)> {
+        let Backend::Redis(manager) = &self.0.backend else {
+            return None;
+        };
+        if self.0.pending_invalidation.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut conn = manager.clone();
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(GENERATION_AND_GET)
+            .arg(1)
+            .arg(self.gen_key())
+            .arg(random_base())
+            .arg(GENERATION_TTL_MS)
+            .arg(format!("{}:g", self.0.namespace))
+            .arg(format!(":{}:{key}", kind.as_str()));
+        self.redis_op("get", async move {
+            cmd.query_async::<(u64, Option<Vec<u8>>)>(&mut conn).await
+        })
+        .await
+        .ok()
+        .map(|(g, v)| (g, v.map(Arc::from)))
+    }
+
     /// Makes every cached answer stale, on every instance. Call after a write commits. When
     /// Redis cannot be reached, this instance keeps off the cache until the bump gets through.
     pub async fn invalidate(&self) {
@@ -606,6 +644,29 @@ impl RequestCache {
             .into_iter()
             .next()
             .flatten()
+    }
+
+    /// `get` as the request's first lookup (the whole answer): with Redis, the generation and
+    /// the value come in one round trip, and that generation is the request's from then on.
+    pub async fn get_first<T: DeserializeOwned>(&self, kind: CacheKind, key: &str) -> Option<T> {
+        if self.generation.initialized() {
+            return self.get(kind, key).await;
+        }
+        let Some((generation, raw)) = self.cache.generation_and_get(kind, key).await else {
+            return self.get(kind, key).await;
+        };
+        if self.generation.set(Some(generation)).is_err()
+            && self.generation.get() != Some(&Some(generation))
+        {
+            // Another lookup of this request read a different generation first: this value
+            // is not of the request's view.
+            self.cache.count(kind, 0, 1);
+            return None;
+        }
+        let value = raw.and_then(|b| serde_json::from_slice(&b).ok());
+        self.cache
+            .count(kind, u64::from(value.is_some()), u64::from(value.is_none()));
+        value
     }
 
     /// Stores values under this request's generation, each for its TTL.

@@ -443,7 +443,7 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         _ => None,
     };
     if let (Some((rc, key)), Some(c)) = (&reuse, &caller)
-        && let Some(hit) = rc.get::<Answer>(CacheKind::Answer, key).await
+        && let Some(hit) = rc.get_first::<Answer>(CacheKind::Answer, key).await
         && s.app.auth.limiter.charge(&c.token_id, hit.cost)
     {
         if !reference_only || !hit.objects.is_empty() {
