@@ -161,6 +161,10 @@ pub enum Command {
         #[arg(long, default_value_t = 1000)]
         batch_size: usize,
     },
+    /// Record the expiry of every order whose end date has passed, as the server's sweep does
+    /// each minute: run it after loading historical orders (`demo`, `import`), so a server's
+    /// first sweep does not do a backlog's work under load.
+    Expire,
     /// Link person records across courts (as `createOrder` does for each new record) for data
     /// that came in by `import` or `demo`. Uses the search index in the data dir, so run it
     /// while no server uses that data dir. Running it again changes nothing already decided.
@@ -335,6 +339,15 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 "{}",
                 serde_json::to_string_pretty(&crate::persisted::manifest_json())?
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Expire => {
+            let (db, _) = open_db(&cli).await?;
+            let recorded = crate::service::expiry::sweep(&db, chrono::Utc::now()).await?;
+            if !recorded.is_empty() {
+                invalidate_cache(&cli).await?;
+            }
+            println!("recorded {} expiries", recorded.len());
             Ok(ExitCode::SUCCESS)
         }
         Command::Link { after } => {

@@ -240,9 +240,13 @@ async fn a_write_on_one_instance_is_read_fresh_on_another() {
     assert_eq!(h["chains"][0]["status"], "ACTIVE");
     assert_eq!(status, "ACTIVE");
     let hits = b.cache.stats().hits;
+    let answer_hits = b.cache.stats_of(CacheKind::Answer).hits;
     let (h, _) = read_b().await;
     assert_eq!(h["chains"][0]["status"], "ACTIVE");
     assert!(b.cache.stats().hits > hits, "B answers from its cache");
+    // Both documents whole, each in one Redis round trip (the generation-and-get script).
+    assert_eq!(b.cache.stats_of(CacheKind::Answer).hits, answer_hits + 2);
+    assert_eq!(b.cache.stats().errors, 0, "no Redis command failed");
 
     let term =
         "mutation($i: TerminateOrderInput!) { terminateOrder(input: $i) { order { status } } }";

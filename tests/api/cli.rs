@@ -436,6 +436,49 @@ async fn serve_rebuilds_a_search_index_of_an_earlier_version() {
     terminate(child);
 }
 
+/// `ccpor expire` records the EXPIRED event of every order past its end date that a loaded
+/// dataset brings, exactly once: a second run records nothing.
+#[tokio::test]
+async fn expire_records_a_loaded_backlog_once() {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = ccpor()
+            .args(args)
+            .env("DATABASE_URL", &app.database_url)
+            .env("CCPOR_DATA_DIR", dir.path().join("data"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let expired = || async {
+        entities::order_event::Entity::find()
+            .filter(entities::order_event::Column::Kind.eq("expired"))
+            .count(&app.db)
+            .await
+            .unwrap()
+    };
+    run(&["demo", "--orders", "400"]);
+    let before = expired().await;
+    let out = run(&["expire"]);
+    let n: u64 = out
+        .trim()
+        .strip_prefix("recorded ")
+        .and_then(|r| r.strip_suffix(" expiries"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected output: {out}"));
+    assert!(n > 0, "400 demo orders include some past their end date");
+    assert_eq!(expired().await, before + n);
+    assert_eq!(run(&["expire"]).trim(), "recorded 0 expiries");
+    assert_eq!(expired().await, before + n);
+}
+
 /// Records that came in by `import` are linked across courts by `ccpor link`, as `createOrder`
 /// links each new record; a second run changes nothing.
 #[tokio::test]
