@@ -36,6 +36,11 @@ pub async fn sweep(
         placeholder(backend, 3),
     );
     let kind = EventKind::Expired.as_db();
+    // `NOT IN` rather than `NOT EXISTS`: right after a bulk load PostgreSQL's statistics say
+    // there are no EXPIRED events, and it planned the anti-join as a nested loop over all of
+    // them for every expired order, so each batch of a 19k backlog took longer than the last
+    // (27 s by the middle). `NOT IN` is a hashed subplan whatever the estimate (`order_id` is
+    // never null).
     let sql = format!(
         "INSERT INTO order_event (order_id, kind, occurred_at, source, created_at, updated_at) \
          SELECT o.id, '{kind}', o.expires_at, o.source, {p1}, {p2} FROM protective_order o \
@@ -43,7 +48,7 @@ pub async fn sweep(
            AND (o.cancelled_at IS NULL OR o.cancelled_at > o.expires_at) \
            AND (o.terminated_at IS NULL OR o.terminated_at > o.expires_at) \
            AND (o.superseded_at IS NULL OR o.superseded_at > o.expires_at) \
-           AND NOT EXISTS (SELECT 1 FROM order_event e WHERE e.order_id = o.id AND e.kind = '{kind}') \
+           AND o.id NOT IN (SELECT e.order_id FROM order_event e WHERE e.kind = '{kind}') \
          ORDER BY o.expires_at, o.id LIMIT {BATCH} \
          ON CONFLICT (order_id) WHERE kind = '{kind}' DO NOTHING \
          RETURNING order_id, occurred_at"
