@@ -1,7 +1,7 @@
 """Writes the request bodies of the throughput benchmark, one JSON body per line, from a sample
 of the seeded database: bench dashboards for random persons, LEA lookups by case number (as
-persisted-query hashes), name + DOB searches with one typo in half the names, and PostGraphile's
-person-with-orders query.
+persisted-query hashes), name + DOB searches with one typo in half the names, PostGraphile's
+person-with-orders query, and personHistory with that same selection.
 
     python3 bodies.py <sqlite file | postgres URL> <manifest.json> <out dir> [sample size]
 """
@@ -55,6 +55,11 @@ def write(name, bodies):
 _, dash = by_name["BenchDashboard"]
 write("history", [{"query": dash, "operationName": "BenchDashboard",
                    "variables": {"personId": gid("Person", int(p[0]))}} for p in persons])
+# The same person-with-orders selection as PostGraphile's query below, for a like-for-like row.
+LEAN = ("query Lean($personId: ID!) { personHistory(personId: $personId) { person { id fullName dob } "
+        "chains { roles orders { id caseNumber formNumber family issuedAt expiresAt } courts { name } } } }")
+write("history_lean", [{"query": LEAN, "operationName": "Lean",
+                        "variables": {"personId": gid("Person", int(p[0]))}} for p in persons])
 lea_hash, _ = by_name["LeaCaseLookup"]
 write("lea", [{"operationName": "LeaCaseLookup", "variables": {"caseNumber": c[0]},
                "extensions": {"persistedQuery": {"version": 1, "sha256Hash": lea_hash}}}

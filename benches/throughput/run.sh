@@ -134,12 +134,13 @@ for backend in $BACKENDS; do
   url="http://127.0.0.1:$PORT"
   read -r b_rps b_p50 b_p99 b_err < <(measure bare "$url/ping" "" "")
   row "$backend | bare handler (/ping) | $b_rps | $b_p50 | $b_p99 | $b_err | $(rss_mb $SERVER_PID) | 1.00"
-  for op in history lea search; do
+  for op in history history_lean lea search; do
     token=$judge; [ $op = lea ] && token=$lea
     read -r rps p50 p99 err < <(measure "$op" "$url/graphql" "$dir/$op.jsonl" "$token")
     label=$op
     case $op in
       history) label="personHistory (BenchDashboard, full selection)" ;;
+      history_lean) label="personHistory, PostGraphile's person-with-orders selection" ;;
       lea) label="LEA lookup by case number (persisted query)" ;;
       search) label="searchPersons name + DOB" ;;
     esac

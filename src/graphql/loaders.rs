@@ -22,12 +22,78 @@ pub struct DbLoader {
     pub log: Arc<AccessLog>,
     /// The request's view of the cross-request cache; `None`: straight to the database.
     pub cache: Option<Arc<RequestCache>>,
+    /// Rows a service read of this request already brought along (`prefetch`).
+    pub prefetched: std::sync::Mutex<Prefetched>,
+}
+
+/// Rows fetched together with a service read, handed out by the loaders (and recorded for the
+/// audit row) only when a resolver asks for them, like rows they load themselves.
+#[derive(Default)]
+pub struct Prefetched {
+    persons: HashMap<i32, person::Model>,
+    courts: HashMap<i32, court::Model>,
+    /// Every party of the order.
+    parties: HashMap<i32, Vec<order_party::Model>>,
+    events: HashMap<i32, Vec<order_event::Model>>,
+    service: HashMap<i32, Vec<service_record::Model>>,
+    /// Every link touching the person.
+    links: HashMap<i32, Vec<person_link::Model>>,
+}
+
+impl DbLoader {
+    /// Keeps what a history read brought along for this request's resolvers.
+    pub fn prefetch(&self, related: crate::service::history::Related) {
+        let Ok(mut p) = self.prefetched.lock() else {
+            return;
+        };
+        if let Some(links) = related.links {
+            // Complete for each of the identity's records, linked or not.
+            for person in &related.persons {
+                p.links.entry(person.id).or_default();
+            }
+            for l in links {
+                for member in [l.person_a, l.person_b] {
+                    if let Some(list) = p.links.get_mut(&member) {
+                        list.push(l.clone());
+                    }
+                }
+            }
+        }
+        p.persons
+            .extend(related.persons.into_iter().map(|r| (r.id, r)));
+        p.courts
+            .extend(related.courts.into_iter().map(|r| (r.id, r)));
+        p.parties.extend(related.parties.into_iter().flatten());
+        p.events.extend(related.events.into_iter().flatten());
+        p.service.extend(related.service.into_iter().flatten());
+    }
+
+    /// Splits `keys` into the values already prefetched and the keys still to load.
+    fn take_prefetched<V: Clone>(
+        &self,
+        keys: impl IntoIterator<Item = i32>,
+        pick: impl Fn(&Prefetched) -> Option<&HashMap<i32, V>>,
+    ) -> (Vec<(i32, V)>, Vec<i32>) {
+        let (mut found, mut missing) = (Vec::new(), Vec::new());
+        let guard = self.prefetched.lock().ok();
+        for k in keys {
+            match guard.as_deref().and_then(&pick).and_then(|m| m.get(&k)) {
+                Some(v) => found.push((k, v.clone())),
+                None => missing.push(k),
+            }
+        }
+        (found, missing)
+    }
 }
 
 /// Rows kept in the cross-request cache by id, and for how long.
-trait Cached: serde::Serialize + serde::de::DeserializeOwned {
+trait Cached: serde::Serialize + serde::de::DeserializeOwned + Clone {
     const KIND: Option<CacheKind>;
     fn id(&self) -> i32;
+    /// Where `Prefetched` keeps rows of this type, if it does.
+    fn prefetched(_p: &Prefetched) -> Option<&HashMap<i32, Self>> {
+        None
+    }
     fn ttl(&self) -> std::time::Duration {
         DEFAULT_TTL
     }
@@ -38,11 +104,17 @@ impl Cached for court::Model {
     fn id(&self) -> i32 {
         self.id
     }
+    fn prefetched(p: &Prefetched) -> Option<&HashMap<i32, Self>> {
+        Some(&p.courts)
+    }
 }
 impl Cached for person::Model {
     const KIND: Option<CacheKind> = Some(CacheKind::Person);
     fn id(&self) -> i32 {
         self.id
+    }
+    fn prefetched(p: &Prefetched) -> Option<&HashMap<i32, Self>> {
+        Some(&p.persons)
     }
 }
 impl Cached for order::Model {
@@ -189,10 +261,10 @@ impl DbLoader {
         T: Cached + Audited,
         F: AsyncFnOnce(Vec<i32>) -> Result<Vec<T>, DbErr>,
     {
-        let mut rows: Vec<T> = Vec::with_capacity(ids.len());
-        let mut missing = ids;
+        let (found, mut missing) = self.take_prefetched(ids, T::prefetched);
+        let mut rows: Vec<T> = found.into_iter().map(|(_, r)| r).collect();
         let cache = self.cache.as_deref().zip(T::KIND);
-        if let Some((c, kind)) = cache {
+        if let Some((c, kind)) = cache.filter(|_| !missing.is_empty()) {
             let names: Vec<String> = missing.iter().map(i32::to_string).collect();
             let got = c.get_many::<T>(kind, &names).await;
             let mut still = Vec::new();
@@ -248,6 +320,32 @@ trait GroupKey {
     fn group(&self) -> i32;
 }
 
+/// Where `Prefetched` keeps the groups of a `grouped_loader!`, if it does.
+trait PrefetchedGroups: Sized {
+    fn prefetched(_p: &Prefetched) -> Option<&HashMap<i32, Vec<Self>>> {
+        None
+    }
+}
+
+impl PrefetchedGroups for order_party::Model {
+    fn prefetched(p: &Prefetched) -> Option<&HashMap<i32, Vec<Self>>> {
+        Some(&p.parties)
+    }
+}
+impl PrefetchedGroups for order_event::Model {
+    fn prefetched(p: &Prefetched) -> Option<&HashMap<i32, Vec<Self>>> {
+        Some(&p.events)
+    }
+}
+impl PrefetchedGroups for service_record::Model {
+    fn prefetched(p: &Prefetched) -> Option<&HashMap<i32, Vec<Self>>> {
+        Some(&p.service)
+    }
+}
+impl PrefetchedGroups for person_alias::Model {}
+impl PrefetchedGroups for order_image::Model {}
+impl PrefetchedGroups for person_link_event::Model {}
+
 macro_rules! grouped_loader {
     ($key:ident, $entity:ident, $fk:ident, $field:ident, $order:ident) => {
         impl GroupKey for $entity::Model {
@@ -261,14 +359,22 @@ macro_rules! grouped_loader {
             type Error = Arc<DbErr>;
 
             async fn load(&self, keys: &[$key]) -> LoadResult<$key, Vec<$entity::Model>> {
+                let (found, missing) = self.take_prefetched(
+                    keys.iter().map(|k| k.0),
+                    <$entity::Model as PrefetchedGroups>::prefetched,
+                );
+                let mut out: HashMap<$key, Vec<$entity::Model>> =
+                    found.into_iter().map(|(k, v)| ($key(k), v)).collect();
+                if missing.is_empty() {
+                    return Ok(out);
+                }
                 let rows = $entity::Entity::find()
-                    .filter($entity::Column::$fk.is_in(keys.iter().map(|k| k.0)))
+                    .filter($entity::Column::$fk.is_in(missing.iter().copied()))
                     .order_by_asc($entity::Column::$order)
                     .order_by_asc($entity::Column::Id)
                     .all(&self.db)
                     .await?;
-                let mut out: HashMap<$key, Vec<$entity::Model>> =
-                    keys.iter().map(|k| (*k, Vec::new())).collect();
+                out.extend(missing.iter().map(|k| ($key(*k), Vec::new())));
                 for r in rows {
                     out.entry($key(r.group())).or_default().push(r);
                 }
@@ -323,7 +429,12 @@ impl Loader<LinksOf> for DbLoader {
 
     async fn load(&self, keys: &[LinksOf]) -> LoadResult<LinksOf, Vec<person_link::Model>> {
         use sea_orm::sea_query::Condition;
-        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let (found, ids) = self.take_prefetched(keys.iter().map(|k| k.0), |p| Some(&p.links));
+        let mut out: HashMap<LinksOf, Vec<person_link::Model>> =
+            found.into_iter().map(|(k, v)| (LinksOf(k), v)).collect();
+        if ids.is_empty() {
+            return Ok(out);
+        }
         let rows = person_link::Entity::find()
             .filter(
                 Condition::any()
@@ -333,15 +444,16 @@ impl Loader<LinksOf> for DbLoader {
             .order_by_asc(person_link::Column::Id)
             .all(&self.db)
             .await?;
-        let mut out: HashMap<LinksOf, Vec<person_link::Model>> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
+        let mut loaded: HashMap<i32, Vec<person_link::Model>> =
+            ids.iter().map(|&k| (k, Vec::new())).collect();
         for r in rows {
             for p in [r.person_a, r.person_b] {
-                if let Some(v) = out.get_mut(&LinksOf(p)) {
+                if let Some(v) = loaded.get_mut(&p) {
                     v.push(r.clone());
                 }
             }
         }
+        out.extend(loaded.into_iter().map(|(k, v)| (LinksOf(k), v)));
         Ok(out)
     }
 }

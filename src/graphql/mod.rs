@@ -157,6 +157,7 @@ fn build_loader(
             db: state.db.clone(),
             log,
             cache: rows,
+            prefetched: Default::default(),
         },
         tokio::spawn,
         cache,

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
 use crate::domain::codes::EventKind;
 use crate::error::AppResult;
@@ -16,13 +16,6 @@ pub const EVERY: Duration = Duration::from_secs(60);
 /// Orders recorded per sweep statement.
 const BATCH: usize = 1000;
 
-fn placeholder(backend: DatabaseBackend, n: usize) -> String {
-    match backend {
-        DatabaseBackend::Postgres => format!("${n}"),
-        _ => "?".to_owned(),
-    }
-}
-
 /// Records `expired` events for orders that expired by `now` (and had not ended otherwise
 /// before). Returns the orders recorded, with their expiry times.
 pub async fn sweep(
@@ -31,9 +24,9 @@ pub async fn sweep(
 ) -> AppResult<Vec<(i32, DateTime<Utc>)>> {
     let backend = db.get_database_backend();
     let (p1, p2, p3) = (
-        placeholder(backend, 1),
-        placeholder(backend, 2),
-        placeholder(backend, 3),
+        crate::db::placeholder(backend, 1),
+        crate::db::placeholder(backend, 2),
+        crate::db::placeholder(backend, 3),
     );
     let kind = EventKind::Expired.as_db();
     // `NOT IN` rather than `NOT EXISTS`: right after a bulk load PostgreSQL's statistics say

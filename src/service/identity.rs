@@ -9,8 +9,8 @@ use ccpor_index::PersonIndex;
 use entities::{person, person_link, person_link_event};
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 
 use crate::domain::codes::PartyType;
@@ -291,6 +291,33 @@ pub async fn decide(
     Ok(saved)
 }
 
+/// The recursive statement that follows automatic and confirmed links from `roots` to every
+/// linked record, then `select` from its `ident(root, pid)`. The roots are bound, not spliced:
+/// PostgreSQL prepares and caches each distinct statement text per connection, so one text per
+/// person would be planned anew every time and push the other cached statements out. UNION (not
+/// UNION ALL) stops at cycles.
+fn ident_statement(backend: DbBackend, roots: &[i32], select: &str) -> Statement {
+    let marks: Vec<String> = (1..=roots.len())
+        .map(|i| crate::db::placeholder(backend, i))
+        .collect();
+    let states: Vec<String> = [LinkState::Auto, LinkState::Confirmed]
+        .iter()
+        .map(|s| format!("'{}'", s.as_db()))
+        .collect();
+    let sql = format!(
+        "WITH RECURSIVE ident(root, pid) AS ( \
+           SELECT id, id FROM person WHERE id IN ({marks}) \
+           UNION \
+           SELECT ident.root, CASE WHEN l.person_a = ident.pid THEN l.person_b ELSE l.person_a END \
+           FROM ident JOIN person_link l ON (l.person_a = ident.pid OR l.person_b = ident.pid) \
+           WHERE l.state IN ({states}) \
+         ) {select}",
+        marks = marks.join(","),
+        states = states.join(","),
+    );
+    Statement::from_sql_and_values(backend, sql, roots.iter().map(|&r| r.into()))
+}
+
 /// Every record linked to each of `roots` (itself included), following automatic and confirmed
 /// links transitively: one recursive statement per 2000 roots.
 pub async fn identities<C: ConnectionTrait>(
@@ -299,28 +326,13 @@ pub async fn identities<C: ConnectionTrait>(
 ) -> AppResult<HashMap<i32, BTreeSet<i32>>> {
     let mut out: HashMap<i32, BTreeSet<i32>> =
         roots.iter().map(|&r| (r, BTreeSet::from([r]))).collect();
-    let linked: Vec<String> = [LinkState::Auto, LinkState::Confirmed]
-        .iter()
-        .map(|s| format!("'{}'", s.as_db()))
-        .collect();
     for chunk in roots.chunks(CHUNK) {
-        // Integers only are spliced in; UNION (not UNION ALL) stops at cycles.
-        let ids: Vec<String> = chunk.iter().map(i32::to_string).collect();
-        let sql = format!(
-            "WITH RECURSIVE ident(root, pid) AS ( \
-               SELECT id, id FROM person WHERE id IN ({ids}) \
-               UNION \
-               SELECT ident.root, CASE WHEN l.person_a = ident.pid THEN l.person_b ELSE l.person_a END \
-               FROM ident JOIN person_link l ON (l.person_a = ident.pid OR l.person_b = ident.pid) \
-               WHERE l.state IN ({states}) \
-             ) SELECT root, pid FROM ident",
-            ids = ids.join(","),
-            states = linked.join(","),
+        let stmt = ident_statement(
+            db.get_database_backend(),
+            chunk,
+            "SELECT root, pid FROM ident",
         );
-        let rows = db
-            .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
-            .await?;
-        for r in rows {
+        for r in db.query_all_raw(stmt).await? {
             let root: i32 = r.try_get("", "root")?;
             let pid: i32 = r.try_get("", "pid")?;
             out.entry(root).or_default().insert(pid);
@@ -335,6 +347,67 @@ pub async fn identity_of<C: ConnectionTrait>(db: &C, person_id: i32) -> AppResul
         .await?
         .remove(&person_id)
         .unwrap_or_else(|| BTreeSet::from([person_id])))
+}
+
+/// The rows of every record linked to `person_id` (itself included) and, with `with_links`,
+/// every link touching one of them in any state: what a history shows beside the person
+/// (`identity { persons links }`), in one statement.
+pub async fn identity_rows<C: ConnectionTrait>(
+    db: &C,
+    person_id: i32,
+    with_links: bool,
+) -> AppResult<(Vec<person::Model>, Vec<person_link::Model>)> {
+    use sea_orm::Iterable;
+    use sea_orm::sea_query::{Alias, ExprTrait, Query, UnionType};
+
+    use crate::service::joined::{optional, select_nulls, select_prefixed};
+    let pids = || {
+        Query::select()
+            .column(Alias::new("pid"))
+            .from(Alias::new("ident"))
+            .to_owned()
+    };
+    let mut q = Query::select();
+    select_prefixed(&mut q, "pp", person::Column::iter());
+    select_nulls(&mut q, "l", person_link::Column::iter());
+    q.from_as(person::Entity, Alias::new("pp"))
+        .and_where(Expr::col((Alias::new("pp"), person::Column::Id)).in_subquery(pids()));
+    if with_links {
+        let mut links = Query::select();
+        select_nulls(&mut links, "pp", person::Column::iter());
+        select_prefixed(&mut links, "l", person_link::Column::iter());
+        links
+            .from_as(person_link::Entity, Alias::new("l"))
+            .cond_where(
+                Condition::any()
+                    .add(
+                        Expr::col((Alias::new("l"), person_link::Column::PersonA))
+                            .in_subquery(pids()),
+                    )
+                    .add(
+                        Expr::col((Alias::new("l"), person_link::Column::PersonB))
+                            .in_subquery(pids()),
+                    ),
+            );
+        q.union(UnionType::All, links);
+    }
+    let backend = db.get_database_backend();
+    // Only column names and subqueries: no values to number after the roots'.
+    let select = backend.build(&q).sql;
+    let (mut persons, mut links) = (Vec::new(), Vec::new());
+    for row in db
+        .query_all_raw(ident_statement(backend, &[person_id], &select))
+        .await?
+    {
+        if let Some(p) = optional::<person::Model>(&row, "pp")? {
+            persons.push(p);
+        } else if let Some(l) = optional::<person_link::Model>(&row, "l")? {
+            links.push(l);
+        }
+    }
+    persons.sort_by_key(|p| p.id);
+    links.sort_by_key(|l| l.id);
+    Ok((persons, links))
 }
 
 /// Persons per `link_persons` call of `link_all`.

@@ -5,6 +5,7 @@ pub mod expiry;
 pub mod history;
 pub mod identity;
 pub mod image_only;
+pub mod joined;
 pub mod model;
 pub mod orders;
 pub mod reads;
