@@ -4,13 +4,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use entities::{court, order, order_event, order_party, person, person_link, service_record};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, UnionType};
-use sea_orm::{ColumnTrait, ConnectionTrait, FromQueryResult, Iterable};
+use sea_orm::sea_query::{
+    Alias, BinOper, Condition, Expr, ExprTrait, JoinType, Query, SelectStatement, UnionType,
+};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityName, FromQueryResult};
 
 use crate::domain::codes::PartyRole;
 use crate::error::AppResult;
 use crate::service::identity;
-use crate::service::joined::{optional, select_nulls, select_prefixed};
+use crate::service::joined::{Stack, optional};
 
 /// One chain of orders that replaced each other.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -68,11 +70,10 @@ pub struct Related {
 }
 
 /// The history of `person_id` as of `as_of`, limited to `court_ids` when the caller's token is
-/// narrowed to some counties, and the rows around it (`service::joined`), in at most three
-/// statements:
-/// the identity's records with their links; the chains' orders joined to their courts, parties
-/// and the parties' persons; the orders' events and service records. Through the loaders it was
-/// nine.
+/// narrowed to some counties, and the rows around it, in one statement (`service::joined`): the
+/// identity's records and, when wanted, their links; the chains' orders with their courts, parties
+/// and, when wanted, the parties' persons; when wanted, the orders' events and service records.
+/// Through the loaders the bench dashboard took ten statements.
 pub async fn person_history<C: ConnectionTrait>(
     db: &C,
     person_id: i32,
@@ -80,43 +81,72 @@ pub async fn person_history<C: ConnectionTrait>(
     court_ids: Option<&[i32]>,
     wanted: Wanted,
 ) -> AppResult<(History, Related)> {
-    let (mut persons, links) = identity::identity_rows(db, person_id, wanted.links).await?;
-    let mut ident: BTreeSet<i32> = persons.iter().map(|p| p.id).collect();
-    ident.insert(person_id);
+    let backend = db.get_database_backend();
+    let (o, c, p, pp, l, e, s) = ("o", "c", "p", "pp", "l", "e", "s");
+    let col = |table: &str, column: &str| Expr::col((Alias::new(table), Alias::new(column)));
+    let in_identity = |table: &str, column: &str| {
+        col(table, column).binary(BinOper::In, identity::identity_subquery(backend, person_id))
+    };
+    // The history's orders (aliased `o`): every order issued by `as_of`, within the caller's
+    // courts, of each chain that involves one of the identity's records.
+    let of_history = |q: &mut SelectStatement| {
+        let involving = Query::select()
+            .column(order_party::Column::OrderId)
+            .from(order_party::Entity)
+            .and_where(in_identity(order_party::Entity.table_name(), "person_id"))
+            .to_owned();
+        let roots = Query::select()
+            .column(order::Column::ChainRootId)
+            .from(order::Entity)
+            .and_where(order::Column::Id.in_subquery(involving))
+            .to_owned();
+        q.and_where(col(o, "chain_root_id").in_subquery(roots))
+            .and_where(col(o, "issued_at").lte(as_of));
+        if let Some(ids) = court_ids {
+            q.and_where(col(o, "court_id").is_in(ids.iter().copied()));
+        }
+    };
+    let history_ids = || {
+        let mut q = Query::select();
+        q.expr(col(o, "id")).from_as(order::Entity, Alias::new(o));
+        of_history(&mut q);
+        q
+    };
 
-    let (o, c, p, pp) = ("o", "c", "p", "pp");
-    let involving = Query::select()
-        .column(order_party::Column::OrderId)
-        .from(order_party::Entity)
-        .and_where(order_party::Column::PersonId.is_in(ident.iter().copied()))
-        .to_owned();
-    let roots = Query::select()
-        .column(order::Column::ChainRootId)
-        .from(order::Entity)
-        .and_where(order::Column::Id.in_subquery(involving))
-        .to_owned();
-    let mut q = Query::select();
-    select_prefixed(&mut q, o, order::Column::iter());
-    select_prefixed(&mut q, c, court::Column::iter());
-    select_prefixed(&mut q, p, order_party::Column::iter());
-    // Every party of each order when the selection shows them; otherwise only the person's own
-    // (for the chains' roles).
-    let mut party_on = Expr::col((Alias::new(p), order_party::Column::OrderId))
-        .equals((Alias::new(o), order::Column::Id));
-    if wanted.parties {
-        select_prefixed(&mut q, pp, person::Column::iter());
+    let stack = Stack::default()
+        .group(o, order::Entity)
+        .group(c, court::Entity)
+        .group(p, order_party::Entity)
+        .group(pp, person::Entity)
+        .group(l, person_link::Entity)
+        .group(e, order_event::Entity)
+        .group(s, service_record::Entity);
+    let mut q = stack.typing_branch();
+    // The identity's records.
+    let mut records = stack.branch(&[pp]);
+    records
+        .from_as(person::Entity, Alias::new(pp))
+        .and_where(in_identity(pp, "id"));
+    q.union(UnionType::All, records);
+    // The orders, each joined to its court and its parties: all of them (with their persons)
+    // when the selection shows parties, else the identity's own, for the chains' roles.
+    let active = if wanted.parties {
+        vec![o, c, p, pp]
     } else {
-        party_on = party_on.and(
-            Expr::col((Alias::new(p), order_party::Column::PersonId)).is_in(ident.iter().copied()),
-        );
+        vec![o, c, p]
+    };
+    let mut orders = stack.branch(&active);
+    let mut party_on = col(p, "order_id").equals((Alias::new(o), Alias::new("id")));
+    if !wanted.parties {
+        party_on = party_on.and(in_identity(p, "person_id"));
     }
-    q.from_as(order::Entity, Alias::new(o))
+    orders
+        .from_as(order::Entity, Alias::new(o))
         .join_as(
             JoinType::InnerJoin,
             court::Entity,
             Alias::new(c),
-            Expr::col((Alias::new(c), court::Column::Id))
-                .equals((Alias::new(o), order::Column::CourtId)),
+            col(c, "id").equals((Alias::new(o), Alias::new("court_id"))),
         )
         .join_as(
             JoinType::LeftJoin,
@@ -125,72 +155,115 @@ pub async fn person_history<C: ConnectionTrait>(
             party_on,
         );
     if wanted.parties {
-        q.join_as(
+        orders.join_as(
             JoinType::LeftJoin,
             person::Entity,
             Alias::new(pp),
-            Expr::col((Alias::new(pp), person::Column::Id))
-                .equals((Alias::new(p), order_party::Column::PersonId)),
+            col(pp, "id").equals((Alias::new(p), Alias::new("person_id"))),
         );
     }
-    q.and_where(Expr::col((Alias::new(o), order::Column::ChainRootId)).in_subquery(roots))
-        .and_where(Expr::col((Alias::new(o), order::Column::IssuedAt)).lte(as_of));
-    if let Some(ids) = court_ids {
-        q.and_where(Expr::col((Alias::new(o), order::Column::CourtId)).is_in(ids.iter().copied()));
+    of_history(&mut orders);
+    q.union(UnionType::All, orders);
+    if wanted.links {
+        let mut links = stack.branch(&[l]);
+        links
+            .from_as(person_link::Entity, Alias::new(l))
+            .cond_where(
+                Condition::any()
+                    .add(in_identity(l, "person_a"))
+                    .add(in_identity(l, "person_b")),
+            );
+        q.union(UnionType::All, links);
     }
-    q.order_by((Alias::new(o), order::Column::IssuedAt), Order::Asc)
-        .order_by((Alias::new(o), order::Column::Id), Order::Asc)
-        .order_by((Alias::new(p), order_party::Column::Id), Order::Asc);
-    let rows = db
-        .query_all_raw(db.get_database_backend().build(&q))
-        .await?;
+    if wanted.events {
+        let mut events = stack.branch(&[e]);
+        events
+            .from_as(order_event::Entity, Alias::new(e))
+            .and_where(col(e, "order_id").in_subquery(history_ids()));
+        q.union(UnionType::All, events);
+        let mut service = stack.branch(&[s]);
+        service
+            .from_as(service_record::Entity, Alias::new(s))
+            .and_where(col(s, "order_id").in_subquery(history_ids()));
+        q.union(UnionType::All, service);
+    }
+    let rows = db.query_all_raw(backend.build(&q)).await?;
 
-    let mut related = Related::default();
+    let mut records: BTreeMap<i32, person::Model> = BTreeMap::new();
+    let mut party_persons: BTreeMap<i32, person::Model> = BTreeMap::new();
+    let mut by_id: BTreeMap<i32, order::Model> = BTreeMap::new();
+    let mut courts: BTreeMap<i32, court::Model> = BTreeMap::new();
     let mut parties: BTreeMap<i32, Vec<order_party::Model>> = BTreeMap::new();
-    let mut orders: Vec<order::Model> = Vec::new();
-    let mut seen_courts = BTreeSet::new();
-    let mut seen_persons = ident.clone();
-    let mut roles: BTreeMap<i32, Vec<PartyRole>> = BTreeMap::new();
+    let mut links = Vec::new();
+    let mut events: BTreeMap<i32, Vec<order_event::Model>> = BTreeMap::new();
+    let mut service: BTreeMap<i32, Vec<service_record::Model>> = BTreeMap::new();
     for row in rows {
-        let order_id: i32 = row.try_get("o_", "id")?;
-        if orders.last().is_none_or(|last| last.id != order_id) {
-            orders.push(order::Model::from_query_result(&row, "o_")?);
-            parties.insert(order_id, Vec::new());
+        if let Some(order_id) = row.try_get::<Option<i32>>("o_", "id")? {
+            if !by_id.contains_key(&order_id) {
+                by_id.insert(order_id, order::Model::from_query_result(&row, "o_")?);
+                parties.insert(order_id, Vec::new());
+            }
+            if let Some(court) = optional::<court::Model>(&row, c)? {
+                courts.entry(court.id).or_insert(court);
+            }
+            // The left joins: an order without parties yields one row of nulls.
+            if let Some(party) = optional::<order_party::Model>(&row, p)? {
+                parties.entry(order_id).or_default().push(party);
+            }
+            if let Some(person) = optional::<person::Model>(&row, pp)? {
+                party_persons.entry(person.id).or_insert(person);
+            }
+        } else if let Some(person) = optional::<person::Model>(&row, pp)? {
+            records.insert(person.id, person);
+        } else if let Some(link) = optional::<person_link::Model>(&row, l)? {
+            links.push(link);
+        } else if let Some(ev) = optional::<order_event::Model>(&row, e)? {
+            events.entry(ev.order_id).or_default().push(ev);
+        } else if let Some(sr) = optional::<service_record::Model>(&row, s)? {
+            service.entry(sr.order_id).or_default().push(sr);
         }
-        let court_id: i32 = row.try_get("c_", "id")?;
-        if seen_courts.insert(court_id) {
-            related
-                .courts
-                .push(court::Model::from_query_result(&row, "c_")?);
-        }
-        // The left joins: an order without parties yields one row of nulls.
-        let Some(party) = optional::<order_party::Model>(&row, p)? else {
-            continue;
-        };
-        if ident.contains(&party.person_id) {
-            let root = orders.last().map_or(order_id, |o| o.chain_root_id);
+    }
+
+    let mut ident: BTreeSet<i32> = records.keys().copied().collect();
+    ident.insert(person_id);
+    let mut orders: Vec<order::Model> = by_id.into_values().collect();
+    orders.sort_by_key(|o| (o.issued_at, o.id));
+    let mut roles: BTreeMap<i32, Vec<PartyRole>> = BTreeMap::new();
+    for o in &orders {
+        let mut list = parties.remove(&o.id).unwrap_or_default();
+        list.sort_by_key(|party| party.id);
+        for party in list.iter().filter(|party| ident.contains(&party.person_id)) {
             let role = PartyRole::from_db(&party.role)?;
-            let list = roles.entry(root).or_default();
-            if !list.contains(&role) {
-                list.push(role);
+            let chain = roles.entry(o.chain_root_id).or_default();
+            if !chain.contains(&role) {
+                chain.push(role);
             }
         }
-        if wanted.parties
-            && seen_persons.insert(party.person_id)
-            && let Some(person) = optional::<person::Model>(&row, pp)?
-        {
-            persons.push(person);
-        }
-        parties.entry(order_id).or_default().push(party);
+        parties.insert(o.id, list);
     }
-    related.parties = wanted.parties.then_some(parties);
-    related.persons = persons;
-    related.links = wanted.links.then_some(links);
-    if wanted.events {
-        let (events, service) = events_and_service(db, orders.iter().map(|o| o.id)).await?;
-        related.events = Some(events);
-        related.service = Some(service);
+    for list in events.values_mut() {
+        list.sort_by_key(|ev| (ev.occurred_at, ev.id));
     }
+    for list in service.values_mut() {
+        list.sort_by_key(|sr| (sr.served_at, sr.id));
+    }
+    links.sort_by_key(|link: &person_link::Model| link.id);
+    let ids: Vec<i32> = orders.iter().map(|o| o.id).collect();
+    let mut persons: Vec<person::Model> = records.into_values().collect();
+    persons.extend(
+        party_persons
+            .into_iter()
+            .filter(|(id, _)| !ident.contains(id))
+            .map(|(_, person)| person),
+    );
+    let related = Related {
+        persons,
+        links: wanted.links.then_some(links),
+        courts: courts.into_values().collect(),
+        parties: wanted.parties.then_some(parties),
+        events: wanted.events.then(|| for_each_order(events, &ids)),
+        service: wanted.events.then(|| for_each_order(service, &ids)),
+    };
 
     let mut chains: BTreeMap<i32, Chain> = BTreeMap::new();
     for o in orders {
@@ -217,50 +290,11 @@ pub async fn person_history<C: ConnectionTrait>(
     ))
 }
 
-/// Events (oldest first) and service records (earliest first) of `orders`, by order id, in one
-/// statement.
-async fn events_and_service<C: ConnectionTrait>(
-    db: &C,
-    orders: impl Iterator<Item = i32> + Clone,
-) -> AppResult<(
-    BTreeMap<i32, Vec<order_event::Model>>,
-    BTreeMap<i32, Vec<service_record::Model>>,
-)> {
-    let (e, s) = ("e", "s");
-    let mut events: BTreeMap<i32, Vec<order_event::Model>> =
-        orders.clone().map(|id| (id, Vec::new())).collect();
-    let mut service: BTreeMap<i32, Vec<service_record::Model>> =
-        orders.clone().map(|id| (id, Vec::new())).collect();
-    if events.is_empty() {
-        return Ok((events, service));
+/// `rows` with an entry, empty if need be, for each of `orders`: what a loader hands out for an
+/// order that has none.
+fn for_each_order<T>(mut rows: BTreeMap<i32, Vec<T>>, orders: &[i32]) -> BTreeMap<i32, Vec<T>> {
+    for id in orders {
+        rows.entry(*id).or_default();
     }
-    let mut q = Query::select();
-    select_prefixed(&mut q, e, order_event::Column::iter());
-    select_nulls(&mut q, s, service_record::Column::iter());
-    q.from_as(order_event::Entity, Alias::new(e))
-        .and_where(Expr::col((Alias::new(e), order_event::Column::OrderId)).is_in(orders.clone()));
-    let mut served = Query::select();
-    select_nulls(&mut served, e, order_event::Column::iter());
-    select_prefixed(&mut served, s, service_record::Column::iter());
-    served
-        .from_as(service_record::Entity, Alias::new(s))
-        .and_where(Expr::col((Alias::new(s), service_record::Column::OrderId)).is_in(orders));
-    q.union(UnionType::All, served);
-    for row in db
-        .query_all_raw(db.get_database_backend().build(&q))
-        .await?
-    {
-        if let Some(ev) = optional::<order_event::Model>(&row, e)? {
-            events.entry(ev.order_id).or_default().push(ev);
-        } else if let Some(sr) = optional::<service_record::Model>(&row, s)? {
-            service.entry(sr.order_id).or_default().push(sr);
-        }
-    }
-    for list in events.values_mut() {
-        list.sort_by_key(|ev| (ev.occurred_at, ev.id));
-    }
-    for list in service.values_mut() {
-        list.sort_by_key(|sr| (sr.served_at, sr.id));
-    }
-    Ok((events, service))
+    rows
 }

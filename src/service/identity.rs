@@ -291,31 +291,48 @@ pub async fn decide(
     Ok(saved)
 }
 
-/// The recursive statement that follows automatic and confirmed links from `roots` to every
-/// linked record, then `select` from its `ident(root, pid)`. The roots are bound, not spliced:
-/// PostgreSQL prepares and caches each distinct statement text per connection, so one text per
-/// person would be planned anew every time and push the other cached statements out. UNION (not
-/// UNION ALL) stops at cycles.
-fn ident_statement(backend: DbBackend, roots: &[i32], select: &str) -> Statement {
-    let marks: Vec<String> = (1..=roots.len())
-        .map(|i| crate::db::placeholder(backend, i))
-        .collect();
+/// `WITH RECURSIVE ident(root, pid)`: every record linked to the roots in `marks` (bound
+/// parameters), following automatic and confirmed links transitively. The roots are bound, not
+/// spliced: PostgreSQL prepares and caches each distinct statement text per connection, so one
+/// text per person would be planned anew every time and push the other cached statements out.
+/// UNION (not UNION ALL) stops at cycles.
+fn ident_cte(marks: &str) -> String {
     let states: Vec<String> = [LinkState::Auto, LinkState::Confirmed]
         .iter()
         .map(|s| format!("'{}'", s.as_db()))
         .collect();
-    let sql = format!(
+    format!(
         "WITH RECURSIVE ident(root, pid) AS ( \
            SELECT id, id FROM person WHERE id IN ({marks}) \
            UNION \
            SELECT ident.root, CASE WHEN l.person_a = ident.pid THEN l.person_b ELSE l.person_a END \
            FROM ident JOIN person_link l ON (l.person_a = ident.pid OR l.person_b = ident.pid) \
            WHERE l.state IN ({states}) \
-         ) {select}",
-        marks = marks.join(","),
+         )",
         states = states.join(","),
-    );
+    )
+}
+
+/// `ident_cte` for `roots`, then `select` from it.
+fn ident_statement(backend: DbBackend, roots: &[i32], select: &str) -> Statement {
+    let marks: Vec<String> = (1..=roots.len())
+        .map(|i| crate::db::placeholder(backend, i))
+        .collect();
+    let sql = format!("{} {select}", ident_cte(&marks.join(",")));
     Statement::from_sql_and_values(backend, sql, roots.iter().map(|&r| r.into()))
+}
+
+/// The ids of every record linked to `person_id` (itself included) as a subquery, to use inside
+/// a larger statement built with sea-query (which numbers the bound id with its own values).
+pub fn identity_subquery(backend: DbBackend, person_id: i32) -> Expr {
+    let mark = match backend {
+        DbBackend::Postgres => "$1",
+        _ => "?",
+    };
+    Expr::cust_with_values(
+        format!("({} SELECT pid FROM ident)", ident_cte(mark)),
+        [person_id],
+    )
 }
 
 /// Every record linked to each of `roots` (itself included), following automatic and confirmed
@@ -347,67 +364,6 @@ pub async fn identity_of<C: ConnectionTrait>(db: &C, person_id: i32) -> AppResul
         .await?
         .remove(&person_id)
         .unwrap_or_else(|| BTreeSet::from([person_id])))
-}
-
-/// The rows of every record linked to `person_id` (itself included) and, with `with_links`,
-/// every link touching one of them in any state: what a history shows beside the person
-/// (`identity { persons links }`), in one statement.
-pub async fn identity_rows<C: ConnectionTrait>(
-    db: &C,
-    person_id: i32,
-    with_links: bool,
-) -> AppResult<(Vec<person::Model>, Vec<person_link::Model>)> {
-    use sea_orm::Iterable;
-    use sea_orm::sea_query::{Alias, ExprTrait, Query, UnionType};
-
-    use crate::service::joined::{optional, select_nulls, select_prefixed};
-    let pids = || {
-        Query::select()
-            .column(Alias::new("pid"))
-            .from(Alias::new("ident"))
-            .to_owned()
-    };
-    let mut q = Query::select();
-    select_prefixed(&mut q, "pp", person::Column::iter());
-    select_nulls(&mut q, "l", person_link::Column::iter());
-    q.from_as(person::Entity, Alias::new("pp"))
-        .and_where(Expr::col((Alias::new("pp"), person::Column::Id)).in_subquery(pids()));
-    if with_links {
-        let mut links = Query::select();
-        select_nulls(&mut links, "pp", person::Column::iter());
-        select_prefixed(&mut links, "l", person_link::Column::iter());
-        links
-            .from_as(person_link::Entity, Alias::new("l"))
-            .cond_where(
-                Condition::any()
-                    .add(
-                        Expr::col((Alias::new("l"), person_link::Column::PersonA))
-                            .in_subquery(pids()),
-                    )
-                    .add(
-                        Expr::col((Alias::new("l"), person_link::Column::PersonB))
-                            .in_subquery(pids()),
-                    ),
-            );
-        q.union(UnionType::All, links);
-    }
-    let backend = db.get_database_backend();
-    // Only column names and subqueries: no values to number after the roots'.
-    let select = backend.build(&q).sql;
-    let (mut persons, mut links) = (Vec::new(), Vec::new());
-    for row in db
-        .query_all_raw(ident_statement(backend, &[person_id], &select))
-        .await?
-    {
-        if let Some(p) = optional::<person::Model>(&row, "pp")? {
-            persons.push(p);
-        } else if let Some(l) = optional::<person_link::Model>(&row, "l")? {
-            links.push(l);
-        }
-    }
-    persons.sort_by_key(|p| p.id);
-    links.sort_by_key(|l| l.id);
-    Ok((persons, links))
 }
 
 /// Persons per `link_persons` call of `link_all`.
