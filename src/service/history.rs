@@ -199,8 +199,8 @@ pub async fn person_history<C: ConnectionTrait>(
     let mut service: BTreeMap<i32, Vec<service_record::Model>> = BTreeMap::new();
     for row in rows {
         if let Some(order_id) = row.try_get::<Option<i32>>("o_", "id")? {
-            if !by_id.contains_key(&order_id) {
-                by_id.insert(order_id, order::Model::from_query_result(&row, "o_")?);
+            if let std::collections::btree_map::Entry::Vacant(slot) = by_id.entry(order_id) {
+                slot.insert(order::Model::from_query_result(&row, "o_")?);
                 parties.insert(order_id, Vec::new());
             }
             if let Some(court) = optional::<court::Model>(&row, c)? {
