@@ -46,19 +46,7 @@ impl DbLoader {
         let Ok(mut p) = self.prefetched.lock() else {
             return;
         };
-        if let Some(links) = related.links {
-            // Complete for each of the identity's records, linked or not.
-            for person in &related.persons {
-                p.links.entry(person.id).or_default();
-            }
-            for l in links {
-                for member in [l.person_a, l.person_b] {
-                    if let Some(list) = p.links.get_mut(&member) {
-                        list.push(l.clone());
-                    }
-                }
-            }
-        }
+        p.links.extend(related.links.into_iter().flatten());
         p.persons
             .extend(related.persons.into_iter().map(|r| (r.id, r)));
         p.courts

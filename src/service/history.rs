@@ -58,8 +58,8 @@ pub struct Wanted {
 pub struct Related {
     /// The identity's records and every party's person.
     pub persons: Vec<person::Model>,
-    /// Links touching the identity's records (when wanted).
-    pub links: Option<Vec<person_link::Model>>,
+    /// Every link touching each of the identity's records, by record (when wanted).
+    pub links: Option<BTreeMap<i32, Vec<person_link::Model>>>,
     pub courts: Vec<court::Model>,
     /// Every party of each order of the history, by order id (when wanted).
     pub parties: Option<BTreeMap<i32, Vec<order_party::Model>>>,
@@ -248,6 +248,15 @@ pub async fn person_history<C: ConnectionTrait>(
         list.sort_by_key(|sr| (sr.served_at, sr.id));
     }
     links.sort_by_key(|link: &person_link::Model| link.id);
+    let mut links_of: BTreeMap<i32, Vec<person_link::Model>> =
+        ident.iter().map(|&id| (id, Vec::new())).collect();
+    for link in links {
+        for member in [link.person_a, link.person_b] {
+            if let Some(list) = links_of.get_mut(&member) {
+                list.push(link.clone());
+            }
+        }
+    }
     let ids: Vec<i32> = orders.iter().map(|o| o.id).collect();
     let mut persons: Vec<person::Model> = records.into_values().collect();
     persons.extend(
@@ -258,7 +267,7 @@ pub async fn person_history<C: ConnectionTrait>(
     );
     let related = Related {
         persons,
-        links: wanted.links.then_some(links),
+        links: wanted.links.then_some(links_of),
         courts: courts.into_values().collect(),
         parties: wanted.parties.then_some(parties),
         events: wanted.events.then(|| for_each_order(events, &ids)),
