@@ -432,15 +432,7 @@ impl Loader<LinksOf> for DbLoader {
             .order_by_asc(person_link::Column::Id)
             .all(&self.db)
             .await?;
-        let mut loaded: HashMap<i32, Vec<person_link::Model>> =
-            ids.iter().map(|&k| (k, Vec::new())).collect();
-        for r in rows {
-            for p in [r.person_a, r.person_b] {
-                if let Some(v) = loaded.get_mut(&p) {
-                    v.push(r.clone());
-                }
-            }
-        }
+        let loaded = crate::service::identity::links_by_member(rows, ids);
         out.extend(loaded.into_iter().map(|(k, v)| (LinksOf(k), v)));
         Ok(out)
     }

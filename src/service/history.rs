@@ -1,6 +1,7 @@
 //! A person's orders across all courts, over their linked identity, grouped into chains
 //! (TRO → continuance → OAH → amended → renewed → terminated) as of an instant.
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use entities::{court, order, order_event, order_party, person, person_link, service_record};
@@ -59,7 +60,7 @@ pub struct Related {
     /// The identity's records and every party's person.
     pub persons: Vec<person::Model>,
     /// Every link touching each of the identity's records, by record (when wanted).
-    pub links: Option<BTreeMap<i32, Vec<person_link::Model>>>,
+    pub links: Option<HashMap<i32, Vec<person_link::Model>>>,
     pub courts: Vec<court::Model>,
     /// Every party of each order of the history, by order id (when wanted).
     pub parties: Option<BTreeMap<i32, Vec<order_party::Model>>>,
@@ -68,6 +69,19 @@ pub struct Related {
     /// Every service record of each order, earliest first (when wanted).
     pub service: Option<BTreeMap<i32, Vec<service_record::Model>>>,
 }
+
+/// The tables a history statement stacks, under the aliases `person_history` uses; the same for
+/// every request, so built once.
+static STACK: LazyLock<Stack> = LazyLock::new(|| {
+    Stack::default()
+        .group("o", order::Entity)
+        .group("c", court::Entity)
+        .group("p", order_party::Entity)
+        .group("pp", person::Entity)
+        .group("l", person_link::Entity)
+        .group("e", order_event::Entity)
+        .group("s", service_record::Entity)
+});
 
 /// The history of `person_id` as of `as_of`, limited to `court_ids` when the caller's token is
 /// narrowed to some counties, and the rows around it, in one statement (`service::joined`): the
@@ -113,14 +127,7 @@ pub async fn person_history<C: ConnectionTrait>(
         q
     };
 
-    let stack = Stack::default()
-        .group(o, order::Entity)
-        .group(c, court::Entity)
-        .group(p, order_party::Entity)
-        .group(pp, person::Entity)
-        .group(l, person_link::Entity)
-        .group(e, order_event::Entity)
-        .group(s, service_record::Entity);
+    let stack = &*STACK;
     let mut q = stack.typing_branch();
     // The identity's records.
     let mut records = stack.branch(&[pp]);
@@ -248,15 +255,7 @@ pub async fn person_history<C: ConnectionTrait>(
         list.sort_by_key(|sr| (sr.served_at, sr.id));
     }
     links.sort_by_key(|link: &person_link::Model| link.id);
-    let mut links_of: BTreeMap<i32, Vec<person_link::Model>> =
-        ident.iter().map(|&id| (id, Vec::new())).collect();
-    for link in links {
-        for member in [link.person_a, link.person_b] {
-            if let Some(list) = links_of.get_mut(&member) {
-                list.push(link.clone());
-            }
-        }
-    }
+    let links_of = identity::links_by_member(links, ident.iter().copied());
     let ids: Vec<i32> = orders.iter().map(|o| o.id).collect();
     let mut persons: Vec<person::Model> = records.into_values().collect();
     persons.extend(

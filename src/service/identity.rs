@@ -366,6 +366,24 @@ pub async fn identity_of<C: ConnectionTrait>(db: &C, person_id: i32) -> AppResul
         .unwrap_or_else(|| BTreeSet::from([person_id])))
 }
 
+/// Each of `members` with every one of `links` that touches it (a link touching two members is
+/// under both), in the links' order.
+pub fn links_by_member(
+    links: Vec<person_link::Model>,
+    members: impl IntoIterator<Item = i32>,
+) -> HashMap<i32, Vec<person_link::Model>> {
+    let mut out: HashMap<i32, Vec<person_link::Model>> =
+        members.into_iter().map(|m| (m, Vec::new())).collect();
+    for link in links {
+        for member in [link.person_a, link.person_b] {
+            if let Some(list) = out.get_mut(&member) {
+                list.push(link.clone());
+            }
+        }
+    }
+    out
+}
+
 /// Persons per `link_persons` call of `link_all`.
 const LINK_BATCH: u64 = 500;
 
