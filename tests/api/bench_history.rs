@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::bench_support::{
     days, enter, existing, new_party, no_contact, order, order_id, party_id, person,
 };
-use crate::helpers::spawn_app;
+use crate::helpers::{error_code, spawn_app};
 
 const HISTORY: &str = "query($p: ID!, $t: DateTime) { personHistory(personId: $p, asOf: $t) {
     asOf activeChainCount
@@ -472,4 +472,22 @@ async fn bench_dashboard_uncached_reads_one_statement_and_matches_the_loaders() 
             .collect()
     };
     assert_eq!(roles(&lean["data"]), roles(&fresh["data"]));
+}
+
+/// The history of a person id that names no record is NOT_FOUND, the first time and the next.
+#[tokio::test]
+async fn bench_history_of_an_unknown_person_is_not_found() {
+    let app = spawn_app().await;
+    let bench = app.mint(Role::BenchOfficer, Some("SC19"));
+    let ghost = ccpor::ids::encode(ccpor::ids::Kind::Person, 9_999_999);
+    for _ in 0..2 {
+        let d = app
+            .gql_as(Some(&bench), HISTORY, json!({ "p": ghost, "t": null }))
+            .await;
+        assert_eq!(error_code(&d), "NOT_FOUND", "{d:#}");
+        assert!(
+            d["data"].is_null() || d["data"]["personHistory"].is_null(),
+            "{d:#}"
+        );
+    }
 }
