@@ -1,14 +1,12 @@
 //! A person's orders across all courts, over their linked identity, grouped into chains
 //! (TRO → continuance → OAH → amended → renewed → terminated) as of an instant.
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use chrono::{DateTime, Utc};
 use entities::{court, order, order_event, order_party, person, person_link, service_record};
-use sea_orm::sea_query::{
-    Alias, BinOper, Condition, Expr, ExprTrait, JoinType, Query, SelectStatement, UnionType,
-};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityName, FromQueryResult};
+use sea_orm::sea_query::{Alias, BinOper, Condition, Expr, ExprTrait, JoinType, UnionType};
+use sea_orm::{ConnectionTrait, DbBackend, EntityName, FromQueryResult, Statement};
 
 use crate::domain::codes::PartyRole;
 use crate::error::AppResult;
@@ -96,105 +94,36 @@ pub async fn person_history<C: ConnectionTrait>(
     wanted: Wanted,
 ) -> AppResult<(History, Related)> {
     let backend = db.get_database_backend();
-    let (o, c, p, pp, l, e, s) = ("o", "c", "p", "pp", "l", "e", "s");
-    let col = |table: &str, column: &str| Expr::col((Alias::new(table), Alias::new(column)));
-    let in_identity = |table: &str, column: &str| {
-        col(table, column).binary(BinOper::In, identity::identity_subquery(backend, person_id))
+    let shape = Shape {
+        backend: match backend {
+            DbBackend::Postgres => 0,
+            DbBackend::Sqlite => 1,
+            _ => 2,
+        },
+        links: wanted.links,
+        events: wanted.events,
+        parties: wanted.parties,
+        courts: court_ids.map(<[i32]>::len),
     };
-    // The history's orders (aliased `o`): every order issued by `as_of`, within the caller's
-    // courts, of each chain that involves one of the identity's records.
-    let of_history = |q: &mut SelectStatement| {
-        let involving = Query::select()
-            .column(order_party::Column::OrderId)
-            .from(order_party::Entity)
-            .and_where(in_identity(order_party::Entity.table_name(), "person_id"))
-            .to_owned();
-        let roots = Query::select()
-            .column(order::Column::ChainRootId)
-            .from(order::Entity)
-            .and_where(order::Column::Id.in_subquery(involving))
-            .to_owned();
-        q.and_where(col(o, "chain_root_id").in_subquery(roots))
-            .and_where(col(o, "issued_at").lte(as_of));
-        if let Some(ids) = court_ids {
-            q.and_where(col(o, "court_id").is_in(ids.iter().copied()));
-        }
+    let sql = {
+        let mut shapes = SHAPES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        shapes
+            .entry(shape)
+            .or_insert_with(|| history_sql(backend, shape))
+            .clone()
     };
-    let history_ids = || {
-        let mut q = Query::select();
-        q.expr(col(o, "id")).from_as(order::Entity, Alias::new(o));
-        of_history(&mut q);
-        q
-    };
-
-    let stack = &*STACK;
-    let mut q = stack.typing_branch();
-    // The identity's records.
-    let mut records = stack.branch(&[pp]);
-    records
-        .from_as(person::Entity, Alias::new(pp))
-        .and_where(in_identity(pp, "id"));
-    q.union(UnionType::All, records);
-    // The orders, each joined to its court and its parties: all of them (with their persons)
-    // when the selection shows parties, else the identity's own, for the chains' roles.
-    let active = if wanted.parties {
-        vec![o, c, p, pp]
-    } else {
-        vec![o, c, p]
-    };
-    let mut orders = stack.branch(&active);
-    let mut party_on = col(p, "order_id").equals((Alias::new(o), Alias::new("id")));
-    if !wanted.parties {
-        party_on = party_on.and(in_identity(p, "person_id"));
-    }
-    orders
-        .from_as(order::Entity, Alias::new(o))
-        .join_as(
-            JoinType::InnerJoin,
-            court::Entity,
-            Alias::new(c),
-            col(c, "id").equals((Alias::new(o), Alias::new("court_id"))),
-        )
-        .join_as(
-            JoinType::LeftJoin,
-            order_party::Entity,
-            Alias::new(p),
-            party_on,
-        );
-    if wanted.parties {
-        orders.join_as(
-            JoinType::LeftJoin,
-            person::Entity,
-            Alias::new(pp),
-            col(pp, "id").equals((Alias::new(p), Alias::new("person_id"))),
-        );
-    }
-    of_history(&mut orders);
-    q.union(UnionType::All, orders);
-    if wanted.links {
-        let mut links = stack.branch(&[l]);
-        links
-            .from_as(person_link::Entity, Alias::new(l))
-            .cond_where(
-                Condition::any()
-                    .add(in_identity(l, "person_a"))
-                    .add(in_identity(l, "person_b")),
-            );
-        q.union(UnionType::All, links);
-    }
-    if wanted.events {
-        let mut events = stack.branch(&[e]);
-        events
-            .from_as(order_event::Entity, Alias::new(e))
-            .and_where(col(e, "order_id").in_subquery(history_ids()));
-        q.union(UnionType::All, events);
-        let mut service = stack.branch(&[s]);
-        service
-            .from_as(service_record::Entity, Alias::new(s))
-            .and_where(col(s, "order_id").in_subquery(history_ids()));
-        q.union(UnionType::All, service);
-    }
-    let rows = db.query_all_raw(backend.build(&q)).await?;
+    let mut values: Vec<sea_orm::Value> = vec![person_id.into(), as_of.into()];
+    values.extend(court_ids.unwrap_or_default().iter().map(|&id| id.into()));
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql.as_ref(),
+            values,
+        ))
+        .await?;
+    let (c, p, pp, l, e, s) = ("c", "p", "pp", "l", "e", "s");
 
     let mut records: BTreeMap<i32, person::Model> = BTreeMap::new();
     let mut party_persons: BTreeMap<i32, person::Model> = BTreeMap::new();
@@ -297,6 +226,139 @@ pub async fn person_history<C: ConnectionTrait>(
         related,
     ))
 }
+
+/// What decides a history statement's text: everything else is a bound value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Shape {
+    backend: u8,
+    links: bool,
+    events: bool,
+    parties: bool,
+    /// How many courts the caller is narrowed to, if narrowed.
+    courts: Option<usize>,
+}
+
+/// Statement texts by shape. Building one with sea-query (hundreds of aliased columns) cost
+/// more of the server's time than reading its rows; there are at most a few hundred shapes.
+static SHAPES: LazyLock<Mutex<HashMap<Shape, Arc<str>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The history statement for `shape`, its values bound in this order: the person's id, `as_of`,
+/// then the courts. The identity (a recursive walk over the links) and the history's order ids
+/// are common table expressions, so each is worked out once per statement however many
+/// branches read it.
+fn history_sql(backend: DbBackend, shape: Shape) -> Arc<str> {
+    let (o, c, p, pp, l, e, s) = ("o", "c", "p", "pp", "l", "e", "s");
+    let col = |table: &str, column: &str| Expr::col((Alias::new(table), Alias::new(column)));
+    let in_identity =
+        |table: &str, column: &str| col(table, column).binary(BinOper::In, Expr::cust(IDENT));
+    let in_history =
+        |table: &str, column: &str| col(table, column).binary(BinOper::In, Expr::cust(HIST));
+
+    let stack = &*STACK;
+    let mut q = stack.typing_branch();
+    // The identity's records.
+    let mut records = stack.branch(&[pp]);
+    records
+        .from_as(person::Entity, Alias::new(pp))
+        .and_where(in_identity(pp, "id"));
+    q.union(UnionType::All, records);
+    // The orders, each joined to its court and its parties: all of them (with their persons)
+    // when the selection shows parties, else the identity's own, for the chains' roles.
+    let active = if shape.parties {
+        vec![o, c, p, pp]
+    } else {
+        vec![o, c, p]
+    };
+    let mut orders = stack.branch(&active);
+    let mut party_on = col(p, "order_id").equals((Alias::new(o), Alias::new("id")));
+    if !shape.parties {
+        party_on = party_on.and(in_identity(p, "person_id"));
+    }
+    orders
+        .from_as(order::Entity, Alias::new(o))
+        .join_as(
+            JoinType::InnerJoin,
+            court::Entity,
+            Alias::new(c),
+            col(c, "id").equals((Alias::new(o), Alias::new("court_id"))),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            order_party::Entity,
+            Alias::new(p),
+            party_on,
+        );
+    if shape.parties {
+        orders.join_as(
+            JoinType::LeftJoin,
+            person::Entity,
+            Alias::new(pp),
+            col(pp, "id").equals((Alias::new(p), Alias::new("person_id"))),
+        );
+    }
+    orders.and_where(in_history(o, "id"));
+    q.union(UnionType::All, orders);
+    if shape.links {
+        let mut links = stack.branch(&[l]);
+        links
+            .from_as(person_link::Entity, Alias::new(l))
+            .cond_where(
+                Condition::any()
+                    .add(in_identity(l, "person_a"))
+                    .add(in_identity(l, "person_b")),
+            );
+        q.union(UnionType::All, links);
+    }
+    if shape.events {
+        let mut events = stack.branch(&[e]);
+        events
+            .from_as(order_event::Entity, Alias::new(e))
+            .and_where(in_history(e, "order_id"));
+        q.union(UnionType::All, events);
+        let mut service = stack.branch(&[s]);
+        service
+            .from_as(service_record::Entity, Alias::new(s))
+            .and_where(in_history(s, "order_id"));
+        q.union(UnionType::All, service);
+    }
+    // The stack itself binds nothing: its values are all in the prefix below.
+    let body = backend.build(&q);
+    debug_assert!(body.values.is_none_or(|v| v.0.is_empty()));
+    let body = body.sql;
+
+    let order_table = order::Entity.table_name();
+    let party_table = order_party::Entity.table_name();
+    let courts = match shape.courts {
+        None => String::new(),
+        Some(0) => " AND 1 = 0".to_owned(),
+        Some(n) => {
+            let marks: Vec<String> = (3..3 + n)
+                .map(|i| crate::db::placeholder(backend, i))
+                .collect();
+            format!(" AND h.court_id IN ({})", marks.join(","))
+        }
+    };
+    // The history's orders: every order issued by `as_of`, within the caller's courts, of each
+    // chain that involves one of the identity's records.
+    format!(
+        "{ident}, hist(id) AS ( \
+           SELECT h.id FROM {order_table} h \
+           WHERE h.chain_root_id IN ( \
+             SELECT chain_root_id FROM {order_table} WHERE id IN ( \
+               SELECT order_id FROM {party_table} WHERE person_id IN {IDENT})) \
+           AND h.issued_at <= {as_of}{courts}) \
+         {body}",
+        ident = identity::ident_cte(&crate::db::placeholder(backend, 1)),
+        as_of = crate::db::placeholder(backend, 2),
+    )
+    .into()
+}
+
+/// The identity's record ids, from the statement's `ident` expression.
+const IDENT: &str = "(SELECT pid FROM ident)";
+/// The history's order ids, from the statement's `hist` expression.
+const HIST: &str = "(SELECT id FROM hist)";
 
 /// `rows` with an entry, empty if need be, for each of `orders`: what a loader hands out for an
 /// order that has none.

@@ -296,7 +296,7 @@ pub async fn decide(
 /// spliced: PostgreSQL prepares and caches each distinct statement text per connection, so one
 /// text per person would be planned anew every time and push the other cached statements out.
 /// UNION (not UNION ALL) stops at cycles.
-fn ident_cte(marks: &str) -> String {
+pub(crate) fn ident_cte(marks: &str) -> String {
     let states: Vec<String> = [LinkState::Auto, LinkState::Confirmed]
         .iter()
         .map(|s| format!("'{}'", s.as_db()))
@@ -320,19 +320,6 @@ fn ident_statement(backend: DbBackend, roots: &[i32], select: &str) -> Statement
         .collect();
     let sql = format!("{} {select}", ident_cte(&marks.join(",")));
     Statement::from_sql_and_values(backend, sql, roots.iter().map(|&r| r.into()))
-}
-
-/// The ids of every record linked to `person_id` (itself included) as a subquery, to use inside
-/// a larger statement built with sea-query (which numbers the bound id with its own values).
-pub fn identity_subquery(backend: DbBackend, person_id: i32) -> Expr {
-    let mark = match backend {
-        DbBackend::Postgres => "$1",
-        _ => "?",
-    };
-    Expr::cust_with_values(
-        format!("({} SELECT pid FROM ident)", ident_cte(mark)),
-        [person_id],
-    )
 }
 
 /// Every record linked to each of `roots` (itself included), following automatic and confirmed

@@ -1,6 +1,7 @@
 //! `personHistory` through HTTP: orders across courts and linked records grouped into chains,
 //! each with status and service at `asOf`, in a constant number of SQL statements.
 use ccpor::auth::Role;
+use ccpor::auth::token::{Narrowing, attenuate};
 use serde_json::{Value, json};
 
 use crate::bench_support::{
@@ -204,6 +205,40 @@ async fn bench_history_groups_chains_across_courts_as_of() {
             .len(),
         3
     );
+
+    // A token narrowed to one county sees that county's chains only (the history statement
+    // binds the county's courts), asked from a record that is a party there; the LA record is
+    // no party in Alameda, so that token may not ask from it.
+    for (county, record, expected) in [
+        ("Los Angeles", &joaquin, vec![tro_id.clone()]),
+        ("San Bernardino", &joaquin, vec![order_id(&cr)]),
+        ("Alameda", &alameda_id, vec![order_id(&ch)]),
+        ("Alameda", &joaquin, vec![]),
+    ] {
+        let narrowed = attenuate(
+            &bench,
+            &Narrowing {
+                county: Some(county.into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let d = app
+            .gql_as(Some(&narrowed), HISTORY, json!({ "p": record, "t": null }))
+            .await;
+        if expected.is_empty() {
+            assert_eq!(error_code(&d), "FORBIDDEN", "{county}: {d:#}");
+            continue;
+        }
+        assert!(d.get("errors").is_none(), "{county}: {d:#}");
+        let roots: Vec<String> = d["data"]["personHistory"]["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["rootOrderId"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(roots, expected, "{county}");
+    }
 
     // Terminated: the chain shows terminated now, active before.
     m(
