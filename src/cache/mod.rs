@@ -36,8 +36,9 @@ const GENERATION_TTL_MS: u64 = 24 * 3600 * 1000;
 /// Bytes (keys and values) the in-process cache holds at most.
 const LOCAL_CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
 /// Bumped when the shape of cached values changes, so old entries are never decoded (v2:
-/// answers hold raw JSON, which an old entry's escaped string would also decode as).
-const FORMAT: &str = "v2";
+/// answers hold raw JSON, which an old entry's escaped string would also decode as; v3: an
+/// answer is its accounting as a JSON line, then the body as sent).
+const FORMAT: &str = "v3";
 
 /// What an entry holds; the `kind` label of the hit/miss metrics (bounded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -646,27 +647,56 @@ impl RequestCache {
             .flatten()
     }
 
-    /// `get` as the request's first lookup (the whole answer): with Redis, the generation and
-    /// the value come in one round trip, and that generation is the request's from then on.
-    pub async fn get_first<T: DeserializeOwned>(&self, kind: CacheKind, key: &str) -> Option<T> {
-        if self.generation.initialized() {
-            return self.get(kind, key).await;
-        }
-        let Some((generation, raw)) = self.cache.generation_and_get(kind, key).await else {
-            return self.get(kind, key).await;
+    /// The raw value of `kind`/`key` as the request's first lookup (the whole answer): with
+    /// Redis, the generation and the value come in one round trip, and that generation is the
+    /// request's from then on.
+    pub async fn get_first_raw(&self, kind: CacheKind, key: &str) -> Option<Arc<[u8]>> {
+        let first = if self.generation.initialized() {
+            None
+        } else {
+            self.cache.generation_and_get(kind, key).await
         };
-        if self.generation.set(Some(generation)).is_err()
-            && self.generation.get() != Some(&Some(generation))
-        {
-            // Another lookup of this request read a different generation first: this value
-            // is not of the request's view.
-            self.cache.count(kind, 0, 1);
-            return None;
-        }
-        let value = raw.and_then(|b| serde_json::from_slice(&b).ok());
+        let raw = match first {
+            Some((generation, raw)) => {
+                if self.generation.set(Some(generation)).is_err()
+                    && self.generation.get() != Some(&Some(generation))
+                {
+                    // Another lookup of this request read a different generation first: this
+                    // value is not of the request's view.
+                    None
+                } else {
+                    raw
+                }
+            }
+            _ => {
+                let Some(prefix) = self.prefix(kind).await else {
+                    self.cache.count(kind, 0, 1);
+                    return None;
+                };
+                self.cache
+                    .get_raw(&[format!("{prefix}{key}")])
+                    .await
+                    .into_iter()
+                    .next()
+                    .flatten()
+            }
+        };
         self.cache
-            .count(kind, u64::from(value.is_some()), u64::from(value.is_none()));
-        value
+            .count(kind, u64::from(raw.is_some()), u64::from(raw.is_none()));
+        raw
+    }
+
+    /// Stores a raw value (read back with `get_first_raw`) for `ttl`.
+    pub async fn put_raw(&self, kind: CacheKind, key: &str, value: Vec<u8>, ttl: Duration) {
+        if ttl.is_zero() {
+            return;
+        }
+        let Some(prefix) = self.prefix(kind).await else {
+            return;
+        };
+        self.cache
+            .put_raw(vec![(format!("{prefix}{key}"), value, ttl)])
+            .await;
     }
 
     /// Stores values under this request's generation, each for its TTL.

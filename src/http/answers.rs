@@ -16,18 +16,34 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
 
-/// A stored answer and what serving it again must account for.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Answer {
-    /// The response body, as sent: kept as raw JSON inside the entry, so reading it back
-    /// copies it instead of unescaping a string.
-    pub body: Box<serde_json::value::RawValue>,
+/// What serving a stored answer again must account for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Accounting {
     /// Objects read, for the audit row.
     pub objects: Vec<String>,
     /// Confidential fields read, for the audit row.
     pub fields: Vec<String>,
     /// The query's complexity, charged to the caller's budget.
     pub cost: usize,
+}
+
+/// A stored answer: its accounting as one JSON line, then the response body as sent. Reading
+/// it back parses only the line; the body is sliced off, not scanned (parsing it as a raw JSON
+/// value inside the entry was 5 % of serving a cached answer).
+pub fn encode(accounting: &Accounting, body: &str) -> Option<Vec<u8>> {
+    // serde_json writes a newline inside a string as `\n`, so the first newline ends the line.
+    let mut out = serde_json::to_vec(accounting).ok()?;
+    out.push(b'\n');
+    out.extend_from_slice(body.as_bytes());
+    Some(out)
+}
+
+/// The accounting and body of a stored answer; `None` for anything else.
+pub fn decode(entry: &[u8]) -> Option<(Accounting, &str)> {
+    let split = entry.iter().position(|&b| b == b'\n')?;
+    let accounting = serde_json::from_slice(&entry[..split]).ok()?;
+    let body = std::str::from_utf8(&entry[split + 1..]).ok()?;
+    Some((accounting, body))
 }
 
 /// The key of `req`'s answer for `caller`, with this instance's search index at `index_cursor`.
@@ -63,6 +79,20 @@ mod tests {
             counties: None,
             token_id: "t".into(),
         }
+    }
+
+    #[test]
+    fn an_entry_reads_back_as_written_and_anything_else_is_refused() {
+        let accounting = Accounting {
+            objects: vec!["UGVyc29uOjE=".into()],
+            fields: vec!["Person.address".into()],
+            cost: 12,
+        };
+        let body = "{\"data\":{\"note\":\"line one\\nline two\"}}";
+        let entry = encode(&accounting, body).unwrap();
+        assert_eq!(decode(&entry), Some((accounting, body)));
+        assert_eq!(decode(b"{\"objects\":[]}"), None, "no body line");
+        assert_eq!(decode(b"not json\n{}"), None);
     }
 
     #[test]

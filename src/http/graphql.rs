@@ -19,7 +19,7 @@ use crate::audit::{AccessLog, Outcome};
 use crate::auth::Operation;
 use crate::cache::CacheKind;
 use crate::graphql::{MAX_ALIASES, MAX_DUPLICATE_FIELDS, request_loader};
-use crate::http::answers::{self, Answer};
+use crate::http::answers::{self, Accounting};
 use crate::http::authn::{Attempt, audit_unavailable, bearer, check_bearer, request_id};
 use crate::http::error::{JSON, error_response};
 use crate::http::{HttpState, MAX_BODY, UPLOAD_OVERHEAD};
@@ -443,7 +443,8 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         _ => None,
     };
     if let (Some((rc, key)), Some(c)) = (&reuse, &caller)
-        && let Some(hit) = rc.get_first::<Answer>(CacheKind::Answer, key).await
+        && let Some(entry) = rc.get_first_raw(CacheKind::Answer, key).await
+        && let Some((hit, body)) = answers::decode(&entry)
         && s.app.auth.limiter.charge(&c.token_id, hit.cost)
     {
         if !reference_only || !hit.objects.is_empty() {
@@ -464,7 +465,7 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         return (
             StatusCode::OK,
             [(header::CONTENT_TYPE, content_type)],
-            String::from(Box::<str>::from(hit.body)),
+            body.to_owned(),
         )
             .into_response();
     }
@@ -568,16 +569,17 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
     if let (Some((rc, key)), Some((objects, fields))) = (reuse, read)
         && codes.is_empty()
         && let Some(ttl) = log.reusable_for(chrono::Utc::now())
-        && let Ok(raw) = serde_json::value::RawValue::from_string(body.clone())
+        && let Some(entry) = answers::encode(
+            &Accounting {
+                objects,
+                fields,
+                cost: log.charged(),
+            },
+            &body,
+        )
     {
-        let answer = Answer {
-            body: raw,
-            objects,
-            fields,
-            cost: log.charged(),
-        };
         // Stored before the client hears of it, so its next request finds it.
-        rc.put(CacheKind::Answer, &key, &answer, ttl).await;
+        rc.put_raw(CacheKind::Answer, &key, entry, ttl).await;
     }
     (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
