@@ -612,6 +612,14 @@ impl RequestCache {
         generation.map(|g| format!("{}:g{g}:{}:", self.cache.0.namespace, kind.as_str()))
     }
 
+    /// Raw values by key (within `kind`), not counted; `None` when the cache cannot be trusted
+    /// right now.
+    async fn fetch_raw(&self, kind: CacheKind, keys: &[String]) -> Option<Vec<Option<Arc<[u8]>>>> {
+        let prefix = self.prefix(kind).await?;
+        let full: Vec<String> = keys.iter().map(|k| format!("{prefix}{k}")).collect();
+        Some(self.cache.get_raw(&full).await)
+    }
+
     /// Values by key (within `kind`); `None` where missing or undecodable.
     pub async fn get_many<T: DeserializeOwned>(
         &self,
@@ -621,15 +629,11 @@ impl RequestCache {
         if keys.is_empty() {
             return Vec::new();
         }
-        let Some(prefix) = self.prefix(kind).await else {
+        let Some(raw) = self.fetch_raw(kind, keys).await else {
             self.cache.count(kind, 0, keys.len() as u64);
             return keys.iter().map(|_| None).collect();
         };
-        let full: Vec<String> = keys.iter().map(|k| format!("{prefix}{k}")).collect();
-        let out: Vec<Option<T>> = self
-            .cache
-            .get_raw(&full)
-            .await
+        let out: Vec<Option<T>> = raw
             .into_iter()
             .map(|b| b.and_then(|b| serde_json::from_slice(&b).ok()))
             .collect();
@@ -668,18 +672,10 @@ impl RequestCache {
                     raw
                 }
             }
-            _ => {
-                let Some(prefix) = self.prefix(kind).await else {
-                    self.cache.count(kind, 0, 1);
-                    return None;
-                };
-                self.cache
-                    .get_raw(&[format!("{prefix}{key}")])
-                    .await
-                    .into_iter()
-                    .next()
-                    .flatten()
-            }
+            None => self
+                .fetch_raw(kind, &[key.to_owned()])
+                .await
+                .and_then(|values| values.into_iter().next().flatten()),
         };
         self.cache
             .count(kind, u64::from(raw.is_some()), u64::from(raw.is_none()));
@@ -688,15 +684,7 @@ impl RequestCache {
 
     /// Stores a raw value (read back with `get_first_raw`) for `ttl`.
     pub async fn put_raw(&self, kind: CacheKind, key: &str, value: Vec<u8>, ttl: Duration) {
-        if ttl.is_zero() {
-            return;
-        }
-        let Some(prefix) = self.prefix(kind).await else {
-            return;
-        };
-        self.cache
-            .put_raw(vec![(format!("{prefix}{key}"), value, ttl)])
-            .await;
+        self.store(kind, vec![(key.to_owned(), value, ttl)]).await;
     }
 
     /// Stores values under this request's generation, each for its TTL.
@@ -705,19 +693,25 @@ impl RequestCache {
         kind: CacheKind,
         items: impl IntoIterator<Item = (String, &'a T, Duration)>,
     ) {
+        let raw = items
+            .into_iter()
+            .filter_map(|(k, v, ttl)| serde_json::to_vec(v).ok().map(|b| (k, b, ttl)))
+            .collect();
+        self.store(kind, raw).await;
+    }
+
+    /// Stores raw values by key (within `kind`) under this request's generation; a zero TTL
+    /// stores nothing.
+    async fn store(&self, kind: CacheKind, items: Vec<(String, Vec<u8>, Duration)>) {
         let Some(prefix) = self.prefix(kind).await else {
             return;
         };
-        let raw: Vec<(String, Vec<u8>, Duration)> = items
+        let full = items
             .into_iter()
             .filter(|(_, _, ttl)| !ttl.is_zero())
-            .filter_map(|(k, v, ttl)| {
-                serde_json::to_vec(v)
-                    .ok()
-                    .map(|b| (format!("{prefix}{k}"), b, ttl))
-            })
+            .map(|(k, v, ttl)| (format!("{prefix}{k}"), v, ttl))
             .collect();
-        self.cache.put_raw(raw).await;
+        self.cache.put_raw(full).await;
     }
 
     /// Stores one value for `ttl`.

@@ -68,19 +68,6 @@ pub struct Related {
     pub service: Option<BTreeMap<i32, Vec<service_record::Model>>>,
 }
 
-/// The tables a history statement stacks, under the aliases `person_history` uses; the same for
-/// every request, so built once.
-static STACK: LazyLock<Stack> = LazyLock::new(|| {
-    Stack::default()
-        .group("o", order::Entity)
-        .group("c", court::Entity)
-        .group("p", order_party::Entity)
-        .group("pp", person::Entity)
-        .group("l", person_link::Entity)
-        .group("e", order_event::Entity)
-        .group("s", service_record::Entity)
-});
-
 /// The history of `person_id` as of `as_of`, limited to `court_ids` when the caller's token is
 /// narrowed to some counties, and the rows around it, in one statement (`service::joined`): the
 /// identity's records and, when wanted, their links; the chains' orders with their courts, parties
@@ -255,7 +242,15 @@ fn history_sql(backend: DbBackend, shape: Shape) -> Arc<str> {
     let in_history =
         |table: &str, column: &str| col(table, column).binary(BinOper::In, Expr::cust(HIST));
 
-    let stack = &*STACK;
+    // The tables the statement stacks, under the aliases `person_history` reads them back by.
+    let stack = Stack::default()
+        .group(o, order::Entity)
+        .group(c, court::Entity)
+        .group(p, order_party::Entity)
+        .group(pp, person::Entity)
+        .group(l, person_link::Entity)
+        .group(e, order_event::Entity)
+        .group(s, service_record::Entity);
     let mut q = stack.typing_branch();
     // The identity's records.
     let mut records = stack.branch(&[pp]);
