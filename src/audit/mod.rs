@@ -9,7 +9,9 @@ pub mod chain;
 pub mod writer;
 
 pub use access::AccessLog;
-pub use chain::{AuditRecord, Outcome, VerifyReport, append, append_many, verify};
+pub use chain::{
+    AuditRecord, Head, Outcome, VerifyReport, append, append_after, append_many, verify,
+};
 pub use writer::AuditWriter;
 
 /// What a client is told when its request cannot be audited and is therefore refused (CJIS

@@ -3,11 +3,13 @@
 //! transaction per request would make the head row the whole server's bottleneck. The writer
 //! task takes whatever rows are waiting (up to `MAX_BATCH`), appends them in one transaction and
 //! answers each request; under load a transaction carries many requests' rows, idle it carries
-//! one, and nobody waits for a timer.
+//! one, and nobody waits for a timer. The writer remembers where it left the chain, so on
+//! PostgreSQL a batch is one statement while no other instance appends in between
+//! (`chain::append_after`).
 use sea_orm::DatabaseConnection;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::audit::chain::{AuditRecord, append_many};
+use crate::audit::chain::{AuditRecord, Head, append_after};
 use crate::error::{AppError, AppResult};
 
 /// Rows per transaction at most (16 columns each stays far below every bind-parameter limit).
@@ -35,9 +37,10 @@ impl AuditWriter {
         let (tx, mut rx) = mpsc::channel::<Pending>(QUEUE);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
+            let mut head: Option<Head> = None;
             while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
                 let (recs, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-                let result = append_many(&db, recs).await;
+                let result = append_after(&db, &mut head, recs).await;
                 if let Err(e) = &result {
                     tracing::error!(error = %e, rows = replies.len(), "audit append failed");
                 }
