@@ -476,8 +476,9 @@ async fn bench_dashboard_uncached_reads_one_statement_and_matches_the_loaders() 
             "{c:#}"
         );
     }
-    // One read, and the audit row's reservation, insert and head update. Through the loaders the
-    // same answer took ten reads.
+    // One read, and the audit row: its reservation, insert and head update, or on PostgreSQL one
+    // statement once the writer knows the chain's head. Through the loaders the same answer took
+    // ten reads.
     assert!(cost <= 4, "statements for an uncached dashboard: {cost}");
 
     // The same selection under another document text misses the whole-answer cache but finds
