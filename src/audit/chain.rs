@@ -7,8 +7,7 @@ use entities::{audit_event, audit_head};
 use std::sync::Arc;
 
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryOrder, QuerySelect,
-    Set, Statement,
+    ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, QuerySelect, Set, Statement,
 };
 use sha2::{Digest, Sha256};
 
@@ -116,88 +115,8 @@ pub async fn append_many(db: &DatabaseConnection, recs: Vec<AuditRecord>) -> App
         .map(|(first, _)| first)
 }
 
-/// Appends `recs` for an appender that remembers where it left the chain (`head`; `None` at
-/// first and after an error) and keeps it current. On PostgreSQL, while no other process has
-/// appended since, that is one statement instead of a transaction of five round trips (the audit
-/// writer's batches, several hundred a second under load); otherwise, and on SQLite, the rows are
-/// appended under the head row's lock as `append_many` does.
-pub async fn append_after(
-    db: &DatabaseConnection,
-    head: &mut Option<Head>,
-    recs: Vec<AuditRecord>,
-) -> AppResult<i64> {
-    if recs.is_empty() {
-        return Ok(0);
-    }
-    let mut rows = unchained(recs);
-    if let (DatabaseBackend::Postgres, Some(known)) = (db.get_database_backend(), head.as_ref()) {
-        match append_if_head(db, &mut rows, known).await {
-            Ok(Some((first, after))) => {
-                *head = Some(after);
-                return Ok(first);
-            }
-            // Another process appended since: take the head under its lock instead.
-            Ok(None) => {}
-            Err(e) => {
-                *head = None;
-                return Err(e);
-            }
-        }
-    }
-    match append_locked(db, rows).await {
-        Ok((first, after)) => {
-            *head = Some(after);
-            Ok(first)
-        }
-        Err(e) => {
-            *head = None;
-            Err(e)
-        }
-    }
-}
-
-/// PostgreSQL: appends `rows` after `known` in one statement, which is atomic on its own. The
-/// head row moves only if it is still `known` (compare and set, so two processes can never both
-/// chain onto the same row), and the rows are inserted only if it moved. `None`: the head has
-/// moved on, nothing was written.
-async fn append_if_head(
-    db: &DatabaseConnection,
-    rows: &mut [audit_event::Model],
-    known: &Head,
-) -> AppResult<Option<(i64, Head)>> {
-    const SQL: &str = "WITH h AS (UPDATE audit_head SET last_seq = $1, last_hash = $2 \
-                       WHERE id = 1 AND last_seq = $3 AND last_hash = $4 RETURNING id) \
-                       INSERT INTO audit_event SELECT r.* FROM h, \
-                       json_populate_recordset(NULL::audit_event, $5::json) AS r";
-    let after = rechain(rows, known);
-    let json = serde_json::to_string(&*rows).map_err(|e| AppError::Internal(Arc::new(e.into())))?;
-    let stmt = Statement::from_sql_and_values(
-        DatabaseBackend::Postgres,
-        SQL,
-        [
-            after.last_seq.into(),
-            after.last_hash.clone().into(),
-            known.last_seq.into(),
-            known.last_hash.clone().into(),
-            json.into(),
-        ],
-    );
-    let inserted = db.execute_raw(stmt).await?.rows_affected();
-    if inserted == 0 {
-        return Ok(None);
-    }
-    if inserted != rows.len() as u64 {
-        // One statement is all or nothing; anything else is a fault in the statement itself.
-        return Err(AppError::Internal(Arc::new(anyhow::anyhow!(
-            "audit append inserted {inserted} of {} rows",
-            rows.len()
-        ))));
-    }
-    Ok(Some((known.last_seq + 1, after)))
-}
-
 /// Appends `rows` in one transaction under the head row's lock.
-async fn append_locked(
+pub(crate) async fn append_locked(
     db: &DatabaseConnection,
     mut rows: Vec<audit_event::Model>,
 ) -> AppResult<(i64, Head)> {
@@ -234,7 +153,7 @@ async fn append_locked(
 }
 
 /// The records as rows, not yet placed in the chain (`rechain` does that).
-fn unchained(recs: Vec<AuditRecord>) -> Vec<audit_event::Model> {
+pub(crate) fn unchained(recs: Vec<AuditRecord>) -> Vec<audit_event::Model> {
     recs.into_iter()
         .map(|rec| audit_event::Model {
             seq: 0,
@@ -258,7 +177,7 @@ fn unchained(recs: Vec<AuditRecord>) -> Vec<audit_event::Model> {
 }
 
 /// Numbers and hashes `rows` as the rows following `head`, returning the new head.
-fn rechain(rows: &mut [audit_event::Model], head: &Head) -> Head {
+pub(crate) fn rechain(rows: &mut [audit_event::Model], head: &Head) -> Head {
     let mut prev = head.last_hash.clone();
     let mut seq = head.last_seq;
     for row in rows.iter_mut() {

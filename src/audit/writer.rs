@@ -3,13 +3,13 @@
 //! transaction per request would make the head row the whole server's bottleneck. The writer
 //! task takes whatever rows are waiting (up to `MAX_BATCH`), appends them in one transaction and
 //! answers each request; under load a transaction carries many requests' rows, idle it carries
-//! one, and nobody waits for a timer. The writer remembers where it left the chain, so on
-//! PostgreSQL a batch is one statement while no other instance appends in between
-//! (`chain::append_after`).
+//! one, and nobody waits for a timer. On PostgreSQL a batch is one statement while no other
+//! instance appends in between (`appender`).
 use sea_orm::DatabaseConnection;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::audit::chain::{AuditRecord, Head, append_after};
+use crate::audit::appender::{Appender, Path};
+use crate::audit::chain::AuditRecord;
 use crate::error::{AppError, AppResult};
 
 /// Rows per transaction at most (16 columns each stays far below every bind-parameter limit).
@@ -37,18 +37,29 @@ impl AuditWriter {
         let (tx, mut rx) = mpsc::channel::<Pending>(QUEUE);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
-            let mut head: Option<Head> = None;
+            let mut appender = Appender::new(db);
             while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
                 let (recs, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-                let result = append_after(&db, &mut head, recs).await;
-                if let Err(e) = &result {
-                    tracing::error!(error = %e, rows = replies.len(), "audit append failed");
+                let result = appender.append(recs).await;
+                match &result {
+                    Ok((_, path)) => {
+                        let path = match path {
+                            Path::OneStatement => "one_statement",
+                            Path::Locked => "locked",
+                        };
+                        metrics::counter!("ccpor_audit_batches_total", "path" => path).increment(1);
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, rows = replies.len(), "audit append failed");
+                    }
                 }
+                let result = result.map(|(first, _)| first);
                 metrics::histogram!("ccpor_audit_batch_rows").record(replies.len() as f64);
                 for (i, reply) in (0_i64..).zip(replies) {
                     let _ = reply.send(result.clone().map(|first| first + i));
                 }
             }
+            appender.close().await;
         });
         AuditWriter { tx }
     }
