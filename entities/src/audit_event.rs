@@ -1,7 +1,7 @@
 //! One append-only audit record; `hash` covers every other column and `prev_hash`.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "audit_event")]
 pub struct Model {
     /// 1, 2, 3, … without gaps.

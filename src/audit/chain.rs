@@ -1,11 +1,12 @@
 //! Appending to and verifying the hash chain. Each row's hash covers its content and the previous
-//! row's hash; sequence numbers are assigned under the head row's lock, so they have no gaps.
+//! row's hash; sequence numbers are assigned under the head row's lock (or, by the audit writer's
+//! `appender`, by compare and set on it), so they have no gaps.
 //! An edited row breaks its own hash, a deleted row leaves a gap or a broken link, and a deleted
 //! tail no longer matches the head.
-use chrono::{DateTime, SecondsFormat, Utc};
-use entities::{audit_event, audit_head};
 use std::sync::Arc;
 
+use chrono::{DateTime, SecondsFormat, Utc};
+use entities::{audit_event, audit_head};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, QuerySelect, Set, Statement,
 };
