@@ -236,8 +236,11 @@ async fn every_role_that_reads_orders_may_subscribe() {
 #[tokio::test]
 async fn a_write_on_one_instance_reaches_subscribers_on_another() {
     let app = spawn_app().await;
-    let peer = spawn_peer(&app).await;
+    // Issued before the peer starts, so its ISSUED event is behind the peer's relay: on SQLite
+    // the relay polls, and an event still ahead of it when the subscription starts would be
+    // relayed to the new subscriber.
     let (la, restrained, _) = create(&app, dv_tro("26FL700010", 2)).await;
+    let peer = spawn_peer(&app).await;
     let judge = app.mint(Role::BenchOfficer, Some("SC19"));
     // On the peer, for the restrained person only.
     let sub = Subscriber::start(
