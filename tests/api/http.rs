@@ -182,7 +182,7 @@ async fn playground_is_served_with_local_assets() {
 }
 
 /// Prometheus scrapes `/metrics`: per-operation request counts and latency histograms, errors
-/// by code, auth failures, the search index lag and the database pool.
+/// by code, auth failures, the search index lag, the database pool and the audit batches.
 #[tokio::test]
 async fn metrics_count_requests_by_operation_and_error_code() {
     let app = spawn_app().await;
@@ -235,4 +235,10 @@ async fn metrics_count_requests_by_operation_and_error_code() {
     line("ccpor_auth_failures_total{code=\"UNAUTHENTICATED\"}");
     line("ccpor_search_index_lag_rows ");
     line("ccpor_db_pool_connections ");
+    // Audit batches by path: a writer's first batch takes the chain's head under its lock; on
+    // PostgreSQL the ones after it (this test's later requests) are one statement each.
+    line("ccpor_audit_batches_total{path=\"locked\"}");
+    if app.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        line("ccpor_audit_batches_total{path=\"one_statement\"}");
+    }
 }
