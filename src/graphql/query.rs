@@ -1,8 +1,8 @@
 //! Query fields, one object per domain. Resolvers stay thin: parse, call a service, wrap.
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
-use entities::{agency, court, order};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use entities::{agency, court};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::auth::Permission;
 use crate::domain::case_number::CaseNumber;
@@ -20,6 +20,7 @@ use crate::graphql::loaders::{AgencyId, CourtId, OrderId, PersonId};
 use crate::graphql::types::{Agency, Court, FormRule, Node, Order, Person};
 use crate::graphql::{GqlResult, loader, state};
 use crate::ids::{self, Kind};
+use crate::service::case_lookup;
 use crate::service::reads::{MAX_PAGE, OrderFilter};
 
 #[derive(Default)]
@@ -144,7 +145,7 @@ impl OrderQuery {
             .map_err(AppError::from)
             .gql()?;
         let db = &state(ctx)?.db;
-        let mut q = order::Entity::find().filter(order::Column::CaseNumberKey.eq(key.key()));
+        let mut court_id = None;
         if let Some(code) = court {
             let code = CourtCode::parse("court", &code)
                 .map_err(AppError::from)
@@ -158,18 +159,28 @@ impl OrderQuery {
                     AppError::invalid("court", format!("no court with code {}", code.as_str()))
                 })
                 .gql()?;
-            q = q.filter(order::Column::CourtId.eq(c.id));
+            court_id = Some(c.id);
         }
-        if let Some(courts) = scoped_court_ids(ctx).await? {
-            q = q.filter(order::Column::CourtId.is_in(courts));
-        }
-        let rows = q
-            .order_by_desc(order::Column::IssuedAt)
-            .order_by_desc(order::Column::Id)
-            .limit(MAX_PAGE as u64)
-            .all(db)
-            .await
-            .gql()?;
+        let courts = scoped_court_ids(ctx).await?;
+        // The orders and what the selection shows of them in one read, for the loaders to hand
+        // out (and record for the audit row) as if they had fetched them.
+        let look = ctx.look_ahead();
+        let wanted = case_lookup::Wanted {
+            court: look.field("court").exists(),
+            parties: look.field("parties").exists(),
+            service: look.field("served").exists() || look.field("serviceRecords").exists(),
+        };
+        let (rows, related) = case_lookup::orders_by_case_number(
+            db,
+            key.key(),
+            court_id,
+            courts.as_deref(),
+            MAX_PAGE as u64,
+            wanted,
+        )
+        .await
+        .gql()?;
+        loader(ctx)?.loader().prefetch(related);
         if let Some(l) = log(ctx) {
             l.orders(&rows);
         }

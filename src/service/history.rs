@@ -357,7 +357,10 @@ const HIST: &str = "(SELECT id FROM hist)";
 
 /// `rows` with an entry, empty if need be, for each of `orders`: what a loader hands out for an
 /// order that has none.
-fn for_each_order<T>(mut rows: BTreeMap<i32, Vec<T>>, orders: &[i32]) -> BTreeMap<i32, Vec<T>> {
+pub(crate) fn for_each_order<T>(
+    mut rows: BTreeMap<i32, Vec<T>>,
+    orders: &[i32],
+) -> BTreeMap<i32, Vec<T>> {
     for id in orders {
         rows.entry(*id).or_default();
     }

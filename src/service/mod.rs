@@ -1,5 +1,6 @@
 //! Plain service functions under the resolvers, the CLI import and the demo generator.
 
+pub mod case_lookup;
 pub mod conflicts;
 pub mod expiry;
 pub mod history;
