@@ -235,10 +235,73 @@ async fn metrics_count_requests_by_operation_and_error_code() {
     line("ccpor_auth_failures_total{code=\"UNAUTHENTICATED\"}");
     line("ccpor_search_index_lag_rows ");
     line("ccpor_db_pool_connections ");
-    // Audit batches by path: a writer's first batch takes the chain's head under its lock; on
-    // PostgreSQL the ones after it (this test's later requests) are one statement each.
+    // Audit batches by path: a writer's first batch takes the chain's head under its lock.
     line("ccpor_audit_batches_total{path=\"locked\"}");
-    if app.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        line("ccpor_audit_batches_total{path=\"one_statement\"}");
+    // The ones after it (this test's later requests) are one call each.
+    line("ccpor_audit_batches_total{path=\"one_statement\"}");
+}
+
+/// On SQLite the audit writer's own connection never checkpoints the write-ahead log (a batch
+/// would wait for the copy and its fsyncs); the writer's checkpointer does, on its own schedule:
+/// the audit rows reach the database file itself, which a reader of that file alone
+/// (`immutable`, blind to the log) sees.
+#[tokio::test]
+async fn sqlite_checkpoints_run_beside_the_audit_writer() {
+    use sea_orm::ConnectionTrait;
+    use sea_orm::sqlx::{Connection, Row, SqliteConnection};
+    let app = spawn_app().await;
+    if app.db.get_database_backend() != sea_orm::DatabaseBackend::Sqlite {
+        return;
+    }
+    // Refused tokens are audited too: twenty rows through the writer.
+    for _ in 0..20 {
+        let r = reqwest::Client::new()
+            .post(app.url("/graphql"))
+            .header("authorization", "Bearer not-a-token")
+            .json(&json!({ "query": "{ courts { code } }" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    let last = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Sqlite,
+            "SELECT max(seq) AS s FROM audit_event",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "s")
+        .unwrap();
+    let file = app
+        .database_url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        // A new connection each time: an immutable one assumes the file never changes.
+        let mut file_only = SqliteConnection::connect(&format!("sqlite://{file}?immutable=true"))
+            .await
+            .unwrap();
+        // Before any checkpoint the file may not even hold the table yet.
+        let in_file: i64 = sea_orm::sqlx::query("SELECT coalesce(max(seq), 0) FROM audit_event")
+            .fetch_one(&mut file_only)
+            .await
+            .map(|r| r.get(0))
+            .unwrap_or(0);
+        file_only.close().await.unwrap();
+        if in_file >= last {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file holds audit rows up to {in_file} of {last}: nothing checkpoints"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }

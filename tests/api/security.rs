@@ -201,8 +201,8 @@ async fn every_data_access_is_audited_and_tampering_is_found() {
 }
 
 /// Two instances' audit appenders on one database: each remembers where it left the chain, and
-/// on PostgreSQL appends in one statement on its own connection while nobody else has appended
-/// since. A stale head writes nothing and the batch goes in under the head row's lock instead.
+/// appends in one call on its own connection (one statement on PostgreSQL) while nobody else
+/// has appended since. A stale head writes nothing and the batch goes in under the head row's lock instead.
 /// Interleaved, through two writers, they still make one gapless chain.
 #[tokio::test]
 async fn two_instances_audit_appenders_keep_one_gapless_chain() {
@@ -216,10 +216,7 @@ async fn two_instances_audit_appenders_keep_one_gapless_chain() {
         r.detail = Some("a \"quoted\", {braced} \\ detail".to_owned());
         r
     };
-    let fast = match app.db.get_database_backend() {
-        sea_orm::DatabaseBackend::Postgres => Path::OneStatement,
-        _ => Path::Locked,
-    };
+    let fast = Path::OneStatement;
     let before = app.count("audit_event").await;
     let (mut a, mut b) = (Appender::new(app.db.clone()), Appender::new(app.db.clone()));
     let (first_a, path) = a.append(vec![rec("a")]).await.unwrap();
