@@ -6,6 +6,7 @@ pub mod cache;
 pub mod cli;
 pub mod db;
 pub mod demo;
+pub mod digest;
 pub mod domain;
 pub mod error;
 pub mod events;

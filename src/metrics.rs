@@ -7,6 +7,9 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
+/// How often recorded histogram samples are folded into their buckets.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
 /// Latency buckets in seconds: sub-millisecond cache hits up to slow statewide searches.
 const BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -23,6 +26,21 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
                 .build_recorder();
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).ok()?;
+            // Histogram samples pile up in the recorder until drained: a server nobody scrapes
+            // would otherwise grow by every request's latency (`build_recorder` leaves upkeep
+            // to its caller).
+            let upkeep = handle.clone();
+            let spawned = std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(UPKEEP_EVERY);
+                        upkeep.run_upkeep();
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::warn!(error = %e, "metrics upkeep thread not started");
+            }
             Some(handle)
         })
         .as_ref()
@@ -46,22 +64,22 @@ pub fn operation_label(name: Option<&str>) -> String {
 /// One GraphQL request: count, latency, and each error code.
 pub fn graphql_request(
     operation: &str,
-    kind: &str,
-    outcome: &str,
+    kind: &'static str,
+    outcome: &'static str,
     took: Duration,
     codes: &[String],
 ) {
     metrics::counter!(
         "ccpor_graphql_requests_total",
         "operation" => operation.to_owned(),
-        "type" => kind.to_owned(),
-        "outcome" => outcome.to_owned()
+        "type" => kind,
+        "outcome" => outcome
     )
     .increment(1);
     metrics::histogram!(
         "ccpor_graphql_request_duration_seconds",
         "operation" => operation.to_owned(),
-        "type" => kind.to_owned()
+        "type" => kind
     )
     .record(took.as_secs_f64());
     for code in codes {

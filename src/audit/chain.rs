@@ -10,8 +10,8 @@ use entities::{audit_event, audit_head};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, QuerySelect, Set, Statement,
 };
-use sha2::{Digest, Sha256};
 
+use crate::digest::Sha256Hex;
 use crate::error::{AppError, AppResult};
 
 /// How a request ended.
@@ -70,26 +70,31 @@ impl AuditRecord {
     }
 }
 
-/// The hash of a stored row: SHA-256 over a JSON array of every column but `hash`.
+/// The hash of a stored row: SHA-256 over a JSON array of every column but `hash`, written
+/// straight into the hasher (the bytes `serde_json::json!` of the same array would print; a
+/// unit test holds them equal, since every stored hash depends on them).
 pub fn row_hash(r: &audit_event::Model) -> String {
-    let content = serde_json::json!([
+    let content = (
         r.seq,
-        r.occurred_at,
-        r.event,
-        r.user_id,
-        r.role,
-        r.court,
-        r.agency_ori,
-        r.operation,
-        r.object_ids,
-        r.fields,
-        r.client_addr,
-        r.request_id,
-        r.outcome,
-        r.detail,
-        r.prev_hash,
-    ]);
-    hex::encode(Sha256::digest(content.to_string().as_bytes()))
+        &r.occurred_at,
+        &r.event,
+        &r.user_id,
+        &r.role,
+        &r.court,
+        &r.agency_ori,
+        &r.operation,
+        &r.object_ids,
+        &r.fields,
+        &r.client_addr,
+        &r.request_id,
+        &r.outcome,
+        &r.detail,
+        &r.prev_hash,
+    );
+    let mut h = Sha256Hex::new();
+    // Strings and integers always print.
+    let _ = h.json(&content);
+    h.hex()
 }
 
 /// Appends one record in its own transaction. An error means nothing was recorded, and the
@@ -299,5 +304,60 @@ impl SeqFrom for sea_orm::Select<audit_event::Entity> {
     fn filter_seq_from(self, seq: i64) -> Self {
         use sea_orm::{ColumnTrait, QueryFilter};
         self.filter(audit_event::Column::Seq.gte(seq))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    /// The hash as the chain was first written: over `serde_json::json!` of the columns.
+    fn hash_via_value(r: &audit_event::Model) -> String {
+        let content = serde_json::json!([
+            r.seq,
+            r.occurred_at,
+            r.event,
+            r.user_id,
+            r.role,
+            r.court,
+            r.agency_ori,
+            r.operation,
+            r.object_ids,
+            r.fields,
+            r.client_addr,
+            r.request_id,
+            r.outcome,
+            r.detail,
+            r.prev_hash,
+        ]);
+        hex::encode(Sha256::digest(content.to_string().as_bytes()))
+    }
+
+    #[test]
+    fn row_hash_is_over_the_same_bytes_as_every_stored_hash() {
+        let mut row = audit_event::Model {
+            seq: 9_007_199_254_740_993,
+            occurred_at: "2026-12-03T17:00:00.123456Z".into(),
+            event: "graphql.query".into(),
+            user_id: Some("clerk \"sc19\" \\ ünïcødé \u{1}".into()),
+            role: None,
+            court: Some("SC19".into()),
+            agency_ori: None,
+            operation: Some("query BenchDashboard(personHistory)\n\t".into()),
+            object_ids: r#"["UGVyc29uOjE=","T3JkZXI6Mg=="]"#.into(),
+            fields: "[]".into(),
+            client_addr: Some("127.0.0.1".into()),
+            request_id: None,
+            outcome: "allowed".into(),
+            detail: Some("errors: FORBIDDEN,\u{2028}".into()),
+            prev_hash: "0".repeat(64),
+            hash: String::new(),
+        };
+        assert_eq!(row_hash(&row), hash_via_value(&row));
+        row.seq = -1;
+        row.user_id = None;
+        row.detail = None;
+        assert_eq!(row_hash(&row), hash_via_value(&row));
     }
 }

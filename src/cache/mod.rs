@@ -37,8 +37,9 @@ const GENERATION_TTL_MS: u64 = 24 * 3600 * 1000;
 const LOCAL_CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
 /// Bumped when the shape of cached values changes, so old entries are never decoded (v2:
 /// answers hold raw JSON, which an old entry's escaped string would also decode as; v3: an
-/// answer is its accounting as a JSON line, then the body as sent).
-const FORMAT: &str = "v3";
+/// answer is its accounting as a JSON line, then the body as sent; v4: in Redis, an answer's
+/// key holds no generation and its value begins with it, `tagged`).
+const FORMAT: &str = "v4";
 
 /// What an entry holds; the `kind` label of the hit/miss metrics (bounded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,13 +123,6 @@ pub struct CacheStats {
     pub misses: u64,
     pub errors: u64,
 }
-
-/// `generation` and a `GET` of the value under it in one script: KEYS[1] the generation key;
-/// ARGV the seed and TTL `seeded` uses, then the value key's parts before and after the
-/// generation (the layout of `RequestCache::prefix`).
-const GENERATION_AND_GET: &str = "redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) \
-local g = redis.call('GET', KEYS[1]) \
-return {g, redis.call('GET', ARGV[3] .. g .. ARGV[4])}";
 
 /// A pipeline that first creates the generation `key` at `seed` unless it exists (a Redis that
 /// starts empty starts at a random base).
@@ -396,14 +390,20 @@ impl Cache {
         }
     }
 
-    /// With Redis, the generation and the raw value of `kind`/`key` under it, in one round
-    /// trip; `None` for the in-process cache, an invalidation still to get through, or Redis
-    /// unreachable (the caller then goes the two-step way, which handles each).
+    /// Redis key of a value whose generation is in the value (`tagged`), not in the key.
+    fn tagged_key(&self, kind: CacheKind, key: &str) -> String {
+        format!("{}:t:{}:{key}", self.0.namespace, kind.as_str())
+    }
+
+    /// With Redis, the generation and the tagged value of `kind`/`key` (still tagged), in one
+    /// round trip of two plain `GET`s; `None` for the in-process cache, an invalidation still
+    /// to get through, no generation yet, or Redis unreachable (the caller then goes the
+    /// two-step way, which handles each).
     async fn generation_and_get(
         &self,
         kind: CacheKind,
         key: &str,
-    ) -> Option<(u64, Option<Arc<[u8]>>)> {
+    ) -> Option<(u64, Option<Vec<u8>>)> {
         let Backend::Redis(manager) = &self.0.backend else {
             return None;
         };
@@ -411,20 +411,37 @@ impl Cache {
             return None;
         }
         let mut conn = manager.clone();
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(GENERATION_AND_GET)
-            .arg(1)
+        let mut pipe = redis::pipe();
+        pipe.cmd("GET")
             .arg(self.gen_key())
-            .arg(random_base())
-            .arg(GENERATION_TTL_MS)
-            .arg(format!("{}:g", self.0.namespace))
-            .arg(format!(":{}:{key}", kind.as_str()));
+            .cmd("GET")
+            .arg(self.tagged_key(kind, key));
+        let (generation, value) = self
+            .redis_op("get", async move {
+                pipe.query_async::<(Option<u64>, Option<Vec<u8>>)>(&mut conn)
+                    .await
+            })
+            .await
+            .ok()?;
+        Some((generation?, value))
+    }
+
+    /// The tagged value of `kind`/`key`, unchecked (Redis only).
+    async fn get_tagged(&self, kind: CacheKind, key: &str) -> Option<Vec<u8>> {
+        let Backend::Redis(manager) = &self.0.backend else {
+            return None;
+        };
+        let mut conn = manager.clone();
+        let key = self.tagged_key(kind, key);
         self.redis_op("get", async move {
-            cmd.query_async::<(u64, Option<Vec<u8>>)>(&mut conn).await
+            redis::cmd("GET")
+                .arg(key)
+                .query_async::<Option<Vec<u8>>>(&mut conn)
+                .await
         })
         .await
         .ok()
-        .map(|(g, v)| (g, v.map(Arc::from)))
+        .flatten()
     }
 
     /// Makes every cached answer stale, on every instance. Call after a write commits. When
@@ -605,10 +622,7 @@ pub struct RequestCache {
 
 impl RequestCache {
     async fn prefix(&self, kind: CacheKind) -> Option<String> {
-        let generation = *self
-            .generation
-            .get_or_init(|| self.cache.generation())
-            .await;
+        let generation = self.generation().await;
         generation.map(|g| format!("{}:g{g}:{}:", self.cache.0.namespace, kind.as_str()))
     }
 
@@ -651,40 +665,77 @@ impl RequestCache {
             .flatten()
     }
 
-    /// The raw value of `kind`/`key` as the request's first lookup (the whole answer): with
-    /// Redis, the generation and the value come in one round trip, and that generation is the
-    /// request's from then on.
+    /// The raw value of `kind`/`key` as the request's first lookup (the whole answer). With
+    /// Redis the value carries the generation it was stored under (`tagged`), so the
+    /// generation and the value come in one round trip of two `GET`s, and that generation is
+    /// the request's from then on; a value of another generation is a miss.
     pub async fn get_first_raw(&self, kind: CacheKind, key: &str) -> Option<Arc<[u8]>> {
-        let first = if self.generation.initialized() {
-            None
-        } else {
-            self.cache.generation_and_get(kind, key).await
-        };
-        let raw = match first {
-            Some((generation, raw)) => {
-                if self.generation.set(Some(generation)).is_err()
-                    && self.generation.get() != Some(&Some(generation))
-                {
-                    // Another lookup of this request read a different generation first: this
-                    // value is not of the request's view.
-                    None
-                } else {
-                    raw
-                }
-            }
-            None => self
+        let raw = match &self.cache.0.backend {
+            Backend::Local { .. } => self
                 .fetch_raw(kind, &[key.to_owned()])
                 .await
                 .and_then(|values| values.into_iter().next().flatten()),
+            Backend::Redis(_) => self.get_tagged(kind, key).await,
         };
         self.cache
             .count(kind, u64::from(raw.is_some()), u64::from(raw.is_none()));
         raw
     }
 
+    /// Redis: the value of `kind`/`key` if it was stored under this request's generation.
+    async fn get_tagged(&self, kind: CacheKind, key: &str) -> Option<Arc<[u8]>> {
+        let first = if self.generation.initialized() {
+            None
+        } else {
+            self.cache.generation_and_get(kind, key).await
+        };
+        let (generation, tagged) = match first {
+            Some((generation, tagged)) => {
+                if self.generation.set(Some(generation)).is_err()
+                    && self.generation.get() != Some(&Some(generation))
+                {
+                    // Another lookup of this request read a different generation first: this
+                    // value is not of the request's view.
+                    return None;
+                }
+                (generation, tagged?)
+            }
+            None => {
+                let generation = self.generation().await?;
+                (generation, self.cache.get_tagged(kind, key).await?)
+            }
+        };
+        untag(&tagged, generation).map(Arc::from)
+    }
+
+    /// The request's generation, read by its first lookup; `None` when the cache cannot be
+    /// trusted right now.
+    async fn generation(&self) -> Option<u64> {
+        *self
+            .generation
+            .get_or_init(|| self.cache.generation())
+            .await
+    }
+
     /// Stores a raw value (read back with `get_first_raw`) for `ttl`.
     pub async fn put_raw(&self, kind: CacheKind, key: &str, value: Vec<u8>, ttl: Duration) {
-        self.store(kind, vec![(key.to_owned(), value, ttl)]).await;
+        if !matches!(self.cache.0.backend, Backend::Redis(_)) {
+            self.store(kind, vec![(key.to_owned(), value, ttl)]).await;
+            return;
+        }
+        if ttl.is_zero() {
+            return;
+        }
+        let Some(generation) = self.generation().await else {
+            return;
+        };
+        self.cache
+            .put_raw(vec![(
+                self.cache.tagged_key(kind, key),
+                tag(generation, &value),
+                ttl,
+            )])
+            .await;
     }
 
     /// Stores values under this request's generation, each for its TTL.
@@ -718,6 +769,22 @@ impl RequestCache {
     pub async fn put<T: Serialize>(&self, kind: CacheKind, key: &str, value: &T, ttl: Duration) {
         self.put_many(kind, [(key.to_owned(), value, ttl)]).await;
     }
+}
+
+/// A value stored with the generation it was read under: the generation in decimal, a
+/// newline, then the value.
+fn tag(generation: u64, value: &[u8]) -> Vec<u8> {
+    let mut out = generation.to_string().into_bytes();
+    out.push(b'\n');
+    out.extend_from_slice(value);
+    out
+}
+
+/// The value of a tagged entry if it was stored under `generation`.
+fn untag(tagged: &[u8], generation: u64) -> Option<&[u8]> {
+    let split = tagged.iter().position(|&b| b == b'\n')?;
+    let stored: u64 = std::str::from_utf8(&tagged[..split]).ok()?.parse().ok()?;
+    (stored == generation).then(|| &tagged[split + 1..])
 }
 
 /// Where a fresh Redis starts counting generations: random, far from any earlier count.
@@ -824,6 +891,16 @@ mod tests {
         // An expiry already passed changes nothing any more.
         assert_eq!(ttl_until([Some(past)], now), DEFAULT_TTL);
         assert_eq!(ttl_until([], now), DEFAULT_TTL);
+    }
+
+    #[test]
+    fn a_tagged_value_reads_back_only_under_its_generation() {
+        let t = tag(41, b"body\nwith lines");
+        assert_eq!(untag(&t, 41), Some(&b"body\nwith lines"[..]));
+        assert_eq!(untag(&t, 42), None);
+        assert_eq!(untag(&tag(7, b""), 7), Some(&b""[..]));
+        assert_eq!(untag(b"no tag", 7), None);
+        assert_eq!(untag(b"x\nvalue", 7), None);
     }
 
     #[tokio::test]

@@ -15,6 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
+use crate::digest::Sha256Hex;
 
 /// What serving a stored answer again must account for.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -48,21 +49,25 @@ pub fn decode(entry: &[u8]) -> Option<(Accounting, &str)> {
 
 /// The key of `req`'s answer for `caller`, with this instance's search index at `index_cursor`.
 pub fn key(req: &async_graphql::Request, caller: &Caller, index_cursor: i64) -> Option<String> {
-    let variables = serde_json::to_string(&req.variables).ok()?;
-    let scope = serde_json::to_string(&(
+    let scope = (
         &caller.user,
         caller.role.as_str(),
         &caller.court,
         &caller.agency,
         &caller.counties,
         index_cursor,
-    ))
-    .ok()?;
-    Some(crate::persisted::hash(&format!(
-        "{}\u{1f}{}\u{1f}{variables}\u{1f}{scope}",
-        req.query,
-        req.operation_name.as_deref().unwrap_or("")
-    )))
+    );
+    // The hash of `document \x1f operation \x1f variables \x1f scope` (variables and scope as
+    // JSON), fed in parts rather than printed into one string first.
+    let mut h = Sha256Hex::new();
+    h.text(&req.query)
+        .text("\u{1f}")
+        .text(req.operation_name.as_deref().unwrap_or(""))
+        .text("\u{1f}")
+        .json(&req.variables)?
+        .text("\u{1f}")
+        .json(&scope)?;
+    Some(h.hex())
 }
 
 #[cfg(test)]
@@ -93,6 +98,36 @@ mod tests {
         assert_eq!(decode(&entry), Some((accounting, body)));
         assert_eq!(decode(b"{\"objects\":[]}"), None, "no body line");
         assert_eq!(decode(b"not json\n{}"), None);
+    }
+
+    /// Keys are shared by every instance through Redis: one release must make the same key as
+    /// the last (the hash of the parts joined with U+001F, variables and scope as JSON).
+    #[test]
+    fn the_key_is_the_hash_of_the_joined_parts() {
+        let req = async_graphql::Request::new("query Q($id: ID!) { person(id: $id) { id } }")
+            .operation_name("Q")
+            .variables(async_graphql::Variables::from_json(
+                serde_json::json!({ "id": "a\"b" }),
+            ));
+        let c = Caller {
+            counties: Some(["Alameda".to_owned(), "Yolo".to_owned()].into()),
+            ..caller(Role::BenchOfficer, Some("SC19"))
+        };
+        let joined = format!(
+            "{}\u{1f}Q\u{1f}{}\u{1f}{}",
+            req.query,
+            serde_json::to_string(&req.variables).unwrap(),
+            serde_json::to_string(&(
+                &c.user,
+                c.role.as_str(),
+                &c.court,
+                &c.agency,
+                &c.counties,
+                7
+            ))
+            .unwrap()
+        );
+        assert_eq!(key(&req, &c, 7), Some(crate::persisted::hash(&joined)));
     }
 
     #[test]

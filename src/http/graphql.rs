@@ -177,18 +177,43 @@ async fn parse_request(req: Request, max_file: u64) -> Result<async_graphql::Req
             &format!("request body is not a GraphQL request: {why}"),
         )
     };
-    let body: serde_json::Value =
+    // Read in one pass into the request's parts (through a JSON value first, the body was
+    // parsed twice); only an object is a request, which a struct would also read from an array.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(not_a_request("expected a JSON object"));
+    }
+    let wire: WireRequest =
         serde_json::from_slice(&bytes).map_err(|e| not_a_request(&e.to_string()))?;
     // A body without `query` (a misspelt key, say) is a malformed request, not an empty
     // document (GraphQL over HTTP §"Request Parameters"); a persisted query may omit it.
-    let persisted = body
-        .pointer("/extensions/persistedQuery")
-        .is_some_and(|v| !v.is_null());
-    if !body.get("query").is_some_and(serde_json::Value::is_string) && !persisted {
-        return Err(not_a_request("`query` must be a string"));
-    }
-    serde_json::from_value::<async_graphql::Request>(body)
-        .map_err(|e| not_a_request(&e.to_string()))
+    let persisted = wire
+        .extensions
+        .get("persistedQuery")
+        .is_some_and(|v| *v != async_graphql::Value::Null);
+    let query = match wire.query {
+        Some(serde_json::Value::String(q)) => q,
+        None if persisted => String::new(),
+        _ => return Err(not_a_request("`query` must be a string")),
+    };
+    let mut req = async_graphql::Request::new(query).variables(wire.variables);
+    req.operation_name = wire.operation_name;
+    req.extensions = wire.extensions;
+    Ok(req)
+}
+
+/// A GraphQL-over-HTTP request body, as `async_graphql::Request` reads one, but with `query`
+/// kept as sent, so that a missing or non-string one is told apart.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireRequest {
+    #[serde(default)]
+    query: Option<serde_json::Value>,
+    #[serde(default)]
+    operation_name: Option<String>,
+    #[serde(default)]
+    variables: async_graphql::Variables,
+    #[serde(default)]
+    extensions: async_graphql::Extensions,
 }
 
 /// A request refused before execution: status, code, message.
