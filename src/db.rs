@@ -21,6 +21,9 @@ impl SqlStats {
     }
 }
 
+/// Bytes of SQLite write-ahead log kept when the log starts over after a checkpoint.
+pub const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
+
 /// Opens a pool for `url` (`sqlite://…` or `postgres://…`).
 pub async fn connect(url: &str) -> Result<(DatabaseConnection, SqlStats), DbErr> {
     let mut opts = ConnectOptions::new(url.to_owned());
@@ -40,6 +43,11 @@ pub async fn connect(url: &str) -> Result<(DatabaseConnection, SqlStats), DbErr>
                 // statewide database stay in memory during bulk loads.
                 .pragma("cache_size", "-32768")
                 .pragma("temp_store", "memory")
+                // The write-ahead log never shrinks by itself: once a bulk load or a lagging
+                // checkpoint has grown it (2 GB seen), writes wrap around inside the whole file,
+                // onto pages long out of the page cache, and each frame's write first reads
+                // its block back from disk. Cut it back when it restarts.
+                .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
         });
     if url.starts_with("sqlite") {
         opts.max_connections(8);

@@ -304,4 +304,17 @@ async fn sqlite_checkpoints_run_beside_the_audit_writer() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    // And the log is cut back when it starts over, whatever it grew to.
+    let limit = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Sqlite,
+            "PRAGMA journal_size_limit",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    assert_eq!(limit as u64, ccpor::db::WAL_SIZE_LIMIT);
 }
