@@ -264,17 +264,21 @@ async fn sqlite_checkpoints_run_beside_the_audit_writer() {
             .unwrap();
         assert_eq!(r.status(), 401);
     }
-    let last = app
-        .db
-        .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DatabaseBackend::Sqlite,
-            "SELECT max(seq) AS s FROM audit_event",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get::<i64>("", "s")
-        .unwrap();
+    let scalar = |sql: &'static str| {
+        let db = app.db.clone();
+        async move {
+            db.query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Sqlite,
+                sql,
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index::<i64>(0)
+            .unwrap()
+        }
+    };
+    let last = scalar("SELECT max(seq) FROM audit_event").await;
     let file = app
         .database_url
         .trim_start_matches("sqlite://")
@@ -305,16 +309,6 @@ async fn sqlite_checkpoints_run_beside_the_audit_writer() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     // And the log is cut back when it starts over, whatever it grew to.
-    let limit = app
-        .db
-        .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DatabaseBackend::Sqlite,
-            "PRAGMA journal_size_limit",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index::<i64>(0)
-        .unwrap();
+    let limit = scalar("PRAGMA journal_size_limit").await;
     assert_eq!(limit as u64, ccpor::db::WAL_SIZE_LIMIT);
 }
