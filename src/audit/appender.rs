@@ -94,8 +94,8 @@ const COLUMN_COUNT: usize = 16;
 /// SQLite's batch of `n` rows, the same compare and set in one call: SQLite has no `UPDATE` in
 /// a `WITH`, so the statements run in one immediate transaction, the insert only if the head
 /// now holds this batch's end, and the last `SELECT` tells whether it did. The parameters are
-/// anonymous and bound in the order they appear: SQLite looks a numbered one up
-/// by a linear scan, which made binding a batch quadratic.
+/// anonymous and bound in the order they appear: SQLite looks a numbered one up by a linear
+/// scan, which made binding a batch quadratic.
 fn sqlite_batch_text(n: usize) -> String {
     let row = format!("({})", vec!["?"; COLUMN_COUNT].join(", "));
     format!(
@@ -143,10 +143,8 @@ impl Appender {
                 Err(e) => {
                     self.head = None;
                     // A SQLite batch that failed part-way may leave its transaction open on
-                    // the connection; closing it rolls that back.
-                    if let Some((own, _)) = self.conn.take() {
-                        own.close().await;
-                    }
+                    // the connection; dropping the connection closes it, which rolls that back.
+                    self.conn = None;
                     return Err(e);
                 }
             }
