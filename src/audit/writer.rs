@@ -5,6 +5,8 @@
 //! answers each request; under load a transaction carries many requests' rows, idle it carries
 //! one, and nobody waits for a timer. On PostgreSQL a batch is one statement while no other
 //! instance appends in between (`appender`).
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
@@ -44,14 +46,16 @@ impl AuditWriter {
     /// Starts the writer on `db` (needs a Tokio runtime).
     pub fn spawn(db: DatabaseConnection) -> AuditWriter {
         let (tx, mut rx) = mpsc::channel::<Pending>(QUEUE);
+        let batches = Arc::new(AtomicU64::new(0));
         let checkpointer = (db.get_database_backend() == DatabaseBackend::Sqlite)
-            .then(|| spawn_checkpointer(db.clone()));
+            .then(|| spawn_checkpointer(db.clone(), batches.clone()));
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
             let mut appender = Appender::new(db);
             while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
                 let (recs, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
                 let result = appender.append(recs).await;
+                batches.fetch_add(1, Ordering::Relaxed);
                 match &result {
                     Ok((_, path)) => {
                         let path = match path {
@@ -94,17 +98,24 @@ impl AuditWriter {
 /// writers go on meanwhile) on a pooled connection every `CHECKPOINT_EVERY`, so a page rewritten
 /// by many batches in between is copied once and off the appender's path; the appender's own
 /// connection checkpoints only every few thousand pages, to let the log start over
-/// (`appender::AUTOCHECKPOINT`), and finds little left to copy.
-fn spawn_checkpointer(db: DatabaseConnection) -> CancellationToken {
+/// (`appender::AUTOCHECKPOINT`), and finds little left to copy. An idle server is left alone:
+/// a tick is skipped when the writer has appended no batch (`batches` counts them) since a
+/// checkpoint that copied the whole log.
+fn spawn_checkpointer(db: DatabaseConnection, batches: Arc<AtomicU64>) -> CancellationToken {
     let stop = CancellationToken::new();
     let stopped = stop.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(CHECKPOINT_EVERY);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut due = Due::default();
         loop {
             tokio::select! {
                 () = stopped.cancelled() => break,
                 _ = every.tick() => {}
+            }
+            // Read before checkpointing, so a batch during the checkpoint brings another.
+            if !due.at(batches.load(Ordering::Relaxed)) {
+                continue;
             }
             let stmt = sea_orm::Statement::from_string(
                 DatabaseBackend::Sqlite,
@@ -113,14 +124,62 @@ fn spawn_checkpointer(db: DatabaseConnection) -> CancellationToken {
             match db.query_one_raw(stmt).await {
                 // (busy, frames in the log, frames copied back so far)
                 Ok(Some(row)) => {
+                    let busy: i64 = row.try_get_by_index(0).unwrap_or(1);
+                    let log: i64 = row.try_get_by_index(1).unwrap_or(-1);
                     let copied: i64 = row.try_get_by_index(2).unwrap_or(0);
+                    due.complete = busy == 0 && log == copied;
                     metrics::gauge!("ccpor_sqlite_wal_checkpointed_frames").set(copied as f64);
                     metrics::counter!("ccpor_sqlite_checkpoints_total").increment(1);
                 }
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "SQLite checkpoint failed; retrying"),
+                Ok(None) => due.complete = false,
+                Err(e) => {
+                    due.complete = false;
+                    tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
+                }
             }
         }
     });
     stop
+}
+
+/// Whether the checkpointer has work: batches appended since its last checkpoint, or a last
+/// checkpoint that left frames behind (a reader held them, or it failed).
+#[derive(Debug, Default)]
+struct Due {
+    /// The writer's batch count read before the last checkpoint.
+    seen: Option<u64>,
+    /// The last checkpoint copied the whole log back.
+    complete: bool,
+}
+
+impl Due {
+    /// At a tick with the writer's count at `batches`: checkpoint now? If so, remembers it.
+    fn at(&mut self, batches: u64) -> bool {
+        if self.complete && self.seen == Some(batches) {
+            return false;
+        }
+        self.seen = Some(batches);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Due;
+
+    #[test]
+    fn checkpoints_only_after_new_batches_or_an_unfinished_checkpoint() {
+        let mut due = Due::default();
+        assert!(
+            due.at(0),
+            "the first tick checkpoints whatever the log holds"
+        );
+        due.complete = true;
+        assert!(!due.at(0), "idle: nothing appended since a full checkpoint");
+        assert!(due.at(3), "batches appended since");
+        due.complete = false;
+        assert!(due.at(3), "the last one left frames behind");
+        due.complete = true;
+        assert!(!due.at(3));
+    }
 }
