@@ -146,8 +146,8 @@ fn spawn_checkpointer(db: DatabaseConnection, batches: Arc<AtomicU64>) -> Cancel
 /// checkpoint that left frames behind (a reader held them, or it failed).
 #[derive(Debug, Default)]
 struct Due {
-    /// The writer's batch count read before the last checkpoint.
-    seen: Option<u64>,
+    /// The writer's batch count read before the last checkpoint (none yet: `complete` is false).
+    seen: u64,
     /// The last checkpoint copied the whole log back.
     complete: bool,
 }
@@ -155,10 +155,10 @@ struct Due {
 impl Due {
     /// At a tick with the writer's count at `batches`: checkpoint now? If so, remembers it.
     fn at(&mut self, batches: u64) -> bool {
-        if self.complete && self.seen == Some(batches) {
+        if self.complete && self.seen == batches {
             return false;
         }
-        self.seen = Some(batches);
+        self.seen = batches;
         true
     }
 }
