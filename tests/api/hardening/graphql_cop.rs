@@ -4,43 +4,8 @@
 use ccpor::auth::{AuthConfig, Role};
 use serde_json::{Value, json};
 
+use super::{messages, post, production};
 use crate::helpers::{TestApp, client_with, dv_tro, error_code, spawn_app, spawn_app_with};
-
-fn production() -> AuthConfig {
-    AuthConfig {
-        production: true,
-        ..Default::default()
-    }
-}
-
-/// POSTs `query` with `token` (or none); returns the status and the JSON body.
-async fn post(app: &TestApp, token: Option<&str>, query: &str) -> (u16, Value) {
-    let client = match token {
-        Some(t) => client_with(t),
-        None => reqwest::Client::new(),
-    };
-    let resp = client
-        .post(app.url("/graphql"))
-        .json(&json!({ "query": query }))
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap())
-}
-
-/// Every error message of a response, joined.
-fn messages(body: &Value) -> String {
-    body["errors"]
-        .as_array()
-        .map(|errs| {
-            errs.iter()
-                .map(|e| e["message"].as_str().unwrap_or_default())
-                .collect::<Vec<_>>()
-                .join(" | ")
-        })
-        .unwrap_or_default()
-}
 
 /// dos_alias_overloading: 101 aliases of `__typename`; flagged when `alias100` comes back.
 #[tokio::test]
