@@ -7,6 +7,7 @@ pub mod cli;
 pub mod db;
 pub mod demo;
 pub mod digest;
+pub mod docs;
 pub mod domain;
 pub mod error;
 pub mod events;
