@@ -89,7 +89,8 @@ impl MigrationTrait for Migration {
                 c.name.into(),
                 c.number.into(),
                 c.fips.into(),
-                // ORI-style identifier: CA + 3-digit county + court suffix (domain.md §4.4 ⚠️).
+                // ORI-style identifier: CA + 3-digit county + court suffix
+                // (docs/law/ncic.md#ori ⚠️).
                 format!("CA{:03}015J", c.number).into(),
                 "full".into(),
                 now.into(),

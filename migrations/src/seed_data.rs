@@ -23,7 +23,7 @@ macro_rules! counties {
 }
 
 /// Alphabetical county numbers as used in California ORIs; FIPS county codes are the odd numbers
-/// 001–115 in the same order (domain.md §9.1).
+/// 001–115 in the same order (docs/law/identity.md#counties).
 pub const COUNTIES: &[County] = counties![
     (1, "Alameda", "06001"),
     (2, "Alpine", "06003"),
@@ -86,7 +86,8 @@ pub const COUNTIES: &[County] = counties![
 ];
 
 /// Tribal courts in California (public institutions). CCPOR counts 13–14 participating tribal
-/// courts (domain.md §0); which ones is administrative data, so this list is a starting set.
+/// courts (docs/law/registry.md#participating-courts); which ones is administrative data, so this
+/// list is a starting set.
 pub const TRIBAL_COURTS: &[TribalCourt] = &[
     TribalCourt {
         number: 1,

@@ -65,7 +65,8 @@ const COUNTY_WEIGHTS: [u32; 58] = [
     282, 764, 448, 1936, 270, 182, 3, 44, 453, 488, 552, 99, 65, 16, 473, 55, 843, 216, 81,
 ];
 
-/// Share of chains by family (domain.md §8: DV ≈ 70 % and CH ≈ 26 % of civil filings).
+/// Share of chains by family (docs/law/registry.md#scale: DV ≈ 70 % and CH ≈ 26 % of civil
+/// filings).
 const FAMILY_MIX: &[(OrderFamily, f64)] = &[
     (OrderFamily::Dv, 0.50),
     (OrderFamily::Ch, 0.19),
@@ -323,7 +324,8 @@ impl Generator {
             .unwrap_or(self.superior[0])
     }
 
-    /// Case numbers shaped like the county's (domain.md §9.2 patterns, synthetic sequences).
+    /// Case numbers shaped like the county's (docs/law/identity.md#case-numbers, synthetic
+    /// sequences).
     fn case_number(
         &mut self,
         court: usize,

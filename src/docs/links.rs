@@ -241,4 +241,17 @@ mod tests {
             broken.join("\n")
         );
     }
+
+    #[test]
+    fn nothing_cites_the_research_note_outside_the_repository() {
+        let note = concat!("domain", ".md");
+        let mut all = Vec::new();
+        files(root(), &mut all);
+        let hits: Vec<String> = all
+            .iter()
+            .filter(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains(note)))
+            .map(|p| p.display().to_string())
+            .collect();
+        assert!(hits.is_empty(), "cite docs/law instead of {note}: {hits:?}");
+    }
 }

@@ -1,5 +1,5 @@
-//! Court case numbers. There is no statewide format (domain.md §9.2): keep what the court wrote
-//! and match on a normalized key.
+//! Court case numbers. There is no statewide format (docs/law/identity.md#case-numbers): keep
+//! what the court wrote and match on a normalized key.
 use super::Invalid;
 
 /// A case number as written on the order, with its matching key.

@@ -1,5 +1,5 @@
 //! Closed code lists. Each value has a stable database spelling; the GraphQL enum is derived from
-//! the same type so the lists cannot drift apart. NCIC lists: domain.md §4.4.
+//! the same type so the lists cannot drift apart. NCIC lists: docs/law/ncic.md#descriptor-codes.
 
 /// Declares an enum with its database strings and GraphQL derivation.
 macro_rules! code_enum {
@@ -66,7 +66,7 @@ code_enum!(
 
 code_enum!(
     /// Whether a party is a natural person or an organization (retail-crime and workplace orders
-    /// protect businesses, domain.md §2.2).
+    /// protect businesses, docs/law/forms.md#protected-organizations).
     PartyType { Individual => "individual", Organization => "organization" }
 );
 
@@ -80,7 +80,7 @@ code_enum!(
 );
 
 code_enum!(
-    /// How much contact the order allows (domain.md §6.2).
+    /// How much contact the order allows (docs/law/conditions.md#contact-level).
     ContactLevel { None => "none", PeacefulContact => "peaceful_contact", NoContact => "no_contact" }
 );
 
@@ -90,7 +90,7 @@ code_enum!(
 );
 
 code_enum!(
-    /// Who entered the order (domain.md §1).
+    /// Who entered the order (docs/law/registry.md#entry-sources).
     EntrySource { Court => "court", Lea => "lea", Feed => "feed" }
 );
 
@@ -124,7 +124,7 @@ code_enum!(
 );
 
 code_enum!(
-    /// Lifecycle events (domain.md §3.1).
+    /// Lifecycle events (docs/law/lifecycle.md#events).
     EventKind {
         Issued => "issued",
         Served => "served",
@@ -137,7 +137,8 @@ code_enum!(
     }
 );
 
-/// NCIC Protection Order Conditions, PCO 01–09 (NIEM `ncic:PCOCodeType`, domain.md §4.4).
+/// NCIC Protection Order Conditions, PCO 01–09 (NIEM `ncic:PCOCodeType`,
+/// docs/law/ncic.md#pco-conditions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PcoCode(u8);
 

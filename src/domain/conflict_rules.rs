@@ -1,6 +1,7 @@
-//! What conflicts between two active orders whose parties overlap (domain.md §5.2, a design
-//! synthesis ⚠️ over Fam. Code 6320/6389/6457, CRC 5.445 and 18 U.S.C. 2265(c)). Pure rules over
-//! the terms of each order; finding the orders is the service's job.
+//! What conflicts between two active orders whose parties overlap
+//! (docs/law/precedence.md#conflicts, a design synthesis ⚠️ over Fam. Code 6320/6389/6457,
+//! CRC 5.445 and 18 U.S.C. 2265(c)). Pure rules over the terms of each order; finding the orders
+//! is the service's job.
 use super::codes::{ContactLevel, PcoCode, code_enum};
 use super::order_rules::OrderFamily;
 
@@ -33,7 +34,7 @@ pub enum Direction {
     Reverse,
 }
 
-/// NCIC PCO codes the rules read (domain.md §4.4).
+/// NCIC PCO codes the rules read (docs/law/ncic.md#pco-conditions).
 const PCO_RESIDENCE: u8 = 3;
 const PCO_NO_COMMUNICATION: u8 = 5;
 const PCO_VISITATION: u8 = 6;
@@ -113,7 +114,7 @@ pub fn compare(this: &Terms, other: &Terms, direction: Direction) -> Vec<Finding
             ConflictKind::Mutual,
             "each party is restrained against the other (mutual orders)".to_owned(),
             "18 U.S.C. 2265(c): mutual orders get full faith and credit only on a counter-petition \
-             with specific findings (domain.md §5.2); Fam. Code 6305 ⚠️",
+             with specific findings (docs/law/precedence.md#mutual-orders); Fam. Code 6305 ⚠️",
         );
     }
     if (this.no_contact() && other.allows_contact())
@@ -141,15 +142,15 @@ pub fn compare(this: &Terms, other: &Terms, direction: Direction) -> Vec<Finding
                 yards(Some(a)),
                 yards(Some(b))
             ),
-            "domain.md §5.2 ⚠️: different stay-away distances; the controlling order's applies \
-             (Fam. Code 6457)",
+            "docs/law/precedence.md#conflicts ⚠️: different stay-away distances; the controlling \
+             order's applies (Fam. Code 6457)",
         );
     }
     if direction == Direction::Reverse && this.gives_residence() && other.gives_residence() {
         add(
             ConflictKind::Residence,
             "each order gives the residence (move-out) to a different party".to_owned(),
-            "Fam. Code 6321 move-out orders ⚠️; domain.md §5.2",
+            "Fam. Code 6321 move-out orders ⚠️; docs/law/precedence.md#conflicts",
         );
     }
     let visit_vs_protect =
@@ -187,7 +188,8 @@ pub fn compare(this: &Terms, other: &Terms, direction: Direction) -> Vec<Finding
         add(
             ConflictKind::Duplicate,
             "same parties, same kind of order and the same terms".to_owned(),
-            "CCPOR goal: avoid redundant orders (domain.md §1.1, §5.2)",
+            "CCPOR goal: avoid redundant orders (docs/law/registry.md#purpose, \
+             docs/law/precedence.md#conflicts)",
         );
     }
     out

@@ -1,5 +1,6 @@
 //! Dates of birth and estimated ages. The forms allow an estimated age when the DOB is unknown
-//! (CH-110 marks "age (estimate allowed)" as required for CLETS, domain.md §4.1).
+//! (CH-110 marks "age (estimate allowed)" as required for CLETS,
+//! docs/law/identity.md#required-descriptors).
 use chrono::{Datelike, NaiveDate};
 
 use super::Invalid;

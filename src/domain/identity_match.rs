@@ -1,6 +1,7 @@
 //! Whether two person records from different courts are the same human: the name index's score
-//! for names and DOB, adjusted by the descriptors printed on the orders (domain.md §4.2), with
-//! every reason kept so a clerk can judge a proposed link.
+//! for names and DOB, adjusted by the descriptors printed on the orders
+//! (docs/law/identity.md#descriptors-on-the-orders), with every reason kept so a clerk can judge a
+//! proposed link.
 use chrono::NaiveDate;
 
 use super::codes::code_enum;

@@ -1,12 +1,13 @@
-//! Order families, Judicial Council forms and the durations the law caps (domain.md §2).
-//! Form numbers and limits marked ⚠️ in domain.md are kept here as data, in one table.
+//! Order families, Judicial Council forms and the durations the law caps (docs/law/forms.md,
+//! docs/law/durations.md). Form numbers and limits marked unconfirmed (⚠️) there are kept here as
+//! data, in one table; the tables of those pages are generated from this one (`crate::docs`).
 use chrono::{DateTime, Duration, Months, Utc};
 
 use super::Invalid;
 use super::codes::code_enum;
 
 code_enum!(
-    /// Order family, by the statute it is issued under (domain.md §2.1).
+    /// Order family, by the statute it is issued under (docs/law/forms.md#families).
     OrderFamily {
         /// Domestic violence, Fam. Code 6200 ff.
         Dv => "dv",
@@ -101,7 +102,7 @@ macro_rules! form {
 
 const TRO_DAYS: Limit = Limit::Days(25);
 
-/// Registrable orders (domain.md §2.2, §2.3).
+/// Registrable orders (docs/law/forms.md#forms, docs/law/durations.md#caps-in-the-code).
 pub const FORMS: &[FormRule] = &[
     form!(
         "DV-110",
@@ -109,7 +110,7 @@ pub const FORMS: &[FormRule] = &[
         Temporary,
         TRO_DAYS,
         true,
-        "TRO lasts until the hearing, held within 21 days or 25 for good cause (domain.md §2.3; Fam. Code 242 ⚠️)"
+        "TRO lasts until the hearing, held within 21 days or 25 for good cause (docs/law/durations.md#tros; Fam. Code 242 ⚠️)"
     ),
     form!(
         "DV-116",
@@ -117,7 +118,7 @@ pub const FORMS: &[FormRule] = &[
         Temporary,
         Limit::Unlimited,
         true,
-        "continuance order extends the TRO to the new hearing (domain.md §3.1 ⚠️)"
+        "continuance order extends the TRO to the new hearing (docs/law/durations.md#tros ⚠️)"
     ),
     form!(
         "DV-130",
@@ -133,7 +134,7 @@ pub const FORMS: &[FormRule] = &[
         AfterHearing,
         Limit::Unlimited,
         false,
-        "Fam. Code 6400 ff.: registered as issued by the other jurisdiction (domain.md §2.2 ⚠️)"
+        "Fam. Code 6400 ff.: registered as issued by the other jurisdiction (docs/law/forms.md#forms ⚠️)"
     ),
     form!(
         "CH-110",
@@ -141,7 +142,7 @@ pub const FORMS: &[FormRule] = &[
         Temporary,
         TRO_DAYS,
         true,
-        "CCP 527.6: hearing within 21 days, or 25 for good cause (AB 1596, domain.md §2.3)"
+        "CCP 527.6: hearing within 21 days, or 25 for good cause (AB 1596, docs/law/durations.md#tros)"
     ),
     form!(
         "CH-130",
@@ -149,7 +150,7 @@ pub const FORMS: &[FormRule] = &[
         AfterHearing,
         Limit::Years(5),
         true,
-        "CCP 527.6: up to 5 years (domain.md §2.3)"
+        "CCP 527.6: up to 5 years (docs/law/durations.md#orders-after-hearing)"
     ),
     form!(
         "EA-110",
@@ -157,7 +158,7 @@ pub const FORMS: &[FormRule] = &[
         Temporary,
         TRO_DAYS,
         true,
-        "WIC 15657.03: TRO lasts until the hearing (domain.md §2.3 ⚠️)"
+        "WIC 15657.03: TRO lasts until the hearing (docs/law/durations.md#tros ⚠️)"
     ),
     form!(
         "EA-130",
@@ -165,7 +166,7 @@ pub const FORMS: &[FormRule] = &[
         AfterHearing,
         Limit::Years(5),
         true,
-        "WIC 15657.03: up to 5 years (domain.md §2.3)"
+        "WIC 15657.03: up to 5 years (docs/law/durations.md#orders-after-hearing)"
     ),
     form!(
         "WV-110",
@@ -173,7 +174,7 @@ pub const FORMS: &[FormRule] = &[
         Temporary,
         TRO_DAYS,
         true,
-        "CCP 527.8: hearing within 21 days, or 25 for good cause (AB 1596, domain.md §2.3)"
+        "CCP 527.8: hearing within 21 days, or 25 for good cause (AB 1596, docs/law/durations.md#tros)"
     ),
     form!(
         "WV-130",
@@ -189,7 +190,7 @@ pub const FORMS: &[FormRule] = &[
         Temporary,
         TRO_DAYS,
         true,
-        "CCP 527.85: TRO lasts until the hearing (domain.md §2.3 ⚠️)"
+        "CCP 527.85: TRO lasts until the hearing (docs/law/durations.md#tros ⚠️)"
     ),
     form!(
         "SV-130",
@@ -197,7 +198,7 @@ pub const FORMS: &[FormRule] = &[
         AfterHearing,
         Limit::Years(3),
         true,
-        "CCP 527.85: up to 3 years (domain.md §2.3 ⚠️)"
+        "CCP 527.85: up to 3 years (docs/law/durations.md#orders-after-hearing ⚠️)"
     ),
     form!(
         "EPO-002",
@@ -221,7 +222,7 @@ pub const FORMS: &[FormRule] = &[
         Temporary,
         Limit::Unlimited,
         true,
-        "continuance order extends the ex parte GVRO (domain.md §2.2 ⚠️)"
+        "continuance order extends the ex parte GVRO (docs/law/durations.md#tros ⚠️)"
     ),
     form!(
         "GV-130",
@@ -229,7 +230,7 @@ pub const FORMS: &[FormRule] = &[
         AfterHearing,
         Limit::Years(5),
         true,
-        "PC 18170: 1 to 5 years since AB 12 (domain.md §2.3 ⚠️)"
+        "PC 18170: 1 to 5 years since AB 12 (docs/law/durations.md#gun-violence-orders ⚠️)"
     ),
     form!(
         "JV-250",
@@ -237,7 +238,7 @@ pub const FORMS: &[FormRule] = &[
         Temporary,
         TRO_DAYS,
         true,
-        "WIC 213.5: temporary order until the hearing (domain.md §2.2)"
+        "WIC 213.5: temporary order until the hearing (docs/law/durations.md#tros)"
     ),
     form!(
         "JV-255",
@@ -245,7 +246,7 @@ pub const FORMS: &[FormRule] = &[
         Juvenile,
         Limit::Years(3),
         true,
-        "WIC 213.5 and JV-255: up to 3 years (domain.md §2.3)"
+        "WIC 213.5 and JV-255: up to 3 years (docs/law/durations.md#orders-after-hearing)"
     ),
     form!(
         "CR-160",
@@ -277,7 +278,7 @@ pub const FORMS: &[FormRule] = &[
         AfterHearing,
         Limit::Years(2),
         true,
-        "PC 490.8: up to 2 years (domain.md §2.3)"
+        "PC 490.8: up to 2 years (docs/law/durations.md#orders-after-hearing)"
     ),
 ];
 
@@ -329,28 +330,28 @@ pub fn renewal_limit(family: OrderFamily) -> (Limit, &'static str) {
         ),
         OrderFamily::Ch => (
             Limit::Years(5),
-            "CCP 527.6: renewal up to 5 years (domain.md §2.3 ⚠️)",
+            "CCP 527.6: renewal up to 5 years (docs/law/durations.md#renewal ⚠️)",
         ),
         OrderFamily::Ea => (
             Limit::Years(5),
-            "WIC 15657.03: renewal up to 5 years (domain.md §2.3 ⚠️)",
+            "WIC 15657.03: renewal up to 5 years (docs/law/durations.md#renewal ⚠️)",
         ),
         OrderFamily::Wv => (Limit::Years(3), "CCP 527.8(k)(1): renewal up to 3 years"),
         OrderFamily::Sv => (
             Limit::Years(3),
-            "CCP 527.85: renewal up to 3 years (domain.md §2.3 ⚠️)",
+            "CCP 527.85: renewal up to 3 years (docs/law/durations.md#renewal ⚠️)",
         ),
         OrderFamily::Gv => (
             Limit::Years(5),
-            "PC 18170: renewal 1 to 5 years (domain.md §2.3 ⚠️)",
+            "PC 18170: renewal 1 to 5 years (docs/law/durations.md#renewal ⚠️)",
         ),
         OrderFamily::Jv => (
             Limit::Years(3),
-            "WIC 213.5: renewal up to 3 years (domain.md §2.3)",
+            "WIC 213.5: renewal up to 3 years (docs/law/durations.md#renewal)",
         ),
         OrderFamily::Rt => (
             Limit::Years(2),
-            "PC 490.8: renewal up to 2 years (domain.md §2.3 ⚠️)",
+            "PC 490.8: renewal up to 2 years (docs/law/durations.md#renewal ⚠️)",
         ),
         OrderFamily::Cr => (Limit::Years(10), "PC 136.2(i)(1): up to 10 years"),
         OrderFamily::Epo | OrderFamily::OutOfState => (Limit::Unlimited, "not renewable here"),

@@ -1,5 +1,5 @@
 //! Originating Agency Identifier: 9 characters, two-letter state then seven letters/digits
-//! (NCIC ORI field, domain.md §4.4).
+//! (NCIC ORI field, docs/law/ncic.md#ori).
 use super::Invalid;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

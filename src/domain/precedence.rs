@@ -1,4 +1,5 @@
-//! Which of several orders between the same parties law enforcement enforces (domain.md §5.1).
+//! Which of several orders between the same parties law enforcement enforces
+//! (docs/law/precedence.md#enforcement-order).
 //!
 //! Fam. Code 6457 (the same hierarchy is in Fam. Code 6383(h) and 6405, and PC 136.2 for
 //! criminal orders): (1) an emergency protective order that has precedence under PC 136.2(c)(1);
@@ -30,7 +31,8 @@ impl PrecedenceRule {
             PrecedenceRule::Epo => {
                 "Fam. Code 6457 (first rule) and PC 136.2(c)(1): an emergency protective order \
                  that has precedence is enforced first; its precedence covers only its more \
-                 restrictive provisions (PC 136.2(c)(1)-(2), domain.md §5.1 ⚠️)"
+                 restrictive provisions (PC 136.2(c)(1)-(2), \
+                 docs/law/precedence.md#when-an-epo-takes-precedence ⚠️)"
             }
             PrecedenceRule::NoContact => {
                 "Fam. Code 6457 (second rule): absent a qualifying EPO, a no-contact order \

@@ -1,5 +1,6 @@
-//! Order status, derived at query time from the lifecycle projections (domain.md §3.2): never
-//! stored, so an order that expired at midnight is not shown active a second later.
+//! Order status, derived at query time from the lifecycle projections
+//! (docs/law/lifecycle.md#status): never stored, so an order that expired at midnight is not shown
+//! active a second later.
 use chrono::{DateTime, Utc};
 
 use super::codes::code_enum;

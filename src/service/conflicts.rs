@@ -1,6 +1,7 @@
-//! Conflicting-order detection (domain.md §5): the active orders whose restrained and protected
-//! persons overlap an order's (either direction, over linked identities), what conflicts between
-//! them (`domain::conflict_rules`) and which order controls enforcement (`domain::precedence`).
+//! Conflicting-order detection (docs/law/precedence.md#conflicts): the active orders whose
+//! restrained and protected persons overlap an order's (either direction, over linked identities),
+//! what conflicts between them (`domain::conflict_rules`) and which order controls enforcement
+//! (`domain::precedence`).
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
