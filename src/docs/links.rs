@@ -167,10 +167,6 @@ pub fn broken(root: &Path) -> Vec<String> {
         let rel = path.strip_prefix(root).unwrap_or(&path);
         let markdown = path.extension().is_some_and(|x| x == "md");
         for (line, target) in targets(&text, markdown) {
-            let target = match target.strip_prefix("./#") {
-                Some(a) => format!("./#{a}"),
-                None => target,
-            };
             let why = match target.strip_prefix("./#") {
                 Some(a) => (!anchors(&text).contains(a))
                     .then(|| format!("{} has no heading #{a}", rel.display())),
