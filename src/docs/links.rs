@@ -250,4 +250,23 @@ mod tests {
             .collect();
         assert!(hits.is_empty(), "cite docs/law instead of {note}: {hits:?}");
     }
+
+    #[test]
+    fn the_readme_map_reaches_the_three_rules_in_one_step() {
+        let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+        let map = readme
+            .split("## Where things live")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .unwrap();
+        let links: Vec<String> = targets(map, true).into_iter().map(|(_, t)| t).collect();
+        for rule in [
+            "durations.md#epo",
+            "confidentiality.md#clets-001",
+            "precedence.md#enforcement-order",
+        ] {
+            let want = format!("./docs/law/{rule}");
+            assert!(links.contains(&want), "README map lacks a link to {want}");
+        }
+    }
 }
