@@ -1,1 +1,150 @@
 //! Outside review (issue 22): tokens and client-supplied strings (items 1, 2, 3, 9, 13, 16, 18).
+use std::time::{Duration, Instant, SystemTime};
+
+use ccpor::auth::Role;
+use ccpor::auth::token::{Narrowing, attenuate};
+use serde_json::json;
+
+use crate::hardening::post;
+use crate::helpers::{error_code, spawn_app};
+
+/// `token` with one more block written as Datalog (a holder can append any block offline).
+fn append_block(token: &str, code: &str) -> String {
+    biscuit_auth::UnverifiedBiscuit::from_base64(token)
+        .unwrap()
+        .append(biscuit_auth::macros::block!("").code(code).unwrap())
+        .unwrap()
+        .to_base64()
+        .unwrap()
+}
+
+/// The review's CPU token: 60 facts and one check joining four of them (60^4 combinations, run
+/// once per county it took 7.7 s to refuse).
+fn crafted_block() -> String {
+    let mut code: String = (0..60).map(|i| format!("f({i});")).collect();
+    code.push_str("check if f($a), f($b), f($c), f($d), $a + $b + $c + $d == -1;");
+    code
+}
+
+/// Item 2: a crafted token (an analyst token with a 60-fact joining check, live or expired) is
+/// refused unrun with `TOKEN_TOO_LARGE`, as is an oversized bearer string; an expired token
+/// within the bounds is refused as expired before its checks run; and `/healthz` answers while
+/// such tokens arrive.
+#[tokio::test]
+async fn item_02_crafted_tokens_are_refused_unrun_and_the_server_stays_responsive() {
+    let app = spawn_app().await;
+    let analyst = app.mint(Role::Analyst, None);
+    let crafted = append_block(&analyst, &crafted_block());
+    let past = SystemTime::now() - Duration::from_secs(60);
+    let expired = attenuate(
+        &analyst,
+        &Narrowing {
+            expires: Some(past),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let crafted_expired = append_block(&expired, &crafted_block());
+    let query = "{ statisticsSmallCell }";
+    for token in [&crafted, &crafted_expired] {
+        let started = Instant::now();
+        let (status, body) = post(&app, Some(token), query).await;
+        assert_eq!(status, 401, "{body:#}");
+        assert_eq!(error_code(&body), "TOKEN_TOO_LARGE", "{body:#}");
+        assert!(started.elapsed() < Duration::from_secs(2), "refused unrun");
+    }
+    // Within the bounds but expired: the join is never run.
+    let mut small: String = (0..12).map(|i| format!("f({i});")).collect();
+    small.push_str("check if f($a), f($b), f($c), $a + $b + $c == -1;");
+    let (status, body) = post(&app, Some(&append_block(&expired, &small)), query).await;
+    assert_eq!((status, error_code(&body)), (401, "TOKEN_EXPIRED".into()));
+    let huge = "A".repeat(ccpor::auth::shape::MAX_TOKEN_BYTES + 1);
+    let (status, body) = post(&app, Some(&huge), query).await;
+    assert_eq!((status, error_code(&body)), (401, "TOKEN_TOO_LARGE".into()));
+    // Closures are refused: nested `.all` loops would multiply without bound.
+    let closure = append_block(
+        &analyst,
+        "check if [1, 2, 3].all($x -> [1, 2, 3].all($y -> $x != $y + 9));",
+    );
+    let (status, body) = post(&app, Some(&closure), query).await;
+    assert_eq!((status, error_code(&body)), (401, "TOKEN_TOO_LARGE".into()));
+    // The unaltered token still works.
+    let (status, body) = post(&app, Some(&analyst), query).await;
+    assert_eq!(status, 200, "{body:#}");
+    assert!(body["errors"].is_null(), "{body:#}");
+
+    // Crafted tokens keep arriving (each a fresh token, so no check is reused) while /healthz
+    // is asked.
+    let stop = Instant::now() + Duration::from_secs(2);
+    let mut senders = Vec::new();
+    for n in 0..4 {
+        let (base, url) = (analyst.clone(), app.url("/graphql"));
+        senders.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut i = 0;
+            while Instant::now() < stop {
+                let t = append_block(&base, &format!("{}g({n}{i});", crafted_block()));
+                let r = client
+                    .post(&url)
+                    .bearer_auth(t)
+                    .json(&json!({ "query": "{ statisticsSmallCell }" }))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 401);
+                i += 1;
+            }
+            i
+        }));
+    }
+    let mut slowest = Duration::ZERO;
+    while Instant::now() < stop {
+        let started = Instant::now();
+        let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        slowest = slowest.max(started.elapsed());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut sent = 0;
+    for s in senders {
+        sent += s.await.unwrap();
+    }
+    assert!(sent >= 4, "crafted tokens were sent: {sent}");
+    assert!(
+        slowest < Duration::from_secs(2),
+        "/healthz took {slowest:?} while {sent} crafted tokens were refused"
+    );
+}
+
+/// Item 16: a checked token is not trusted past its own expiry: the verification cache keeps
+/// the token's expiry and checks it again once it has passed.
+#[tokio::test]
+async fn item_16_a_cached_check_ends_with_the_tokens_own_expiry() {
+    let app = spawn_app().await;
+    let analyst = app.mint(Role::Analyst, None);
+    let expires = SystemTime::now() + Duration::from_secs(2);
+    let short = attenuate(
+        &analyst,
+        &Narrowing {
+            expires: Some(expires),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let query = "{ statisticsSmallCell }";
+    let (status, body) = post(&app, Some(&short), query).await;
+    assert_eq!(status, 200, "{body:#}");
+    let checked_at = Instant::now();
+    // Past the token's expiry (dates are whole seconds), well inside the cache's 5 s.
+    tokio::time::sleep(
+        expires
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+            + Duration::from_millis(1200),
+    )
+    .await;
+    assert!(checked_at.elapsed() < ccpor::auth::VERIFIED_FOR);
+    let (status, body) = post(&app, Some(&short), query).await;
+    assert_eq!(status, 401, "{body:#}");
+    assert_eq!(error_code(&body), "TOKEN_EXPIRED", "{body:#}");
+}
