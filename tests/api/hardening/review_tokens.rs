@@ -6,7 +6,50 @@ use ccpor::auth::token::{Narrowing, attenuate};
 use serde_json::json;
 
 use crate::hardening::post;
-use crate::helpers::{error_code, spawn_app};
+use crate::helpers::{create, dv_tro, error_code, spawn_app};
+
+/// Item 1: `/playground` (served to anyone, with no token) and everything it loads carry no
+/// value from the database: no name, person id or case number of the orders stored.
+#[tokio::test]
+async fn item_01_the_playground_embeds_no_data_from_the_database() {
+    let app = spawn_app().await;
+    let (order, restrained, protected) = create(&app, dv_tro("26FL771234", 3)).await;
+    create(&app, dv_tro("26FL771235", 2)).await;
+    let anonymous = reqwest::Client::new();
+    let page = anonymous.get(app.url("/playground")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let mut served = page.text().await.unwrap();
+    for op in ccpor::operations::OPERATIONS {
+        assert!(served.contains(op.name), "a tab for {}", op.name);
+    }
+    let assets: Vec<String> = served
+        .split("src=\"")
+        .chain(served.split("href=\""))
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .filter(|u| u.starts_with("/playground/"))
+        .map(str::to_owned)
+        .collect();
+    assert!(assets.len() >= 4, "{assets:?}");
+    for a in assets {
+        let r = anonymous.get(app.url(&a)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{a}");
+        served.push_str(&String::from_utf8_lossy(&r.bytes().await.unwrap()));
+    }
+    for stored in [
+        order.as_str(),
+        restrained.as_str(),
+        protected.as_str(),
+        "26FL771234",
+        "26FL771235",
+        "Quintero",
+        "Ramiro",
+        "Okonkwo",
+        "Teodora",
+    ] {
+        assert!(!served.contains(stored), "the playground shows {stored:?}");
+    }
+}
 
 /// `token` with one more block written as Datalog (a holder can append any block offline).
 fn append_block(token: &str, code: &str) -> String {
