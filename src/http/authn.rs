@@ -11,12 +11,13 @@ use crate::http::HttpState;
 use crate::http::error::error_response;
 use crate::images::access::Requester;
 
-/// The client's request id (`x-request-id`), or a new one.
+/// The client's request id (`x-request-id`, bounded and cleaned: it reaches audit rows and
+/// logs), or a new one.
 pub fn request_id(headers: &HeaderMap) -> String {
     headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+        .map(|v| crate::audit::clean::bounded(v, crate::audit::clean::MAX_CLIENT_TEXT).into_owned())
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 

@@ -125,6 +125,7 @@ fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    let request_id = crate::audit::clean::bounded(request_id, crate::audit::clean::MAX_CLIENT_TEXT);
     tracing::info_span!(
         "request",
         request_id = %request_id,

@@ -6,7 +6,7 @@ use ccpor::auth::token::{Narrowing, attenuate};
 use serde_json::json;
 
 use crate::hardening::post;
-use crate::helpers::{create, dv_tro, error_code, spawn_app};
+use crate::helpers::{TestApp, client_with, create, dv_tro, error_code, spawn_app};
 
 /// Item 1: `/playground` (served to anyone, with no token) and everything it loads carry no
 /// value from the database: no name, person id or case number of the orders stored.
@@ -156,6 +156,91 @@ async fn item_02_crafted_tokens_are_refused_unrun_and_the_server_stays_responsiv
     assert!(
         slowest < Duration::from_secs(2),
         "/healthz took {slowest:?} while {sent} crafted tokens were refused"
+    );
+}
+
+/// The audit rows of `request_id`.
+async fn rows_of(app: &TestApp, request_id: &str) -> Vec<entities::audit_event::Model> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    entities::audit_event::Entity::find()
+        .filter(entities::audit_event::Column::RequestId.eq(request_id))
+        .all(&app.db)
+        .await
+        .unwrap()
+}
+
+/// An analyst's read that is audited.
+const STATISTICS: &str =
+    r#"{ statistics(from: "2026-01-01", to: "2026-01-31", groupBy: FAMILY) { group } }"#;
+
+/// Item 3: client strings cannot bloat the audit log nor fail it: an anonymous request with a
+/// 1.5 MB `operationName` holding a NUL, sent alongside token holders' requests (in the same
+/// group-commit batches), is refused as usual; every request is answered and audited, the
+/// crafted name cut to a bounded, NUL-free text; an oversized `x-request-id` is cut too.
+#[tokio::test]
+async fn item_03_client_strings_reach_the_audit_log_bounded_and_clean() {
+    use ccpor::audit::clean::{MAX_AUDIT_TEXT, MAX_CLIENT_TEXT};
+    let app = spawn_app().await;
+    let analyst = app.mint(Role::Analyst, None);
+    let name = format!("Evil\0{}", "x".repeat(1_500_000));
+    let mut sent = Vec::new();
+    for i in 0..8 {
+        let (crafted_id, normal_id) = (format!("crafted-{i}"), format!("normal-{i}"));
+        let crafted = reqwest::Client::new()
+            .post(app.url("/graphql"))
+            .header("x-request-id", &crafted_id)
+            .json(&json!({ "query": "{ statisticsSmallCell }", "operationName": name }))
+            .send();
+        let normal = client_with(&analyst)
+            .post(app.url("/graphql"))
+            .header("x-request-id", &normal_id)
+            .json(&json!({ "query": STATISTICS }))
+            .send();
+        sent.push(async move {
+            let (c, n) = tokio::join!(crafted, normal);
+            (crafted_id, c.unwrap(), normal_id, n.unwrap())
+        });
+    }
+    for (crafted_id, c, normal_id, n) in futures_util::future::join_all(sent).await {
+        assert_eq!(c.status(), 401, "the anonymous request is refused as usual");
+        let body: serde_json::Value = c.json().await.unwrap();
+        assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body:#}");
+        assert_eq!(n.status(), 200);
+        let body: serde_json::Value = n.json().await.unwrap();
+        assert!(body["errors"].is_null(), "{body:#}");
+        let crafted_rows = rows_of(&app, &crafted_id).await;
+        assert_eq!(crafted_rows.len(), 1, "the refusal is audited");
+        let op = crafted_rows[0].operation.clone().unwrap();
+        assert!(op.chars().count() <= MAX_AUDIT_TEXT, "{} chars", op.len());
+        assert!(
+            op.contains("Evil\u{FFFD}xxx") && !op.contains('\0'),
+            "{op:.200}"
+        );
+        assert_eq!(
+            rows_of(&app, &normal_id).await.len(),
+            1,
+            "the read is audited"
+        );
+    }
+    // A request id is client text too.
+    let long_id = "r".repeat(10_000);
+    let r = client_with(&analyst)
+        .post(app.url("/graphql"))
+        .header("x-request-id", &long_id)
+        .json(&json!({ "query": STATISTICS }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cut: String = long_id
+        .chars()
+        .take(MAX_CLIENT_TEXT - 1)
+        .chain(['…'])
+        .collect();
+    assert_eq!(
+        rows_of(&app, &cut).await.len(),
+        1,
+        "audited under the cut id"
     );
 }
 
