@@ -381,6 +381,8 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
             .operation_name
             .as_deref()
             .or(info.as_ref().and_then(|i| i.name.as_deref())),
+        &gql_req.query,
+        trusted,
     );
     let operation = info
         .as_ref()
@@ -481,7 +483,7 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
             }
         }
         crate::metrics::graphql_request(
-            &op_label,
+            op_label,
             "query",
             Outcome::Allowed.as_str(),
             started.elapsed(),
@@ -561,7 +563,7 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         }
     }
     crate::metrics::graphql_request(
-        &op_label,
+        op_label,
         if mutation { "mutation" } else { "query" },
         outcome.as_str(),
         started.elapsed(),

@@ -244,6 +244,55 @@ async fn item_03_client_strings_reach_the_audit_log_bounded_and_clean() {
     );
 }
 
+/// Item 9: metric labels name trusted documents only: an anonymous request's random
+/// `operationName` (or a token holder's own name) is counted as `other`, never as itself, while
+/// a trusted document sent by hash keeps its name.
+#[tokio::test]
+async fn item_09_metric_labels_name_trusted_documents_only() {
+    let app = spawn_app().await;
+    let random = format!("Probe{}", uuid::Uuid::new_v4().simple());
+    let r = reqwest::Client::new()
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": "{ __typename }", "operationName": random }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let own = format!("Own{}", uuid::Uuid::new_v4().simple());
+    app.data(&format!("query {own} {{ courts {{ code }} }}"), json!({}))
+        .await;
+    let doc = ccpor::persisted::manifest()
+        .iter()
+        .find(|d| d.name == "AnalystExploration")
+        .unwrap();
+    let analyst = app.mint(Role::Analyst, None);
+    let vars: serde_json::Value = serde_json::from_str(
+        ccpor::operations::OPERATIONS
+            .iter()
+            .find(|o| o.name == doc.name)
+            .unwrap()
+            .variables,
+    )
+    .unwrap();
+    let r = client_with(&analyst)
+        .post(app.url("/graphql"))
+        .json(&json!({ "variables": vars, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": doc.id } } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let text = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains(&random), "the random name is a label");
+    assert!(!text.contains(&own), "a token holder's own name is a label");
+    assert!(text.contains("operation=\"other\""));
+    assert!(text.contains("operation=\"AnalystExploration\""), "{text}");
+}
+
 /// Item 16: a checked token is not trusted past its own expiry: the verification cache keeps
 /// the token's expiry and checks it again once it has passed.
 #[tokio::test]
