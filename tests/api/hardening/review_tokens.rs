@@ -325,3 +325,69 @@ async fn item_16_a_cached_check_ends_with_the_tokens_own_expiry() {
     assert_eq!(status, 401, "{body:#}");
     assert_eq!(error_code(&body), "TOKEN_EXPIRED", "{body:#}");
 }
+
+/// Item 18: `auditEvents`' object filter takes `%` and `_` literally (they matched any id), and
+/// a persisted query's hash alone tells an anonymous caller nothing: registered or not, the
+/// answer is the same refusal, since the lookup waits for authentication.
+#[tokio::test]
+async fn item_18_audit_filters_are_literal_and_stored_hashes_are_not_probed_anonymously() {
+    use ccpor::audit::{AuditRecord, Outcome};
+    let app = spawn_app().await;
+    create(&app, dv_tro("26FL771240", 2)).await;
+    for id in ["%", "_"] {
+        let mut rec = AuditRecord::new("test.literal", Outcome::Allowed);
+        rec.object_ids = vec![id.to_owned()];
+        ccpor::audit::append(&app.db, rec).await.unwrap();
+    }
+    let admin = app.mint(Role::Admin, None);
+    let q = "query($id: String) { auditEvents(filter: { objectId: $id }) { edges { node { event objectIds } } } }";
+    for id in ["%", "_"] {
+        let body = app.gql_as(Some(&admin), q, json!({ "id": id })).await;
+        let edges = body["data"]["auditEvents"]["edges"].as_array().unwrap();
+        assert_eq!(edges.len(), 1, "{id}: {body:#}");
+        assert_eq!(edges[0]["node"]["objectIds"], json!([id]), "{body:#}");
+    }
+
+    let document = "query StoredProbe { courts { code } }";
+    let stored = ccpor::persisted::hash(document);
+    let holder = app.mint(Role::Clerk, Some("SC19"));
+    let register = client_with(&holder)
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": document, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": stored } } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(register.status(), 200);
+    let by_hash = |sha: &str| json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": sha } } });
+    let answer = |token: Option<String>, sha: String| {
+        let app = &app;
+        let by_hash = &by_hash;
+        async move {
+            let client = token
+                .as_deref()
+                .map_or_else(reqwest::Client::new, client_with);
+            let r = client
+                .post(app.url("/graphql"))
+                .json(&by_hash(&sha))
+                .send()
+                .await
+                .unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    };
+    let (status, body) = answer(Some(holder.clone()), stored.clone()).await;
+    assert_eq!(status, 200, "{body:#}");
+    assert!(
+        body["data"]["courts"].is_array(),
+        "the holder runs it by hash: {body:#}"
+    );
+    let unknown = ccpor::persisted::hash("query NeverSent { courts { name } }");
+    let registered = answer(None, stored).await;
+    let unregistered = answer(None, unknown).await;
+    assert_eq!(registered.0, 401, "{registered:?}");
+    assert_eq!(error_code(&registered.1), "UNAUTHENTICATED");
+    assert_eq!(registered, unregistered, "the same answer either way");
+}
