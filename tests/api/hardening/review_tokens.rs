@@ -293,6 +293,53 @@ async fn item_09_metric_labels_name_trusted_documents_only() {
     assert!(text.contains("operation=\"AnalystExploration\""), "{text}");
 }
 
+/// Item 13: the data dir and every file in it are owner-only: `ccpor serve --demo` on a new data
+/// dir writes its database, write-ahead log, name index and key files, and after an audited
+/// read nothing in it is open to group or others (dir 0700, files 0600).
+#[cfg(unix)]
+#[tokio::test]
+async fn item_13_data_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let (mut child, url, tokens) = crate::cli::serve_demo(&dir);
+    let base = url.trim_end_matches("/playground").to_owned();
+    let r = client_with(&tokens["analyst"])
+        .post(format!("{base}/graphql"))
+        .json(&json!({ "query": STATISTICS }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut seen = Vec::new();
+    let mut open = Vec::new();
+    let mut walk = vec![dir.clone()];
+    while let Some(p) = walk.pop() {
+        let meta = std::fs::symlink_metadata(&p).unwrap();
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            open.push(format!("{} {mode:o}", p.display()));
+        }
+        if meta.is_dir() {
+            assert_eq!(mode, 0o700, "{}", p.display());
+            walk.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        }
+        seen.push(p.strip_prefix(&dir).unwrap().display().to_string());
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for f in [
+        "ccpor.db",
+        "ccpor.db-wal",
+        "keys.json",
+        "image-url.key",
+        "search",
+    ] {
+        assert!(seen.iter().any(|s| s == f), "{f} in {seen:?}");
+    }
+    assert!(open.is_empty(), "open to group or others: {open:#?}");
+}
+
 /// Item 16: a checked token is not trusted past its own expiry: the verification cache keeps
 /// the token's expiry and checks it again once it has passed.
 #[tokio::test]
