@@ -1,7 +1,7 @@
 //! Access control: biscuit tokens per role and court or agency, checked on every request.
 //!
-//! `keys` manages root keys, `token` mints and attenuates, `verify` runs the authorizer,
-//! `revocation` keeps the revocation list and `limits` charges each token for the cost of its queries.
+//! `keys` manages root keys, `token` mints and attenuates, `shape` bounds what a token may hold,
+//! `verify` runs the authorizer, `revocation` keeps the revocation list and `limits` charges each token for the cost of its queries.
 
 pub mod keys;
 pub mod limits;
@@ -149,8 +149,8 @@ impl Auth {
         self.revocations.keep_current(db);
     }
 
-    /// Checks a bearer token for `op`: signature and key, revocation (the list's copy), then the
-    /// authorizer with expiry and any attenuation checks.
+    /// Checks a bearer token for `op`: size, signature and key, `shape`'s bounds and expiry,
+    /// revocation (the list's copy), then one authorizer run with any attenuation checks.
     pub async fn authenticate(
         &self,
         db: &DatabaseConnection,
