@@ -20,7 +20,9 @@ use crate::auth::Operation;
 use crate::cache::CacheKind;
 use crate::graphql::{MAX_ALIASES, MAX_DUPLICATE_FIELDS, request_loader};
 use crate::http::answers::{self, Accounting};
-use crate::http::authn::{Attempt, audit_unavailable, bearer, check_bearer, request_id};
+use crate::http::authn::{
+    Attempt, audit_unavailable, authenticate_before_lookup, bearer, check_bearer, request_id,
+};
 use crate::http::error::{JSON, error_response};
 use crate::http::{HttpState, MAX_BODY, UPLOAD_OVERHEAD};
 use crate::images::access::Requester;
@@ -302,18 +304,6 @@ async fn resolve_persisted(
     }
 }
 
-/// A persisted query sent as a hash alone that is not a trusted document: answering it reads
-/// the store of registered documents.
-fn looks_up_stored(req: &async_graphql::Request) -> bool {
-    req.query.is_empty()
-        && req
-            .extensions
-            .get("persistedQuery")
-            .and_then(|pq| pq.clone().into_json().ok())
-            .and_then(|v| v.get("sha256Hash")?.as_str().map(str::to_owned))
-            .is_some_and(|h| crate::persisted::find(&h).is_none())
-}
-
 fn not_found() -> Refusal {
     (
         StatusCode::OK,
@@ -377,25 +367,10 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    // A hash alone names a stored document only to an authenticated caller: anyone else gets
-    // the same refusal whether or not the hash is registered (issue 22, item 18).
-    if looks_up_stored(&gql_req) {
-        let who = Requester {
-            request_id: Some(request_id.clone()),
-            client_addr: client_addr.clone(),
-            ..Requester::default()
-        };
-        // Who the holder is, not yet what the document may do: that is checked as for any
-        // request once the document is known.
-        let attempt = Attempt {
-            operation: None,
-            op: Operation::Read,
-            trusted: true,
-            anonymous_ok: false,
-        };
-        if let Err(resp) = check_bearer(&s, token.clone(), &who, &attempt).await {
-            return resp;
-        }
+    if let Err(resp) =
+        authenticate_before_lookup(&s, &gql_req, &token, &request_id, &client_addr).await
+    {
+        return resp;
     }
     let persisted = match resolve_persisted(&mut gql_req, &s.app.cache).await {
         Ok(p) => p,
