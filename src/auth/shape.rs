@@ -230,6 +230,66 @@ mod tests {
         verify::parse(&f.key_ring().unwrap(), &t, Utc::now()).unwrap()
     }
 
+    fn with_block(t: &Biscuit, code: &str) -> Biscuit {
+        t.append(biscuit_auth::macros::block!("").code(code).unwrap())
+            .unwrap()
+    }
+
+    #[test]
+    fn county_checks_of_any_other_form_are_refused() {
+        let t = minted(&Narrowing::default());
+        for code in [
+            r#"check if county($c), $c == "Fresno";"#,
+            r#"reject if county("Fresno");"#,
+            r#"check all county("Fresno");"#,
+            r#"county("Fresno") <- user($u); check if county("Fresno");"#,
+        ] {
+            assert!(
+                matches!(inspect(&with_block(&t, code)), Err(AuthFailure::Denied(_))),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn county_narrowings_intersect_and_an_empty_scope_is_denied() {
+        let fresno = minted(&Narrowing {
+            county: Some("Fresno".into()),
+            ..Default::default()
+        });
+        let either = with_block(&fresno, r#"check if county("Fresno") or county("Kern");"#);
+        assert_eq!(
+            inspect(&either).unwrap().counties,
+            Some(BTreeSet::from(["Fresno".to_owned()]))
+        );
+        let none = with_block(&fresno, r#"check if county("Kern");"#);
+        let shape = inspect(&none).unwrap();
+        assert_eq!(shape.counties, Some(BTreeSet::new()));
+        let counties = ["Fresno", "Kern"];
+        assert!(matches!(
+            verify::authorize(
+                &none,
+                &shape,
+                verify::Operation::Read,
+                false,
+                &counties,
+                String::new()
+            ),
+            Err(AuthFailure::Denied(_))
+        ));
+        let shape = inspect(&either).unwrap();
+        let (caller, _) = verify::authorize(
+            &either,
+            &shape,
+            verify::Operation::Read,
+            false,
+            &counties,
+            String::new(),
+        )
+        .unwrap();
+        assert_eq!(caller.counties, Some(BTreeSet::from(["Fresno".to_owned()])));
+    }
+
     #[test]
     fn reads_county_scope_and_expiry_of_narrowed_tokens() {
         let soon = std::time::SystemTime::now() + Duration::from_secs(60);
