@@ -1,5 +1,5 @@
 //! Prometheus metrics: one process-wide recorder, rendered by `GET /metrics`. Names and labels
-//! carry no personal data: operation names (bounded), operation types, outcomes, error codes.
+//! carry no personal data: trusted documents' operation names (any other is `other`), operation types, outcomes, error codes.
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -46,24 +46,23 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
-/// An operation name as a label: client-chosen, so anything but a short identifier is `other`
-/// (unbounded label values would grow the registry without limit).
-pub fn operation_label(name: Option<&str>) -> String {
-    match name {
-        None => "anonymous".to_owned(),
-        Some(n)
-            if (1..=64).contains(&n.len())
-                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
-        {
-            n.to_owned()
-        }
-        Some(_) => "other".to_owned(),
-    }
+/// An operation name as a label: the name of a trusted document (the manifest of
+/// `schema/operations/`) when the request is that document, sent by hash or as its exact text;
+/// `anonymous` for an unnamed operation; `other` for anything else. Names are client-chosen, and
+/// a label per name would grow the registry without limit (issue 22, item 9).
+pub fn operation_label(name: Option<&str>, document: &str, trusted: bool) -> &'static str {
+    let Some(name) = name else {
+        return "anonymous";
+    };
+    crate::persisted::manifest()
+        .iter()
+        .find(|d| d.name == name && (trusted || d.body == document))
+        .map_or("other", |d| d.name)
 }
 
 /// One GraphQL request: count, latency, and each error code.
 pub fn graphql_request(
-    operation: &str,
+    operation: &'static str,
     kind: &'static str,
     outcome: &'static str,
     took: Duration,
@@ -71,14 +70,14 @@ pub fn graphql_request(
 ) {
     metrics::counter!(
         "ccpor_graphql_requests_total",
-        "operation" => operation.to_owned(),
+        "operation" => operation,
         "type" => kind,
         "outcome" => outcome
     )
     .increment(1);
     metrics::histogram!(
         "ccpor_graphql_request_duration_seconds",
-        "operation" => operation.to_owned(),
+        "operation" => operation,
         "type" => kind
     )
     .record(took.as_secs_f64());
@@ -92,10 +91,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn operation_labels_are_bounded() {
-        assert_eq!(operation_label(Some("PersonHistory")), "PersonHistory");
-        assert_eq!(operation_label(None), "anonymous");
-        assert_eq!(operation_label(Some("drop table; --")), "other");
-        assert_eq!(operation_label(Some(&"a".repeat(65))), "other");
+    fn operation_labels_are_trusted_names_only() {
+        let doc = crate::persisted::manifest()
+            .iter()
+            .find(|d| d.name == "PersonHistory")
+            .unwrap();
+        assert_eq!(
+            operation_label(Some("PersonHistory"), doc.body, false),
+            "PersonHistory"
+        );
+        assert_eq!(
+            operation_label(Some("PersonHistory"), "", true),
+            "PersonHistory"
+        );
+        assert_eq!(
+            operation_label(
+                Some("PersonHistory"),
+                "query PersonHistory { courts { code } }",
+                false
+            ),
+            "other",
+            "a name alone is not a trusted document"
+        );
+        assert_eq!(
+            operation_label(None, "{ courts { code } }", false),
+            "anonymous"
+        );
+        assert_eq!(
+            operation_label(Some("MyProbe"), "query MyProbe { x }", false),
+            "other"
+        );
     }
 }

@@ -4,7 +4,7 @@
 pub struct Operation {
     pub name: &'static str,
     pub document: &'static str,
-    /// Example variables, JSON.
+    /// Example variables, JSON: fixed synthetic values that name nobody.
     pub variables: &'static str,
 }
 
@@ -37,7 +37,8 @@ pub const OPERATIONS: &[Operation] = &[
 ];
 
 /// Example variables for `op` that name real rows of this database (the busiest restrained person,
-/// the newest case number), so the playground's examples return data.
+/// the newest case number), for tests and tools run by an operator. Never served: the playground
+/// embeds only the fixed synthetic variables of `schema/operations/*.json` (issue 22, item 1).
 pub async fn example_variables(
     db: &sea_orm::DatabaseConnection,
     op: &Operation,

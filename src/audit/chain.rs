@@ -159,8 +159,11 @@ pub(crate) async fn append_locked(
 }
 
 /// The records as rows, not yet placed in the chain (`rechain` does that).
+/// Every text is bounded and cleaned first (`clean`): a client's string never grows a row
+/// without limit nor fails a batch.
 pub(crate) fn unchained(recs: Vec<AuditRecord>) -> Vec<audit_event::Model> {
     recs.into_iter()
+        .map(cleaned)
         .map(|rec| audit_event::Model {
             seq: 0,
             occurred_at: rec.occurred_at.to_rfc3339_opts(SecondsFormat::Micros, true),
@@ -180,6 +183,27 @@ pub(crate) fn unchained(recs: Vec<AuditRecord>) -> Vec<audit_event::Model> {
             hash: String::new(),
         })
         .collect()
+}
+
+fn cleaned(mut rec: AuditRecord) -> AuditRecord {
+    use crate::audit::clean::{MAX_AUDIT_TEXT, MAX_CLIENT_TEXT, bound_in_place, bound_option};
+    bound_in_place(&mut rec.event, MAX_CLIENT_TEXT);
+    for s in [
+        &mut rec.user_id,
+        &mut rec.role,
+        &mut rec.court,
+        &mut rec.agency_ori,
+        &mut rec.client_addr,
+        &mut rec.request_id,
+    ] {
+        bound_option(s, MAX_CLIENT_TEXT);
+    }
+    bound_option(&mut rec.operation, MAX_AUDIT_TEXT);
+    bound_option(&mut rec.detail, MAX_AUDIT_TEXT);
+    for s in rec.object_ids.iter_mut().chain(rec.fields.iter_mut()) {
+        bound_in_place(s, MAX_CLIENT_TEXT);
+    }
+    rec
 }
 
 /// Numbers and hashes `rows` as the rows following `head`, returning the new head.

@@ -1,13 +1,14 @@
 //! Access control: biscuit tokens per role and court or agency, checked on every request.
 //!
-//! `keys` manages root keys, `token` mints and attenuates, `verify` runs the authorizer,
-//! `revocation` keeps the revocation list and `limits` charges each token for the cost of its queries.
+//! `keys` manages root keys, `token` mints and attenuates, `shape` bounds what a token may hold,
+//! `verify` runs the authorizer, `revocation` keeps the revocation list and `limits` charges each token for the cost of its queries.
 
 pub mod keys;
 pub mod limits;
 pub mod revocation;
 pub mod roles;
 pub mod rules;
+pub mod shape;
 pub mod token;
 pub mod verify;
 
@@ -81,12 +82,40 @@ impl Default for AuthConfig {
 
 /// How long a token that passed the signature and authorizer checks is taken as checked. The
 /// checks cost more than the rest of a small request (BENCHMARKS.md, throughput); revocation is
-/// checked on every request against a copy at most `revocation::REFRESH` old, so only a token's
-/// own expiry can be late, by at most this.
+/// checked on every request against a copy at most `revocation::REFRESH` old, and a cached check
+/// is not used past the token's own earliest time check (issue 22, item 16).
 pub const VERIFIED_FOR: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// A token's checked reading: the caller and the revocation ids to look up.
-type Verified = Arc<(Caller, Vec<String>)>;
+/// A token's checked reading: the caller, the revocation ids to look up, and when the check
+/// stops holding (the token's earliest time check).
+struct Verified {
+    caller: Caller,
+    ids: Vec<String>,
+    recheck_by: Option<chrono::DateTime<Utc>>,
+}
+
+/// Token checks run off the async workers, at most this many at once (a crafted token's work,
+/// bounded by `shape`, then waits for a permit instead of taking every core).
+static CHECKS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(
+        std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(2),
+    )
+});
+
+/// Runs `f` on the blocking pool under a `CHECKS` permit.
+async fn off_workers<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AuthFailure> + Send + 'static,
+) -> Result<T, AuthFailure> {
+    let _permit = CHECKS
+        .acquire()
+        .await
+        .map_err(|_| AuthFailure::AuthorizerLimit)?;
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or(Err(AuthFailure::Malformed))
+}
 
 /// What the server needs to check tokens: cheap to clone.
 #[derive(Clone)]
@@ -95,7 +124,7 @@ pub struct Auth {
     pub config: Arc<AuthConfig>,
     pub limiter: Arc<limits::CostLimiter>,
     /// Tokens checked in the last `VERIFIED_FOR`, by token, operation and trusted document.
-    verified: moka::future::Cache<(String, Operation, bool), Verified>,
+    verified: moka::future::Cache<(String, Operation, bool), Arc<Verified>>,
     /// This instance's copy of the revocation list.
     revocations: revocation::RevocationList,
 }
@@ -120,8 +149,8 @@ impl Auth {
         self.revocations.keep_current(db);
     }
 
-    /// Checks a bearer token for `op`: signature and key, revocation (the list's copy), then the
-    /// authorizer with expiry and any attenuation checks.
+    /// Checks a bearer token for `op`: size, signature and key, `shape`'s bounds and expiry,
+    /// revocation (the list's copy), then one authorizer run with any attenuation checks.
     pub async fn authenticate(
         &self,
         db: &DatabaseConnection,
@@ -140,13 +169,30 @@ impl Auth {
         op: Operation,
         trusted: bool,
     ) -> Result<Caller, AuthFailure> {
+        shape::check_size(bearer)?;
         let key = (bearer.trim().to_owned(), op, trusted);
-        let checked = self.verified.get(&key).await;
+        let checked = self
+            .verified
+            .get(&key)
+            .await
+            .filter(|v| v.recheck_by.is_none_or(|t| Utc::now() < t));
         let (token, ids) = match &checked {
-            Some(v) => (None, v.1.clone()),
+            Some(v) => (None, v.ids.clone()),
             None => {
-                let token = verify::parse(&self.ring, bearer, Utc::now())?;
-                let ids = token::verified_revocation_ids(&token);
+                // Signature, bounds and expiry before anything else: a crafted or expired token
+                // is refused without running its Datalog.
+                let ring = self.ring.clone();
+                let bearer = bearer.to_owned();
+                let token = off_workers(move || {
+                    let token = verify::parse(&ring, &bearer, Utc::now())?;
+                    let shape = shape::inspect(&token)?;
+                    if shape.expires_at.is_some_and(|t| t < Utc::now()) {
+                        return Err(AuthFailure::Expired);
+                    }
+                    Ok((token, shape))
+                })
+                .await?;
+                let ids = token::verified_revocation_ids(&token.0);
                 (Some(token), ids)
             }
         };
@@ -160,12 +206,22 @@ impl Auth {
             }
         }
         match (checked, token) {
-            (Some(v), _) => Ok(v.0.clone()),
-            (None, Some(token)) => {
+            (Some(v), _) => Ok(v.caller.clone()),
+            (None, Some((token, shape))) => {
                 let token_id = ids.first().cloned().unwrap_or_default();
-                let caller = verify::authorize(&token, op, trusted, &COUNTY_NAMES, token_id)?;
+                let (caller, recheck_by) = off_workers(move || {
+                    verify::authorize(&token, &shape, op, trusted, &COUNTY_NAMES, token_id)
+                })
+                .await?;
                 self.verified
-                    .insert(key, Arc::new((caller.clone(), ids)))
+                    .insert(
+                        key,
+                        Arc::new(Verified {
+                            caller: caller.clone(),
+                            ids,
+                            recheck_by,
+                        }),
+                    )
                     .await;
                 Ok(caller)
             }

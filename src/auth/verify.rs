@@ -9,14 +9,18 @@ use biscuit_auth::{AuthorizerLimits, Biscuit};
 use chrono::{DateTime, Utc};
 
 use crate::auth::keys::KeyRing;
-use crate::auth::{Caller, Role};
+use crate::auth::{Caller, Role, shape};
 
 /// Generous enough never to fail a valid token on a loaded machine (the crate's 1 ms default
 /// does; research/style_security.md B.3.6): this is wall-clock time, and a thread of a busy host
 /// can wait longer than 50 ms for a core (seen with the test suite beside other builds). The work
-/// a hostile block can cause is bounded by the fact and iteration limits, kept at the crate's
-/// defaults; the time limit is only their backstop.
-pub const AUTHORIZER_TIME_LIMIT: Duration = Duration::from_secs(1);
+/// a hostile block can cause is bounded before the run by `shape` (facts, rules, body size, no
+/// closures) and during it by the fact and iteration limits; the time limit is only a backstop.
+pub const AUTHORIZER_TIME_LIMIT: Duration = Duration::from_millis(250);
+/// Facts the one authorizer run may hold: the token's, the request's and 58 counties', with room.
+const MAX_RUN_FACTS: u64 = 256;
+/// Rounds of rule application (the crate's default is 100; tokens carry at most four rules).
+const MAX_RUN_ITERATIONS: u64 = 16;
 
 /// What the request is about to do; attenuated tokens can restrict it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,6 +43,9 @@ impl Operation {
 pub enum AuthFailure {
     #[error("the token is not a valid token")]
     Malformed,
+    /// The token is beyond what the registry checks (`shape`'s bounds): refused unrun.
+    #[error("the token is too large to check: {0}")]
+    TooLarge(String),
     #[error("the token is not signed by a key this registry accepts")]
     WrongKey,
     #[error("the token has expired")]
@@ -61,6 +68,7 @@ impl AuthFailure {
     pub fn code(&self) -> &'static str {
         match self {
             AuthFailure::Malformed | AuthFailure::WrongKey => "UNAUTHENTICATED",
+            AuthFailure::TooLarge(_) => "TOKEN_TOO_LARGE",
             AuthFailure::TrustedDocumentsOnly => "TRUSTED_DOCUMENTS_ONLY",
             AuthFailure::Expired => "TOKEN_EXPIRED",
             AuthFailure::Revoked => "TOKEN_REVOKED",
@@ -87,7 +95,7 @@ fn run(
     token: &Biscuit,
     op: Operation,
     trusted: bool,
-    county: Option<&str>,
+    counties: &[&str],
 ) -> Result<Claims, AuthFailure> {
     let mut builder = authorizer!(
         r#"operation({op});
@@ -105,7 +113,7 @@ fn run(
             ))
             .map_err(|_| AuthFailure::Malformed)?;
     }
-    if let Some(c) = county {
+    for c in counties {
         builder = builder
             .fact(biscuit_auth::builder::fact(
                 "county",
@@ -116,8 +124,9 @@ fn run(
     let mut authz = builder
         .time()
         .set_limits(AuthorizerLimits {
+            max_facts: MAX_RUN_FACTS,
+            max_iterations: MAX_RUN_ITERATIONS,
             max_time: AUTHORIZER_TIME_LIMIT,
-            ..Default::default()
         })
         .build(token)
         .map_err(map_err)?;
@@ -173,51 +182,52 @@ fn map_err(e: Token) -> AuthFailure {
     }
 }
 
-/// Runs the authorizer for `op` and works out the holder's county scope.
-///
-/// A token straight from `ccpor token mint` has one block and is statewide. An attenuated token
-/// may restrict counties with checks on `county($c)`; the server asks the authorizer about each
-/// county in turn (58 short runs, only for such tokens) and serves the counties it allows.
+/// Runs the authorizer once for `op`, given `shape::inspect`'s reading of the token (its bounds
+/// held): refused unrun if its expiry has passed; its county scope is read off its
+/// `check if county(..)` checks (`counties` are every county's name) and those counties are the
+/// run's facts. Returns the holder and when the token must be checked again (its earliest time
+/// check).
 pub fn authorize(
     token: &Biscuit,
+    shape: &shape::Shape,
     op: Operation,
     trusted: bool,
     counties: &[&str],
     token_id: String,
-) -> Result<Caller, AuthFailure> {
-    let (claims, scope) = if token.block_count() <= 1 {
-        (run(token, op, trusted, None)?, None)
-    } else {
-        let mut allowed = BTreeSet::new();
-        let mut claims = None;
-        let mut first_failure = None;
-        for c in counties {
-            match run(token, op, trusted, Some(c)) {
-                Ok(cl) => {
-                    allowed.insert((*c).to_owned());
-                    claims = Some(cl);
-                }
-                Err(AuthFailure::AuthorizerLimit) => return Err(AuthFailure::AuthorizerLimit),
-                Err(e) => {
-                    first_failure.get_or_insert(e);
-                }
+) -> Result<(Caller, Option<DateTime<Utc>>), AuthFailure> {
+    if shape.expires_at.is_some_and(|t| t < Utc::now()) {
+        return Err(AuthFailure::Expired);
+    }
+    let (facts, scope): (Vec<&str>, _) = match &shape.counties {
+        None => (Vec::new(), None),
+        Some(named) => {
+            let allowed: Vec<&str> = counties
+                .iter()
+                .copied()
+                .filter(|c| named.contains(*c))
+                .collect();
+            if allowed.is_empty() {
+                return Err(AuthFailure::Denied("no county allowed".into()));
             }
-        }
-        match claims {
-            Some(cl) if allowed.len() == counties.len() => (cl, None),
-            Some(cl) => (cl, Some(allowed)),
-            None => {
-                return Err(first_failure
-                    .unwrap_or_else(|| AuthFailure::Denied("no county allowed".into())));
-            }
+            let scope = (allowed.len() < counties.len()).then(|| {
+                allowed
+                    .iter()
+                    .map(|c| (*c).to_owned())
+                    .collect::<BTreeSet<_>>()
+            });
+            (allowed, scope)
         }
     };
-    Ok(Caller {
-        user: claims.user,
-        role: claims.role,
-        court: claims.court,
-        agency: claims.agency,
-        counties: scope,
-        token_id,
-    })
+    let claims = run(token, op, trusted, &facts)?;
+    Ok((
+        Caller {
+            user: claims.user,
+            role: claims.role,
+            court: claims.court,
+            agency: claims.agency,
+            counties: scope,
+            token_id,
+        },
+        shape.recheck_by,
+    ))
 }

@@ -1,6 +1,7 @@
 //! The `ccpor` command line: serve, migrate, demo, schema, import, reindex, link, images, keys,
 //! token, audit.
 
+pub mod files;
 pub mod security;
 pub mod telemetry;
 use std::io::Write;
@@ -319,6 +320,10 @@ fn progress(len: u64, what: &str) -> ProgressBar {
 }
 
 async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    if !matches!(cli.command, Command::Schema { .. }) {
+        files::private(&cli.data_dir)
+            .with_context(|| format!("closing data dir {}", cli.data_dir.display()))?;
+    }
     match &cli.command {
         Command::Schema {
             what: None,

@@ -119,8 +119,7 @@ impl AuditQuery {
             q = q.filter(audit_event::Column::Event.eq(e));
         }
         if let Some(id) = f.object_id {
-            // Ids are JSON strings inside the array column.
-            q = q.filter(audit_event::Column::ObjectIds.contains(format!("\"{id}\"")));
+            q = q.filter(object_id_is(&id));
         }
         if let Some(t) = f.since {
             q = q.filter(
@@ -147,4 +146,21 @@ impl AuditQuery {
         );
         Ok(conn)
     }
+}
+
+/// Rows whose `object_ids` (a JSON array of strings) holds `id` exactly: the id is matched as
+/// its JSON text, with LIKE's wildcards escaped, so `%` finds only ids containing `%`.
+fn object_id_is(id: &str) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
+    let json = serde_json::to_string(id).unwrap_or_default();
+    let mut pattern = String::with_capacity(json.len() + 4);
+    pattern.push('%');
+    for c in json.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    Expr::col(audit_event::Column::ObjectIds).like(LikeExpr::new(pattern).escape('\\'))
 }

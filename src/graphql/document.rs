@@ -98,9 +98,12 @@ impl DocInfo {
                 OperationType::Mutation => "mutation",
                 OperationType::Subscription => "subscription",
             },
-            operation_name
-                .or(self.name.as_deref())
-                .unwrap_or("anonymous"),
+            crate::audit::clean::bounded(
+                operation_name
+                    .or(self.name.as_deref())
+                    .unwrap_or("anonymous"),
+                crate::audit::clean::MAX_CLIENT_TEXT
+            ),
             self.root_fields.join(",")
         )
     }

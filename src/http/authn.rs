@@ -11,12 +11,13 @@ use crate::http::HttpState;
 use crate::http::error::error_response;
 use crate::images::access::Requester;
 
-/// The client's request id (`x-request-id`), or a new one.
+/// The client's request id (`x-request-id`, bounded and cleaned: it reaches audit rows and
+/// logs), or a new one.
 pub fn request_id(headers: &HeaderMap) -> String {
     headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+        .map(|v| crate::audit::clean::bounded(v, crate::audit::clean::MAX_CLIENT_TEXT).into_owned())
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
@@ -143,4 +144,41 @@ pub async fn authenticate(
     };
     who.caller = check_bearer(s, bearer(headers), &who, &attempt).await?;
     Ok(who)
+}
+
+/// A persisted query sent as a hash alone names a stored document only to an authenticated
+/// caller: anyone else gets the same refusal whether or not the hash is registered (issue 22,
+/// item 18). Only who the holder is is checked here; what the document may do is checked as for
+/// any request once it is known. Trusted documents' hashes are public (the manifest) and pass.
+pub async fn authenticate_before_lookup(
+    s: &HttpState,
+    req: &async_graphql::Request,
+    token: &Option<Result<String, ()>>,
+    request_id: &str,
+    client_addr: &Option<String>,
+) -> Result<(), Response> {
+    let hash_only = req.query.is_empty()
+        && req
+            .extensions
+            .get("persistedQuery")
+            .and_then(|pq| pq.clone().into_json().ok())
+            .and_then(|v| v.get("sha256Hash")?.as_str().map(str::to_owned))
+            .is_some_and(|h| crate::persisted::find(&h).is_none());
+    if !hash_only {
+        return Ok(());
+    }
+    let who = Requester {
+        request_id: Some(request_id.to_owned()),
+        client_addr: client_addr.clone(),
+        ..Requester::default()
+    };
+    let attempt = Attempt {
+        operation: None,
+        op: Operation::Read,
+        trusted: true,
+        anonymous_ok: false,
+    };
+    check_bearer(s, token.clone(), &who, &attempt)
+        .await
+        .map(|_| ())
 }

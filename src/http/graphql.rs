@@ -20,7 +20,9 @@ use crate::auth::Operation;
 use crate::cache::CacheKind;
 use crate::graphql::{MAX_ALIASES, MAX_DUPLICATE_FIELDS, request_loader};
 use crate::http::answers::{self, Accounting};
-use crate::http::authn::{Attempt, audit_unavailable, bearer, check_bearer, request_id};
+use crate::http::authn::{
+    Attempt, audit_unavailable, authenticate_before_lookup, bearer, check_bearer, request_id,
+};
 use crate::http::error::{JSON, error_response};
 use crate::http::{HttpState, MAX_BODY, UPLOAD_OVERHEAD};
 use crate::images::access::Requester;
@@ -365,6 +367,11 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         Ok(r) => r,
         Err(resp) => return resp,
     };
+    if let Err(resp) =
+        authenticate_before_lookup(&s, &gql_req, &token, &request_id, &client_addr).await
+    {
+        return resp;
+    }
     let persisted = match resolve_persisted(&mut gql_req, &s.app.cache).await {
         Ok(p) => p,
         Err((status, code, message)) => return error_response(status, code, message),
@@ -381,6 +388,8 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
             .operation_name
             .as_deref()
             .or(info.as_ref().and_then(|i| i.name.as_deref())),
+        &gql_req.query,
+        trusted,
     );
     let operation = info
         .as_ref()
@@ -481,7 +490,7 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
             }
         }
         crate::metrics::graphql_request(
-            &op_label,
+            op_label,
             "query",
             Outcome::Allowed.as_str(),
             started.elapsed(),
@@ -561,7 +570,7 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         }
     }
     crate::metrics::graphql_request(
-        &op_label,
+        op_label,
         if mutation { "mutation" } else { "query" },
         outcome.as_str(),
         started.elapsed(),

@@ -52,8 +52,6 @@ impl std::ops::Deref for HttpState {
 pub struct Shared {
     pub app: AppState,
     pub schema: AppSchema,
-    /// Playground tabs with example variables, computed on first use.
-    pub playground_tabs: std::sync::Arc<tokio::sync::OnceCell<Vec<serde_json::Value>>>,
     /// Documents parsed once and shared by every request that sends the same text.
     pub documents: crate::graphql::parsed::Documents,
 }
@@ -74,7 +72,6 @@ pub fn router_with(app: AppState, events: crate::events::Notifier) -> Router {
     let state = HttpState(std::sync::Arc::new(Shared {
         app,
         schema,
-        playground_tabs: Default::default(),
         documents: Default::default(),
     }));
     let production = state.app.auth.config.production;
@@ -128,6 +125,7 @@ fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    let request_id = crate::audit::clean::bounded(request_id, crate::audit::clean::MAX_CLIENT_TEXT);
     tracing::info_span!(
         "request",
         request_id = %request_id,

@@ -1,11 +1,10 @@
 //! The GraphiQL playground, served with its assets from the binary and the named operations of
 //! `schema/operations/` offered as tabs.
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::http::HttpState;
-use crate::operations::{OPERATIONS, example_variables};
+use crate::operations::OPERATIONS;
 
 const ASSETS: &[(&str, &str, &[u8])] = &[
     (
@@ -32,30 +31,27 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
 
 const PAGE: &str = include_str!("../../playground/index.html");
 
-/// `GET /playground`. Example variables are looked up once per process.
-pub async fn page(State(s): State<HttpState>) -> Html<String> {
-    let tabs = s
-        .playground_tabs
-        .get_or_init(|| async {
-            let mut tabs = Vec::new();
-            for op in OPERATIONS {
-                let vars = match example_variables(&s.app.db, op).await {
-                    Ok(v) => v,
-                    Err(e) => {
-                        tracing::warn!(error = %e, op = op.name, "no example variables");
-                        serde_json::json!({})
-                    }
-                };
-                let vars = serde_json::to_string_pretty(&vars).unwrap_or_default();
-                tabs.push(serde_json::json!({ "query": op.document, "variables": vars }));
-            }
-            tabs
+/// The page's tabs: each named operation with fixed, synthetic example variables. Nothing from
+/// the database is embedded (issue 22, item 1): once a token is pasted, the page asks `/graphql`
+/// with it for examples that token may read, and that read is audited like any other.
+static TABS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let tabs: Vec<serde_json::Value> = OPERATIONS
+        .iter()
+        .map(|op| {
+            let vars: serde_json::Value =
+                serde_json::from_str(op.variables).unwrap_or_else(|_| serde_json::json!({}));
+            let vars = serde_json::to_string_pretty(&vars).unwrap_or_default();
+            serde_json::json!({ "query": op.document, "variables": vars })
         })
-        .await;
-    let tabs = serde_json::to_string(tabs)
+        .collect();
+    serde_json::to_string(&tabs)
         .unwrap_or_else(|_| "[]".to_owned())
-        .replace("</", "<\\/");
-    Html(PAGE.replace("__DEFAULT_TABS__", &tabs))
+        .replace("</", "<\\/")
+});
+
+/// `GET /playground`.
+pub async fn page() -> Html<String> {
+    Html(PAGE.replace("__DEFAULT_TABS__", &TABS))
 }
 
 /// `GET /playground/assets/{file}`.

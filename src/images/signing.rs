@@ -38,6 +38,20 @@ pub struct UrlSigner {
     pub ttl: Duration,
 }
 
+/// Writes a new key file readable by its owner only from its creation (never world-readable,
+/// not even between a write and a chmod).
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(bytes)
+}
+
 /// File the key is kept in when none is configured.
 pub const KEY_FILE: &str = "image-url.key";
 
@@ -65,13 +79,8 @@ impl UrlSigner {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating {}", data_dir.display()))?;
         let key: [u8; 32] = rand::random();
-        std::fs::write(&path, hex::encode(key))
+        write_private(&path, hex::encode(key).as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-        }
         Ok(Self::new(key.to_vec(), ttl))
     }
 

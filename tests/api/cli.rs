@@ -19,7 +19,7 @@ pub(crate) fn ccpor() -> Command {
 /// Starts `ccpor serve --demo` on `dir` and returns it with the playground URL it printed.
 /// Starts `ccpor serve --demo`; returns the child, the playground URL and the demo tokens it
 /// printed, by role.
-fn serve_demo(
+pub(crate) fn serve_demo(
     dir: &std::path::Path,
 ) -> (
     std::process::Child,

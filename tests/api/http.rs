@@ -186,7 +186,6 @@ async fn playground_is_served_with_local_assets() {
 #[tokio::test]
 async fn metrics_count_requests_by_operation_and_error_code() {
     let app = spawn_app().await;
-    // Operation names unique to this test: the recorder is shared by the whole test binary.
     for _ in 0..3 {
         app.data("query MetricsProbeCourts { courts { code } }", json!({}))
             .await;
@@ -220,17 +219,20 @@ async fn metrics_count_requests_by_operation_and_error_code() {
             .unwrap_or_else(|| panic!("no line starting {prefix} in:\n{text}"))
             .to_owned()
     };
+    // Names outside the trusted documents are counted as `other` (issue 22, item 9; the
+    // recorder is shared by the whole test binary, so counts are at least this test's).
+    let count = |l: String| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap();
     let ok = line(
-        "ccpor_graphql_requests_total{operation=\"MetricsProbeCourts\",type=\"query\",outcome=\"allowed\"}",
+        "ccpor_graphql_requests_total{operation=\"other\",type=\"query\",outcome=\"allowed\"}",
     );
-    assert!(ok.ends_with(" 3"), "{ok}");
-    let bad = line(
-        "ccpor_graphql_requests_total{operation=\"MetricsProbeBad\",type=\"query\",outcome=\"error\"}",
-    );
-    assert!(bad.ends_with(" 1"), "{bad}");
+    assert!(count(ok) >= 3.0);
+    let bad =
+        line("ccpor_graphql_requests_total{operation=\"other\",type=\"query\",outcome=\"error\"}");
+    assert!(count(bad) >= 1.0);
     line(
-        "ccpor_graphql_request_duration_seconds_bucket{operation=\"MetricsProbeCourts\",type=\"query\",le=\"0.0005\"}",
+        "ccpor_graphql_request_duration_seconds_bucket{operation=\"other\",type=\"query\",le=\"0.0005\"}",
     );
+    assert!(!text.contains("MetricsProbe"), "{text}");
     line("ccpor_graphql_errors_total{code=\"VALIDATION\"}");
     line("ccpor_auth_failures_total{code=\"UNAUTHENTICATED\"}");
     line("ccpor_search_index_lag_rows ");
