@@ -194,34 +194,80 @@ impl WsExecutor {
                 cache.clone(),
             ))
             .data(cache)
-            .data(log)
+            .data(log.clone())
             .data(caller)
             .data(who.clone());
-        let app = self.s.app.clone();
-        // Errors are audited as `/graphql` audits them (denials before the first event, a
-        // token revoked mid-stream); events are audited by the resolver as it sends them.
-        self.s
+        let audited = Audited {
+            app: self.s.app.clone(),
+            who,
+            operation,
+            log,
+        };
+        let events = self
+            .s
             .schema
-            .execute_stream_with_session_data(request, session)
-            .then(move |mut resp| {
-                let app = app.clone();
-                let who = who.clone();
-                let operation = operation.clone();
-                async move {
-                    set_missing_codes(&mut resp, "GRAPHQL_VALIDATION");
-                    let codes = error_codes(&resp);
-                    if !codes.is_empty() {
-                        let mut rec = who.record("graphql.subscription", outcome_of(&codes));
-                        rec.operation = Some(operation);
-                        rec.detail = Some(format!("errors: {}", codes.join(",")));
-                        if app.audit.append(rec).await.is_err() {
-                            return refusal("AUDIT_UNAVAILABLE", crate::audit::UNAVAILABLE);
-                        }
-                    }
-                    resp
-                }
-            })
-            .boxed()
+            .execute_stream_with_session_data(request, session);
+        // Each response is audited before it is sent; one that cannot be ends the stream.
+        futures_util::stream::unfold(Some((events, audited)), |state| async move {
+            let (mut events, audited) = state?;
+            let resp = events.next().await?;
+            match audited.record(resp).await {
+                Ok(resp) => Some((resp, Some((events, audited)))),
+                Err(refused) => Some((refused, None)),
+            }
+        })
+        .boxed()
+    }
+}
+
+/// What a subscription's responses are audited with.
+struct Audited {
+    app: crate::state::AppState,
+    who: Requester,
+    operation: String,
+    log: Arc<AccessLog>,
+}
+
+impl Audited {
+    /// Writes a response's audit row, as `/graphql` writes a request's: an event names the
+    /// objects and confidential fields it carries (resolved by now, not yet sent); errors without
+    /// an event (denials before the first one, a token revoked mid-stream) are audited as such.
+    /// `Err`: the row could not be written, so the response is replaced and the stream ends
+    /// (CJIS AU-5: fail closed).
+    async fn record(&self, mut resp: Response) -> Result<Response, Response> {
+        set_missing_codes(&mut resp, "GRAPHQL_VALIDATION");
+        let codes = error_codes(&resp);
+        let sent = self.log.take();
+        let rec = if resp.data != async_graphql::Value::Null {
+            let outcome = if codes.is_empty() {
+                Outcome::Allowed
+            } else {
+                outcome_of(&codes)
+            };
+            let mut rec = self.who.record("graphql.subscription.event", outcome);
+            rec.object_ids = sent.objects;
+            rec.fields = sent.fields;
+            let (operation, note) = sent.note.unzip();
+            rec.operation = operation;
+            rec.detail = match (note, codes.is_empty()) {
+                (note, true) => note,
+                (Some(note), false) => Some(format!("{note}; errors: {}", codes.join(","))),
+                (None, false) => Some(format!("errors: {}", codes.join(","))),
+            };
+            rec
+        } else if !codes.is_empty() {
+            let mut rec = self.who.record("graphql.subscription", outcome_of(&codes));
+            rec.detail = Some(format!("errors: {}", codes.join(",")));
+            rec
+        } else {
+            return Ok(resp);
+        };
+        let mut rec = rec;
+        rec.operation.get_or_insert_with(|| self.operation.clone());
+        match self.app.audit.append(rec).await {
+            Ok(_) => Ok(resp),
+            Err(_) => Err(refusal("AUDIT_UNAVAILABLE", crate::audit::UNAVAILABLE)),
+        }
     }
 }
 
