@@ -219,5 +219,6 @@ pub fn authorize(
         agency: claims.agency,
         counties: scope,
         token_id,
+        revocation_ids: std::sync::Arc::default(),
     })
 }
