@@ -71,7 +71,7 @@ impl AuditWriter {
                             Ok(n) => n,
                             Err(_) => {
                                 if let Some(a) = &mut anchoring {
-                                    a.write().await;
+                                    a.write();
                                 }
                                 continue;
                             }
@@ -102,11 +102,11 @@ impl AuditWriter {
                     let _ = reply.send(result.clone().map(|first| first + i));
                 }
                 if let (Ok(_), Some(a), Some(head)) = (&result, &mut anchoring, appender.head()) {
-                    a.appended(head.clone()).await;
+                    a.appended(head.clone());
                 }
             }
-            if let Some(a) = &mut anchoring {
-                a.write().await;
+            if let Some(a) = anchoring {
+                a.finish().await;
             }
             appender.close().await;
             if let Some(stop) = checkpointer {
@@ -125,11 +125,14 @@ impl AuditWriter {
     }
 }
 
-/// The writer's side of the anchor: the head to sign next, and when it last signed one.
+/// The writer's side of the anchor: the head to sign next, when it last signed one, and the
+/// signing still under way (a file write and `fsync` on the blocking pool, which no batch waits
+/// for).
 struct Anchoring {
     anchor: Anchor,
     pending: Option<Head>,
     written_at: Option<tokio::time::Instant>,
+    in_flight: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Anchoring {
@@ -138,6 +141,7 @@ impl Anchoring {
             anchor,
             pending: None,
             written_at: None,
+            in_flight: None,
         }
     }
 
@@ -151,26 +155,42 @@ impl Anchoring {
     }
 
     /// A batch moved the head to `head`: signed now if the last checkpoint is old enough, else
-    /// when it is (the batches meanwhile are answered first; they never wait for it).
-    async fn appended(&mut self, head: Head) {
+    /// when it is.
+    fn appended(&mut self, head: Head) {
         self.pending = Some(head);
         if self.due_in() == Some(Duration::ZERO) {
-            self.write().await;
+            self.write();
         }
     }
 
-    /// Signs the pending head, off the async workers.
-    async fn write(&mut self) {
+    /// Starts signing the pending head, unless the last signing is still under way (then the
+    /// head stays pending, for the next tick): checkpoints are written in order.
+    fn write(&mut self) {
+        if self.in_flight.as_ref().is_some_and(|h| !h.is_finished()) {
+            self.written_at = Some(tokio::time::Instant::now());
+            return;
+        }
         let Some(head) = self.pending.take() else {
             return;
         };
         self.written_at = Some(tokio::time::Instant::now());
         let anchor = self.anchor.clone();
-        let written = tokio::task::spawn_blocking(move || anchor.write(&head)).await;
-        match written {
-            Ok(Ok(())) => metrics::counter!("ccpor_audit_anchors_total").increment(1),
-            Ok(Err(e)) => tracing::error!(error = %e, "writing the audit anchor checkpoint"),
-            Err(e) => tracing::error!(error = %e, "writing the audit anchor checkpoint"),
+        self.in_flight = Some(tokio::task::spawn_blocking(move || {
+            match anchor.write(&head) {
+                Ok(()) => metrics::counter!("ccpor_audit_anchors_total").increment(1),
+                Err(e) => tracing::error!(error = %e, "writing the audit anchor checkpoint"),
+            }
+        }));
+    }
+
+    /// At shutdown: the signing under way, then the last head.
+    async fn finish(mut self) {
+        if let Some(h) = self.in_flight.take() {
+            let _ = h.await;
+        }
+        self.write();
+        if let Some(h) = self.in_flight.take() {
+            let _ = h.await;
         }
     }
 }

@@ -97,12 +97,13 @@ async fn parse_multipart(
         })
 }
 
-/// A multipart request needs a header a browser cannot add cross-site without a preflight.
-fn require_preflight(headers: &HeaderMap) -> Result<(), Response> {
+/// The refusal of a multipart request without a header a browser cannot add cross-site without
+/// a preflight; `None` when it has one.
+fn without_preflight(headers: &HeaderMap) -> Option<Response> {
     if PREFLIGHT_HEADERS.iter().any(|h| headers.contains_key(*h)) {
-        return Ok(());
+        return None;
     }
-    Err(error_response(
+    Some(error_response(
         StatusCode::BAD_REQUEST,
         "BAD_REQUEST",
         "multipart requests need a CSRF preflight header (apollo-require-preflight: true)",
@@ -375,7 +376,7 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
     // A multipart body is an upload, spooled to disk as it is read: only a writer's token gets
     // that far (the document inside it is checked again once read).
     if is_multipart(req.headers()) {
-        if let Err(resp) = require_preflight(req.headers()) {
+        if let Some(resp) = without_preflight(req.headers()) {
             return resp;
         }
         let uploader = Requester {
