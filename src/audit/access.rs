@@ -24,6 +24,18 @@ struct Touched {
     momentary: bool,
     /// The query's complexity, as charged to the caller's budget.
     cost: usize,
+    /// A subscription's current event: the subscription as its resolver describes it, and the
+    /// event (its audit row's operation and detail).
+    note: Option<(String, String)>,
+}
+
+/// What one subscription event touched, taken from the log as the event is delivered.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub objects: Vec<String>,
+    pub fields: Vec<String>,
+    /// (operation, detail) as noted by the resolver.
+    pub note: Option<(String, String)>,
 }
 
 impl AccessLog {
@@ -90,6 +102,21 @@ impl AccessLog {
             Some(at) if at <= now => None,
             _ => Some(crate::cache::ttl_until([changes_at], now)),
         }
+    }
+
+    /// Notes what the subscription event being resolved is.
+    pub fn note(&self, operation: String, detail: String) {
+        self.with(|t| t.note = Some((operation, detail)));
+    }
+
+    /// What was recorded since the last take, sorted, and forgets it: a subscription's log
+    /// lives as long as the subscription, and each event's audit row names what that event sent.
+    pub fn take(&self) -> Delivery {
+        self.with(|t| Delivery {
+            objects: std::mem::take(&mut t.objects).into_iter().collect(),
+            fields: std::mem::take(&mut t.fields).into_iter().collect(),
+            note: t.note.take(),
+        })
     }
 
     /// Everything recorded so far, sorted.

@@ -161,6 +161,11 @@ impl Appender {
         }
     }
 
+    /// Where this appender left the chain (after its last batch).
+    pub fn head(&self) -> Option<&Head> {
+        self.head.as_ref()
+    }
+
     /// The connection of its own, pinged first when it has been idle.
     async fn own(&mut self) -> AppResult<&mut Own> {
         if let Some((own, used)) = &mut self.conn

@@ -13,8 +13,9 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::audit::anchor::{ANCHOR_EVERY, Anchor};
 use crate::audit::appender::{Appender, Path};
-use crate::audit::chain::AuditRecord;
+use crate::audit::chain::{AuditRecord, Head};
 use crate::error::{AppError, AppResult};
 
 /// Rows per transaction at most (16 columns each stays far below every bind-parameter limit).
@@ -43,8 +44,14 @@ fn stopped() -> AppError {
 }
 
 impl AuditWriter {
-    /// Starts the writer on `db` (needs a Tokio runtime).
+    /// Starts the writer on `db` (needs a Tokio runtime), without an anchor.
     pub fn spawn(db: DatabaseConnection) -> AuditWriter {
+        AuditWriter::spawn_anchored(db, None)
+    }
+
+    /// Starts the writer on `db`, keeping the chain's head signed in `anchor` (at most
+    /// `ANCHOR_EVERY` behind; `anchor` module).
+    pub fn spawn_anchored(db: DatabaseConnection, anchor: Option<Anchor>) -> AuditWriter {
         let (tx, mut rx) = mpsc::channel::<Pending>(QUEUE);
         let batches = Arc::new(AtomicU64::new(0));
         let checkpointer = (db.get_database_backend() == DatabaseBackend::Sqlite)
@@ -52,7 +59,28 @@ impl AuditWriter {
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
             let mut appender = Appender::new(db);
-            while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+            let mut anchoring = anchor.map(Anchoring::new);
+            loop {
+                let wait = anchoring.as_ref().and_then(Anchoring::due_in);
+                let received = match wait {
+                    None => rx.recv_many(&mut batch, MAX_BATCH).await,
+                    // `recv_many` is cancel safe: nothing is lost when the wait runs out.
+                    Some(wait) => {
+                        match tokio::time::timeout(wait, rx.recv_many(&mut batch, MAX_BATCH)).await
+                        {
+                            Ok(n) => n,
+                            Err(_) => {
+                                if let Some(a) = &mut anchoring {
+                                    a.write();
+                                }
+                                continue;
+                            }
+                        }
+                    }
+                };
+                if received == 0 {
+                    break;
+                }
                 let (recs, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
                 let result = appender.append(recs).await;
                 batches.fetch_add(1, Ordering::Relaxed);
@@ -73,6 +101,12 @@ impl AuditWriter {
                 for (i, reply) in (0_i64..).zip(replies) {
                     let _ = reply.send(result.clone().map(|first| first + i));
                 }
+                if let (Ok(_), Some(a), Some(head)) = (&result, &mut anchoring, appender.head()) {
+                    a.appended(head.clone());
+                }
+            }
+            if let Some(a) = anchoring {
+                a.finish().await;
             }
             appender.close().await;
             if let Some(stop) = checkpointer {
@@ -88,6 +122,76 @@ impl AuditWriter {
         let (reply, answer) = oneshot::channel();
         self.tx.send((rec, reply)).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
+    }
+}
+
+/// The writer's side of the anchor: the head to sign next, when it last signed one, and the
+/// signing still under way (a file write and `fsync` on the blocking pool, which no batch waits
+/// for).
+struct Anchoring {
+    anchor: Anchor,
+    pending: Option<Head>,
+    written_at: Option<tokio::time::Instant>,
+    in_flight: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Anchoring {
+    fn new(anchor: Anchor) -> Anchoring {
+        Anchoring {
+            anchor,
+            pending: None,
+            written_at: None,
+            in_flight: None,
+        }
+    }
+
+    /// How long until a pending head is due to be signed; `None` when none is pending.
+    fn due_in(&self) -> Option<Duration> {
+        self.pending.as_ref()?;
+        Some(
+            self.written_at
+                .map_or(Duration::ZERO, |t| ANCHOR_EVERY.saturating_sub(t.elapsed())),
+        )
+    }
+
+    /// A batch moved the head to `head`: signed now if the last checkpoint is old enough, else
+    /// when it is.
+    fn appended(&mut self, head: Head) {
+        self.pending = Some(head);
+        if self.due_in() == Some(Duration::ZERO) {
+            self.write();
+        }
+    }
+
+    /// Starts signing the pending head, unless the last signing is still under way (then the
+    /// head stays pending, for the next tick): checkpoints are written in order.
+    fn write(&mut self) {
+        if self.in_flight.as_ref().is_some_and(|h| !h.is_finished()) {
+            self.written_at = Some(tokio::time::Instant::now());
+            return;
+        }
+        let Some(head) = self.pending.take() else {
+            return;
+        };
+        self.written_at = Some(tokio::time::Instant::now());
+        let anchor = self.anchor.clone();
+        self.in_flight = Some(tokio::task::spawn_blocking(move || {
+            match anchor.write(&head) {
+                Ok(()) => metrics::counter!("ccpor_audit_anchors_total").increment(1),
+                Err(e) => tracing::error!(error = %e, "writing the audit anchor checkpoint"),
+            }
+        }));
+    }
+
+    /// At shutdown: the signing under way, then the last head.
+    async fn finish(mut self) {
+        if let Some(h) = self.in_flight.take() {
+            let _ = h.await;
+        }
+        self.write();
+        if let Some(h) = self.in_flight.take() {
+            let _ = h.await;
+        }
     }
 }
 

@@ -49,6 +49,8 @@ pub struct Caller {
     pub counties: Option<BTreeSet<String>>,
     /// The authority block's revocation id: a stable key for rate limiting and audit.
     pub token_id: String,
+    /// Every block's revocation id: signed links carry them, so a link dies with its token.
+    pub revocation_ids: Arc<[String]>,
 }
 
 impl Caller {
@@ -69,6 +71,10 @@ pub struct AuthConfig {
     pub production: bool,
     /// Query cost each token may spend per minute (complexity units).
     pub cost_per_minute: u32,
+    /// A WebSocket that has not sent `connection_init` by then is closed (4408).
+    pub ws_init_timeout: std::time::Duration,
+    /// Subscriptions one WebSocket may run at once.
+    pub ws_max_subscriptions: usize,
 }
 
 impl Default for AuthConfig {
@@ -76,6 +82,8 @@ impl Default for AuthConfig {
         AuthConfig {
             production: false,
             cost_per_minute: 200_000,
+            ws_init_timeout: std::time::Duration::from_secs(10),
+            ws_max_subscriptions: 16,
         }
     }
 }
@@ -160,6 +168,16 @@ impl Auth {
         self.authenticate_document(db, bearer, op, false).await
     }
 
+    /// Whether any of `ids` is revoked (this instance's copy of the list when fresh); an error
+    /// must be taken as a refusal.
+    pub async fn any_revoked(
+        &self,
+        db: &DatabaseConnection,
+        ids: &[String],
+    ) -> Result<bool, sea_orm::DbErr> {
+        self.revocations.any_revoked(db, ids).await
+    }
+
     /// `authenticate` for a request that is (`trusted`) or is not a document of the trusted
     /// manifest; tokens narrowed to trusted documents pass only the former.
     pub async fn authenticate_document(
@@ -209,10 +227,11 @@ impl Auth {
             (Some(v), _) => Ok(v.caller.clone()),
             (None, Some((token, shape))) => {
                 let token_id = ids.first().cloned().unwrap_or_default();
-                let (caller, recheck_by) = off_workers(move || {
+                let (mut caller, recheck_by) = off_workers(move || {
                     verify::authorize(&token, &shape, op, trusted, &COUNTY_NAMES, token_id)
                 })
                 .await?;
+                caller.revocation_ids = ids.clone().into();
                 self.verified
                     .insert(
                         key,

@@ -227,6 +227,7 @@ pub fn authorize(
             agency: claims.agency,
             counties: scope,
             token_id,
+            revocation_ids: std::sync::Arc::default(),
         },
         shape.recheck_by,
     ))

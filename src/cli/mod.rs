@@ -524,7 +524,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             command: security::AuditCommand::Verify,
         } => {
             let (db, _) = open_db(&cli).await?;
-            security::audit_verify(&db).await
+            security::audit_verify(&db, &cli.data_dir).await
         }
         Command::Serve {
             addr,
@@ -549,6 +549,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 crate::auth::AuthConfig {
                     production: *production,
                     cost_per_minute: *cost_per_minute,
+                    ..Default::default()
                 },
             );
             let (db, sql_stats) = open_db(&cli).await?;
@@ -584,7 +585,13 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let cache = open_cache(&cli)?;
             tracing::info!(backend = cache.backend_name(), "cache");
             let state = AppState {
-                audit: crate::audit::AuditWriter::spawn(db.clone()),
+                audit: crate::audit::AuditWriter::spawn_anchored(
+                    db.clone(),
+                    Some(
+                        crate::audit::Anchor::load_or_create(&cli.data_dir)
+                            .context("opening the audit anchor")?,
+                    ),
+                ),
                 db,
                 sql_stats,
                 search,

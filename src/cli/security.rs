@@ -243,20 +243,52 @@ pub async fn revoke(
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn audit_verify(db: &sea_orm::DatabaseConnection) -> anyhow::Result<ExitCode> {
+/// `ccpor audit verify`: the hash chain, then its anchor in `data_dir` (`audit::anchor`).
+pub async fn audit_verify(
+    db: &sea_orm::DatabaseConnection,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
     let report = crate::audit::verify(db)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    match report.first_bad {
-        None => {
-            println!("audit chain intact: {} rows", report.rows);
-            Ok(ExitCode::SUCCESS)
-        }
-        Some((seq, why)) => {
+    if let Some((seq, why)) = report.first_bad {
+        println!(
+            "audit chain BROKEN at row {seq}: {why} ({} rows verified before it)",
+            report.rows
+        );
+        return Ok(ExitCode::from(EXIT_AUDIT_BROKEN));
+    }
+    let Some(anchor) = crate::audit::Anchor::open(data_dir)? else {
+        println!(
+            "audit chain intact: {} rows (not anchored: no {} in {})",
+            report.rows,
+            crate::audit::anchor::KEY_FILE,
+            data_dir.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    let checkpoint = anchor.read()?;
+    let check = anchor
+        .check(db, checkpoint)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    match check {
+        crate::audit::anchor::AnchorCheck::Holds { seq } => {
             println!(
-                "audit chain BROKEN at row {seq}: {why} ({} rows verified before it)",
+                "audit chain intact: {} rows, anchored up to row {seq}",
                 report.rows
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        crate::audit::anchor::AnchorCheck::Empty => {
+            println!(
+                "audit chain intact: {} rows (nothing anchored yet)",
+                report.rows
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        crate::audit::anchor::AnchorCheck::Broken(why) => {
+            println!("audit chain BROKEN: its anchor does not hold: {why}");
             Ok(ExitCode::from(EXIT_AUDIT_BROKEN))
         }
     }

@@ -57,12 +57,15 @@ impl OrderImage {
     /// Short-lived signed link to the file (`GET`, supports `Range`), relative to this server.
     async fn url(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
         let gid = ids::encode(Kind::Image, self.image.id);
-        let user = requester(ctx).label();
+        let who = requester(ctx);
         momentary(ctx);
-        Ok(state(ctx)?
-            .images
-            .signer
-            .link(Purpose::Download, &gid, &user, Utc::now()))
+        Ok(state(ctx)?.images.signer.link(
+            Purpose::Download,
+            &gid,
+            &who.label(),
+            &who.link_tokens(),
+            Utc::now(),
+        ))
     }
     /// Signed link to a PNG of the first page; null for PDFs.
     async fn preview_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
@@ -70,12 +73,13 @@ impl OrderImage {
             return Ok(None);
         }
         let gid = ids::encode(Kind::Image, self.image.id);
-        let user = requester(ctx).label();
+        let who = requester(ctx);
         momentary(ctx);
         Ok(Some(state(ctx)?.images.signer.link(
             Purpose::Preview,
             &gid,
-            &user,
+            &who.label(),
+            &who.link_tokens(),
             Utc::now(),
         )))
     }
@@ -111,10 +115,10 @@ async fn payload(
     })
 }
 
-async fn checked(ctx: &Context<'_>, file: &Upload) -> async_graphql::Result<upload::Checked> {
+async fn received(ctx: &Context<'_>, file: &Upload) -> async_graphql::Result<upload::Received> {
     let value = file.value(ctx)?;
     let body = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(value.content));
-    upload::check(&state(ctx)?.images, body, Some(&value.filename))
+    upload::receive(&state(ctx)?.images, body, Some(&value.filename))
         .await
         .gql()
 }
@@ -133,7 +137,7 @@ impl ImageMutation {
         file: Upload,
         #[graphql(default_with = "ImageKind::Order")] kind: ImageKind,
     ) -> async_graphql::Result<UploadOrderImagePayload> {
-        let file = checked(ctx, &file).await?;
+        let file = received(ctx, &file).await?;
         let s = state(ctx)?;
         let stored = upload::attach(&s.db, &s.images, &requester(ctx), &order_id, kind, file)
             .await
@@ -151,7 +155,7 @@ impl ImageMutation {
         file: Upload,
         #[graphql(default_with = "ImageKind::Order")] kind: ImageKind,
     ) -> async_graphql::Result<UploadOrderImagePayload> {
-        let file = checked(ctx, &file).await?;
+        let file = received(ctx, &file).await?;
         let s = state(ctx)?;
         let (_, stored) = upload::register(&s.db, &s.images, &requester(ctx), &input, kind, file)
             .await

@@ -134,21 +134,21 @@ impl Listening {
                 return Some(Err(async_graphql::Error::new(f.to_string())
                     .extend_with(|_, e| e.set("code", code))));
             }
-            let mut rec = self
-                .who
-                .record("graphql.subscription.event", Outcome::Allowed);
-            rec.operation = Some(self.operation.clone());
-            rec.object_ids = std::iter::once(ids::encode(Kind::Order, notice.order_id))
-                .chain(
-                    notice
-                        .person_ids
-                        .iter()
-                        .map(|p| ids::encode(Kind::Person, *p)),
-                )
-                .collect();
-            rec.detail = Some(format!("{} event {}", notice.kind.as_db(), notice.event.id));
-            if self.app.audit.append(rec).await.is_err() {
-                return Some(Err(audit_unavailable()));
+            // The event's audit row is written as the event leaves, once its fields are
+            // resolved (`http::ws`), so that it names every object and confidential field sent.
+            if let Some(log) = &self.who.log {
+                log.objects(
+                    std::iter::once(ids::encode(Kind::Order, notice.order_id)).chain(
+                        notice
+                            .person_ids
+                            .iter()
+                            .map(|p| ids::encode(Kind::Person, *p)),
+                    ),
+                );
+                log.note(
+                    self.operation.clone(),
+                    format!("{} event {}", notice.kind.as_db(), notice.event.id),
+                );
             }
             self.cache.forget();
             return Some(Ok(notice));

@@ -83,6 +83,7 @@ mod tests {
             agency: None,
             counties: None,
             token_id: "t".into(),
+            revocation_ids: Default::default(),
         }
     }
 

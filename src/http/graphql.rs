@@ -57,23 +57,13 @@ fn operation_type(req: &async_graphql::Request) -> Option<OperationType> {
     }
 }
 
-/// A GraphQL multipart request (file uploads): CSRF preflight header required, each file capped
-/// at the image limit while it streams.
+/// A GraphQL multipart request (file uploads), its CSRF preflight header and token already
+/// checked by `handle`: each file capped at the image limit while it streams.
 async fn parse_multipart(
     req: Request,
     content_type: String,
     max_file: u64,
 ) -> Result<async_graphql::Request, Response> {
-    if !PREFLIGHT_HEADERS
-        .iter()
-        .any(|h| req.headers().contains_key(*h))
-    {
-        return Err(error_response(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            "multipart requests need a CSRF preflight header (apollo-require-preflight: true)",
-        ));
-    }
     let too_large = || {
         error_response(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -107,6 +97,28 @@ async fn parse_multipart(
                 &format!("not a GraphQL multipart request: {other}"),
             ),
         })
+}
+
+/// The refusal of a multipart request without a header a browser cannot add cross-site without
+/// a preflight; `None` when it has one.
+fn without_preflight(headers: &HeaderMap) -> Option<Response> {
+    if PREFLIGHT_HEADERS.iter().any(|h| headers.contains_key(*h)) {
+        return None;
+    }
+    Some(error_response(
+        StatusCode::BAD_REQUEST,
+        "BAD_REQUEST",
+        "multipart requests need a CSRF preflight header (apollo-require-preflight: true)",
+    ))
+}
+
+/// Whether the request's body is `multipart/form-data`.
+fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| ct.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case(MULTIPART))
 }
 
 async fn parse_request(req: Request, max_file: u64) -> Result<async_graphql::Request, Response> {
@@ -363,6 +375,27 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
         .map(|c| c.0.ip().to_string());
     let token = bearer(req.headers());
     let graphql_response = wants_graphql_response(req.headers());
+    // A multipart body is an upload, spooled to disk as it is read: only a writer's token gets
+    // that far (the document inside it is checked again once read).
+    if is_multipart(req.headers()) {
+        if let Some(resp) = without_preflight(req.headers()) {
+            return resp;
+        }
+        let uploader = Requester {
+            request_id: Some(request_id.clone()),
+            client_addr: client_addr.clone(),
+            ..Requester::default()
+        };
+        let attempt = Attempt {
+            operation: Some("POST /graphql (multipart upload)".into()),
+            op: Operation::Write,
+            trusted: true,
+            anonymous_ok: false,
+        };
+        if let Err(resp) = check_bearer(&s, token.clone(), &uploader, &attempt).await {
+            return resp;
+        }
+    }
     let mut gql_req = match parse_request(req, s.app.images.max_bytes).await {
         Ok(r) => r,
         Err(resp) => return resp,

@@ -30,7 +30,7 @@ use crate::images::kind::ImageKind;
 use crate::images::read;
 use crate::images::signing::{LinkError, Purpose};
 use crate::images::store::{original_key, preview_key};
-use crate::images::upload::{self, Checked, Stored};
+use crate::images::upload::{self, Received, Stored};
 
 /// Largest text field of an upload form (the `record` JSON).
 const MAX_TEXT_FIELD: usize = 64 * 1024;
@@ -111,7 +111,7 @@ pub async fn upload(
             s.app.search.wake();
             // An upload with a record registers an image-only order.
             s.app.cache.invalidate().await;
-            let body = json!({ "image": image_json(&s, &stored, &who.label()), "order": { "id": order_gid },
+            let body = json!({ "image": image_json(&s, &stored, &who), "order": { "id": order_gid },
                                "deduplicated": stored.deduplicated });
             (
                 StatusCode::CREATED,
@@ -143,7 +143,7 @@ async fn receive(
 ) -> AppResult<(Stored, String)> {
     let images = &s.app.images;
     let limit = images.max_bytes;
-    let (mut order_id, mut record, mut kind, mut file) = (None, None, None, None::<Checked>);
+    let (mut order_id, mut record, mut kind, mut file) = (None, None, None, None::<Received>);
     while let Some(field) = multipart
         .next_field()
         .await
@@ -158,7 +158,7 @@ async fn receive(
                     return Err(AppError::invalid("file", "send one file per request"));
                 }
                 let filename = field.file_name().map(str::to_owned);
-                file = Some(upload::check(images, Box::pin(field), filename.as_deref()).await?);
+                file = Some(upload::receive(images, Box::pin(field), filename.as_deref()).await?);
             }
             other => {
                 return Err(AppError::invalid(
@@ -188,10 +188,12 @@ async fn receive(
     }
 }
 
-fn image_json(s: &HttpState, stored: &Stored, user: &str) -> serde_json::Value {
+fn image_json(s: &HttpState, stored: &Stored, who: &Requester) -> serde_json::Value {
     let gid = ids::encode(Kind::Image, stored.image.id);
     let signer = &s.app.images.signer;
     let now = Utc::now();
+    let (user, tokens) = (who.label(), who.link_tokens());
+    let (user, tokens) = (user.as_str(), &tokens[..]);
     json!({
         "id": gid,
         "kind": stored.image.kind.to_ascii_uppercase(),
@@ -201,8 +203,8 @@ fn image_json(s: &HttpState, stored: &Stored, user: &str) -> serde_json::Value {
         "sha256": stored.blob.sha256,
         "uploadedAt": stored.image.uploaded_at.to_rfc3339(),
         "uploadedBy": stored.image.uploaded_by,
-        "url": signer.link(Purpose::Download, &gid, user, now),
-        "previewUrl": stored.blob.preview_sha256.as_ref().map(|_| signer.link(Purpose::Preview, &gid, user, now)),
+        "url": signer.link(Purpose::Download, &gid, user, tokens, now),
+        "previewUrl": stored.blob.preview_sha256.as_ref().map(|_| signer.link(Purpose::Preview, &gid, user, tokens, now)),
     })
 }
 
@@ -211,6 +213,8 @@ fn image_json(s: &HttpState, stored: &Stored, user: &str) -> serde_json::Value {
 pub struct Link {
     /// The user the link was issued to, hex.
     u: Option<String>,
+    /// Revocation ids of the token the link was issued to, hex, joined by `.`.
+    t: Option<String>,
     expires: Option<i64>,
     sig: Option<String>,
 }
@@ -218,9 +222,10 @@ pub struct Link {
 /// A refused link: status, code, message.
 type Refusal = (StatusCode, &'static str, &'static str);
 
-/// Checks the signed link (before, and apart from, the access gate); returns the image's id
-/// and the user the link was issued to.
-fn check_link(
+/// Checks the signed link (before, and apart from, the access gate): signature, expiry, and
+/// that the token it was issued to is not revoked; returns the image's id and the user the link
+/// was issued to.
+async fn check_link(
     s: &HttpState,
     purpose: Purpose,
     gid: &str,
@@ -235,31 +240,51 @@ fn check_link(
             "images are read through signed links from Order.images",
         ));
     };
-    let user = match s
-        .app
-        .images
-        .signer
-        .check(purpose, gid, user_hex, expires, sig, Utc::now())
-    {
-        Ok(user) => user,
-        Err(LinkError::Expired) => {
+    let tokens = link.t.as_deref().unwrap_or_default();
+    let issued =
+        match s
+            .app
+            .images
+            .signer
+            .check(purpose, gid, user_hex, tokens, expires, sig, Utc::now())
+        {
+            Ok(issued) => issued,
+            Err(LinkError::Expired) => {
+                return Err((
+                    StatusCode::FORBIDDEN,
+                    "LINK_EXPIRED",
+                    "the link has expired; ask Order.images for a new one",
+                ));
+            }
+            Err(LinkError::BadSignature) => {
+                return Err((
+                    StatusCode::FORBIDDEN,
+                    "LINK_INVALID",
+                    "the link's signature is not valid",
+                ));
+            }
+        };
+    // A link dies with its token: revoked (logged out, lost, disabled) means no more bytes.
+    match s.app.auth.any_revoked(&s.app.db, &issued.tokens).await {
+        Ok(false) if !issued.tokens.is_empty() => {}
+        Ok(_) => {
             return Err((
                 StatusCode::FORBIDDEN,
-                "LINK_EXPIRED",
-                "the link has expired; ask Order.images for a new one",
+                "LINK_REVOKED",
+                "the token this link was issued to has been revoked",
             ));
         }
-        Err(LinkError::BadSignature) => {
+        Err(_) => {
             return Err((
-                StatusCode::FORBIDDEN,
-                "LINK_INVALID",
-                "the link's signature is not valid",
+                StatusCode::SERVICE_UNAVAILABLE,
+                "AUTHORIZER_LIMIT",
+                "the revocation list cannot be read, so no link is honoured",
             ));
         }
-    };
+    }
     let id = ids::decode("id", Kind::Image, gid)
         .map_err(|_| (StatusCode::NOT_FOUND, "NOT_FOUND", "image not found"))?;
-    Ok((id, user))
+    Ok((id, issued.user))
 }
 
 /// A signed link checked, then the image opened through the access gate under the link's user.
@@ -281,7 +306,7 @@ async fn open_link(
         Purpose::Download => format!("GET /images/{gid}"),
         Purpose::Preview => format!("GET /images/{gid}/preview"),
     };
-    let (id, path) = match check_link(s, purpose, gid, link) {
+    let (id, path) = match check_link(s, purpose, gid, link).await {
         Ok((id, user)) => {
             who.link_user = Some(user);
             let path = match purpose {

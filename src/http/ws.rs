@@ -5,7 +5,7 @@
 //! checked as reads or writes.
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::parser::types::OperationType;
@@ -36,10 +36,29 @@ struct WsExecutor {
     connection: Arc<str>,
     /// Set when `connection_init` was refused.
     refused: Arc<AtomicBool>,
+    /// Set when `connection_init` arrived (before it is checked).
+    init_seen: Arc<AtomicBool>,
+    /// Subscriptions running on this connection.
+    active: Arc<AtomicUsize>,
+}
+
+/// A running subscription's place in its connection's count; freed when the stream is dropped
+/// (completed, stopped by the client, or the socket closed).
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// graphql-ws's close code for a refused `connection_init` ("4403: Forbidden").
 const FORBIDDEN_CLOSE: u16 = 4403;
+/// graphql-ws's close code for a socket that sent no `connection_init` in time.
+const INIT_TIMEOUT_CLOSE: u16 = 4408;
+/// Fed to the protocol in place of a client message when the init timeout fires: it is no
+/// client message, so the protocol closes the socket (1002, changed to 4408 on its way out).
+const INIT_TIMEOUT_MARK: &str = "{\"type\":\"ccpor_connection_init_timeout\"}";
 
 fn refusal(code: &'static str, message: impl Into<String>) -> Response {
     let mut e = ServerError::new(message, None);
@@ -83,6 +102,7 @@ impl WsExecutor {
     /// `connection_init`: the token must be good for reading; a refusal is audited and closes
     /// the socket (4403).
     async fn init(self, payload: serde_json::Value) -> async_graphql::Result<Data> {
+        self.init_seen.store(true, Ordering::Relaxed);
         let db = &self.s.app.db;
         let who = self.who(self.connection.to_string());
         let failure = match token_of(&payload) {
@@ -194,34 +214,80 @@ impl WsExecutor {
                 cache.clone(),
             ))
             .data(cache)
-            .data(log)
+            .data(log.clone())
             .data(caller)
             .data(who.clone());
-        let app = self.s.app.clone();
-        // Errors are audited as `/graphql` audits them (denials before the first event, a
-        // token revoked mid-stream); events are audited by the resolver as it sends them.
-        self.s
+        let audited = Audited {
+            app: self.s.app.clone(),
+            who,
+            operation,
+            log,
+        };
+        let events = self
+            .s
             .schema
-            .execute_stream_with_session_data(request, session)
-            .then(move |mut resp| {
-                let app = app.clone();
-                let who = who.clone();
-                let operation = operation.clone();
-                async move {
-                    set_missing_codes(&mut resp, "GRAPHQL_VALIDATION");
-                    let codes = error_codes(&resp);
-                    if !codes.is_empty() {
-                        let mut rec = who.record("graphql.subscription", outcome_of(&codes));
-                        rec.operation = Some(operation);
-                        rec.detail = Some(format!("errors: {}", codes.join(",")));
-                        if app.audit.append(rec).await.is_err() {
-                            return refusal("AUDIT_UNAVAILABLE", crate::audit::UNAVAILABLE);
-                        }
-                    }
-                    resp
-                }
-            })
-            .boxed()
+            .execute_stream_with_session_data(request, session);
+        // Each response is audited before it is sent; one that cannot be ends the stream.
+        futures_util::stream::unfold(Some((events, audited)), |state| async move {
+            let (mut events, audited) = state?;
+            let resp = events.next().await?;
+            match audited.record(resp).await {
+                Ok(resp) => Some((resp, Some((events, audited)))),
+                Err(refused) => Some((refused, None)),
+            }
+        })
+        .boxed()
+    }
+}
+
+/// What a subscription's responses are audited with.
+struct Audited {
+    app: crate::state::AppState,
+    who: Requester,
+    operation: String,
+    log: Arc<AccessLog>,
+}
+
+impl Audited {
+    /// Writes a response's audit row, as `/graphql` writes a request's: an event names the
+    /// objects and confidential fields it carries (resolved by now, not yet sent); errors without
+    /// an event (denials before the first one, a token revoked mid-stream) are audited as such.
+    /// `Err`: the row could not be written, so the response is replaced and the stream ends
+    /// (CJIS AU-5: fail closed).
+    async fn record(&self, mut resp: Response) -> Result<Response, Response> {
+        set_missing_codes(&mut resp, "GRAPHQL_VALIDATION");
+        let codes = error_codes(&resp);
+        let sent = self.log.take();
+        let rec = if resp.data != async_graphql::Value::Null {
+            let outcome = if codes.is_empty() {
+                Outcome::Allowed
+            } else {
+                outcome_of(&codes)
+            };
+            let mut rec = self.who.record("graphql.subscription.event", outcome);
+            rec.object_ids = sent.objects;
+            rec.fields = sent.fields;
+            let (operation, note) = sent.note.unzip();
+            rec.operation = operation;
+            rec.detail = match (note, codes.is_empty()) {
+                (note, true) => note,
+                (Some(note), false) => Some(format!("{note}; errors: {}", codes.join(","))),
+                (None, false) => Some(format!("errors: {}", codes.join(","))),
+            };
+            rec
+        } else if !codes.is_empty() {
+            let mut rec = self.who.record("graphql.subscription", outcome_of(&codes));
+            rec.detail = Some(format!("errors: {}", codes.join(",")));
+            rec
+        } else {
+            return Ok(resp);
+        };
+        let mut rec = rec;
+        rec.operation.get_or_insert_with(|| self.operation.clone());
+        match self.app.audit.append(rec).await {
+            Ok(_) => Ok(resp),
+            Err(_) => Err(refusal("AUDIT_UNAVAILABLE", crate::audit::UNAVAILABLE)),
+        }
     }
 }
 
@@ -238,9 +304,27 @@ impl Executor for WsExecutor {
         request: async_graphql::Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
+        // Each subscription holds a broadcast receiver, a loader and a revocation check per
+        // event: a socket may not open them without bound.
+        let max = self.s.app.auth.config.ws_max_subscriptions;
+        if self.active.fetch_add(1, Ordering::Relaxed) >= max {
+            self.active.fetch_sub(1, Ordering::Relaxed);
+            let refused = refusal(
+                "TOO_MANY_SUBSCRIPTIONS",
+                format!(
+                    "at most {max} subscriptions run at once on one connection; complete one first"
+                ),
+            );
+            return futures_util::stream::once(async move { refused }).boxed();
+        }
+        let slot = Slot(self.active.clone());
         let this = self.clone();
         futures_util::stream::once(this.start(request, session_data))
             .flatten()
+            .map(move |r| {
+                let _held = &slot;
+                r
+            })
             .boxed()
     }
 }
@@ -264,16 +348,39 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> HttpResponse {
             .map(|c| c.0.ip().to_string()),
         connection: request_id(&parts.headers).into(),
         refused: Arc::default(),
+        init_seen: Arc::default(),
+        active: Arc::default(),
     };
+    let init_timeout = exec.s.app.auth.config.ws_init_timeout;
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| {
             let init = exec.clone();
             let refused = init.refused.clone();
+            let timed_out = Arc::new(AtomicBool::new(false));
             let (sink, stream) = socket.split();
+            // async-graphql has no init timeout (graphql-ws: close 4408 when no
+            // `connection_init` came in time): a message of our own stands in for it.
+            let (seen, fired) = (init.init_seen.clone(), timed_out.clone());
+            let alarm = futures_util::stream::once(async move {
+                tokio::time::sleep(init_timeout).await;
+                (!seen.load(Ordering::Relaxed)).then(|| {
+                    fired.store(true, Ordering::Relaxed);
+                    Ok(Message::Text(INIT_TIMEOUT_MARK.into()))
+                })
+            })
+            .filter_map(futures_util::future::ready);
+            let stream = futures_util::stream::select(stream, alarm);
             // async-graphql closes a refused `connection_init` with 1002; graphql-ws says 4403.
             let sink = sink.with(move |m: Message| {
                 let m = match m {
+                    Message::Close(Some(mut f))
+                        if f.code == 1002 && timed_out.load(Ordering::Relaxed) =>
+                    {
+                        f.code = INIT_TIMEOUT_CLOSE;
+                        f.reason = "Connection initialisation timeout".into();
+                        Message::Close(Some(f))
+                    }
                     Message::Close(Some(mut f))
                         if f.code == 1002 && refused.load(Ordering::Relaxed) =>
                     {

@@ -44,6 +44,14 @@ impl Requester {
             .unwrap_or_else(|| "anonymous".to_owned())
     }
 
+    /// The revocation ids of the caller's token, bound into signed links.
+    pub fn link_tokens(&self) -> std::sync::Arc<[String]> {
+        self.caller
+            .as_ref()
+            .map(|c| c.revocation_ids.clone())
+            .unwrap_or_default()
+    }
+
     fn caller(&self) -> AppResult<&Caller> {
         self.caller.as_ref().ok_or_else(|| {
             AppError::Unauthenticated("sign in: send Authorization: Bearer <token>".into())

@@ -1,5 +1,7 @@
-//! The write path. An upload is spooled and checked before anything is stored; then one database
-//! transaction and the object store move together:
+//! The write path. An upload is spooled, then authorized (the order exists and the caller may add
+//! to it), and only then decoded and checked (so nobody unentitled gets the decoder to work on a
+//! crafted file), before anything is stored; then one database transaction and the object store
+//! move together:
 //!
 //! 1. the transaction inserts the content's `image_blob` row (or finds it). That insert is also
 //!    the lock: a concurrent upload of the same content waits on it (PostgreSQL row lock, SQLite
@@ -57,13 +59,30 @@ pub struct Stored {
     pub deduplicated: bool,
 }
 
-/// Spools `body` (limit `images.max_bytes`) and checks it: format, wholeness, pages, preview.
-pub async fn check<S, E>(images: &Images, body: S, filename: Option<&str>) -> AppResult<Checked>
+/// An upload spooled to local disk, neither decoded nor checked yet.
+#[derive(Debug)]
+pub struct Received {
+    spooled: Spooled,
+    filename: Option<String>,
+}
+
+/// Spools `body` (limit `images.max_bytes`); it is checked once the upload is authorized.
+pub async fn receive<S, E>(images: &Images, body: S, filename: Option<&str>) -> AppResult<Received>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
     let spooled = spool(&images.spool_dir, body, images.max_bytes).await?;
+    Ok(Received {
+        spooled,
+        filename: filename.and_then(clean_filename),
+    })
+}
+
+/// Checks a received upload: format, wholeness, pages, preview (decoding it, on the blocking
+/// pool). Only for an upload already authorized.
+async fn check(received: Received) -> AppResult<Checked> {
+    let Received { spooled, filename } = received;
     let path = spooled.path.to_path_buf();
     let (size, head) = (spooled.size, spooled.head.clone());
     let inspection = tokio::task::spawn_blocking(move || inspect(&path, size, &head))
@@ -78,7 +97,7 @@ where
         format: inspection.format,
         pages: inspection.pages,
         preview,
-        filename: filename.and_then(clean_filename),
+        filename,
     })
 }
 
@@ -101,7 +120,7 @@ pub async fn attach(
     who: &Requester,
     order_gid: &str,
     kind: ImageKind,
-    file: Checked,
+    file: Received,
 ) -> AppResult<Stored> {
     let order_id = ids::decode("orderId", Kind::Order, order_gid)?;
     let o = order::Entity::find_by_id(order_id)
@@ -112,6 +131,7 @@ pub async fn attach(
         .access
         .check_upload(db, who, o.court_id, Some(&o))
         .await?;
+    let file = check(file).await?;
     let staged = Staged::begin(db, images, &file).await?;
     let result = staged.add_image(o.id, kind, who, &file).await;
     let stored = staged.finish(result).await?;
@@ -127,7 +147,7 @@ pub async fn register(
     who: &Requester,
     record: &ImageOnlyOrderInput,
     kind: ImageKind,
-    file: Checked,
+    file: Received,
 ) -> AppResult<(i32, Stored)> {
     let refs = Refs::load(db).await?;
     let new = image_only::validate_record(record, &refs, time::now())?;
@@ -135,6 +155,7 @@ pub async fn register(
         .access
         .check_upload(db, who, new.court_id, None)
         .await?;
+    let file = check(file).await?;
     let staged = Staged::begin(db, images, &file).await?;
     let result = async {
         let order_id = image_only::insert_record(staged.txn(), &new).await?;

@@ -198,7 +198,10 @@ async fn serve(
     )
     .expect("image store");
     let state = AppState {
-        audit: ccpor::audit::AuditWriter::spawn(db.clone()),
+        audit: ccpor::audit::AuditWriter::spawn_anchored(
+            db.clone(),
+            Some(ccpor::audit::Anchor::load_or_create(dir.path()).expect("audit anchor")),
+        ),
         db: db.clone(),
         sql_stats: sql_stats.clone(),
         search,

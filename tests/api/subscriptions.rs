@@ -26,7 +26,7 @@ const RECORD_SERVICE: &str =
     "mutation($i: RecordServiceInput!) { recordService(input: $i) { order { id } } }";
 
 /// A running `subscribe.mjs`.
-struct Subscriber {
+pub(crate) struct Subscriber {
     child: tokio::process::Child,
     stdout: tokio::io::Lines<BufReader<ChildStdout>>,
     /// Messages already read by `next_event`.
@@ -35,7 +35,13 @@ struct Subscriber {
 
 impl Subscriber {
     /// Subscribes at `ws_url` with `token` (empty: none) and waits for up to `count` events.
-    fn start(ws_url: &str, token: &str, query: &str, variables: Value, count: usize) -> Subscriber {
+    pub(crate) fn start(
+        ws_url: &str,
+        token: &str,
+        query: &str,
+        variables: Value,
+        count: usize,
+    ) -> Subscriber {
         let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node");
         assert!(
             dir.join("node_modules/graphql-ws").is_dir(),
@@ -64,7 +70,7 @@ impl Subscriber {
     }
 
     /// Reads messages until the next `next` one (an event) has arrived, and returns it.
-    async fn next_event(&mut self) -> Value {
+    pub(crate) async fn next_event(&mut self) -> Value {
         let read = tokio::time::timeout(Duration::from_secs(30), async {
             while let Some(line) = self.stdout.next_line().await.expect("read subscriber") {
                 let msg: Value =
@@ -80,7 +86,7 @@ impl Subscriber {
     }
 
     /// Every message the client printed, once it has exited.
-    async fn messages(mut self) -> Vec<Value> {
+    pub(crate) async fn messages(mut self) -> Vec<Value> {
         let mut err = String::new();
         let mut stderr = self.child.stderr.take().expect("stderr");
         let mut msgs = std::mem::take(&mut self.seen);
@@ -99,7 +105,7 @@ impl Subscriber {
     }
 }
 
-fn ws_url(addr: std::net::SocketAddr) -> String {
+pub(crate) fn ws_url(addr: std::net::SocketAddr) -> String {
     format!("ws://{addr}/graphql/ws")
 }
 
@@ -113,7 +119,7 @@ async fn audit_rows(app: &TestApp, event: &str) -> u64 {
 }
 
 /// Waits until `n` subscriptions have started (each writes its start row once it listens).
-async fn wait_for_subscriptions(app: &TestApp, n: u64) {
+pub(crate) async fn wait_for_subscriptions(app: &TestApp, n: u64) {
     for _ in 0..300 {
         if audit_rows(app, "graphql.subscription").await >= n {
             return;
@@ -123,7 +129,7 @@ async fn wait_for_subscriptions(app: &TestApp, n: u64) {
     panic!("the subscription did not start within 30 s");
 }
 
-fn nexts(msgs: &[Value]) -> Vec<&Value> {
+pub(crate) fn nexts(msgs: &[Value]) -> Vec<&Value> {
     msgs.iter().filter(|m| m["type"] == "next").collect()
 }
 

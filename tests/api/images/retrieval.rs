@@ -89,6 +89,7 @@ async fn upload_retrieve_and_dedupe(store: Store) {
         ccpor::images::signing::Purpose::Download,
         listed[0]["id"].as_str().unwrap(),
         "clerk-sc19",
+        &[],
         chrono::Utc::now() - chrono::Duration::hours(1),
     );
     let r = get(&app, &expired, None).await;
