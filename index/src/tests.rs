@@ -829,3 +829,74 @@ fn compact_merges_to_one_segment_and_keeps_every_person() {
     };
     assert_eq!(idx.search(&q, 1).unwrap()[0].person_id, 305);
 }
+
+/// Many persons sharing the query's exact given name, none with a middle name, and the target
+/// with one: BM25 ranks a short given-name field higher, so at registry scale (hundreds of
+/// Stephens) the exact given name of every other Stephen outscored the target's given name
+/// plus its one-edit surname, and the 30-deep union held only other Stephens.
+/// The given name is a small share of the index, as "Stephen" is of a state's, so that it
+/// weighs as much as a real given name does.
+fn crowd_with_same_given_name(given: &str, n: i64) -> Vec<PersonDoc> {
+    let syllables = ["ka", "lo", "mi", "ru", "te", "vo", "sa", "ni", "bo", "de"];
+    let word = |i: i64| -> String {
+        [i % 10, (i / 10) % 10, (i / 100) % 10, (i / 1000) % 10]
+            .iter()
+            .map(|&k| syllables[k as usize])
+            .collect()
+    };
+    let mut out: Vec<PersonDoc> = (0..n)
+        .map(|i| person(5_000 + i, given, &format!("Dro{}", word(i))))
+        .collect();
+    // everyone else: other given names, other surnames
+    out.extend((0..n * 100).map(|i| {
+        person(
+            100_000 + i,
+            &format!("Ga{}", word(i)),
+            &format!("Pu{}", word(i / 3)),
+        )
+    }));
+    out
+}
+
+#[test]
+fn exact_given_and_one_typo_surname_among_many_with_that_given_name() {
+    let mut docs = crowd_with_same_given_name("Stephen", 60);
+    docs.push(PersonDoc {
+        middle_name: Some("Alexander Joseph".into()),
+        ..person(1, "Stephen", "Clemens")
+    });
+    let ix = index_with(docs);
+    for typed in ["Clemenx", "Clemxns", "Cleemns", "Clemen"] {
+        let hits = by_parts(&ix, Some("Stephen"), Some(typed));
+        assert_eq!(
+            hits.first().map(|h| h.person_id),
+            Some(1),
+            "{typed}: {hits:?}"
+        );
+        assert!(explains(&hits[0], "surname"), "{typed}: {hits:?}");
+    }
+    // the typo in the given name instead
+    let hits = by_parts(&ix, Some("Stephxn"), Some("Clemens"));
+    assert_eq!(hits.first().map(|h| h.person_id), Some(1), "{hits:?}");
+}
+
+#[test]
+fn both_persons_of_the_same_name_are_found_with_one_typo() {
+    let mut docs = crowd_with_same_given_name("Stephen", 60);
+    docs.push(PersonDoc {
+        middle_name: Some("Alexander".into()),
+        dob: Some(date(1971, 3, 4)),
+        ..person(1, "Stephen", "Clemens")
+    });
+    docs.push(PersonDoc {
+        dob: Some(date(1990, 8, 9)),
+        ..person(2, "Stephen", "Clemens")
+    });
+    let ix = index_with(docs);
+    for typed in ["Clemenx", "Clamens", "Clemns"] {
+        let hits = by_parts(&ix, Some("Stephen"), Some(typed));
+        let mut top2: Vec<i64> = hits.iter().take(2).map(|h| h.person_id).collect();
+        top2.sort();
+        assert_eq!(top2, vec![1, 2], "{typed}: {hits:?}");
+    }
+}
