@@ -10,6 +10,7 @@ mod collect;
 mod dob_prefix;
 mod fuzzy;
 mod names;
+mod placeholder;
 mod rank;
 
 use std::collections::{HashMap, HashSet};
@@ -379,7 +380,8 @@ impl PersonIndex {
             alias: true,
         }));
         for n in &names {
-            let sk = surname_key(&n.last);
+            // placeholders are not searchable (see `placeholder`)
+            let sk = surname_key(&placeholder::meaningful(&n.last).unwrap_or_default());
             for form in &sk.forms {
                 sur.insert(form.text.clone());
                 if form.core.is_some() {
@@ -387,8 +389,10 @@ impl PersonIndex {
                 }
             }
             for (i, part) in [&n.first, &n.middle].into_iter().enumerate() {
-                let Some(part) = part else { continue };
-                let gk = given_key(part);
+                let Some(part) = part.as_deref().and_then(placeholder::meaningful) else {
+                    continue;
+                };
+                let gk = given_key(&part);
                 if i == 0 {
                     // pairs of the surname with the first given name only
                     pairs.extend(name_pairs(&sk, &gk, &[]));
@@ -450,11 +454,14 @@ impl PersonIndex {
     /// Returns [`IndexError::EmptyQuery`] when there is nothing to match on.
     pub fn search(&self, q: &SearchQuery, limit: usize) -> Result<Vec<Hit>, IndexError> {
         let f = &self.f;
+        // Placeholders ("Unknown", "Refused", "Man of the house") say nothing about the person:
+        // the part counts as absent, so the other part and the DOB decide.
         let (free, first, last) = (
-            nonblank(&q.name),
-            nonblank(&q.first_name),
-            nonblank(&q.last_name),
+            nonblank(&q.name).and_then(placeholder::meaningful),
+            nonblank(&q.first_name).and_then(placeholder::meaningful),
+            nonblank(&q.last_name).and_then(placeholder::meaningful),
         );
+        let (free, first, last) = (free.as_deref(), first.as_deref(), last.as_deref());
         let case = q
             .case_number
             .as_deref()

@@ -9,6 +9,7 @@ use crate::names::{
     Form, FormKind, MatchKind, PartKey, classify, given_key, key_from_tokens, raw_tokens,
     surname_key, title,
 };
+use crate::placeholder::meaningful;
 
 /// What is stored per person for re-ranking (the index is derived data; the DB stays the truth).
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -299,12 +300,15 @@ impl KeyCache {
     /// Derives the keys of every name of `person` not seen yet.
     pub(crate) fn add(&mut self, person: &StoredPerson) {
         for name in &person.names {
+            // a stored placeholder ("Unknown") is no name: it matches nothing
             if !self.sur.contains_key(&name.last) {
-                self.sur.insert(name.last.clone(), surname_key(&name.last));
+                let key = surname_key(&meaningful(&name.last).unwrap_or_default());
+                self.sur.insert(name.last.clone(), key);
             }
             for g in [&name.first, &name.middle].into_iter().flatten() {
                 if !self.given.contains_key(g) {
-                    self.given.insert(g.clone(), given_key(g));
+                    self.given
+                        .insert(g.clone(), given_key(&meaningful(g).unwrap_or_default()));
                 }
             }
         }

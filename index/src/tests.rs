@@ -900,3 +900,129 @@ fn both_persons_of_the_same_name_are_found_with_one_typo() {
         assert_eq!(top2, vec![1, 2], "{typed}: {hits:?}");
     }
 }
+
+fn query(first: Option<&str>, last: Option<&str>, dob: Option<NaiveDate>) -> SearchQuery {
+    SearchQuery {
+        first_name: first.map(str::to_owned),
+        last_name: last.map(str::to_owned),
+        dob,
+        ..SearchQuery::default()
+    }
+}
+
+#[test]
+fn placeholder_names_count_as_absent_in_the_query() {
+    let mut docs = crowd_with_same_given_name("Maria", 40);
+    docs.push(PersonDoc {
+        dob: Some(date(1984, 6, 2)),
+        ..person(1, "Maria", "Okonkwo")
+    });
+    docs.push(PersonDoc {
+        dob: Some(date(1984, 6, 2)),
+        ..person(2, "Tobias", "Unwin")
+    });
+    let ix = index_with(docs);
+    let born = Some(date(1984, 6, 2));
+    for (first, last) in [
+        ("Unknown", "Okonkwo"),
+        ("Refused", "Okonkwo"),
+        ("Man of the house", "Okonkwo"),
+        ("Maria", "No last name"),
+        ("Maria", "Desconocido"),
+        ("Maria", "Doe"),
+        ("Female", "Okonkwo"),
+    ] {
+        let hits = ix
+            .search(&query(Some(first), Some(last), born), 10)
+            .expect("search");
+        assert_eq!(
+            hits.first().map(|h| h.person_id),
+            Some(1),
+            "{first} {last}: {hits:?}"
+        );
+        assert_explains(&hits[0], "DOB exact");
+        // the placeholder matched nothing, so the explanation does not claim it did
+        assert!(
+            !hits[0]
+                .explanation
+                .iter()
+                .any(|e| e.contains("swapped") || e.contains("edit")),
+            "{first} {last}: {:?}",
+            hits[0].explanation
+        );
+    }
+    // free text too
+    let hits = ix
+        .search(
+            &SearchQuery {
+                name: Some("Unknown Okonkwo".into()),
+                dob: born,
+                ..SearchQuery::default()
+            },
+            10,
+        )
+        .expect("search");
+    assert_eq!(hits.first().map(|h| h.person_id), Some(1), "{hits:?}");
+}
+
+#[test]
+fn stored_placeholders_are_not_searchable_names() {
+    let ix = index_with(vec![
+        person(1, "Unknown", "Okonkwo"),
+        person(2, "Unknown", "Brackley"),
+        person(3, "Refused", "Refused"),
+    ]);
+    let hits = by_parts(&ix, Some("Unknown"), Some("Okonkwo"));
+    assert_eq!(hits.first().map(|h| h.person_id), Some(1), "{hits:?}");
+    assert!(hits.iter().all(|h| h.person_id != 2), "{hits:?}");
+    // a real given name does not match a stored placeholder, the surname still does
+    let hits = by_parts(&ix, Some("Ada"), Some("Okonkwo"));
+    assert_eq!(hits.first().map(|h| h.person_id), Some(1), "{hits:?}");
+    assert!(!explains(&hits[0], "given name"), "{hits:?}");
+    // placeholders alone find no one
+    let hits = ix
+        .search(&query(Some("Unknown"), Some("Refused"), None), 10)
+        .map(|h| h.len());
+    assert!(
+        matches!(hits, Err(IndexError::EmptyQuery) | Ok(0)),
+        "{hits:?}"
+    );
+}
+
+#[test]
+fn initials_and_short_forms_match_names_that_start_with_them() {
+    let mut docs = crowd_with_same_given_name("Robert", 40);
+    docs.push(PersonDoc {
+        dob: Some(date(1979, 11, 23)),
+        ..person(1, "Jonah", "Reyes")
+    });
+    docs.push(PersonDoc {
+        dob: Some(date(1991, 2, 14)),
+        ..person(2, "Margarita", "Okafor")
+    });
+    docs.push(PersonDoc {
+        dob: Some(date(1966, 7, 8)),
+        ..person(3, "Robert", "Tavares")
+    });
+    let ix = index_with(docs);
+    let hits = by_parts(&ix, Some("M"), Some("Okafor"));
+    assert_eq!(hits.first().map(|h| h.person_id), Some(2), "{hits:?}");
+    assert_explains(&hits[0], "given name initial (M→Margarita)");
+    let hits = ix
+        .search(&query(Some("J"), Some("R"), Some(date(1979, 11, 23))), 10)
+        .expect("search");
+    assert_eq!(hits.first().map(|h| h.person_id), Some(1), "{hits:?}");
+    assert_explains(&hits[0], "surname initial (R→Reyes)");
+    let hits = ix
+        .search(
+            &SearchQuery {
+                name: Some("Rob T".into()),
+                dob: Some(date(1966, 7, 8)),
+                ..SearchQuery::default()
+            },
+            10,
+        )
+        .expect("search");
+    assert_eq!(hits.first().map(|h| h.person_id), Some(3), "{hits:?}");
+    assert_explains(&hits[0], "surname initial (T→Tavares)");
+}
