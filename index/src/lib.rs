@@ -35,7 +35,8 @@ use names::{
     raw_tokens, surname_key,
 };
 use rank::{
-    KeyCache, StoredName, StoredPerson, dob_variants, query_variants, score_dob, score_names, ymd,
+    KeyCache, StoredName, StoredPerson, dob_variants, partial_dob_dates, query_variants, score_dob,
+    score_names, score_partial_dob, ymd,
 };
 
 /// Errors of the index; tantivy and I/O failures are passed through.
@@ -128,6 +129,21 @@ pub struct SearchQuery {
     pub court: Option<String>,
     pub county: Option<String>,
     pub active_only: bool,
+    /// What could be read of a DOB typed as text when it is no whole date (year only, year and
+    /// month, month and day under an impossible year). Used when `dob` is `None`.
+    pub dob_partial: Option<PartialDob>,
+    /// How a typed DOB was read ("DOB 1988-23-04 read as 1988-04-23"); added to the
+    /// explanation of every hit whose DOB was compared.
+    pub dob_note: Option<String>,
+}
+
+/// The known parts of a date of birth. Month and day are 1-based; a part is `None` when it
+/// was not given or cannot be trusted (a year such as 2088 or 8198).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PartialDob {
+    pub year: Option<i32>,
+    pub month: Option<u32>,
+    pub day: Option<u32>,
 }
 
 /// A ranked match with the reasons it matched, for the clerk to judge.
@@ -561,6 +577,7 @@ impl PersonIndex {
         // DOB plus a partial name: the name may be just a prefix ("Gar") or an initial. Looked
         // up from the DOB side (see [`DobPrefixQuery`]) and retrieved as a second candidate list.
         let mut dob_prefix: Option<Box<dyn Query>> = None;
+        let mut dob_terms: Vec<(String, f32)> = Vec::new();
         if let Some(dob) = q.dob {
             let variants = dob_variants(dob, !tokens.is_empty());
             if tokens.is_empty() {
@@ -568,40 +585,51 @@ impl PersonIndex {
                     recall.add(Term::from_field_text(f.dob, v), 1.0);
                 }
             } else {
-                let prefixes: Vec<NameClue> = tokens
-                    .iter()
-                    .flat_map(|tok| [f.sur, f.given].map(|field| (field, tok)))
-                    .map(|(field, tok)| NameClue {
-                        field,
-                        prefix: tok.text.clone(),
-                        similar: recall
-                            .similar
-                            .get(&(field, tok.text.clone()))
-                            .cloned()
-                            .unwrap_or_default(),
-                    })
-                    .collect();
                 // graded like the re-ranking's DOB agreement, so the DOB entered ranks first
                 let exact = ymd(dob);
                 let swapped = NaiveDate::from_ymd_opt(dob.year(), dob.day(), dob.month()).map(ymd);
-                let weighted: Vec<(Term, f32)> = variants
-                    .iter()
+                dob_terms = variants
+                    .into_iter()
                     .map(|v| {
-                        let w = if *v == exact {
+                        let w = if v == exact {
                             1.0
-                        } else if Some(v) == swapped.as_ref() {
+                        } else if Some(&v) == swapped.as_ref() {
                             0.8
                         } else {
                             0.6
                         };
-                        (Term::from_field_text(f.dob, v), w)
+                        (v, w)
                     })
                     .collect();
-                dob_prefix = Some(Box::new(BoostQuery::new(
-                    Box::new(DobPrefixQuery::new(weighted, prefixes)),
-                    3.0,
-                )));
             }
+        } else if let Some(p) = &q.dob_partial
+            && !tokens.is_empty()
+        {
+            // every date the partial DOB allows; never on its own (a year is thousands of people)
+            dob_terms = partial_dob_dates(p).into_iter().map(|d| (d, 0.7)).collect();
+        }
+        if !dob_terms.is_empty() {
+            let prefixes: Vec<NameClue> = tokens
+                .iter()
+                .flat_map(|tok| [f.sur, f.given].map(|field| (field, tok)))
+                .map(|(field, tok)| NameClue {
+                    field,
+                    prefix: tok.text.clone(),
+                    similar: recall
+                        .similar
+                        .get(&(field, tok.text.clone()))
+                        .cloned()
+                        .unwrap_or_default(),
+                })
+                .collect();
+            let weighted: Vec<(Term, f32)> = dob_terms
+                .iter()
+                .map(|(v, w)| (Term::from_field_text(f.dob, v), *w))
+                .collect();
+            dob_prefix = Some(Box::new(BoostQuery::new(
+                Box::new(DobPrefixQuery::new(weighted, prefixes)),
+                3.0,
+            )));
         }
         if let Some(c) = &case {
             recall.add(Term::from_field_text(f.case, c), 20.0);
@@ -708,11 +736,18 @@ impl PersonIndex {
                 score += ns.score;
                 explanation.extend(ns.explanation);
             }
-            if let Some(qd) = q.dob
-                && let Some((s, e)) = score_dob(qd, &person, today)
-            {
+            let dob_score = match (q.dob, &q.dob_partial) {
+                (Some(qd), _) => score_dob(qd, &person, today),
+                (None, Some(p)) => score_partial_dob(p, &person),
+                (None, None) => None,
+            };
+            if let Some((s, e)) = dob_score {
                 score += 0.5 * s;
                 explanation.push(e);
+                // how a DOB typed as text was read, so the clerk can judge the match
+                if let Some(note) = &q.dob_note {
+                    explanation.push(note.clone());
+                }
             }
             if let Some(c) = &case
                 && person.case_numbers.iter().any(|pc| pc == c)

@@ -1026,3 +1026,124 @@ fn initials_and_short_forms_match_names_that_start_with_them() {
     assert_eq!(hits.first().map(|h| h.person_id), Some(3), "{hits:?}");
     assert_explains(&hits[0], "surname initial (T→Tavares)");
 }
+
+#[test]
+fn partial_dobs_rank_and_explain() {
+    let mut docs = crowd_with_same_given_name("Lucia", 40);
+    // namesakes born in other years and months
+    docs.push(PersonDoc {
+        dob: Some(date(1988, 4, 23)),
+        ..person(1, "Lucia", "Ferrandino")
+    });
+    docs.push(PersonDoc {
+        dob: Some(date(1975, 9, 2)),
+        ..person(2, "Lucia", "Ferrandino")
+    });
+    docs.push(PersonDoc {
+        dob: Some(date(1988, 11, 5)),
+        ..person(3, "Lucia", "Ferrandino")
+    });
+    let ix = index_with(docs);
+    let partial = |year, month, day| SearchQuery {
+        first_name: Some("Lucia".into()),
+        last_name: Some("Ferrandino".into()),
+        dob_partial: Some(PartialDob { year, month, day }),
+        dob_note: Some("DOB as typed".into()),
+        ..SearchQuery::default()
+    };
+    for (q, why) in [
+        (
+            partial(Some(1988), Some(4), None),
+            "DOB year and month match",
+        ),
+        (partial(None, Some(4), Some(23)), "DOB month and day match"),
+        (
+            partial(None, Some(23), Some(4)),
+            "DOB month and day match, swapped",
+        ),
+    ] {
+        let hits = ix.search(&q, 10).expect("search");
+        assert_eq!(hits.first().map(|h| h.person_id), Some(1), "{hits:?}");
+        assert_explains(&hits[0], why);
+        assert_explains(&hits[0], "DOB as typed");
+        assert_explains(hit(&hits, 2), "DOB differs");
+    }
+    let hits = ix
+        .search(&partial(Some(1988), None, None), 10)
+        .expect("search");
+    let top2: Vec<i64> = hits.iter().take(2).map(|h| h.person_id).collect();
+    assert!(top2.contains(&1) && top2.contains(&3), "{hits:?}");
+    assert_eq!(rank(&hits, 2), 2, "{hits:?}");
+}
+
+#[test]
+fn partial_dob_with_a_garbled_name_part_still_finds_the_person() {
+    // the DOB-plus-name list works from month and day alone when the year was mistyped
+    let mut docs = crowd_with_same_given_name("Marcus", 60);
+    docs.push(PersonDoc {
+        dob: Some(date(1990, 4, 23)),
+        ..person(1, "Marcus", "Abernathy")
+    });
+    let ix = index_with(docs);
+    let q = SearchQuery {
+        first_name: Some("Marcus".into()),
+        last_name: Some("Unknown".into()),
+        dob_partial: Some(PartialDob {
+            year: None,
+            month: Some(4),
+            day: Some(23),
+        }),
+        ..SearchQuery::default()
+    };
+    let hits = ix.search(&q, 10).expect("search");
+    assert_eq!(hits.first().map(|h| h.person_id), Some(1), "{hits:?}");
+}
+
+#[test]
+fn dob_and_one_garbled_name_part_when_the_other_matches_nothing() {
+    let mut docs = crowd_with_same_given_name("Marcus", 60);
+    docs.push(PersonDoc {
+        dob: Some(date(1990, 4, 23)),
+        ..person(1, "Marcus", "Abernathy")
+    });
+    let ix = index_with(docs);
+    let born = Some(date(1990, 4, 23));
+    for (first, last) in [
+        ("Mqrcus", "Xyzzq"),
+        ("Mqrcus", "Unknown"),
+        ("Marcus", "Qwpzv"),
+        ("Nnarcus", "Abernathy"),
+    ] {
+        let hits = ix
+            .search(&query(Some(first), Some(last), born), 10)
+            .expect("search");
+        assert_eq!(
+            hits.first().map(|h| h.person_id),
+            Some(1),
+            "{first} {last}: {hits:?}"
+        );
+        assert_explains(&hits[0], "DOB exact");
+    }
+}
+
+#[test]
+fn ocr_confusions_are_read_back() {
+    let ix = index_with(vec![
+        person(1, "Salome", "Martinez"),
+        person(2, "Lola", "Castillo"),
+    ]);
+    for (first, last, id) in [
+        ("Salome", "Rnartinez", 1),
+        ("5alome", "Martinez", 1),
+        ("Sal0me", "Martinez", 1),
+        ("Lola", "Casti11o", 2),
+        ("1ola", "Castillo", 2),
+    ] {
+        let hits = by_parts(&ix, Some(first), Some(last));
+        assert_eq!(
+            hits.first().map(|h| h.person_id),
+            Some(id),
+            "{first} {last}: {hits:?}"
+        );
+    }
+}
