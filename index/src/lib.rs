@@ -19,7 +19,7 @@ use std::sync::Mutex;
 
 use chrono::{Datelike, NaiveDate};
 use tantivy::directory::MmapDirectory;
-use tantivy::merge_policy::LogMergePolicy;
+use tantivy::merge_policy::{LogMergePolicy, NoMergePolicy};
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
@@ -294,11 +294,7 @@ impl PersonIndex {
     fn from_index(index: Index) -> Result<Self, IndexError> {
         let f = Fields::from_schema(&index.schema())?;
         let writer: IndexWriter<TantivyDocument> = index.writer(WRITER_MEMORY_BYTES)?;
-        // Merge sooner than tantivy's default (8 segments per level): every segment costs each
-        // search its own term-dictionary walks, so fewer segments mean faster fuzzy terms.
-        let mut merge = LogMergePolicy::default();
-        merge.set_min_num_segments(MERGE_MIN_SEGMENTS);
-        writer.set_merge_policy(Box::new(merge));
+        writer.set_merge_policy(merge_policy());
         // Writes reload explicitly: a clerk who just entered an order must find it on the next
         // search. The reader also follows later index versions by itself, so that segments merged
         // in the background replace their many small parts (each segment costs every search a
@@ -348,12 +344,31 @@ impl PersonIndex {
         Ok(())
     }
 
-    /// Merges all segments into one, after a bulk load or rebuild. Every segment costs each
-    /// search its own term-dictionary walks; a steady index has few, a freshly bulk-loaded one
-    /// many. Waits for background merges holding segments to finish first.
+    /// Starts a bulk load (a rebuild): no background merges until [`PersonIndex::compact`],
+    /// which then merges everything once. Merging while loading costs the load time, and a
+    /// background merge still running when `compact` merges the same segments makes the one
+    /// that ends second fail: tantivy logs "couldn't find segment in SegmentManager" and drops
+    /// that merge's output. No person is lost (the other merge holds them; see the tests), but
+    /// the work is done twice and the warning alarms whoever runs `ccpor reindex`.
+    pub fn begin_bulk_load(&self) -> Result<(), IndexError> {
+        let writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
+        writer.set_merge_policy(Box::new(NoMergePolicy));
+        Ok(())
+    }
+
+    /// Merges all segments into one, after a bulk load or rebuild, and ends a bulk load. Every
+    /// segment costs each search its own term-dictionary walks; a steady index has few, a
+    /// freshly bulk-loaded one many. Waits for background merges holding segments to finish.
     pub fn compact(&self) -> Result<(), IndexError> {
+        self.compact_counting_collisions().map(|_| ())
+    }
+
+    /// [`PersonIndex::compact`], returning how often its merge collided with a background
+    /// merge of the same segments and had to be retried.
+    fn compact_counting_collisions(&self) -> Result<usize, IndexError> {
         let mut writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
         let index = self.reader.searcher().index().clone();
+        let mut collisions = 0;
         for _ in 0..300 {
             let ids = index.searchable_segment_ids()?;
             if ids.len() <= 1 {
@@ -362,11 +377,15 @@ impl PersonIndex {
             match writer.merge(&ids).wait() {
                 Ok(_) => break,
                 // A background merge still holds some of these segments.
-                Err(_) => std::thread::sleep(std::time::Duration::from_millis(100)),
+                Err(_) => {
+                    collisions += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
             }
         }
+        writer.set_merge_policy(merge_policy());
         self.reader.reload()?;
-        Ok(())
+        Ok(collisions)
     }
 
     /// Number of persons visible to searches.
@@ -873,6 +892,14 @@ impl<'s> RecallTerms<'s> {
                 .collect(),
         ))
     }
+}
+
+/// Merge sooner than tantivy's default (8 segments per level): every segment costs each
+/// search its own term-dictionary walks, so fewer segments mean faster fuzzy terms.
+fn merge_policy() -> Box<LogMergePolicy> {
+    let mut merge = LogMergePolicy::default();
+    merge.set_min_num_segments(MERGE_MIN_SEGMENTS);
+    Box::new(merge)
 }
 
 /// Indexed untokenised with term frequencies: block-max WAND needs them (a name's frequency
