@@ -17,7 +17,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sea_orm::{ConnectionTrait, Statement};
 
-#[path = "search_noise.rs"]
+#[path = "support/search_noise.rs"]
 mod noise;
 
 struct Person {
