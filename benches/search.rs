@@ -17,15 +17,19 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sea_orm::{ConnectionTrait, Statement};
 
+#[path = "support/search_noise.rs"]
+mod noise;
+
 struct Person {
     id: i64,
     last: String,
     first: String,
+    middle: Option<String>,
     dob: NaiveDate,
 }
 
 struct Case {
-    kind: &'static str,
+    kind: String,
     target: i64,
     query: SearchQuery,
     /// The same query as one string for pg_trgm.
@@ -52,6 +56,7 @@ fn population(n: usize, rng: &mut ChaCha8Rng) -> Vec<Person> {
                 id: i as i64 + 1,
                 last: d.last,
                 first: d.first,
+                middle: d.middle,
                 dob,
             }
         })
@@ -171,7 +176,7 @@ fn cases(people: &[Person], n: usize, rng: &mut ChaCha8Rng) -> Vec<Case> {
         }
         let text = format!("{last} {first}");
         out.push(Case {
-            kind: kind_name,
+            kind: kind_name.to_owned(),
             target: p.id,
             query: SearchQuery {
                 first_name: Some(first),
@@ -254,7 +259,7 @@ fn doc(p: &Person) -> PersonDoc {
         person_id: p.id,
         last_name: p.last.clone(),
         first_name: Some(p.first.clone()),
-        middle_name: None,
+        middle_name: p.middle.clone(),
         aliases: Vec::new(),
         dob: Some(p.dob),
         estimated_age: None,
@@ -317,6 +322,7 @@ fn febrl(dir: &str) -> Option<(Vec<Person>, Vec<Case>)> {
             id,
             first,
             last,
+            middle: None,
             dob: dob.unwrap_or_else(|| NaiveDate::from_ymd_opt(1900, 1, 1).unwrap()),
         })
         .collect();
@@ -324,7 +330,7 @@ fn febrl(dir: &str) -> Option<(Vec<Person>, Vec<Case>)> {
         .into_iter()
         .filter(|(_, first, last, _)| !(first.is_empty() && last.is_empty()))
         .map(|(id, first, last, dob)| Case {
-            kind: "febrl 4b duplicate",
+            kind: "febrl 4b duplicate".to_owned(),
             target: id,
             text: format!("{last} {first}"),
             query: SearchQuery {
@@ -343,7 +349,7 @@ async fn pg_side(
     people: &[Person],
     cases: &[Case],
     tmp: &std::path::Path,
-) -> Option<(Score, Vec<f64>)> {
+) -> Option<(Vec<Option<usize>>, Vec<f64>)> {
     let (admin, _) = ccpor::db::connect(url).await.ok()?;
     admin
         .execute_unprepared("DROP DATABASE IF EXISTS ccpor_bench_search")
@@ -392,7 +398,7 @@ async fn pg_side(
         people.len(),
         t.elapsed().as_secs_f64()
     );
-    let mut score = Score::default();
+    let mut ranks = Vec::with_capacity(cases.len());
     let mut lat = Vec::new();
     let backend = db.get_database_backend();
     for c in cases {
@@ -411,14 +417,14 @@ async fn pg_side(
             .iter()
             .filter_map(|r| r.try_get::<i64>("", "id").ok())
             .collect();
-        score.add(ids.iter().position(|&i| i == c.target));
+        ranks.push(ids.iter().position(|&i| i == c.target));
     }
     db.close().await.ok();
     admin
         .execute_unprepared("DROP DATABASE IF EXISTS ccpor_bench_search")
         .await
         .ok();
-    Some((score, lat))
+    Some((ranks, lat))
 }
 
 /// Time from a committed write to the person being searchable, through the outbox indexer.
@@ -488,7 +494,9 @@ async fn main() {
         .unwrap_or(2000);
     let mut rng = ChaCha8Rng::seed_from_u64(2026);
     let people = population(n, &mut rng);
-    let dev = cases(&people, q, &mut rng);
+    let mut dev = cases(&people, q, &mut rng);
+    // issue 21: the noisy classes of real records, each with and without a DOB
+    dev.extend(noise::cases(&people, q, &mut rng));
     if let Ok(dir) = std::env::var("CCPOR_BENCH_DUMP") {
         dump(std::path::Path::new(&dir), &people, &dev);
         return;
@@ -498,6 +506,7 @@ async fn main() {
 
     let t = Instant::now();
     let index = PersonIndex::create_in_dir(&index_dir).unwrap();
+    index.begin_bulk_load().unwrap();
     for chunk in people.chunks(50_000) {
         let docs: Vec<PersonDoc> = chunk.iter().map(doc).collect();
         index.upsert(&docs).unwrap();
@@ -519,14 +528,29 @@ async fn main() {
     let mut by_kind: std::collections::BTreeMap<&str, Score> = Default::default();
     let mut all = Score::default();
     let mut lat = Vec::new();
+    let mut ranks = Vec::with_capacity(dev.len());
     for c in &dev {
         let t = Instant::now();
         let hits = index.search(&c.query, 10).unwrap();
         lat.push(t.elapsed().as_secs_f64() * 1000.0);
         let rank = hits.iter().position(|h| h.person_id == c.target);
-        by_kind.entry(c.kind).or_default().add(rank);
+        ranks.push(rank);
+        by_kind.entry(c.kind.as_str()).or_default().add(rank);
         all.add(rank);
     }
+    let groups = |ranks: &[Option<usize>]| -> [Score; 3] {
+        let mut g: [Score; 3] = Default::default();
+        for (c, r) in dev.iter().zip(ranks) {
+            if c.kind.ends_with(", with DOB") {
+                g[0].add(*r);
+            } else if c.kind.ends_with(", name-only") {
+                g[1].add(*r);
+            } else {
+                g[2].add(*r);
+            }
+        }
+        g
+    };
     println!(
         "| tantivy p50 / p99 latency | {:.2} / {:.2} ms |",
         pct(lat.clone(), 0.5),
@@ -539,10 +563,41 @@ async fn main() {
         println!("| {k} | {} |", s.row());
     }
     println!("| **all** | {} |", all.row());
+    let tg = groups(&ranks);
+    println!(
+        "\n| group (tantivy) | queries | recall@1 | recall@10 | MRR |\n|---|---:|---:|---:|---:|"
+    );
+    for (label, s) in [
+        "noisy set, with DOB",
+        "noisy set, name-only",
+        "original set",
+    ]
+    .iter()
+    .zip(&tg)
+    {
+        println!("| {label} | {} |", s.row());
+    }
 
     if let Ok(url) = std::env::var("CCPOR_BENCH_POSTGRES_URL") {
         match pg_side(&url, &people, &dev, tmp.path()).await {
-            Some((s, pl)) => {
+            Some((pg_ranks, pl)) => {
+                let mut s = Score::default();
+                for r in &pg_ranks {
+                    s.add(*r);
+                }
+                let pg = groups(&pg_ranks);
+                println!("\n| group | tantivy recall@10 | pg_trgm recall@10 |\n|---|---:|---:|");
+                for (label, (t, p)) in [
+                    "noisy set, with DOB",
+                    "noisy set, name-only",
+                    "original set",
+                ]
+                .iter()
+                .zip(tg.iter().zip(&pg))
+                {
+                    let r10 = |x: &Score| x.at10 as f64 / x.n.max(1) as f64;
+                    println!("| {label} | {:.3} | {:.3} |", r10(t), r10(p));
+                }
                 println!(
                     "\n| engine | recall@1 | recall@10 | MRR | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|"
                 );

@@ -10,6 +10,7 @@ mod collect;
 mod dob_prefix;
 mod fuzzy;
 mod names;
+mod placeholder;
 mod rank;
 
 use std::collections::{HashMap, HashSet};
@@ -18,7 +19,7 @@ use std::sync::Mutex;
 
 use chrono::{Datelike, NaiveDate};
 use tantivy::directory::MmapDirectory;
-use tantivy::merge_policy::LogMergePolicy;
+use tantivy::merge_policy::{LogMergePolicy, NoMergePolicy};
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
@@ -34,7 +35,8 @@ use names::{
     raw_tokens, surname_key,
 };
 use rank::{
-    KeyCache, StoredName, StoredPerson, dob_variants, query_variants, score_dob, score_names, ymd,
+    KeyCache, StoredName, StoredPerson, dob_variants, partial_dob_dates, query_variants, score_dob,
+    score_names, score_partial_dob, ymd,
 };
 
 /// Errors of the index; tantivy and I/O failures are passed through.
@@ -127,6 +129,21 @@ pub struct SearchQuery {
     pub court: Option<String>,
     pub county: Option<String>,
     pub active_only: bool,
+    /// What could be read of a DOB typed as text when it is no whole date (year only, year and
+    /// month, month and day under an impossible year). Used when `dob` is `None`.
+    pub dob_partial: Option<PartialDob>,
+    /// How a typed DOB was read ("DOB 1988-23-04 read as 1988-04-23"); added to the
+    /// explanation of every hit whose DOB was compared.
+    pub dob_note: Option<String>,
+}
+
+/// The known parts of a date of birth. Month and day are 1-based; a part is `None` when it
+/// was not given or cannot be trusted (a year such as 2088 or 8198).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PartialDob {
+    pub year: Option<i32>,
+    pub month: Option<u32>,
+    pub day: Option<u32>,
 }
 
 /// A ranked match with the reasons it matched, for the clerk to judge.
@@ -213,6 +230,15 @@ const DOCSTORE_BLOCK_BYTES: usize = 2_048;
 const PAIR_SCORE: f32 = 10_000.0;
 /// The same for a pair of Double Metaphone codes.
 const PAIR_PHONETIC_SCORE: f32 = 5_000.0;
+/// The same for a pair with one part misspelt (a fuzzy spelling of it found in the index).
+/// Without these, "Stephen Clemenx" relied on the union, where the exact given name of every
+/// other Stephen (BM25 favours one without a middle name) outscored the target's given name
+/// plus a one-edit surname: once a registry holds more such Stephens than the union is deep,
+/// the target was lost.
+const PAIR_FUZZY_SCORE: f32 = 2_500.0;
+/// At most this many fuzzy pair terms are looked up per search (a short, common token's
+/// 2-edit spellings times the other part's spellings could be thousands).
+const MAX_FUZZY_PAIRS: usize = 600;
 /// Marks phonetic pair terms (codes are upper-case, spellings lower-case; this keeps them apart
 /// even so).
 const PHONETIC_PAIR: &str = "~";
@@ -268,11 +294,7 @@ impl PersonIndex {
     fn from_index(index: Index) -> Result<Self, IndexError> {
         let f = Fields::from_schema(&index.schema())?;
         let writer: IndexWriter<TantivyDocument> = index.writer(WRITER_MEMORY_BYTES)?;
-        // Merge sooner than tantivy's default (8 segments per level): every segment costs each
-        // search its own term-dictionary walks, so fewer segments mean faster fuzzy terms.
-        let mut merge = LogMergePolicy::default();
-        merge.set_min_num_segments(MERGE_MIN_SEGMENTS);
-        writer.set_merge_policy(Box::new(merge));
+        writer.set_merge_policy(merge_policy());
         // Writes reload explicitly: a clerk who just entered an order must find it on the next
         // search. The reader also follows later index versions by itself, so that segments merged
         // in the background replace their many small parts (each segment costs every search a
@@ -322,12 +344,31 @@ impl PersonIndex {
         Ok(())
     }
 
-    /// Merges all segments into one, after a bulk load or rebuild. Every segment costs each
-    /// search its own term-dictionary walks; a steady index has few, a freshly bulk-loaded one
-    /// many. Waits for background merges holding segments to finish first.
+    /// Starts a bulk load (a rebuild): no background merges until [`PersonIndex::compact`],
+    /// which then merges everything once. Merging while loading costs the load time, and a
+    /// background merge still running when `compact` merges the same segments makes the one
+    /// that ends second fail: tantivy logs "couldn't find segment in SegmentManager" and drops
+    /// that merge's output. No person is lost (the other merge holds them; see the tests), but
+    /// the work is done twice and the warning alarms whoever runs `ccpor reindex`.
+    pub fn begin_bulk_load(&self) -> Result<(), IndexError> {
+        let writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
+        writer.set_merge_policy(Box::new(NoMergePolicy));
+        Ok(())
+    }
+
+    /// Merges all segments into one, after a bulk load or rebuild, and ends a bulk load. Every
+    /// segment costs each search its own term-dictionary walks; a steady index has few, a
+    /// freshly bulk-loaded one many. Waits for background merges holding segments to finish.
     pub fn compact(&self) -> Result<(), IndexError> {
+        self.compact_counting_collisions().map(|_| ())
+    }
+
+    /// [`PersonIndex::compact`], returning how often its merge collided with a background
+    /// merge of the same segments and had to be retried.
+    fn compact_counting_collisions(&self) -> Result<usize, IndexError> {
         let mut writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
         let index = self.reader.searcher().index().clone();
+        let mut collisions = 0;
         for _ in 0..300 {
             let ids = index.searchable_segment_ids()?;
             if ids.len() <= 1 {
@@ -336,11 +377,15 @@ impl PersonIndex {
             match writer.merge(&ids).wait() {
                 Ok(_) => break,
                 // A background merge still holds some of these segments.
-                Err(_) => std::thread::sleep(std::time::Duration::from_millis(100)),
+                Err(_) => {
+                    collisions += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
             }
         }
+        writer.set_merge_policy(merge_policy());
         self.reader.reload()?;
-        Ok(())
+        Ok(collisions)
     }
 
     /// Number of persons visible to searches.
@@ -370,7 +415,8 @@ impl PersonIndex {
             alias: true,
         }));
         for n in &names {
-            let sk = surname_key(&n.last);
+            // placeholders are not searchable (see `placeholder`)
+            let sk = surname_key(&placeholder::meaningful(&n.last).unwrap_or_default());
             for form in &sk.forms {
                 sur.insert(form.text.clone());
                 if form.core.is_some() {
@@ -378,8 +424,10 @@ impl PersonIndex {
                 }
             }
             for (i, part) in [&n.first, &n.middle].into_iter().enumerate() {
-                let Some(part) = part else { continue };
-                let gk = given_key(part);
+                let Some(part) = part.as_deref().and_then(placeholder::meaningful) else {
+                    continue;
+                };
+                let gk = given_key(&part);
                 if i == 0 {
                     // pairs of the surname with the first given name only
                     pairs.extend(name_pairs(&sk, &gk, &[]));
@@ -441,11 +489,14 @@ impl PersonIndex {
     /// Returns [`IndexError::EmptyQuery`] when there is nothing to match on.
     pub fn search(&self, q: &SearchQuery, limit: usize) -> Result<Vec<Hit>, IndexError> {
         let f = &self.f;
+        // Placeholders ("Unknown", "Refused", "Man of the house") say nothing about the person:
+        // the part counts as absent, so the other part and the DOB decide.
         let (free, first, last) = (
-            nonblank(&q.name),
-            nonblank(&q.first_name),
-            nonblank(&q.last_name),
+            nonblank(&q.name).and_then(placeholder::meaningful),
+            nonblank(&q.first_name).and_then(placeholder::meaningful),
+            nonblank(&q.last_name).and_then(placeholder::meaningful),
         );
+        let (free, first, last) = (free.as_deref(), first.as_deref(), last.as_deref());
         let case = q
             .case_number
             .as_deref()
@@ -507,6 +558,7 @@ impl PersonIndex {
         // postings ("Garcia", "Maria") once enough pair matches are collected.
         let variants = query_variants(first, last, free);
         let mut pair_terms: HashSet<String> = HashSet::new();
+        let mut fuzzy_pairs: HashSet<String> = HashSet::new();
         for v in &variants {
             if let (Some((sk, _)), Some((gk, _))) = (&v.sur, &v.given) {
                 let nicks: Vec<&str> = gk
@@ -516,17 +568,27 @@ impl PersonIndex {
                     .map(String::as_str)
                     .collect();
                 pair_terms.extend(name_pairs(sk, gk, &nicks));
+                fuzzy_pairs.extend(fuzzy_name_pairs(&recall.similar, f, sk, gk, &nicks));
             }
         }
-        for text in pair_terms {
-            let term = Term::from_field_text(f.pair, &text);
-            let df = searcher.doc_freq(&term)? as u32;
-            if df > 0 {
+        for text in &fuzzy_pairs {
+            pair_terms.remove(text);
+        }
+        let pair_scores = pair_terms
+            .into_iter()
+            .map(|text| {
                 let score = if text.starts_with(PHONETIC_PAIR) {
                     PAIR_PHONETIC_SCORE
                 } else {
                     PAIR_SCORE
                 };
+                (text, score)
+            })
+            .chain(fuzzy_pairs.into_iter().map(|t| (t, PAIR_FUZZY_SCORE)));
+        for (text, score) in pair_scores {
+            let term = Term::from_field_text(f.pair, &text);
+            let df = searcher.doc_freq(&term)? as u32;
+            if df > 0 {
                 recall.add_flat(term.clone(), df, score);
                 recall.pairs.push(term);
             }
@@ -534,6 +596,7 @@ impl PersonIndex {
         // DOB plus a partial name: the name may be just a prefix ("Gar") or an initial. Looked
         // up from the DOB side (see [`DobPrefixQuery`]) and retrieved as a second candidate list.
         let mut dob_prefix: Option<Box<dyn Query>> = None;
+        let mut dob_terms: Vec<(String, f32)> = Vec::new();
         if let Some(dob) = q.dob {
             let variants = dob_variants(dob, !tokens.is_empty());
             if tokens.is_empty() {
@@ -541,40 +604,51 @@ impl PersonIndex {
                     recall.add(Term::from_field_text(f.dob, v), 1.0);
                 }
             } else {
-                let prefixes: Vec<NameClue> = tokens
-                    .iter()
-                    .flat_map(|tok| [f.sur, f.given].map(|field| (field, tok)))
-                    .map(|(field, tok)| NameClue {
-                        field,
-                        prefix: tok.text.clone(),
-                        similar: recall
-                            .similar
-                            .get(&(field, tok.text.clone()))
-                            .cloned()
-                            .unwrap_or_default(),
-                    })
-                    .collect();
                 // graded like the re-ranking's DOB agreement, so the DOB entered ranks first
                 let exact = ymd(dob);
                 let swapped = NaiveDate::from_ymd_opt(dob.year(), dob.day(), dob.month()).map(ymd);
-                let weighted: Vec<(Term, f32)> = variants
-                    .iter()
+                dob_terms = variants
+                    .into_iter()
                     .map(|v| {
-                        let w = if *v == exact {
+                        let w = if v == exact {
                             1.0
-                        } else if Some(v) == swapped.as_ref() {
+                        } else if Some(&v) == swapped.as_ref() {
                             0.8
                         } else {
                             0.6
                         };
-                        (Term::from_field_text(f.dob, v), w)
+                        (v, w)
                     })
                     .collect();
-                dob_prefix = Some(Box::new(BoostQuery::new(
-                    Box::new(DobPrefixQuery::new(weighted, prefixes)),
-                    3.0,
-                )));
             }
+        } else if let Some(p) = &q.dob_partial
+            && !tokens.is_empty()
+        {
+            // every date the partial DOB allows; never on its own (a year is thousands of people)
+            dob_terms = partial_dob_dates(p).into_iter().map(|d| (d, 0.7)).collect();
+        }
+        if !dob_terms.is_empty() {
+            let prefixes: Vec<NameClue> = tokens
+                .iter()
+                .flat_map(|tok| [f.sur, f.given].map(|field| (field, tok)))
+                .map(|(field, tok)| NameClue {
+                    field,
+                    prefix: tok.text.clone(),
+                    similar: recall
+                        .similar
+                        .get(&(field, tok.text.clone()))
+                        .cloned()
+                        .unwrap_or_default(),
+                })
+                .collect();
+            let weighted: Vec<(Term, f32)> = dob_terms
+                .iter()
+                .map(|(v, w)| (Term::from_field_text(f.dob, v), *w))
+                .collect();
+            dob_prefix = Some(Box::new(BoostQuery::new(
+                Box::new(DobPrefixQuery::new(weighted, prefixes)),
+                3.0,
+            )));
         }
         if let Some(c) = &case {
             recall.add(Term::from_field_text(f.case, c), 20.0);
@@ -681,11 +755,18 @@ impl PersonIndex {
                 score += ns.score;
                 explanation.extend(ns.explanation);
             }
-            if let Some(qd) = q.dob
-                && let Some((s, e)) = score_dob(qd, &person, today)
-            {
+            let dob_score = match (q.dob, &q.dob_partial) {
+                (Some(qd), _) => score_dob(qd, &person, today),
+                (None, Some(p)) => score_partial_dob(p, &person),
+                (None, None) => None,
+            };
+            if let Some((s, e)) = dob_score {
                 score += 0.5 * s;
                 explanation.push(e);
+                // how a DOB typed as text was read, so the clerk can judge the match
+                if let Some(note) = &q.dob_note {
+                    explanation.push(note.clone());
+                }
             }
             if let Some(c) = &case
                 && person.case_numbers.iter().any(|pc| pc == c)
@@ -748,6 +829,8 @@ impl PersonIndex {
                     out.add_flat(Term::from_field_text(field, &text), df, boost * 1.5);
                     similar.push(text);
                 }
+                // closest first, so that capped uses of the list keep the best spellings
+                similar.sort_by_cached_key(|s| (strsim::osa_distance(s, t), s.clone()));
                 out.similar.insert((field, t.to_owned()), similar);
             }
         }
@@ -811,6 +894,14 @@ impl<'s> RecallTerms<'s> {
     }
 }
 
+/// Merge sooner than tantivy's default (8 segments per level): every segment costs each
+/// search its own term-dictionary walks, so fewer segments mean faster fuzzy terms.
+fn merge_policy() -> Box<LogMergePolicy> {
+    let mut merge = LogMergePolicy::default();
+    merge.set_min_num_segments(MERGE_MIN_SEGMENTS);
+    Box::new(merge)
+}
+
 /// Indexed untokenised with term frequencies: block-max WAND needs them (a name's frequency
 /// is always 1, so they cost almost nothing).
 fn scored() -> TextOptions {
@@ -866,6 +957,47 @@ fn name_pairs(sur: &PartKey, given: &PartKey, extra_given: &[&str]) -> Vec<Strin
             }
         }
     }
+    out
+}
+
+/// Pair terms with one part replaced by one of its fuzzy spellings found in the index
+/// (`similar`, filled by [`PersonIndex::name_terms`]): every misspelt surname token with every
+/// given-name spelling (and the query's nicknames), every misspelt given token with every
+/// surname spelling. The exact part must be right; typos in both parts are left to the DOB
+/// list and the union.
+fn fuzzy_name_pairs(
+    similar: &HashMap<(Field, String), Vec<String>>,
+    f: &Fields,
+    sur: &PartKey,
+    given: &PartKey,
+    extra_given: &[&str],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let given_texts: Vec<&str> = given
+        .forms
+        .iter()
+        .map(|g| g.text.as_str())
+        .chain(extra_given.iter().copied())
+        .collect();
+    for s in &sur.forms {
+        for alt in similar.get(&(f.sur, s.text.clone())).into_iter().flatten() {
+            for g in &given_texts {
+                out.push(format!("{alt}|{g}"));
+            }
+        }
+    }
+    for g in &given.forms {
+        for alt in similar
+            .get(&(f.given, g.text.clone()))
+            .into_iter()
+            .flatten()
+        {
+            for s in &sur.forms {
+                out.push(format!("{}|{alt}", s.text));
+            }
+        }
+    }
+    out.truncate(MAX_FUZZY_PAIRS);
     out
 }
 

@@ -256,7 +256,9 @@ pub(crate) fn classify(qf: &Form, df: &Form, given: bool) -> Option<(MatchKind, 
             1 if min_len >= 3 => MatchKind::Edit1,
             2 if min_len >= 5 => MatchKind::Edit2,
             _ if q.len() >= 2 && d.len() > q.len() && d.starts_with(q) => MatchKind::Prefix,
-            _ if given && q.len() == 1 && d.starts_with(q) => MatchKind::Initial,
+            // an initial typed for a name ("J R", "M Okafor", "Rob T") or stored for one
+            _ if q.len() == 1 && d.starts_with(q) => MatchKind::Initial,
+            _ if d.len() == 1 && q.starts_with(d) => MatchKind::Initial,
             _ => return None,
         }
     };

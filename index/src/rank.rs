@@ -5,10 +5,12 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use crate::PartialDob;
 use crate::names::{
     Form, FormKind, MatchKind, PartKey, classify, given_key, key_from_tokens, raw_tokens,
     surname_key, title,
 };
+use crate::placeholder::meaningful;
 
 /// What is stored per person for re-ranking (the index is derived data; the DB stays the truth).
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -299,12 +301,15 @@ impl KeyCache {
     /// Derives the keys of every name of `person` not seen yet.
     pub(crate) fn add(&mut self, person: &StoredPerson) {
         for name in &person.names {
+            // a stored placeholder ("Unknown") is no name: it matches nothing
             if !self.sur.contains_key(&name.last) {
-                self.sur.insert(name.last.clone(), surname_key(&name.last));
+                let key = surname_key(&meaningful(&name.last).unwrap_or_default());
+                self.sur.insert(name.last.clone(), key);
             }
             for g in [&name.first, &name.middle].into_iter().flatten() {
                 if !self.given.contains_key(g) {
-                    self.given.insert(g.clone(), given_key(g));
+                    self.given
+                        .insert(g.clone(), given_key(&meaningful(g).unwrap_or_default()));
                 }
             }
         }
@@ -470,5 +475,57 @@ pub(crate) fn dob_variants(q: NaiveDate, wide: bool) -> Vec<String> {
     }
     out.sort();
     out.dedup();
+    out
+}
+
+/// Agreement of a partial DOB (see [`crate::PartialDob`]): weaker than a whole date's, and a
+/// known part that differs counts against.
+pub(crate) fn score_partial_dob(q: &PartialDob, person: &StoredPerson) -> Option<(f32, String)> {
+    let d = person.dob?;
+    let year = q.year.map(|y| y == d.year());
+    let month = q.month.map(|m| m == d.month());
+    let day = q.day.map(|x| x == d.day());
+    match (year, month, day) {
+        (Some(true), Some(true), Some(true)) => Some((1.0, "DOB exact".into())),
+        (Some(true), Some(true), None) => Some((0.6, "DOB year and month match".into())),
+        (Some(true), None, None) => Some((0.4, "DOB year matches".into())),
+        (None, Some(true), Some(true)) => Some((0.6, "DOB month and day match".into())),
+        (None, Some(false), Some(false))
+            if q.month == Some(d.day()) && q.day == Some(d.month()) =>
+        {
+            Some((0.45, "DOB month and day match, swapped".into()))
+        }
+        (Some(false), None, None) if q.year.is_some_and(|y| (y - d.year()).abs() == 1) => {
+            Some((0.2, "DOB year ±1".into()))
+        }
+        (Some(true), Some(false), None) => Some((0.15, "DOB year matches, month differs".into())),
+        (None, None, None) => None,
+        _ => Some((-0.2, "DOB differs".into())),
+    }
+}
+
+/// Every date a partial DOB allows (`YYYYMMDD`), for the DOB-plus-name candidate list: a year
+/// gives its days, a year and month the month's days, a month and day that day in every
+/// plausible birth year.
+pub(crate) fn partial_dob_dates(q: &PartialDob) -> Vec<String> {
+    let years: Vec<i32> = match q.year {
+        Some(y) => vec![y],
+        None if q.month.is_some() && q.day.is_some() => PLAUSIBLE_BIRTH_YEARS
+            .filter(|y| *y <= chrono::Utc::now().year())
+            .collect(),
+        None => return Vec::new(),
+    };
+    let months: Vec<u32> = q.month.map_or_else(|| (1..=12).collect(), |m| vec![m]);
+    let mut out = Vec::new();
+    for y in years {
+        for &m in &months {
+            let days: Vec<u32> = q.day.map_or_else(|| (1..=31).collect(), |d| vec![d]);
+            out.extend(
+                days.into_iter()
+                    .filter_map(|d| NaiveDate::from_ymd_opt(y, m, d))
+                    .map(ymd),
+            );
+        }
+    }
     out
 }

@@ -829,3 +829,377 @@ fn compact_merges_to_one_segment_and_keeps_every_person() {
     };
     assert_eq!(idx.search(&q, 1).unwrap()[0].person_id, 305);
 }
+
+/// Many persons sharing the query's exact given name, none with a middle name, and the target
+/// with one: BM25 ranks a short given-name field higher, so at registry scale (hundreds of
+/// Stephens) the exact given name of every other Stephen outscored the target's given name
+/// plus its one-edit surname, and the 30-deep union held only other Stephens.
+/// The given name is a small share of the index, as "Stephen" is of a state's, so that it
+/// weighs as much as a real given name does.
+fn crowd_with_same_given_name(given: &str, n: i64) -> Vec<PersonDoc> {
+    let syllables = ["ka", "lo", "mi", "ru", "te", "vo", "sa", "ni", "bo", "de"];
+    let word = |i: i64| -> String {
+        [i % 10, (i / 10) % 10, (i / 100) % 10, (i / 1000) % 10]
+            .iter()
+            .map(|&k| syllables[k as usize])
+            .collect()
+    };
+    let mut out: Vec<PersonDoc> = (0..n)
+        .map(|i| person(5_000 + i, given, &format!("Dro{}", word(i))))
+        .collect();
+    // everyone else: other given names, other surnames
+    out.extend((0..n * 100).map(|i| {
+        person(
+            100_000 + i,
+            &format!("Ga{}", word(i)),
+            &format!("Pu{}", word(i / 3)),
+        )
+    }));
+    out
+}
+
+#[test]
+fn exact_given_and_one_typo_surname_among_many_with_that_given_name() {
+    let mut docs = crowd_with_same_given_name("Stephen", 60);
+    docs.push(PersonDoc {
+        middle_name: Some("Alexander Joseph".into()),
+        ..person(1, "Stephen", "Clemens")
+    });
+    let ix = index_with(docs);
+    for typed in ["Clemenx", "Clemxns", "Cleemns", "Clemen"] {
+        let hits = by_parts(&ix, Some("Stephen"), Some(typed));
+        assert_eq!(
+            hits.first().map(|h| h.person_id),
+            Some(1),
+            "{typed}: {hits:?}"
+        );
+        assert!(explains(&hits[0], "surname"), "{typed}: {hits:?}");
+    }
+    // the typo in the given name instead
+    let hits = by_parts(&ix, Some("Stephxn"), Some("Clemens"));
+    assert_eq!(hits.first().map(|h| h.person_id), Some(1), "{hits:?}");
+}
+
+#[test]
+fn both_persons_of_the_same_name_are_found_with_one_typo() {
+    let mut docs = crowd_with_same_given_name("Stephen", 60);
+    docs.push(PersonDoc {
+        middle_name: Some("Alexander".into()),
+        dob: Some(date(1971, 3, 4)),
+        ..person(1, "Stephen", "Clemens")
+    });
+    docs.push(PersonDoc {
+        dob: Some(date(1990, 8, 9)),
+        ..person(2, "Stephen", "Clemens")
+    });
+    let ix = index_with(docs);
+    for typed in ["Clemenx", "Clamens", "Clemns"] {
+        let hits = by_parts(&ix, Some("Stephen"), Some(typed));
+        let mut top2: Vec<i64> = hits.iter().take(2).map(|h| h.person_id).collect();
+        top2.sort();
+        assert_eq!(top2, vec![1, 2], "{typed}: {hits:?}");
+    }
+}
+
+fn query(first: Option<&str>, last: Option<&str>, dob: Option<NaiveDate>) -> SearchQuery {
+    SearchQuery {
+        first_name: first.map(str::to_owned),
+        last_name: last.map(str::to_owned),
+        dob,
+        ..SearchQuery::default()
+    }
+}
+
+#[test]
+fn placeholder_names_count_as_absent_in_the_query() {
+    let mut docs = crowd_with_same_given_name("Maria", 40);
+    docs.push(PersonDoc {
+        dob: Some(date(1984, 6, 2)),
+        ..person(1, "Maria", "Okonkwo")
+    });
+    docs.push(PersonDoc {
+        dob: Some(date(1984, 6, 2)),
+        ..person(2, "Tobias", "Unwin")
+    });
+    let ix = index_with(docs);
+    let born = Some(date(1984, 6, 2));
+    for (first, last) in [
+        ("Unknown", "Okonkwo"),
+        ("Refused", "Okonkwo"),
+        ("Man of the house", "Okonkwo"),
+        ("Maria", "No last name"),
+        ("Maria", "Desconocido"),
+        ("Maria", "Doe"),
+        ("Female", "Okonkwo"),
+    ] {
+        let hits = ix
+            .search(&query(Some(first), Some(last), born), 10)
+            .expect("search");
+        assert_eq!(
+            hits.first().map(|h| h.person_id),
+            Some(1),
+            "{first} {last}: {hits:?}"
+        );
+        assert_explains(&hits[0], "DOB exact");
+        // the placeholder matched nothing, so the explanation does not claim it did
+        assert!(
+            !hits[0]
+                .explanation
+                .iter()
+                .any(|e| e.contains("swapped") || e.contains("edit")),
+            "{first} {last}: {:?}",
+            hits[0].explanation
+        );
+    }
+    // free text too
+    let hits = ix
+        .search(
+            &SearchQuery {
+                name: Some("Unknown Okonkwo".into()),
+                dob: born,
+                ..SearchQuery::default()
+            },
+            10,
+        )
+        .expect("search");
+    assert_eq!(hits.first().map(|h| h.person_id), Some(1), "{hits:?}");
+}
+
+#[test]
+fn stored_placeholders_are_not_searchable_names() {
+    let ix = index_with(vec![
+        person(1, "Unknown", "Okonkwo"),
+        person(2, "Unknown", "Brackley"),
+        person(3, "Refused", "Refused"),
+    ]);
+    let hits = by_parts(&ix, Some("Unknown"), Some("Okonkwo"));
+    assert_eq!(hits.first().map(|h| h.person_id), Some(1), "{hits:?}");
+    assert!(hits.iter().all(|h| h.person_id != 2), "{hits:?}");
+    // a real given name does not match a stored placeholder, the surname still does
+    let hits = by_parts(&ix, Some("Ada"), Some("Okonkwo"));
+    assert_eq!(hits.first().map(|h| h.person_id), Some(1), "{hits:?}");
+    assert!(!explains(&hits[0], "given name"), "{hits:?}");
+    // placeholders alone find no one
+    let hits = ix
+        .search(&query(Some("Unknown"), Some("Refused"), None), 10)
+        .map(|h| h.len());
+    assert!(
+        matches!(hits, Err(IndexError::EmptyQuery) | Ok(0)),
+        "{hits:?}"
+    );
+}
+
+#[test]
+fn initials_and_short_forms_match_names_that_start_with_them() {
+    let mut docs = crowd_with_same_given_name("Robert", 40);
+    docs.push(PersonDoc {
+        dob: Some(date(1979, 11, 23)),
+        ..person(1, "Jonah", "Reyes")
+    });
+    docs.push(PersonDoc {
+        dob: Some(date(1991, 2, 14)),
+        ..person(2, "Margarita", "Okafor")
+    });
+    docs.push(PersonDoc {
+        dob: Some(date(1966, 7, 8)),
+        ..person(3, "Robert", "Tavares")
+    });
+    let ix = index_with(docs);
+    let hits = by_parts(&ix, Some("M"), Some("Okafor"));
+    assert_eq!(hits.first().map(|h| h.person_id), Some(2), "{hits:?}");
+    assert_explains(&hits[0], "given name initial (M→Margarita)");
+    let hits = ix
+        .search(&query(Some("J"), Some("R"), Some(date(1979, 11, 23))), 10)
+        .expect("search");
+    assert_eq!(hits.first().map(|h| h.person_id), Some(1), "{hits:?}");
+    assert_explains(&hits[0], "surname initial (R→Reyes)");
+    let hits = ix
+        .search(
+            &SearchQuery {
+                name: Some("Rob T".into()),
+                dob: Some(date(1966, 7, 8)),
+                ..SearchQuery::default()
+            },
+            10,
+        )
+        .expect("search");
+    assert_eq!(hits.first().map(|h| h.person_id), Some(3), "{hits:?}");
+    assert_explains(&hits[0], "surname initial (T→Tavares)");
+}
+
+#[test]
+fn partial_dobs_rank_and_explain() {
+    let mut docs = crowd_with_same_given_name("Lucia", 40);
+    // namesakes born in other years and months
+    docs.push(PersonDoc {
+        dob: Some(date(1988, 4, 23)),
+        ..person(1, "Lucia", "Ferrandino")
+    });
+    docs.push(PersonDoc {
+        dob: Some(date(1975, 9, 2)),
+        ..person(2, "Lucia", "Ferrandino")
+    });
+    docs.push(PersonDoc {
+        dob: Some(date(1988, 11, 5)),
+        ..person(3, "Lucia", "Ferrandino")
+    });
+    let ix = index_with(docs);
+    let partial = |year, month, day| SearchQuery {
+        first_name: Some("Lucia".into()),
+        last_name: Some("Ferrandino".into()),
+        dob_partial: Some(PartialDob { year, month, day }),
+        dob_note: Some("DOB as typed".into()),
+        ..SearchQuery::default()
+    };
+    for (q, why) in [
+        (
+            partial(Some(1988), Some(4), None),
+            "DOB year and month match",
+        ),
+        (partial(None, Some(4), Some(23)), "DOB month and day match"),
+        (
+            partial(None, Some(23), Some(4)),
+            "DOB month and day match, swapped",
+        ),
+    ] {
+        let hits = ix.search(&q, 10).expect("search");
+        assert_eq!(hits.first().map(|h| h.person_id), Some(1), "{hits:?}");
+        assert_explains(&hits[0], why);
+        assert_explains(&hits[0], "DOB as typed");
+        assert_explains(hit(&hits, 2), "DOB differs");
+    }
+    let hits = ix
+        .search(&partial(Some(1988), None, None), 10)
+        .expect("search");
+    let top2: Vec<i64> = hits.iter().take(2).map(|h| h.person_id).collect();
+    assert!(top2.contains(&1) && top2.contains(&3), "{hits:?}");
+    assert_eq!(rank(&hits, 2), 2, "{hits:?}");
+}
+
+#[test]
+fn partial_dob_with_a_garbled_name_part_still_finds_the_person() {
+    // the DOB-plus-name list works from month and day alone when the year was mistyped
+    let mut docs = crowd_with_same_given_name("Marcus", 60);
+    docs.push(PersonDoc {
+        dob: Some(date(1990, 4, 23)),
+        ..person(1, "Marcus", "Abernathy")
+    });
+    let ix = index_with(docs);
+    let q = SearchQuery {
+        first_name: Some("Marcus".into()),
+        last_name: Some("Unknown".into()),
+        dob_partial: Some(PartialDob {
+            year: None,
+            month: Some(4),
+            day: Some(23),
+        }),
+        ..SearchQuery::default()
+    };
+    let hits = ix.search(&q, 10).expect("search");
+    assert_eq!(hits.first().map(|h| h.person_id), Some(1), "{hits:?}");
+}
+
+#[test]
+fn dob_and_one_garbled_name_part_when_the_other_matches_nothing() {
+    let mut docs = crowd_with_same_given_name("Marcus", 60);
+    docs.push(PersonDoc {
+        dob: Some(date(1990, 4, 23)),
+        ..person(1, "Marcus", "Abernathy")
+    });
+    let ix = index_with(docs);
+    let born = Some(date(1990, 4, 23));
+    for (first, last) in [
+        ("Mqrcus", "Xyzzq"),
+        ("Mqrcus", "Unknown"),
+        ("Marcus", "Qwpzv"),
+        ("Nnarcus", "Abernathy"),
+    ] {
+        let hits = ix
+            .search(&query(Some(first), Some(last), born), 10)
+            .expect("search");
+        assert_eq!(
+            hits.first().map(|h| h.person_id),
+            Some(1),
+            "{first} {last}: {hits:?}"
+        );
+        assert_explains(&hits[0], "DOB exact");
+    }
+}
+
+#[test]
+fn ocr_confusions_are_read_back() {
+    let ix = index_with(vec![
+        person(1, "Salome", "Martinez"),
+        person(2, "Lola", "Castillo"),
+    ]);
+    for (first, last, id) in [
+        ("Salome", "Rnartinez", 1),
+        ("5alome", "Martinez", 1),
+        ("Sal0me", "Martinez", 1),
+        ("Lola", "Casti11o", 2),
+        ("1ola", "Castillo", 2),
+    ] {
+        let hits = by_parts(&ix, Some(first), Some(last));
+        assert_eq!(
+            hits.first().map(|h| h.person_id),
+            Some(id),
+            "{first} {last}: {hits:?}"
+        );
+    }
+}
+
+fn load_in_batches(idx: &PersonIndex, batches: i64) {
+    for batch in 0..batches {
+        let docs: Vec<PersonDoc> = (0..50i64)
+            .map(|i| PersonDoc {
+                person_id: batch * 100 + i,
+                last_name: format!("Bulkname{}", batch * 100 + i),
+                first_name: Some("Tester".into()),
+                case_numbers: vec![format!("BULK{}", batch * 100 + i)],
+                ..Default::default()
+            })
+            .collect();
+        idx.upsert(&docs).expect("upsert");
+    }
+}
+
+fn assert_everyone_found(idx: &PersonIndex, batches: i64) {
+    assert_eq!(idx.num_docs(), batches as u64 * 50);
+    for batch in 0..batches {
+        for i in [0, 17, 49] {
+            let id = batch * 100 + i;
+            let q = SearchQuery {
+                case_number: Some(format!("BULK{id}")),
+                ..Default::default()
+            };
+            let hits = idx.search(&q, 1).expect("search");
+            assert_eq!(hits.first().map(|h| h.person_id), Some(id));
+        }
+    }
+}
+
+#[test]
+fn a_bulk_load_is_compacted_without_racing_background_merges() {
+    // `ccpor reindex`'s path: no background merge can hold a segment that compact merges, so
+    // tantivy has no merge to drop ("couldn't find segment in SegmentManager")
+    let idx = PersonIndex::in_memory().expect("index");
+    idx.begin_bulk_load().expect("bulk");
+    load_in_batches(&idx, 12);
+    assert_eq!(idx.compact_counting_collisions().expect("compact"), 0);
+    assert_eq!(idx.reader.searcher().segment_readers().len(), 1);
+    assert_everyone_found(&idx, 12);
+}
+
+#[test]
+fn compact_racing_background_merges_loses_no_one() {
+    // Without a bulk load, background merges run while compact merges the same segments; the
+    // merge ending second is dropped with tantivy's warning. Every person is still there.
+    let idx = PersonIndex::in_memory().expect("index");
+    load_in_batches(&idx, 12);
+    idx.compact().expect("compact");
+    assert_eq!(idx.reader.searcher().segment_readers().len(), 1);
+    assert_everyone_found(&idx, 12);
+    // and later writes merge in the background again
+    load_in_batches(&idx, 13);
+    assert_eq!(idx.num_docs(), 13 * 50);
+}

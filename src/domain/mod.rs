@@ -6,6 +6,7 @@ pub mod conflict_rules;
 pub mod county;
 pub mod court_code;
 pub mod dob;
+pub mod dob_text;
 pub mod identity_match;
 pub mod names;
 pub mod order_rules;

@@ -11,6 +11,7 @@ use crate::domain::Invalid;
 use crate::domain::case_number::CaseNumber;
 use crate::domain::codes::PartyRole;
 use crate::domain::court_code::CourtCode;
+use crate::domain::dob_text::read_dob_text;
 use crate::error::AppError;
 use crate::graphql::access::{Need, caller, persons_in_scope, rule};
 use crate::graphql::loaders::PersonId;
@@ -97,8 +98,11 @@ pub struct SearchQuery;
 #[Object]
 impl SearchQuery {
     /// Persons anywhere in the state matching a name (typos, phonetic spellings, nicknames,
-    /// compound surnames, swapped name order), a DOB (exact or with common keying errors) and/or
-    /// a case number. Give at least a name or a case number; DOB is never required.
+    /// compound surnames, swapped name order, initials; placeholders such as "Unknown" count as
+    /// no name), a DOB (exact or with common keying errors) and/or a case number. Give at least
+    /// a name or a case number; DOB is never required. `dobText` takes a DOB as typed instead of
+    /// `dob` (YYYY-MM-DD, MM/DD/YYYY, YYYYMMDD, YYYY or YYYY-MM; an impossible month is read as
+    /// day and month swapped, an impossible year is set aside); each match says how it was read.
     #[allow(clippy::too_many_arguments)]
     #[graphql(guard = "Need(Permission::ReadIdentified)")]
     async fn search_persons(
@@ -108,6 +112,7 @@ impl SearchQuery {
         first_name: Option<String>,
         last_name: Option<String>,
         dob: Option<NaiveDate>,
+        dob_text: Option<String>,
         case_number: Option<String>,
         role: Option<PartyRole>,
         court: Option<String>,
@@ -122,6 +127,7 @@ impl SearchQuery {
             first_name,
             last_name,
             dob,
+            dob_text,
             case_number,
             role,
             court,
@@ -234,12 +240,39 @@ fn build_query(
     first_name: Option<String>,
     last_name: Option<String>,
     dob: Option<NaiveDate>,
+    dob_text: Option<String>,
     case_number: Option<String>,
     role: Option<PartyRole>,
     court: Option<String>,
     county: Option<String>,
     active_only: bool,
 ) -> Result<ccpor_index::SearchQuery, Invalid> {
+    let typed = match dob_text.filter(|t| !t.trim().is_empty()) {
+        Some(_) if dob.is_some() => {
+            return Err(Invalid::new("dobText", "give dob or dobText, not both"));
+        }
+        Some(t) => Some(read_dob_text(
+            "dobText",
+            &t,
+            chrono::Utc::now().date_naive(),
+        )?),
+        None => None,
+    };
+    let (dob, dob_partial, dob_note) = match typed {
+        Some(t) => match t.date() {
+            Some(d) => (Some(d), None, t.note),
+            None => (
+                None,
+                Some(ccpor_index::PartialDob {
+                    year: t.year,
+                    month: t.month,
+                    day: t.day,
+                }),
+                t.note,
+            ),
+        },
+        None => (dob, None, None),
+    };
     let name = name_arg("name", name)?;
     let first_name = name_arg("firstName", first_name)?;
     let last_name = name_arg("lastName", last_name)?;
@@ -272,5 +305,7 @@ fn build_query(
         court,
         county,
         active_only,
+        dob_partial,
+        dob_note,
     })
 }

@@ -319,6 +319,8 @@ pub async fn reindex(
     let name = format!("index-{}", chrono::Utc::now().format("%Y%m%d%H%M%S%3f"));
     let dir = root.join(&name);
     let index = Arc::new(PersonIndex::create_in_dir(&dir).map_err(internal)?);
+    // merged once at the end (see `begin_bulk_load`: no racing merges, no tantivy warnings)
+    index.begin_bulk_load().map_err(internal)?;
     let ids: Vec<i32> = person::Entity::find()
         .select_only()
         .column(person::Column::Id)

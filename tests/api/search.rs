@@ -424,3 +424,83 @@ async fn generational_suffix_is_ignored() {
         assert_eq!(pos, 0, "{vars}");
     }
 }
+
+const SEARCH_TYPED: &str =
+    "query($first: String, $last: String, $dob: NaiveDate, $dobText: String) {
+  searchPersons(firstName: $first, lastName: $last, dob: $dob, dobText: $dobText) {
+    edges { node { score explanation person { id fullName } } }
+  }
+}";
+
+/// `dobText` takes the DOB as a clerk types it; every match says how it was read.
+#[tokio::test]
+async fn dob_as_typed_is_read_and_explained() {
+    let app = spawn_app().await;
+    let ids = seed(&app).await;
+    // wait for the indexer first
+    find(&app, json!({ "last": "de la Cruz" }), &ids[2]).await;
+    let typed = |last: &str, first: &str, text: &str| json!({ "last": last, "first": first, "dobText": text });
+    for (text, dob_says, read_as) in [
+        ("1979-11-30", "dob exact", None),
+        (
+            "11/30/1979",
+            "dob exact",
+            Some("dob 11/30/1979 read as 1979-11-30"),
+        ),
+        (
+            "19791130",
+            "dob exact",
+            Some("dob 19791130 read as 1979-11-30"),
+        ),
+        (
+            "1979-30-11",
+            "dob exact",
+            Some("dob 1979-30-11 read as 1979-11-30 (day and month swapped)"),
+        ),
+        (
+            "2079-11-30",
+            "dob month and day match",
+            Some("read as ????-11-30 (year 2079 set aside)"),
+        ),
+        ("1979", "dob year matches", Some("read as 1979 (year only)")),
+        (
+            "11/1979",
+            "dob year and month match",
+            Some("read as 1979-11"),
+        ),
+    ] {
+        let body = app
+            .gql(SEARCH_TYPED, typed("de la Cruz", "Guadalupe", text))
+            .await;
+        let hits = body["data"]["searchPersons"]["edges"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{text}: {body}"));
+        let hit = &hits[0]["node"];
+        assert_eq!(hit["person"]["id"], json!(ids[2]), "{text}: {body}");
+        assert!(explains(hit, dob_says), "{text}: {hit}");
+        match read_as {
+            Some(note) => assert!(explains(hit, note), "{text}: {hit}"),
+            None => assert!(!explains(hit, "read as"), "{text}: {hit}"),
+        }
+    }
+    // a placeholder name counts as no name: surname and DOB decide
+    let body = app
+        .gql(SEARCH_TYPED, typed("de la Cruz", "Unknown", "11/30/1979"))
+        .await;
+    assert_eq!(
+        body["data"]["searchPersons"]["edges"][0]["node"]["person"]["id"],
+        json!(ids[2]),
+        "{body}"
+    );
+    // what cannot be read is a clear error on the field
+    for vars in [
+        typed("Nguyen", "Minh", "yesterday"),
+        typed("Nguyen", "Minh", "1990-02-30"),
+        typed("Nguyen", "Minh", "2090"),
+        json!({ "last": "Nguyen", "dob": "1990-07-02", "dobText": "1990-07-02" }),
+    ] {
+        let body = app.gql(SEARCH_TYPED, vars.clone()).await;
+        assert_eq!(error_code(&body), "VALIDATION", "{vars}: {body}");
+        assert_eq!(error_field(&body), "dobText", "{vars}: {body}");
+    }
+}
