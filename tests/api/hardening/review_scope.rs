@@ -1,1 +1,249 @@
 //! Outside review (issue 22): narrowed scope, documents and statistics (items 4, 5, 7, 8, 10, 15).
+use ccpor::auth::Role;
+use ccpor::auth::token::{Narrowing, attenuate};
+use ccpor::ids::{Kind, encode};
+use serde_json::json;
+
+use crate::bench_support::{enter, new_party, no_contact, order, order_id, party_id, person};
+use crate::helpers::{TestApp, error_code, spawn_app};
+
+/// One man entered in Los Angeles and again in Alameda, the two records linked automatically
+/// (same name, DOB and descriptors). Returns (LA order, LA record, Alameda order, Alameda record).
+async fn linked_across_counties(app: &TestApp) -> (String, String, String, String) {
+    let la = enter(
+        app,
+        order("SC19", "26STRO05511", "DV-110", 3, Some(21), no_contact(), vec![
+            json!({ "role": "RESTRAINED", "person": { "lastName": "Arbuthnot Sele", "firstName": "Casimir",
+                    "dob": "1983-07-19", "sex": "MALE", "heightInches": 70, "weightPounds": 180 } }),
+            new_party("PROTECTED", person("Lindqvist", "Oriane", Some("1991-03-08"), "FEMALE")),
+        ]),
+    )
+    .await;
+    let ala = enter(
+        app,
+        order("SC01", "HG26-550231", "CH-110", 2, Some(21), no_contact(), vec![
+            json!({ "role": "RESTRAINED", "person": { "lastName": "Arbuthnot-Sele", "firstName": "Casimir",
+                    "dob": "1983-07-19", "sex": "MALE", "heightInches": 71, "weightPounds": 178,
+                    "driverLicenseNumber": "D7715230" } }),
+            new_party("PROTECTED", person("Marchetti", "Ysolde", Some("1980-12-01"), "FEMALE")),
+        ]),
+    )
+    .await;
+    (
+        order_id(&la),
+        party_id(&la, "RESTRAINED"),
+        order_id(&ala),
+        party_id(&ala, "RESTRAINED"),
+    )
+}
+
+fn narrowed(token: &str, county: &str) -> String {
+    attenuate(
+        token,
+        &Narrowing {
+            county: Some(county.into()),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+/// Item 4: a token narrowed to Los Angeles reads the Alameda record of a person linked across
+/// the two counties through `Person.identity.links.persons` and
+/// `personHistory.identity.links.persons` (a link was kept when either side was in scope, and
+/// its persons loaded without a check), while `node(id:)` refuses the same record. No path may
+/// show it: not its id, its name, its protected party or its driver licence.
+#[tokio::test]
+async fn item_04_identity_links_show_no_person_outside_a_narrowed_tokens_counties() {
+    let app = spawn_app().await;
+    let (_, la_record, _, ala_record) = linked_across_counties(&app).await;
+    let judge = app.mint(Role::BenchOfficer, Some("SC19"));
+    // Statewide, the two records are one identity, linked automatically.
+    let q = "query($p: ID!) { person(id: $p) { identity { persons { id }
+               links { id linked persons { id fullName driverLicenseNumber } } } } }";
+    let d = app.gql_as(Some(&judge), q, json!({ "p": la_record })).await;
+    assert!(d.get("errors").is_none(), "{d:#}");
+    assert!(
+        d.to_string().contains(&ala_record),
+        "linked statewide: {d:#}"
+    );
+    let link_id = d["data"]["person"]["identity"]["links"][0]["id"].clone();
+    assert!(link_id.is_string(), "{d:#}");
+
+    let la_only = narrowed(&judge, "Los Angeles");
+    let history =
+        "query($p: ID!) { personHistory(personId: $p) { identity { persons { id fullName }
+                     links { id persons { id fullName driverLicenseNumber } } } } }";
+    let node = "query($l: ID!, $p: ID!) { link: node(id: $l) { ... on PersonLink { persons { id fullName } } }
+                  person: node(id: $p) { ... on Person { id fullName } } }";
+    for (what, query, vars) in [
+        ("Person.identity", q, json!({ "p": la_record })),
+        ("personHistory.identity", history, json!({ "p": la_record })),
+        ("node", node, json!({ "l": link_id, "p": ala_record })),
+    ] {
+        let d = app.gql_as(Some(&la_only), query, vars).await;
+        let text = d.to_string();
+        for leak in [
+            ala_record.as_str(),
+            "Arbuthnot-Sele",
+            "D7715230",
+            "Marchetti",
+        ] {
+            assert!(!text.contains(leak), "{what} shows {leak}: {d:#}");
+        }
+    }
+    // The Los Angeles record itself stays visible.
+    let d = app
+        .gql_as(Some(&la_only), q, json!({ "p": la_record }))
+        .await;
+    assert_eq!(
+        d["data"]["person"]["identity"]["persons"],
+        json!([{ "id": la_record }]),
+        "{d:#}"
+    );
+}
+
+/// Item 10: a clerk's token narrowed to Los Angeles widened its own scope by naming an Alameda
+/// person in `createOrder` (the new order made that person "in scope", so the token could then
+/// read them) or in `checkConflicts`. Both now refuse the id exactly as they refuse an id that
+/// names no one.
+#[tokio::test]
+async fn item_10_a_narrowed_writer_cannot_name_a_person_outside_its_counties() {
+    let app = spawn_app().await;
+    let (_, _, _, ala_record) = linked_across_counties(&app).await;
+    let clerk = narrowed(&app.mint(Role::Clerk, Some("SC19")), "Los Angeles");
+    let missing = encode(Kind::Person, 987_654);
+    let input = |restrained: &str| {
+        order(
+            "SC19",
+            "26STRO05599",
+            "DV-110",
+            1,
+            Some(21),
+            no_contact(),
+            vec![
+                json!({ "role": "RESTRAINED", "personId": restrained }),
+                new_party(
+                    "PROTECTED",
+                    person("Vasquez-Orme", "Delphine", Some("1993-05-05"), "FEMALE"),
+                ),
+            ],
+        )
+    };
+    let create = "mutation($i: CreateOrderInput!) { createOrder(input: $i) { order { id } } }";
+    let check = "query($i: CreateOrderInput!) { checkConflicts(input: $i) { order { id } } }";
+    let before = app.snapshot().await;
+    for (what, query) in [("createOrder", create), ("checkConflicts", check)] {
+        let refused = app
+            .gql_as(Some(&clerk), query, json!({ "i": input(&ala_record) }))
+            .await;
+        let absent = app
+            .gql_as(Some(&clerk), query, json!({ "i": input(&missing) }))
+            .await;
+        assert_eq!(error_code(&refused), "VALIDATION", "{what}: {refused:#}");
+        assert!(refused["data"].is_null(), "{what}: {refused:#}");
+        // The same answer as for an id that names no one, but for the id itself.
+        assert_eq!(
+            refused.to_string().replace(&ala_record, "ID"),
+            absent.to_string().replace(&missing, "ID"),
+            "{what}"
+        );
+    }
+    assert_eq!(app.snapshot().await, before, "nothing was entered");
+    // The Alameda person stays out of the token's reach.
+    let d = app
+        .gql_as(
+            Some(&clerk),
+            "query($p: ID!) { person(id: $p) { id } }",
+            json!({ "p": ala_record }),
+        )
+        .await;
+    assert_eq!(error_code(&d), "NOT_FOUND", "{d:#}");
+    // Statewide, the same clerk may name the person.
+    let statewide = app.mint(Role::Clerk, Some("SC19"));
+    let d = app
+        .gql_as(Some(&statewide), create, json!({ "i": input(&ala_record) }))
+        .await;
+    assert!(d.get("errors").is_none(), "{d:#}");
+}
+
+/// Item 15: a narrowed token told an existing id outside its counties (`FORBIDDEN`,
+/// `token_county_scope`) from an id naming nothing (`NOT_FOUND`, or null from `node`). Every
+/// lookup by id now answers both alike.
+#[tokio::test]
+async fn item_15_outside_a_narrowed_tokens_counties_an_id_answers_as_missing() {
+    let app = spawn_app().await;
+    let (_, _, ala_order, ala_record) = linked_across_counties(&app).await;
+    let judge = narrowed(&app.mint(Role::BenchOfficer, Some("SC19")), "Los Angeles");
+    let clerk = narrowed(&app.mint(Role::Clerk, Some("SC01")), "Los Angeles");
+    let (no_order, no_person) = (encode(Kind::Order, 987_654), encode(Kind::Person, 987_654));
+    let lookups: [(&str, &str, &str, &str); 7] = [
+        (
+            "node",
+            "query($x: ID!) { node(id: $x) { id } }",
+            &ala_order,
+            &no_order,
+        ),
+        (
+            "node",
+            "query($x: ID!) { node(id: $x) { id } }",
+            &ala_record,
+            &no_person,
+        ),
+        (
+            "order",
+            "query($x: ID!) { order(id: $x) { id } }",
+            &ala_order,
+            &no_order,
+        ),
+        (
+            "person",
+            "query($x: ID!) { person(id: $x) { id } }",
+            &ala_record,
+            &no_person,
+        ),
+        (
+            "personHistory",
+            "query($x: ID!) { personHistory(personId: $x) { asOf } }",
+            &ala_record,
+            &no_person,
+        ),
+        (
+            "conflicts",
+            "query($x: ID!) { conflicts(orderId: $x) { kinds } }",
+            &ala_order,
+            &no_order,
+        ),
+        (
+            "terminateOrder",
+            "mutation($x: ID!) { terminateOrder(input: { orderId: $x,
+               terminatedAt: \"2026-01-01T00:00:00Z\" }) { order { id } } }",
+            &ala_order,
+            &no_order,
+        ),
+    ];
+    for (what, query, existing, missing) in lookups {
+        let token = if what == "terminateOrder" {
+            &clerk
+        } else {
+            &judge
+        };
+        let a = app
+            .gql_as(Some(token), query, json!({ "x": existing }))
+            .await;
+        let b = app
+            .gql_as(Some(token), query, json!({ "x": missing }))
+            .await;
+        assert!(!a.to_string().contains("FORBIDDEN"), "{what}: {a:#}");
+        assert_eq!(
+            a.to_string().replace(existing, "ID"),
+            b.to_string().replace(missing, "ID"),
+            "{what}"
+        );
+        if what == "node" {
+            assert_eq!(a, json!({ "data": { "node": null } }), "{what}");
+        } else {
+            assert_eq!(error_code(&a), "NOT_FOUND", "{what}: {a:#}");
+        }
+    }
+}
