@@ -4,8 +4,9 @@ use ccpor::auth::token::{Narrowing, attenuate};
 use ccpor::ids::{Kind, encode};
 use serde_json::json;
 
+use super::{post, production};
 use crate::bench_support::{enter, new_party, no_contact, order, order_id, party_id, person};
-use crate::helpers::{TestApp, error_code, spawn_app};
+use crate::helpers::{TestApp, error_code, spawn_app, spawn_app_with};
 
 /// One man entered in Los Angeles and again in Alameda, the two records linked automatically
 /// (same name, DOB and descriptors). Returns (LA order, LA record, Alameda order, Alameda record).
@@ -101,6 +102,78 @@ async fn item_04_identity_links_show_no_person_outside_a_narrowed_tokens_countie
         json!([{ "id": la_record }]),
         "{d:#}"
     );
+}
+
+/// A query whose `inner` selection sits under `levels` fragment spreads (each fragment also
+/// selects `__typename`, so every one is valid on its own).
+fn nested_fragments(levels: usize, inner: &str) -> String {
+    let mut q = String::from("query Deep { ...F0 }");
+    for i in 0..levels {
+        q.push_str(&format!(
+            " fragment F{i} on QueryRoot {{ __typename ...F{} }}",
+            i + 1
+        ));
+    }
+    q.push_str(&format!(" fragment F{levels} on QueryRoot {{ {inner} }}"));
+    q
+}
+
+/// Item 5 (anonymous access): fragments nested more than 8 deep hid `__schema` from the checks
+/// before execution, so an anonymous caller got the whole schema from a `--production` server.
+/// The walk now sees every root field however deep the fragments nest.
+#[tokio::test]
+async fn item_05_deep_fragments_hide_no_introspection_from_the_anonymous_check() {
+    let probe = nested_fragments(12, "__schema { types { name fields { name } } }");
+    // Production refuses introspection from anyone, before looking at the token.
+    let prod = spawn_app_with(production()).await;
+    let (status, body) = post(&prod, None, &probe).await;
+    assert_eq!(status, 400, "{body:#}");
+    assert_eq!(error_code(&body), "GRAPHQL_VALIDATION", "{body:#}");
+    assert!(body["data"].is_null(), "{body:#}");
+    assert!(
+        !body.to_string().contains("driverLicenseNumber"),
+        "{body:#}"
+    );
+    // A development server introspects for signed-in callers only.
+    let dev = spawn_app().await;
+    let (status, body) = post(&dev, None, &probe).await;
+    assert_eq!(status, 401, "{body:#}");
+    assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body:#}");
+    assert!(
+        !body.to_string().contains("driverLicenseNumber"),
+        "{body:#}"
+    );
+    // Anonymous `__typename`, however deep, is still answered.
+    let (status, body) = post(&prod, None, &nested_fragments(12, "__typename")).await;
+    assert_eq!(
+        (status, body["data"]["__typename"].clone()),
+        (200, json!("QueryRoot"))
+    );
+}
+
+/// Item 5 (audit): a `statistics` read under fragments nested more than 8 deep looked like a
+/// reference-data read (`__typename` only) and wrote no audit row. It now writes its row, naming
+/// the field, as the same read written flat does.
+#[tokio::test]
+async fn item_05_deep_fragments_hide_no_statistics_read_from_the_audit() {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let app = spawn_app().await;
+    let analyst = app.mint(Role::Analyst, None);
+    let query = nested_fragments(
+        12,
+        "statistics(from: \"2026-01-01\", to: \"2026-03-31\", groupBy: COUNTY) { group }",
+    );
+    let rows = || {
+        entities::audit_event::Entity::find()
+            .filter(entities::audit_event::Column::Operation.contains("statistics"))
+            .count(&app.db)
+    };
+    let before = rows().await.unwrap();
+    let (status, body) = post(&app, Some(&analyst), &query).await;
+    assert_eq!(status, 200, "{body:#}");
+    assert!(body.get("errors").is_none(), "{body:#}");
+    assert!(body["data"]["statistics"].is_array(), "{body:#}");
+    assert_eq!(rows().await.unwrap(), before + 1, "the read is audited");
 }
 
 /// Item 10: a clerk's token narrowed to Los Angeles widened its own scope by naming an Alameda
