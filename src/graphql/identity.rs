@@ -177,7 +177,10 @@ pub struct IdentityQuery;
 #[Object]
 impl IdentityQuery {
     /// Links in a state (default `PROPOSED`: the clerk's queue), newest first, at most 100.
-    #[graphql(guard = "Need(Permission::ReadIdentified)")]
+    #[graphql(
+        guard = "Need(Permission::ReadIdentified)",
+        complexity = "crate::graphql::limits::page_cost(first, 20, 100, child_complexity)"
+    )]
     async fn person_links(
         &self,
         ctx: &Context<'_>,

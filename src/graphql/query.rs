@@ -187,7 +187,10 @@ impl OrderQuery {
 
     /// All orders, newest first, filtered: for analysts exploring and for list screens.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(guard = "Need(Permission::ReadDeidentified)")]
+    #[graphql(
+        guard = "Need(Permission::ReadDeidentified)",
+        complexity = "crate::graphql::limits::page_cost(first, crate::service::reads::DEFAULT_PAGE, MAX_PAGE, child_complexity)"
+    )]
     async fn orders(
         &self,
         ctx: &Context<'_>,

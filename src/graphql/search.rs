@@ -100,7 +100,10 @@ impl SearchQuery {
     /// compound surnames, swapped name order), a DOB (exact or with common keying errors) and/or
     /// a case number. Give at least a name or a case number; DOB is never required.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(guard = "Need(Permission::ReadIdentified)")]
+    #[graphql(
+        guard = "Need(Permission::ReadIdentified)",
+        complexity = "crate::graphql::limits::page_cost(first, 20, MAX_MATCHES, child_complexity)"
+    )]
     async fn search_persons(
         &self,
         ctx: &Context<'_>,

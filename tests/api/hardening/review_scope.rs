@@ -4,7 +4,7 @@ use ccpor::auth::token::{Narrowing, attenuate};
 use ccpor::ids::{Kind, encode};
 use serde_json::json;
 
-use super::{post, production};
+use super::{messages, post, production};
 use crate::bench_support::{enter, new_party, no_contact, order, order_id, party_id, person};
 use crate::helpers::{TestApp, error_code, spawn_app, spawn_app_with};
 
@@ -174,6 +174,47 @@ async fn item_05_deep_fragments_hide_no_statistics_read_from_the_audit() {
     assert!(body.get("errors").is_none(), "{body:#}");
     assert!(body["data"]["statistics"].is_array(), "{body:#}");
     assert_eq!(rows().await.unwrap(), before + 1, "the read is audited");
+}
+
+/// Item 7: page sizes did not count toward complexity, so an analyst's three nested
+/// `orders(first: 100)` cost 13 units and returned 100,000 orders. Each page now multiplies the
+/// cost of what it selects: the document is refused before anything runs, and the named
+/// operations clients send every day still pass.
+#[tokio::test]
+async fn item_07_nested_pages_count_toward_complexity() {
+    let app = spawn_app().await;
+    let analyst = app.mint(Role::Analyst, None);
+    let nested = "{ orders(first: 100) { edges { node { court {
+        orders(first: 100) { edges { node { court {
+          orders(first: 100) { edges { node { id issuedAt } } } } } } } } } } } }";
+    let before = app.snapshot().await;
+    let (_, body) = post(&app, Some(&analyst), nested).await;
+    assert_eq!(error_code(&body), "GRAPHQL_VALIDATION", "{body:#}");
+    assert!(body["data"].is_null(), "{body:#}");
+    assert!(messages(&body).contains("complex"), "{body:#}");
+    assert_eq!(app.snapshot().await, before);
+    // One page of 100 with a nested page of 10 is within bounds.
+    let (status, body) = post(
+        &app,
+        Some(&analyst),
+        "{ orders(first: 100) { edges { node { court { orders(first: 10) { edges { node { id } } } } } } } }",
+    )
+    .await;
+    assert_eq!(status, 200, "{body:#}");
+    assert!(body.get("errors").is_none(), "{body:#}");
+    // The named operations clients use are not refused for their cost.
+    let judge = app.mint(Role::BenchOfficer, Some("SC19"));
+    for op in ccpor::operations::OPERATIONS {
+        let token = if op.name == "AnalystExploration" {
+            &analyst
+        } else {
+            &judge
+        };
+        let vars: serde_json::Value = serde_json::from_str(op.variables).unwrap();
+        let d = app.gql_as(Some(token), op.document, vars).await;
+        assert!(!messages(&d).contains("complex"), "{}: {d:#}", op.name);
+        assert_ne!(error_code(&d), "GRAPHQL_VALIDATION", "{}: {d:#}", op.name);
+    }
 }
 
 /// Item 10: a clerk's token narrowed to Los Angeles widened its own scope by naming an Alameda
