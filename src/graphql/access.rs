@@ -11,6 +11,7 @@ use crate::auth::{Caller, Permission};
 use crate::error::AppError;
 use crate::graphql::loaders::CourtId;
 use crate::graphql::{GqlResult, loader, state};
+use crate::ids::{self, Kind};
 
 pub use crate::auth::rules::{county_denied, rule};
 
@@ -158,11 +159,11 @@ pub async fn scoped_court_ids(ctx: &Context<'_>) -> async_graphql::Result<Option
     Ok(Some(ids))
 }
 
-/// `FORBIDDEN` unless the order's court is in the caller's county scope.
-pub async fn order_in_scope(ctx: &Context<'_>, o: &order::Model) -> async_graphql::Result<()> {
+/// Whether the order's court is in the caller's county scope.
+pub async fn order_visible(ctx: &Context<'_>, o: &order::Model) -> async_graphql::Result<bool> {
     let c = caller(ctx)?;
     if c.counties.is_none() {
-        return Ok(());
+        return Ok(true);
     }
     let county = loader(ctx)?
         .load_one(CourtId(o.court_id))
@@ -170,7 +171,21 @@ pub async fn order_in_scope(ctx: &Context<'_>, o: &order::Model) -> async_graphq
         .gql()?
         .map(|ct| ct.county)
         .unwrap_or_default();
-    c.require_county(&county).gql()
+    Ok(c.sees_county(&county))
+}
+
+/// `NOT_FOUND` unless the order's court is in the caller's county scope: a narrowed token cannot
+/// tell an order outside its counties from an id that names none (issue 22, item 15).
+pub async fn order_in_scope(ctx: &Context<'_>, o: &order::Model) -> async_graphql::Result<()> {
+    if order_visible(ctx, o).await? {
+        Ok(())
+    } else {
+        Err(AppError::not_found(format!(
+            "order {}",
+            ids::encode(Kind::Order, o.id)
+        )))
+        .gql()
+    }
 }
 
 /// Which of `person_ids` have an order in the caller's county scope (all of them when statewide).
@@ -202,11 +217,25 @@ pub async fn persons_in_scope(
     Ok(Some(rows.into_iter().collect()))
 }
 
-/// `FORBIDDEN` unless the person appears in an order within the caller's county scope.
+/// Whether the person appears in an order within the caller's county scope.
+pub async fn person_visible(ctx: &Context<'_>, person_id: i32) -> async_graphql::Result<bool> {
+    Ok(match persons_in_scope(ctx, &[person_id]).await? {
+        Some(ids) => ids.contains(&person_id),
+        None => true,
+    })
+}
+
+/// `NOT_FOUND` unless the person appears in an order within the caller's county scope: the same
+/// answer as for an id that names no one (issue 22, item 15).
 pub async fn person_in_scope(ctx: &Context<'_>, person_id: i32) -> async_graphql::Result<()> {
-    match persons_in_scope(ctx, &[person_id]).await? {
-        Some(ids) if !ids.contains(&person_id) => Err(county_denied()).gql(),
-        _ => Ok(()),
+    if person_visible(ctx, person_id).await? {
+        Ok(())
+    } else {
+        Err(AppError::not_found(format!(
+            "person {}",
+            ids::encode(Kind::Person, person_id)
+        )))
+        .gql()
     }
 }
 
@@ -223,4 +252,43 @@ pub async fn may_write_court(ctx: &Context<'_>, court_id: i32) -> async_graphql:
     c.require_clerk_of(&court.code, "change")
         .and_then(|()| c.require_county(&court.county))
         .gql()
+}
+
+/// Existing persons an order input names by id: a narrowed token may name only persons it may
+/// see (issue 22, item 10). One outside its counties gets the answer an id naming no one gets
+/// (`createOrder`'s own check, same field and message), so the two cannot be told apart (item 15).
+pub async fn parties_in_scope(
+    ctx: &Context<'_>,
+    parties: &[crate::graphql::inputs::PartyInput],
+) -> async_graphql::Result<()> {
+    if caller(ctx)?.counties.is_none() {
+        return Ok(());
+    }
+    // Ids that do not decode are the validation's to report.
+    let named: Vec<(usize, i32)> = parties
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let id = p.person_id.as_ref()?;
+            ids::decode("personId", Kind::Person, id)
+                .ok()
+                .map(|n| (i, n))
+        })
+        .collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    let wanted: Vec<i32> = named.iter().map(|&(_, n)| n).collect();
+    let Some(seen) = persons_in_scope(ctx, &wanted).await? else {
+        return Ok(());
+    };
+    // The first id naming no one in scope, missing ones included, as the service reports it.
+    match named.into_iter().find(|(_, n)| !seen.contains(n)) {
+        Some((i, n)) => Err(AppError::invalid(
+            format!("parties[{i}].personId"),
+            format!("no person with id {}", ids::encode(Kind::Person, n)),
+        ))
+        .gql(),
+        None => Ok(()),
+    }
 }

@@ -79,7 +79,10 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// Audit records, newest first.
-    #[graphql(guard = "Need(Permission::ReadAudit)")]
+    #[graphql(
+        guard = "Need(Permission::ReadAudit)",
+        complexity = "crate::graphql::limits::page_cost(first, 50, MAX_AUDIT_PAGE, child_complexity)"
+    )]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,

@@ -11,7 +11,9 @@ use crate::domain::conflict_rules::{ConflictKind, Direction};
 use crate::domain::precedence::PrecedenceRule;
 use crate::domain::status::OrderStatus;
 use crate::error::AppError;
-use crate::graphql::access::{Need, log, order_in_scope, person_in_scope, scoped_court_ids};
+use crate::graphql::access::{
+    Need, log, order_visible, parties_in_scope, person_visible, scoped_court_ids,
+};
 use crate::graphql::identity::Identity;
 use crate::graphql::inputs::CreateOrderInput;
 use crate::graphql::loaders::{CourtId, PersonId, ServiceOf};
@@ -297,7 +299,10 @@ impl BenchQuery {
             .gql()?
             .ok_or_else(not_found)
             .gql()?;
-        person_in_scope(ctx, id).await?;
+        // Outside a narrowed token's counties the person answers as one that does not exist.
+        if !person_visible(ctx, id).await? {
+            return Err(not_found()).gql();
+        }
         if let Some(l) = log(ctx) {
             l.orders(h.chains.iter().flat_map(|c| c.orders.iter()));
             l.objects(h.identity.iter().map(|p| ids::encode(Kind::Person, *p)));
@@ -325,13 +330,16 @@ impl BenchQuery {
             .map_err(AppError::from)
             .gql()?;
         let db = &state(ctx)?.db;
+        let not_found = || AppError::not_found(format!("order {}", order_id.as_str()));
         let o = loader(ctx)?
             .load_one(crate::graphql::loaders::OrderId(id))
             .await
             .gql()?
-            .ok_or_else(|| AppError::not_found(format!("order {}", order_id.as_str())))
+            .ok_or_else(not_found)
             .gql()?;
-        order_in_scope(ctx, &o).await?;
+        if !order_visible(ctx, &o).await? {
+            return Err(not_found()).gql();
+        }
         let subject = conflicts::subject_of_order(db, id).await.gql()?;
         let found = conflicts::find(db, &subject, Utc::now()).await.gql()?;
         Ok(conflicts_out(ctx, in_scope(ctx, found).await?))
@@ -351,6 +359,7 @@ impl BenchQuery {
         let draft = validate::create_order(&input, &refs, crate::domain::time::now())
             .map_err(AppError::from)
             .gql()?;
+        parties_in_scope(ctx, &input.parties).await?;
         s.search.catch_up(&s.db).await.gql()?;
         let index = s.search.index().gql()?;
         let subject = conflicts::subject_of_draft(&s.db, index, &draft)

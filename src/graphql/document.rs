@@ -129,7 +129,7 @@ pub fn analyze_doc(doc: &ExecutableDocument, operation_name: Option<&str>) -> Op
         },
     };
     let mut root_fields = Vec::new();
-    collect_fields(doc, &op.node.selection_set.node, &mut root_fields, 0);
+    collect_fields(doc, &op.node.selection_set.node, &mut root_fields);
     root_fields.sort();
     root_fields.dedup();
     let mut repeats = Repeats::default();
@@ -148,22 +148,30 @@ pub fn analyze_doc(doc: &ExecutableDocument, operation_name: Option<&str>) -> Op
     })
 }
 
-fn collect_fields(doc: &ExecutableDocument, set: &SelectionSet, out: &mut Vec<String>, depth: u8) {
-    if depth > 8 {
-        return;
-    }
-    for item in &set.items {
-        match &item.node {
-            Selection::Field(f) => out.push(f.node.name.node.to_string()),
-            Selection::InlineFragment(f) => {
-                collect_fields(doc, &f.node.selection_set.node, out, depth + 1)
-            }
-            Selection::FragmentSpread(s) => {
-                if let Some(def) = doc.fragments.get(&s.node.fragment_name.node) {
-                    collect_fields(doc, &def.node.selection_set.node, out, depth + 1);
-                } else {
-                    // Unknown fragment: validation will refuse it; count it as data.
-                    out.push(s.node.fragment_name.node.to_string());
+/// Every root field `set` selects, through inline fragments and fragment spreads however deeply
+/// they nest: the checks before execution (anonymous access, audit, answer reuse) see what
+/// execution will resolve (issue 22, item 5: a walk that stopped at 8 levels let a deeper
+/// fragment hide `__schema` or `statistics`). Each named fragment is walked once (its root fields
+/// are the same wherever it is spread, and a cycle, which validation refuses, ends), and the walk
+/// keeps its own stack, so no nesting overflows the thread's.
+fn collect_fields(doc: &ExecutableDocument, set: &SelectionSet, out: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![set];
+    while let Some(set) = stack.pop() {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => out.push(f.node.name.node.to_string()),
+                Selection::InlineFragment(f) => stack.push(&f.node.selection_set.node),
+                Selection::FragmentSpread(s) => {
+                    let name = &s.node.fragment_name.node;
+                    if let Some(def) = doc.fragments.get(name) {
+                        if seen.insert(name.as_str()) {
+                            stack.push(&def.node.selection_set.node);
+                        }
+                    } else {
+                        // Unknown fragment: validation will refuse it; count it as data.
+                        out.push(name.to_string());
+                    }
                 }
             }
         }
@@ -243,5 +251,34 @@ mod tests {
             .is_none()
         );
         assert!(analyze("{", None).is_none());
+    }
+
+    #[test]
+    fn sees_root_fields_under_fragments_nested_deeper_than_any_cut_off() {
+        // F0 spreads F1 … F39 spreads a fragment selecting `__schema`; inline fragments too.
+        let mut q = String::from("query { ...F0 }");
+        for i in 0..40 {
+            q.push_str(&format!(
+                " fragment F{i} on QueryRoot {{ __typename ...F{} }}",
+                i + 1
+            ));
+        }
+        q.push_str(" fragment F40 on QueryRoot { __schema { types { name } } }");
+        let d = analyze(&q, None).unwrap();
+        assert!(d.introspects() && !d.typename_only(), "{d:?}");
+        let inline = format!(
+            "{{ {}statistics(groupBy: COUNTY) {{ key }}{} }}",
+            "... on QueryRoot { ".repeat(40),
+            " }".repeat(40)
+        );
+        let d = analyze(&inline, None).unwrap();
+        assert!(d.root_fields.contains(&"statistics".to_owned()), "{d:?}");
+        // A cycle (refused later by validation) ends the walk.
+        let d = analyze(
+            "query { ...A } fragment A on QueryRoot { courts { code } ...B } fragment B on QueryRoot { ...A }",
+            None,
+        )
+        .unwrap();
+        assert_eq!(d.root_fields, vec!["courts"]);
     }
 }

@@ -7,7 +7,7 @@ use entities::{person_link, person_link_event};
 use crate::auth::Permission;
 use crate::domain::identity_match::LinkState;
 use crate::error::AppError;
-use crate::graphql::access::{Need, log, person_in_scope, persons_in_scope, require};
+use crate::graphql::access::{Need, log, persons_in_scope, require};
 use crate::graphql::loaders::{IdentityOf, LinkEventsOf, LinksOf, PersonId};
 use crate::graphql::types::Person;
 use crate::graphql::{GqlResult, loader, state};
@@ -40,8 +40,13 @@ impl PersonLink {
     }
     /// The two records.
     async fn persons(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Person>> {
-        let keys = [PersonId(self.0.person_a), PersonId(self.0.person_b)];
-        let found = loader(ctx)?.load_many(keys).await.gql()?;
+        // Only those a narrowed token may see (issue 22, item 4).
+        let keys: Vec<PersonId> = visible(ctx, &[self.0.person_a, self.0.person_b])
+            .await?
+            .into_iter()
+            .map(PersonId)
+            .collect();
+        let found = loader(ctx)?.load_many(keys.iter().copied()).await.gql()?;
         Ok(keys
             .iter()
             .filter_map(|k| found.get(k).cloned().map(Person))
@@ -127,10 +132,16 @@ impl Identity {
         let mut links: Vec<person_link::Model> = found.into_values().flatten().collect();
         links.sort_by_key(|l| l.id);
         links.dedup_by_key(|l| l.id);
-        let visible = visible(ctx, &self.members).await?;
+        // A narrowed token sees a link only when it may see both of its records: one side in
+        // scope is not enough (issue 22, item 4), as for `personLinks` and `node`.
+        let ends: Vec<i32> = links
+            .iter()
+            .flat_map(|l| [l.person_a, l.person_b])
+            .collect();
+        let seen = visible(ctx, &ends).await?;
         Ok(links
             .into_iter()
-            .filter(|l| visible.contains(&l.person_a) || visible.contains(&l.person_b))
+            .filter(|l| seen.contains(&l.person_a) && seen.contains(&l.person_b))
             .map(PersonLink)
             .collect())
     }
@@ -166,7 +177,10 @@ pub struct IdentityQuery;
 #[Object]
 impl IdentityQuery {
     /// Links in a state (default `PROPOSED`: the clerk's queue), newest first, at most 100.
-    #[graphql(guard = "Need(Permission::ReadIdentified)")]
+    #[graphql(
+        guard = "Need(Permission::ReadIdentified)",
+        complexity = "crate::graphql::limits::page_cost(first, 20, 100, child_complexity)"
+    )]
     async fn person_links(
         &self,
         ctx: &Context<'_>,
@@ -224,14 +238,18 @@ impl IdentityMutation {
         .gql()?;
         let db = &state(ctx)?.db;
         use sea_orm::EntityTrait;
+        let not_found = || AppError::not_found(format!("person link {}", link_id.as_str()));
         let link = person_link::Entity::find_by_id(id)
             .one(db)
             .await
             .gql()?
-            .ok_or_else(|| AppError::not_found(format!("person link {}", link_id.as_str())))
+            .ok_or_else(not_found)
             .gql()?;
-        person_in_scope(ctx, link.person_a).await?;
-        person_in_scope(ctx, link.person_b).await?;
+        // A link reaching outside a narrowed token's counties answers as one that does not exist.
+        let seen = visible(ctx, &[link.person_a, link.person_b]).await?;
+        if seen.len() < 2 {
+            return Err(not_found()).gql();
+        }
         let saved = identity::decide(db, id, to, &c.user, reason).await.gql()?;
         if let Some(l) = log(ctx) {
             l.objects([

@@ -49,3 +49,34 @@ impl Extension for CostLimitExtension {
         Ok(result)
     }
 }
+
+/// Complexity of a paged list field: one unit for the field plus its selection once per item the
+/// page may hold (`first`, else the field's default, at most its cap). Without it, nested
+/// `orders(first: 100)` cost a few units and returned 100³ orders (issue 22, item 7); with it,
+/// such a document exceeds `MAX_COMPLEXITY` and is refused before anything runs.
+pub fn page_cost(first: Option<i32>, default: usize, max: usize, child_complexity: usize) -> usize {
+    let items = first.map_or(default, |n| usize::try_from(n).unwrap_or(0).min(max));
+    items.saturating_mul(child_complexity).saturating_add(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::Schema;
+
+    use crate::graphql::{MAX_COMPLEXITY, MutationRoot, QueryRoot, SubscriptionRoot};
+
+    #[tokio::test]
+    async fn pages_multiply_what_they_select() {
+        let schema = Schema::build(
+            QueryRoot::default(),
+            MutationRoot::default(),
+            SubscriptionRoot::default(),
+        )
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish();
+        let nested = "{ orders(first: 100) { edges { node { court {
+            orders(first: 100) { edges { node { id } } } } } } } }";
+        let r = schema.execute(nested).await;
+        assert_eq!(r.errors[0].message, "Query is too complex.", "{r:?}");
+    }
+}

@@ -6,7 +6,9 @@ use crate::domain::court_code::CourtCode;
 use crate::domain::order_rules::OrderFamily;
 use crate::domain::ori::Ori;
 use crate::error::AppError;
-use crate::graphql::access::{caller, may_write_court, require, rule};
+use crate::graphql::access::{
+    caller, may_write_court, order_visible, parties_in_scope, require, rule,
+};
 use crate::graphql::inputs::{
     CancelOrderInput, CreateOrderInput, ModifyOrderInput, RecordServiceInput, RenewOrderInput,
     TerminateOrderInput,
@@ -70,13 +72,18 @@ pub(crate) async fn may_change(
     let n = ids::decode("orderId", Kind::Order, order_id)
         .map_err(AppError::from)
         .gql()?;
+    let not_found = || AppError::not_found(format!("order {}", order_id.as_str()));
     // Straight from the database: the request loader would cache the row the write changes.
     let o = entities::order::Entity::find_by_id(n)
         .one(&state(ctx)?.db)
         .await
         .gql()?
-        .ok_or_else(|| AppError::not_found(format!("order {}", order_id.as_str())))
+        .ok_or_else(not_found)
         .gql()?;
+    // Outside a narrowed token's counties the order answers as one that does not exist.
+    if !order_visible(ctx, &o).await? {
+        return Err(not_found()).gql();
+    }
     may_write_court(ctx, o.court_id).await
 }
 
@@ -187,6 +194,15 @@ impl OrderMutation {
     ) -> async_graphql::Result<CreateOrderPayload> {
         let input = may_create(ctx, &input).await?;
         let s = state(ctx)?;
+        if caller(ctx)?.counties.is_some() && input.parties.iter().any(|p| p.person_id.is_some()) {
+            // Validation errors first, as the service reports them for any caller; then the
+            // persons named by id, out of scope answering as missing.
+            let refs = crate::service::refs::Refs::load(&s.db).await.gql()?;
+            crate::service::validate::create_order(&input, &refs, crate::domain::time::now())
+                .map_err(AppError::from)
+                .gql()?;
+            parties_in_scope(ctx, &input.parties).await?;
+        }
         let id = orders::create(&s.db, &input).await.gql()?;
         let found = crate::service::conflicts::after_create(&s.db, &s.search, id)
             .await

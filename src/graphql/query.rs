@@ -12,9 +12,7 @@ use crate::domain::order_rules::{FORMS, Limit, OrderFamily};
 use crate::domain::ori::Ori;
 use crate::domain::status::OrderStatus;
 use crate::error::AppError;
-use crate::graphql::access::{
-    Need, log, order_in_scope, person_in_scope, require, scoped_court_ids,
-};
+use crate::graphql::access::{Need, log, order_visible, person_visible, require, scoped_court_ids};
 use crate::graphql::connection::{OrderConnection, order_connection};
 use crate::graphql::loaders::{AgencyId, CourtId, OrderId, PersonId};
 use crate::graphql::types::{Agency, Court, FormRule, Node, Order, Person};
@@ -67,24 +65,30 @@ impl NodeQuery {
                     .one(&state(ctx)?.db)
                     .await
                     .gql()?;
-                if let Some(l) = &link {
-                    person_in_scope(ctx, l.person_a).await?;
-                    person_in_scope(ctx, l.person_b).await?;
+                match link {
+                    Some(l)
+                        if person_visible(ctx, l.person_a).await?
+                            && person_visible(ctx, l.person_b).await? =>
+                    {
+                        Some(Node::PersonLink(crate::graphql::identity::PersonLink(l)))
+                    }
+                    _ => None,
                 }
-                link.map(|m| Node::PersonLink(crate::graphql::identity::PersonLink(m)))
             }
         };
-        match &node {
-            Some(Node::Order(o)) => order_in_scope(ctx, &o.0).await?,
-            Some(Node::Person(p)) => person_in_scope(ctx, p.0.id).await?,
-            _ => {}
-        }
-        Ok(node)
+        // Outside a narrowed token's counties an object answers as one that does not exist.
+        let visible = match &node {
+            Some(Node::Order(o)) => order_visible(ctx, &o.0).await?,
+            Some(Node::Person(p)) => person_visible(ctx, p.0.id).await?,
+            _ => true,
+        };
+        Ok(node.filter(|_| visible))
     }
 }
 
 /// The order `id` names, through the request's loader and the caller's county scope; `None`
-/// when there is none (`order` answers `NOT_FOUND`, a federation entity null).
+/// when there is none or it is outside the scope, alike (`order` answers `NOT_FOUND`, a
+/// federation entity null).
 pub(crate) async fn order_by_id(
     ctx: &Context<'_>,
     id: &ID,
@@ -93,11 +97,8 @@ pub(crate) async fn order_by_id(
         .map_err(AppError::from)
         .gql()?;
     match loader(ctx)?.load_one(OrderId(n)).await.gql()? {
-        Some(o) => {
-            order_in_scope(ctx, &o).await?;
-            Ok(Some(Order(o)))
-        }
-        None => Ok(None),
+        Some(o) if order_visible(ctx, &o).await? => Ok(Some(Order(o))),
+        _ => Ok(None),
     }
 }
 
@@ -110,11 +111,8 @@ pub(crate) async fn person_by_id(
         .map_err(AppError::from)
         .gql()?;
     match loader(ctx)?.load_one(PersonId(n)).await.gql()? {
-        Some(p) => {
-            person_in_scope(ctx, p.id).await?;
-            Ok(Some(Person(p)))
-        }
-        None => Ok(None),
+        Some(p) if person_visible(ctx, p.id).await? => Ok(Some(Person(p))),
+        _ => Ok(None),
     }
 }
 
@@ -189,7 +187,10 @@ impl OrderQuery {
 
     /// All orders, newest first, filtered: for analysts exploring and for list screens.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(guard = "Need(Permission::ReadDeidentified)")]
+    #[graphql(
+        guard = "Need(Permission::ReadDeidentified)",
+        complexity = "crate::graphql::limits::page_cost(first, crate::service::reads::DEFAULT_PAGE, MAX_PAGE, child_complexity)"
+    )]
     async fn orders(
         &self,
         ctx: &Context<'_>,

@@ -104,7 +104,10 @@ impl SearchQuery {
     /// `dob` (YYYY-MM-DD, MM/DD/YYYY, YYYYMMDD, YYYY or YYYY-MM; an impossible month is read as
     /// day and month swapped, an impossible year is set aside); each match says how it was read.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(guard = "Need(Permission::ReadIdentified)")]
+    #[graphql(
+        guard = "Need(Permission::ReadIdentified)",
+        complexity = "crate::graphql::limits::page_cost(first, 20, MAX_MATCHES, child_complexity)"
+    )]
     async fn search_persons(
         &self,
         ctx: &Context<'_>,

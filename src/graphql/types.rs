@@ -70,7 +70,10 @@ impl Court {
         ParticipationMode::from_db(&self.0.participation_mode).gql()
     }
     /// Orders issued by this court, newest first.
-    #[graphql(guard = "Need(Permission::ReadDeidentified)")]
+    #[graphql(
+        guard = "Need(Permission::ReadDeidentified)",
+        complexity = "crate::graphql::limits::page_cost(first, crate::service::reads::DEFAULT_PAGE, crate::service::reads::MAX_PAGE, child_complexity)"
+    )]
     async fn orders(
         &self,
         ctx: &Context<'_>,
@@ -271,6 +274,9 @@ impl Person {
         crate::graphql::identity::identity_of(ctx, self.0.id).await
     }
     /// Orders naming this person in any role, newest first.
+    #[graphql(
+        complexity = "crate::graphql::limits::page_cost(first, crate::service::reads::DEFAULT_PAGE, crate::service::reads::MAX_PAGE, child_complexity)"
+    )]
     async fn orders(
         &self,
         ctx: &Context<'_>,
