@@ -218,3 +218,75 @@ async fn backup_while_serving_restores_into_a_new_data_dir() {
     );
     stop(child);
 }
+
+/// `check` on the suite's database (PostgreSQL with `CCPOR_TEST_POSTGRES_URL`) beside a serving
+/// app; `backup` there: SQLite copies, PostgreSQL refuses and names `pg_dump`, whose documented
+/// procedure (dump, restore into a new database, reindex) gives a copy that passes `check`.
+#[tokio::test]
+async fn check_and_backup_on_the_suite_database() {
+    let app = crate::helpers::spawn_app().await;
+    for n in 0..3 {
+        crate::helpers::create(&app, dv_tro(&format!("26FL9{n:05}"), 2)).await;
+    }
+    let cli = |dir: &Path, url: &str, args: &[&str]| {
+        let out = ccpor()
+            .args(args)
+            .env("CCPOR_DATA_DIR", dir)
+            .env("DATABASE_URL", url)
+            .env_remove("CCPOR_IMAGE_STORE")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (code, out) = cli(app.data_dir(), &app.database_url, &["check"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("3 orders"), "{out}");
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("backup");
+    let (code, out) = cli(
+        app.data_dir(),
+        &app.database_url,
+        &["backup", file.to_str().unwrap()],
+    );
+    if !app.database_url.starts_with("postgres") {
+        assert_eq!(code, 0, "{out}");
+        return;
+    }
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("pg_dump --format=custom"), "{out}");
+    let dump = std::process::Command::new("pg_dump")
+        .args([
+            "--format=custom",
+            "--file",
+            file.to_str().unwrap(),
+            &app.database_url,
+        ])
+        .output()
+        .unwrap();
+    assert!(dump.status.success(), "{dump:?}");
+    let (prefix, _) = app.database_url.rsplit_once('/').unwrap();
+    let name = format!("ccpor_test_{}", uuid::Uuid::new_v4().simple());
+    sea_orm::ConnectionTrait::execute_unprepared(&app.db, &format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let copy = format!("{prefix}/{name}");
+    let restore = std::process::Command::new("pg_restore")
+        .args(["--no-owner", "--dbname", &copy, file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(restore.status.success(), "{restore:?}");
+    let fresh = tempfile::tempdir().unwrap();
+    let (code, out) = cli(fresh.path(), &copy, &["reindex"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = cli(fresh.path(), &copy, &["check"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = cli(fresh.path(), &copy, &["audit", "verify"]);
+    assert_eq!(code, 0, "{out}");
+}
