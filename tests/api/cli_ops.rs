@@ -124,7 +124,26 @@ async fn check_passes_on_a_clean_demo_and_names_each_break() {
         .map(|p| p["area"].as_str().unwrap())
         .collect();
     assert_eq!(areas, ["event", "index", "image"], "{report:#}");
+
+    // With the server stopped, an outbox row an hour old stays unapplied: stuck.
     stop(child);
+    let hour_ago = now - chrono::Duration::hours(1);
+    let row = entities::search_outbox::ActiveModel {
+        order_id: Set(None),
+        person_id: Set(Some(1)),
+        created_at: Set(hour_ago),
+        updated_at: Set(hour_ago),
+        ..Default::default()
+    }
+    .insert(&db)
+    .await
+    .unwrap();
+    let (code, out) = run(dir.path(), &["check"]);
+    assert_eq!(code, 4, "{out}");
+    assert!(
+        out.contains(&format!("1 search outbox rows (ids {0}..={0})", row.id)),
+        "{out}"
+    );
 }
 
 /// A backup taken while the server acknowledges writes restores into a new data dir that passes
