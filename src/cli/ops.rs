@@ -59,18 +59,13 @@ pub async fn backup(cli: &Cli, file: &Path) -> anyhow::Result<ExitCode> {
 
 /// `ccpor restore FILE`: into a data dir without a database; then rebuilds the search index.
 pub async fn restore(cli: &Cli, file: &Path) -> anyhow::Result<ExitCode> {
-    let url = super::database_url(&cli.data_dir, cli.database_url.as_deref());
-    if !url.starts_with("sqlite") {
-        return Err(crate::ops::backup::BackupError::Postgres.into());
-    }
-    let database = cli.data_dir.join("ccpor.db").to_owned();
-    if !cli
-        .database_url
-        .as_deref()
-        .is_none_or(|u| u.trim().is_empty())
-    {
+    if let Some(url) = cli.database_url.as_deref().filter(|u| !u.trim().is_empty()) {
+        if !url.starts_with("sqlite") {
+            return Err(crate::ops::backup::BackupError::Postgres.into());
+        }
         anyhow::bail!("restore writes <data dir>/ccpor.db: unset DATABASE_URL and pass --data-dir");
     }
+    let database = cli.data_dir.join("ccpor.db");
     let bytes = crate::ops::backup::restore_sqlite(file, &database)?;
     let (db, _) = open_db(cli).await?;
     let n = crate::search::reindex(&db, &cli.data_dir.join("search"), None)
