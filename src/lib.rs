@@ -18,6 +18,7 @@ pub mod images;
 pub mod import;
 pub mod metrics;
 pub mod operations;
+pub mod ops;
 pub mod persisted;
 pub mod search;
 pub mod server;

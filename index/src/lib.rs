@@ -9,6 +9,7 @@
 mod collect;
 mod dob_prefix;
 mod fuzzy;
+mod listing;
 mod names;
 mod placeholder;
 mod rank;
@@ -28,6 +29,8 @@ use tantivy::schema::{
 use tantivy::{
     DocAddress, Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, TantivyDocument, Term,
 };
+
+pub use listing::person_ids_in_dir;
 
 use dob_prefix::{DobPrefixQuery, NameClue};
 use names::{

@@ -2,6 +2,7 @@
 //! token, audit.
 
 pub mod files;
+pub mod ops;
 pub mod security;
 pub mod telemetry;
 use std::io::Write;
@@ -22,8 +23,8 @@ Exit codes:
   1  any other failure (message on stderr)
   2  usage error (unknown command or option, bad value)
   3  import finished but rejected some lines
-  4  verification failed: `images verify` found missing or corrupted objects, or
-     `audit verify` found the audit chain altered
+  4  verification failed: `images verify` found missing or corrupted objects,
+     `audit verify` found the audit chain altered, or `check` found inconsistencies
   5  an input file could not be read (`import FILE`)
   6  the database is unreachable (or refused the connection)";
 
@@ -97,6 +98,24 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check the deployment's consistency (orders, events, search index, images, audit chain,
+    /// outbox); exit code 4 with a list of problems when any is found. Safe while serving.
+    Check {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a consistent copy of the SQLite database to FILE while servers keep serving
+    /// (PostgreSQL: prints the pg_dump procedure).
+    Backup {
+        /// Where to write the copy (must not exist).
+        file: PathBuf,
+    },
+    /// Restore a backup into a data dir without a database, then rebuild its search index.
+    Restore {
+        /// A file written by `ccpor backup`.
+        file: PathBuf,
+    },
     /// Run the GraphQL server (migrates first).
     Serve {
         /// Address to listen on.
@@ -421,6 +440,9 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(EXIT_IMAGE_PROBLEMS)
             })
         }
+        Command::Check { json } => ops::check(&cli, *json).await,
+        Command::Backup { file } => ops::backup(&cli, file).await,
+        Command::Restore { file } => ops::restore(&cli, file).await,
         Command::Migrate => {
             open_db(&cli).await?;
             println!("migrations applied");

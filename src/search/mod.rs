@@ -82,6 +82,14 @@ pub fn needs_rebuild(root: &Path) -> AppResult<bool> {
     }
 }
 
+/// The live index directory under `root` and the last outbox row applied to it, as the files
+/// say (for `ccpor check`, which must not take the index's writer lock). `None`: no index yet.
+pub fn live_state(root: &Path) -> Option<(PathBuf, i64)> {
+    let dir = root.join(current_name(root)?);
+    let cursor = read_cursor(&dir);
+    Some((dir, cursor))
+}
+
 impl Search {
     /// Opens the live index under `root` (creating an empty one the first time).
     pub fn open(root: &Path) -> AppResult<Arc<Self>> {

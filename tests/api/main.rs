@@ -8,6 +8,7 @@ mod bench_statistics;
 mod bench_support;
 mod cache;
 mod cli;
+mod cli_ops;
 mod cli_security;
 mod contract;
 mod courts;
