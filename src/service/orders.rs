@@ -22,6 +22,7 @@ use crate::domain::order_rules::{
     OrderFamily, OrderKind, check_expiry, check_form, renewable, renewal_limit,
 };
 use crate::domain::ori::Ori;
+use crate::domain::renewal::{DvRenewal, check_dv_renewal};
 use crate::domain::status::OrderStatus;
 use crate::domain::time;
 use crate::error::{AppError, AppResult};
@@ -657,6 +658,14 @@ pub async fn renew(db: &DatabaseConnection, input: &RenewOrderInput) -> AppResul
         new.form_number = rule.form;
     }
     new.expires_at = input.expires_at.map(time::to_seconds);
+    if family == OrderFamily::Dv {
+        check_dv_renewal(DvRenewal {
+            old_expires_at: old.expires_at,
+            issued_at,
+            expires_at: new.expires_at,
+            request_filed_on: input.request_filed_on,
+        })?;
+    }
     let (limit, citation) = renewal_limit(family);
     let required = !matches!(limit, crate::domain::order_rules::Limit::Unlimited);
     check_expiry(

@@ -17,6 +17,7 @@ mod hardening;
 mod helpers;
 mod http;
 mod images;
+mod law;
 mod lifecycle;
 mod matrix;
 mod observability;
