@@ -19,7 +19,7 @@ use crate::domain::codes::{
     BradyIndicator, ContactLevel, EntrySource, EventKind, PartyRole, PcoCode,
 };
 use crate::domain::order_rules::{
-    OrderFamily, OrderKind, check_expiry, check_form, renewable, renewal_limit,
+    OrderFamily, OrderKind, check_expiry, check_form, check_minimum, renewable, renewal_limit,
 };
 use crate::domain::ori::Ori;
 use crate::domain::renewal::{DvRenewal, check_dv_renewal};
@@ -596,6 +596,10 @@ pub async fn modify(db: &DatabaseConnection, input: &ModifyOrderInput) -> AppRes
         async_graphql::MaybeUndefined::Null => new.expires_at = None,
         async_graphql::MaybeUndefined::Value(t) => new.expires_at = Some(time::to_seconds(*t)),
     }
+    if new.expires_at.is_none() {
+        new.expires_at = crate::domain::order_rules::implied_expiry(rule, issued_at);
+    }
+    check_minimum("expiresAt", rule, issued_at, new.expires_at)?;
     check_expiry(
         "expiresAt",
         issued_at,

@@ -1,5 +1,5 @@
 //! The rules of law through the API: what `renewOrder` accepts for a domestic violence order
-//! (Fam. Code 6345(a); docs/law/durations.md#renewal).
+//! (Fam. Code 6345(a); docs/law/durations.md#renewal) and the lengths `createOrder` accepts.
 use serde_json::{Value, json};
 
 use crate::helpers::{create, dv_tro, error_code, error_field, spawn_app};
@@ -106,4 +106,60 @@ async fn expired_dv_order_cannot_be_renewed_but_permanent_renewal_can() {
         )
         .await;
     assert_eq!(d["renewOrder"]["order"]["expiresAt"], Value::Null);
+}
+
+/// `createOrder` of `form` (family from its prefix), issued 2 days ago, expiring in `left` days.
+fn order_of(form: &str, case: &str, left: Option<i64>) -> Value {
+    let mut o = dv_oah(case, 2, 0);
+    o["family"] = json!(form.split('-').next().unwrap_or_default());
+    o["formNumber"] = json!(form);
+    o["expiresAt"] = left.map_or(Value::Null, |l| json!(days(l)));
+    o
+}
+
+#[tokio::test]
+async fn gv130_runs_at_least_a_year_and_jv255_defaults_to_three() {
+    let app = spawn_app().await;
+    let clerk = app.mint(ccpor::auth::Role::Clerk, Some("SC19"));
+    let q = "mutation($i: CreateOrderInput!) { createOrder(input: $i) { order { id issuedAt expiresAt } } }";
+    let short = app
+        .gql_as(
+            Some(&clerk),
+            q,
+            json!({ "i": order_of("GV-130", "26CV250004", Some(180)) }),
+        )
+        .await;
+    assert_eq!(error_code(&short), "VALIDATION", "{short:#}");
+    assert_eq!(error_field(&short), "expiresAt", "{short:#}");
+    assert!(
+        short["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("AB 12")
+    );
+    let year = app
+        .gql_as(
+            Some(&clerk),
+            q,
+            json!({ "i": order_of("GV-130", "26CV250005", Some(366)) }),
+        )
+        .await;
+    assert!(year.get("errors").is_none(), "{year:#}");
+
+    let jv = app
+        .gql_as(
+            Some(&clerk),
+            q,
+            json!({ "i": order_of("JV-255", "26JV250006", None) }),
+        )
+        .await;
+    assert!(jv.get("errors").is_none(), "{jv:#}");
+    let o = &jv["data"]["createOrder"]["order"];
+    let issued = chrono::DateTime::parse_from_rfc3339(o["issuedAt"].as_str().unwrap()).unwrap();
+    let expires = chrono::DateTime::parse_from_rfc3339(o["expiresAt"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        expires,
+        issued.checked_add_months(chrono::Months::new(36)).unwrap(),
+        "JV-255 with no expiry ends 3 years after the hearing"
+    );
 }
