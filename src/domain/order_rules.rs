@@ -535,6 +535,30 @@ mod tests {
         assert_eq!(implied_expiry(form_rule("DV-130").unwrap(), issued), None);
     }
 
+    /// The caps of the forms the issue found untested (docs/law/durations.md#caps-in-the-code).
+    #[test]
+    fn caps_of_each_form() {
+        for (form, limit, cite) in [
+            ("EPO-002", Limit::Days(21), "18148"),
+            ("GV-110", Limit::Days(21), "18165"),
+            ("CH-130", Limit::Years(5), "527.6"),
+            ("EA-130", Limit::Years(5), "15657.03"),
+            ("WV-130", Limit::Years(3), "527.8"),
+            ("RT-130", Limit::Years(2), "490.8"),
+            ("CR-160", Limit::Years(10), "136.2(i)"),
+            ("CR-161", Limit::Years(10), "136.2(i)"),
+        ] {
+            let r = form_rule(form).unwrap();
+            assert_eq!(r.limit, limit, "{form}");
+            let issued = t(2026, 1, 10);
+            let latest = limit.latest(issued).unwrap();
+            let check = |exp| check_expiry("e", issued, Some(exp), true, r.limit, r.citation, form);
+            assert!(check(latest).is_ok(), "{form}");
+            let err = check(latest + Duration::days(1)).unwrap_err();
+            assert!(err.message.contains(cite), "{form}: {}", err.message);
+        }
+    }
+
     #[test]
     fn years_and_ordering() {
         let issued = t(2024, 2, 29);

@@ -163,3 +163,42 @@ async fn gv130_runs_at_least_a_year_and_jv255_defaults_to_three() {
         "JV-255 with no expiry ends 3 years after the hearing"
     );
 }
+
+/// Each form's cap through `createOrder`: the last allowed expiry is taken, a later one refused
+/// with its authority (docs/law/durations.md#caps-in-the-code).
+#[tokio::test]
+async fn create_order_enforces_each_forms_cap() {
+    let app = spawn_app().await;
+    let clerk = app.mint(ccpor::auth::Role::Clerk, Some("SC19"));
+    let q = "mutation($i: CreateOrderInput!) { createOrder(input: $i) { order { id } } }";
+    for (n, (form, ok, over, cite)) in [
+        ("GV-110", 18, 21, "18165"),
+        ("CH-130", 5 * 365 - 5, 5 * 365 + 3, "527.6"),
+        ("EA-130", 5 * 365 - 5, 5 * 365 + 3, "15657.03"),
+        ("WV-130", 3 * 365 - 5, 3 * 365 + 3, "527.8"),
+        ("RT-130", 2 * 365 - 5, 2 * 365 + 3, "490.8"),
+        ("CR-160", 10 * 365 - 5, 10 * 365 + 5, "136.2(i)"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let refused = app
+            .gql_as(
+                Some(&clerk),
+                q,
+                json!({ "i": order_of(form, &format!("26CV2510{n:02}"), Some(over)) }),
+            )
+            .await;
+        assert_eq!(error_field(&refused), "expiresAt", "{form}: {refused:#}");
+        let msg = refused["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(msg.contains(cite), "{form}: {msg}");
+        let taken = app
+            .gql_as(
+                Some(&clerk),
+                q,
+                json!({ "i": order_of(form, &format!("26CV2520{n:02}"), Some(ok)) }),
+            )
+            .await;
+        assert!(taken.get("errors").is_none(), "{form}: {taken:#}");
+    }
+}
