@@ -202,3 +202,31 @@ async fn create_order_enforces_each_forms_cap() {
         assert!(taken.get("errors").is_none(), "{form}: {taken:#}");
     }
 }
+
+/// Service by an officer's verbal notice (Fam. Code 6383(e), docs/law/lifecycle.md) and at the hearing in court (CR-160,
+/// JV-255 form text) count as service, like personal service, from the time given.
+#[tokio::test]
+async fn verbal_notice_and_in_court_service_count_as_served() {
+    let app = spawn_app().await;
+    let q = "mutation($i: RecordServiceInput!) { recordService(input: $i) { order { served } serviceRecord { method } } }";
+    for (n, method) in ["VERBAL_NOTICE", "IN_COURT"].into_iter().enumerate() {
+        let (id, _, _) = create(&app, dv_tro(&format!("26FL25300{n}"), 3)).await;
+        let d = app
+            .data(
+                q,
+                json!({ "i": { "orderId": id, "servedAt": days(-1), "method": method, "serverName": "Deputy Synthetic" } }),
+            )
+            .await;
+        assert_eq!(
+            d["recordService"],
+            json!({ "order": { "served": true }, "serviceRecord": { "method": method } })
+        );
+        let before = app
+            .data(
+                "query($o: ID!, $t: DateTime) { order(id: $o) { served(asOf: $t) } }",
+                json!({ "o": id, "t": days(-2) }),
+            )
+            .await;
+        assert_eq!(before["order"]["served"], false, "{method}");
+    }
+}
