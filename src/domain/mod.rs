@@ -12,6 +12,7 @@ pub mod names;
 pub mod order_rules;
 pub mod ori;
 pub mod precedence;
+pub mod renewal;
 pub mod status;
 pub mod time;
 

@@ -245,8 +245,8 @@ pub const FORMS: &[FormRule] = &[
         Jv,
         Juvenile,
         Limit::Years(3),
-        true,
-        "WIC 213.5 and JV-255: up to 3 years (docs/law/durations.md#orders-after-hearing)"
+        false,
+        "WIC 213.5 and JV-255: up to 3 years; with no expiry written, 3 years after the hearing (docs/law/durations.md#orders-after-hearing)"
     ),
     form!(
         "CR-160",
@@ -367,6 +367,46 @@ pub fn renewable(family: OrderFamily, kind: OrderKind) -> bool {
         )
 }
 
+/// The expiry an order runs to when none is written on it: a JV-255 ends 3 years after the
+/// hearing at which it is issued (JV-255 form text; docs/law/durations.md#orders-after-hearing).
+pub fn implied_expiry(rule: &FormRule, issued_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    match rule.form {
+        "JV-255" => Limit::Years(3).latest(issued_at),
+        _ => None,
+    }
+}
+
+/// The day AB 12 (Stats. 2019 ch. 724) made a GV-130 last 1 to 5 years instead of 1 year.
+const AB12_OPERATIVE: (i32, u32, u32) = (2020, 9, 1);
+
+/// Checks the shortest length the law allows: a GV-130 issued since AB 12 runs at least 1 year
+/// (PC 18170, docs/law/durations.md#gun-violence-orders).
+pub fn check_minimum(
+    field: &str,
+    rule: &FormRule,
+    issued_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(), Invalid> {
+    let (y, m, d) = AB12_OPERATIVE;
+    let operative = chrono::NaiveDate::from_ymd_opt(y, m, d);
+    if rule.form != "GV-130" || operative.is_none_or(|o| issued_at.date_naive() < o) {
+        return Ok(());
+    }
+    let (Some(exp), Some(shortest)) = (expires_at, Limit::Years(1).latest(issued_at)) else {
+        return Ok(());
+    };
+    if exp.date_naive() < shortest.date_naive() {
+        return Err(Invalid::new(
+            field,
+            format!(
+                "a GV-130 runs at least 1 year, until {} at the earliest (PC 18170 as amended by AB 12, operative 2020-09-01)",
+                shortest.date_naive()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks an expiry against issuance and the cap.
 pub fn check_expiry(
     field: &str,
@@ -460,6 +500,63 @@ mod tests {
         .unwrap_err();
         assert!(err.message.contains("6256"), "{}", err.message);
         assert!(check_expiry("e", issued, None, true, r.limit, r.citation, "EPO-001").is_err());
+    }
+
+    #[test]
+    fn gv130_runs_one_to_five_years_since_ab12() {
+        let r = form_rule("GV-130").unwrap();
+        let issued = t(2026, 3, 1);
+        assert!(check_minimum("e", r, issued, Some(t(2027, 3, 1))).is_ok());
+        let err = check_minimum("e", r, issued, Some(t(2027, 2, 27))).unwrap_err();
+        assert!(err.message.contains("AB 12"), "{}", err.message);
+        // Before AB 12 the rule was a fixed year; the minimum is not applied retroactively.
+        assert!(check_minimum("e", r, t(2020, 8, 1), Some(t(2020, 12, 1))).is_ok());
+        // Other forms have no minimum.
+        let wv = form_rule("WV-130").unwrap();
+        assert!(check_minimum("e", wv, issued, Some(t(2026, 4, 1))).is_ok());
+        let late = check_expiry(
+            "e",
+            issued,
+            Some(t(2031, 3, 2)),
+            true,
+            r.limit,
+            r.citation,
+            r.form,
+        );
+        assert!(late.is_err());
+    }
+
+    #[test]
+    fn jv255_without_expiry_ends_three_years_after_hearing() {
+        let r = form_rule("JV-255").unwrap();
+        assert!(!r.expiry_required);
+        let issued = t(2026, 5, 4);
+        assert_eq!(implied_expiry(r, issued), Some(t(2029, 5, 4)));
+        assert_eq!(implied_expiry(form_rule("DV-130").unwrap(), issued), None);
+    }
+
+    /// The caps of the forms the issue found untested (docs/law/durations.md#caps-in-the-code).
+    #[test]
+    fn caps_of_each_form() {
+        for (form, limit, cite) in [
+            ("EPO-002", Limit::Days(21), "18148"),
+            ("GV-110", Limit::Days(21), "18165"),
+            ("CH-130", Limit::Years(5), "527.6"),
+            ("EA-130", Limit::Years(5), "15657.03"),
+            ("WV-130", Limit::Years(3), "527.8"),
+            ("RT-130", Limit::Years(2), "490.8"),
+            ("CR-160", Limit::Years(10), "136.2(i)"),
+            ("CR-161", Limit::Years(10), "136.2(i)"),
+        ] {
+            let r = form_rule(form).unwrap();
+            assert_eq!(r.limit, limit, "{form}");
+            let issued = t(2026, 1, 10);
+            let latest = limit.latest(issued).unwrap();
+            let check = |exp| check_expiry("e", issued, Some(exp), true, r.limit, r.citation, form);
+            assert!(check(latest).is_ok(), "{form}");
+            let err = check(latest + Duration::days(1)).unwrap_err();
+            assert!(err.message.contains(cite), "{form}: {}", err.message);
+        }
     }
 
     #[test]

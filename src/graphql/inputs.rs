@@ -142,6 +142,9 @@ pub struct RenewOrderInput {
     pub expires_at: Option<DateTime<Utc>>,
     pub form_number: Option<String>,
     pub judicial_officer: Option<String>,
+    /// The date the request for renewal was filed; required for a domestic violence order, whose
+    /// request must be filed in the 3 months before expiry (Fam. Code 6345(a)).
+    pub request_filed_on: Option<NaiveDate>,
 }
 
 /// A court order ending an order.

@@ -19,9 +19,10 @@ use crate::domain::codes::{
     BradyIndicator, ContactLevel, EntrySource, EventKind, PartyRole, PcoCode,
 };
 use crate::domain::order_rules::{
-    OrderFamily, OrderKind, check_expiry, check_form, renewable, renewal_limit,
+    OrderFamily, OrderKind, check_expiry, check_form, check_minimum, renewable, renewal_limit,
 };
 use crate::domain::ori::Ori;
+use crate::domain::renewal::{DvRenewal, check_dv_renewal};
 use crate::domain::status::OrderStatus;
 use crate::domain::time;
 use crate::error::{AppError, AppResult};
@@ -595,6 +596,10 @@ pub async fn modify(db: &DatabaseConnection, input: &ModifyOrderInput) -> AppRes
         async_graphql::MaybeUndefined::Null => new.expires_at = None,
         async_graphql::MaybeUndefined::Value(t) => new.expires_at = Some(time::to_seconds(*t)),
     }
+    if new.expires_at.is_none() {
+        new.expires_at = crate::domain::order_rules::implied_expiry(rule, issued_at);
+    }
+    check_minimum("expiresAt", rule, issued_at, new.expires_at)?;
     check_expiry(
         "expiresAt",
         issued_at,
@@ -657,6 +662,14 @@ pub async fn renew(db: &DatabaseConnection, input: &RenewOrderInput) -> AppResul
         new.form_number = rule.form;
     }
     new.expires_at = input.expires_at.map(time::to_seconds);
+    if family == OrderFamily::Dv {
+        check_dv_renewal(DvRenewal {
+            old_expires_at: old.expires_at,
+            issued_at,
+            expires_at: new.expires_at,
+            request_filed_on: input.request_filed_on,
+        })?;
+    }
     let (limit, citation) = renewal_limit(family);
     let required = !matches!(limit, crate::domain::order_rules::Limit::Unlimited);
     check_expiry(

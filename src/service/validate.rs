@@ -9,7 +9,9 @@ use crate::domain::codes::{
 use crate::domain::court_code::CourtCode;
 use crate::domain::dob::{Dob, parse_estimated_age};
 use crate::domain::names::{NamePart, name_key, parse_organization, parse_suffix};
-use crate::domain::order_rules::{FormRule, OrderFamily, OrderKind, check_expiry, check_form};
+use crate::domain::order_rules::{
+    FormRule, OrderFamily, OrderKind, check_expiry, check_form, check_minimum, implied_expiry,
+};
 use crate::domain::ori::Ori;
 use crate::domain::time::to_seconds;
 use crate::graphql::inputs::{ConditionsInput, CreateOrderInput, NewPersonInput, PartyInput};
@@ -42,7 +44,11 @@ pub fn create_order(
     let rule = check_form("formNumber", input.family, &input.form_number)?;
     check_kind(rule, input.kind)?;
     let issued_at = issued_at("issuedAt", input.issued_at, now)?;
-    let expires_at = input.expires_at.map(to_seconds);
+    let expires_at = input
+        .expires_at
+        .map(to_seconds)
+        .or_else(|| implied_expiry(rule, issued_at));
+    check_minimum("expiresAt", rule, issued_at, expires_at)?;
     check_expiry(
         "expiresAt",
         issued_at,

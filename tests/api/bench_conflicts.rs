@@ -390,7 +390,7 @@ async fn bench_modified_and_renewed_orders_report_their_conflicts() {
             "26FL020902",
             "DV-130",
             5,
-            Some(700),
+            Some(60),
             json!({ "pcoCodes": ["01", "07"], "contactLevel": "PEACEFUL_CONTACT", "stayAwayYards": 100 }),
             vec![existing("RESTRAINED", &r), existing("PROTECTED", &p)],
         ),
@@ -421,7 +421,8 @@ async fn bench_modified_and_renewed_orders_report_their_conflicts() {
             Some(&clerk),
             &format!("mutation($i: RenewOrderInput!) {{ renewOrder(input: $i) {{ {FIELDS} }} }}"),
             json!({ "i": { "orderId": modified["order"]["id"], "issuedAt": now.to_rfc3339(),
-                           "expiresAt": (now + chrono::Duration::days(3 * 365)).to_rfc3339() } }),
+                           "expiresAt": (now + chrono::Duration::days(6 * 365)).to_rfc3339(),
+                           "requestFiledOn": now.date_naive().to_string() } }),
         )
         .await;
     assert!(d.get("errors").is_none(), "{d:#}");

@@ -122,7 +122,7 @@ async fn hearing_modification_renewal_and_termination_form_a_chain() {
         "mutation($i: ModifyOrderInput!) {{ modifyOrder(input: $i) {{ order {{ {ORDER_FIELDS} }} previousOrder {{ {ORDER_FIELDS} }} }} }}"
     );
     let d = app
-        .data(&modify, json!({ "i": { "orderId": tro, "issuedAt": days(-2), "formNumber": "DV-130", "expiresAt": days(3 * 365), "reason": "Order after hearing" } }))
+        .data(&modify, json!({ "i": { "orderId": tro, "issuedAt": days(-2), "formNumber": "DV-130", "expiresAt": days(60), "reason": "Order after hearing" } }))
         .await;
     let oah = d["modifyOrder"]["order"].clone();
     let prev = &d["modifyOrder"]["previousOrder"];
@@ -167,7 +167,8 @@ async fn hearing_modification_renewal_and_termination_form_a_chain() {
     let d = app
         .data(
             &renew,
-            json!({ "i": { "orderId": oah["id"], "issuedAt": days(-1), "expiresAt": null } }),
+            json!({ "i": { "orderId": oah["id"], "issuedAt": days(-1), "expiresAt": null,
+                           "requestFiledOn": &days(-3)[..10] } }),
         )
         .await;
     let renewed = d["renewOrder"]["order"].clone();

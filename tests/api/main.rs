@@ -18,6 +18,7 @@ mod hardening;
 mod helpers;
 mod http;
 mod images;
+mod law;
 mod lifecycle;
 mod matrix;
 mod observability;

@@ -475,7 +475,10 @@ fn operations() -> Vec<Op> {
             field: "renewOrder",
             case: "",
             document: "mutation($i: RenewOrderInput!) { renewOrder(input: $i) { order { id } } }",
-            variables: |f| json!({ "i": { "orderId": f.fresh, "issuedAt": minutes(-1), "expiresAt": days(4 * 365) } }),
+            variables: |f| {
+                json!({ "i": { "orderId": f.fresh, "issuedAt": minutes(-1), "expiresAt": days(6 * 365),
+                           "requestFiledOn": chrono::Utc::now().date_naive().to_string() } })
+            },
             target: FreshAfterHearing,
             audit: WithIds,
             expect: [Allow, ROLE, ROLE, ROLE, ROLE],
@@ -595,7 +598,8 @@ fn after_hearing(case: &str) -> Value {
     let mut o = dv_tro(case, 10);
     o["formNumber"] = json!("DV-130");
     o["hearingDate"] = Value::Null;
-    o["expiresAt"] = json!(days(3 * 365));
+    // Expiring within 3 months, so a DV renewal request can be filed (Fam. Code 6345(a)).
+    o["expiresAt"] = json!(days(60));
     o
 }
 
