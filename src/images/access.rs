@@ -175,8 +175,13 @@ impl Access {
                 ),
             ));
         }
-        if c.counties.is_some() {
-            c.require_county(&court_of(db, o.court_id).await?.county)?;
+        if c.counties.is_some() && !c.sees_county(&court_of(db, o.court_id).await?.county) {
+            // Answered as a missing one: a narrowed token cannot tell an image or order outside
+            // its counties from an id that names none (issue 22, item 15).
+            return Err(AppError::not_found(match path {
+                ReadPath::Listing => format!("order {}", ids::encode(Kind::Order, o.id)),
+                ReadPath::Download | ReadPath::Preview => "image".to_owned(),
+            }));
         }
         Ok(())
     }
@@ -193,6 +198,16 @@ impl Access {
         self.uploads.fetch_add(1, Ordering::Relaxed);
         let c = who.caller()?;
         let court = court_of(db, court_id).await?;
+        if let Some(o) = o
+            && !c.sees_county(&court.county)
+        {
+            // As for a missing order (issue 22, item 15); a court named for a new image-only
+            // order is public reference data, so that refusal below stays FORBIDDEN.
+            return Err(AppError::not_found(format!(
+                "order {}",
+                ids::encode(Kind::Order, o.id)
+            )));
+        }
         c.require_county(&court.county)?;
         if c.role == Role::Lea {
             return lea_may_attach(db, c, o).await;

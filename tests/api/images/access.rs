@@ -206,9 +206,10 @@ async fn uploads_need_a_writer_of_the_orders_court() {
                 )
                 .unwrap(),
             ),
-            403,
-            "FORBIDDEN",
-            Some("token_county_scope"),
+            // Answered as for a missing order (issue 22, item 15).
+            404,
+            "NOT_FOUND",
+            None,
         ),
     ];
     for (who, token, status, code, rule) in &cases {
@@ -225,13 +226,23 @@ async fn uploads_need_a_writer_of_the_orders_court() {
             );
         }
     }
+    // The narrowed token's refusal reads exactly as an upload to an order that does not exist.
+    let narrowed = cases[cases.len() - 1].1.clone().unwrap();
+    let missing = ccpor::ids::encode(ccpor::ids::Kind::Order, 987_654);
+    let (got_in, body_in) = post_as(&app, Some(&narrowed), &order).await;
+    let (got_none, body_none) = post_as(&app, Some(&narrowed), &missing).await;
+    assert_eq!(got_in, got_none);
+    assert_eq!(
+        body_in.to_string().replace(&order, "<id>"),
+        body_none.to_string().replace(&missing, "<id>"),
+    );
     assert_nothing_stored(&app).await;
     assert_eq!(app.images.access.audits(), 0, "nothing was stored or read");
     // Each refusal is in the audit log.
     let refused = image_audit(&app)
         .await
         .into_iter()
-        .filter(|(e, _, o, _)| e == "image.upload" && o == "denied")
+        .filter(|(e, _, o, _)| e == "image.upload" && (o == "denied" || o == "error"))
         .count();
     let auth_refused = app
         .db
@@ -245,7 +256,8 @@ async fn uploads_need_a_writer_of_the_orders_court() {
         .unwrap()
         .try_get::<i64>("", "n")
         .unwrap();
-    assert_eq!(refused as i64 + auth_refused, cases.len() as i64);
+    // Each case, and the two narrowed uploads just above.
+    assert_eq!(refused as i64 + auth_refused, cases.len() as i64 + 2);
 
     // The court's own clerk may; so may an officer for the EPO their agency entered.
     let (got, body) = post_as(&app, Some(&app.mint(Role::Clerk, Some("SC19"))), &order).await;
