@@ -61,7 +61,9 @@ pub struct StatisticsQuery;
 #[Object]
 impl StatisticsQuery {
     /// Orders issued from `from` to `to` (days included, UTC), grouped; de-identified, with
-    /// counts under 5 suppressed (and the served/unserved pair suppressed together).
+    /// counts under 5 suppressed (and the served/unserved pair suppressed together). Periods
+    /// are whole calendar months (`from` a first day, `to` a last day); COUNTY and FAMILY
+    /// cover exactly one month, so overlapping periods cannot be subtracted.
     #[graphql(guard = "Need(Permission::ReadDeidentified)")]
     async fn statistics(
         &self,

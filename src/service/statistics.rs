@@ -3,7 +3,7 @@
 //! read. Orders cancelled as entered in error are not counted.
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use entities::{court, order, order_conflict, service_record};
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
@@ -32,6 +32,48 @@ code_enum!(
 pub const SMALL_CELL: i64 = 5;
 /// Longest period one request may cover.
 pub const MAX_DAYS: u64 = 3660;
+
+/// Checks that a period is made of fixed calendar buckets, so that small-cell suppression
+/// cannot be undone by subtracting overlapping periods (21 orders in one range and 20 in a
+/// range one day shorter reveal one order on one day). Every cell counts exactly one calendar
+/// month: `from` is a month's first day, `to` a month's last day, and a COUNTY or FAMILY
+/// grouping covers exactly one month (MONTH grouping gives each month its own cell). Any two
+/// cells a caller can ask for are then for the same month or for disjoint months.
+fn check_period(from: NaiveDate, to: NaiveDate, group: StatisticsGroup) -> Result<(), Invalid> {
+    if from.day() != 1 {
+        return Err(Invalid::new(
+            "from",
+            "must be the first day of a calendar month (statistics count whole calendar months)",
+        ));
+    }
+    if to.succ_opt().is_none_or(|next| next.day() != 1) {
+        return Err(Invalid::new(
+            "to",
+            "must be the last day of a calendar month (statistics count whole calendar months)",
+        ));
+    }
+    if to < from {
+        return Err(Invalid::new("to", "the period ends before it starts"));
+    }
+    let one_month = (from.year(), from.month()) == (to.year(), to.month());
+    if group != StatisticsGroup::Month && !one_month {
+        return Err(Invalid::new(
+            "to",
+            "COUNTY and FAMILY statistics cover exactly one calendar month: `to` must be the \
+             last day of the month `from` starts (use MONTH grouping for longer periods)",
+        ));
+    }
+    if from
+        .checked_add_days(Days::new(MAX_DAYS))
+        .is_some_and(|m| to > m)
+    {
+        return Err(Invalid::new(
+            "to",
+            format!("a period may cover at most {MAX_DAYS} days"),
+        ));
+    }
+    Ok(())
+}
 
 /// A count, or `None` when suppressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +140,8 @@ fn start_of(d: NaiveDate) -> DateTime<Utc> {
     d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
 }
 
-/// Statistics of orders issued from `from` to `to` (both days included, UTC).
+/// Statistics of orders issued from `from` to `to` (both days included, UTC; whole calendar
+/// months, see [`check_period`]).
 pub async fn statistics<C: ConnectionTrait>(
     db: &C,
     from: NaiveDate,
@@ -107,17 +150,7 @@ pub async fn statistics<C: ConnectionTrait>(
     court_ids: Option<&[i32]>,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Row>> {
-    if to < from {
-        return Err(Invalid::new("to", "the period ends before it starts").into());
-    }
-    if from
-        .checked_add_days(Days::new(MAX_DAYS))
-        .is_some_and(|m| to > m)
-    {
-        return Err(
-            Invalid::new("to", format!("a period may cover at most {MAX_DAYS} days")).into(),
-        );
-    }
+    check_period(from, to, group)?;
     let start = start_of(from);
     let end = start_of(to.checked_add_days(Days::new(1)).unwrap_or(to));
     let at = end.min(now);
@@ -207,6 +240,29 @@ pub async fn statistics<C: ConnectionTrait>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn periods_are_whole_calendar_months() {
+        use StatisticsGroup::{County, Family, Month};
+        assert!(check_period(d("2026-02-01"), d("2026-02-28"), County).is_ok());
+        assert!(check_period(d("2024-02-01"), d("2024-02-29"), Family).is_ok());
+        assert!(check_period(d("2026-01-01"), d("2026-12-31"), Month).is_ok());
+        for (from, to, g, field) in [
+            ("2026-01-02", "2026-01-31", Month, "from"),
+            ("2026-01-01", "2026-01-30", Month, "to"),
+            ("2024-02-01", "2024-02-28", County, "to"),
+            ("2026-03-01", "2026-02-28", Month, "to"),
+            ("2026-01-01", "2026-02-28", County, "to"),
+            ("2026-01-01", "2026-03-31", Family, "to"),
+        ] {
+            let e = check_period(d(from), d(to), g).unwrap_err();
+            assert_eq!(e.field, field, "{from}..{to} {g:?}");
+        }
+    }
 
     #[test]
     fn small_cells_are_suppressed_with_their_complement() {

@@ -19,16 +19,21 @@ fn row<'a>(rows: &'a Value, group: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no group {group}: {rows:#}"))
 }
 
-fn date(days_from_now: i64) -> String {
-    (chrono::Utc::now() + chrono::Duration::days(days_from_now))
-        .date_naive()
-        .to_string()
+/// The first and last day of the calendar month `days_from_now` days from today (statistics
+/// periods are whole calendar months).
+fn month_of(days_from_now: i64) -> (String, String) {
+    use chrono::{Datelike, Months};
+    let d = (chrono::Utc::now() + chrono::Duration::days(days_from_now)).date_naive();
+    let first = d.with_day(1).unwrap();
+    let last = first + Months::new(1) - chrono::Duration::days(1);
+    (first.to_string(), last.to_string())
 }
 
 #[tokio::test]
 async fn bench_statistics_are_deidentified_and_suppress_small_cells() {
     let app = spawn_app().await;
-    // Los Angeles: 7 DV TROs (6 active, 1 expired), 5 of them served; one pair in conflict.
+    // Los Angeles: 7 DV TROs (6 active this month, 1 expired from an earlier month), 5 of them
+    // served; one pair in conflict. (Issued today so that they fall in this calendar month.)
     let mut la = Vec::new();
     let men = [
         "Kalle", "Anders", "Casimir", "Evander", "Lorcan", "Matthias", "Oswin",
@@ -37,7 +42,7 @@ async fn bench_statistics_are_deidentified_and_suppress_small_cells() {
         "Nell", "Brigid", "Delphine", "Fenna", "Greta", "Ilse", "Juno",
     ];
     for i in 0..7 {
-        let (ago, runs) = if i == 0 { (40, 20) } else { (3 + i, 21) };
+        let (ago, runs) = if i == 0 { (40, 20) } else { (0, 21) };
         la.push(
             enter(
                 &app,
@@ -76,7 +81,7 @@ async fn bench_statistics_are_deidentified_and_suppress_small_cells() {
     let clerk_la = app.mint(Role::Clerk, Some("SC19"));
     for p in la.iter().skip(1).take(5) {
         let b = app.gql_as(Some(&clerk_la), "mutation($i: RecordServiceInput!) { recordService(input: $i) { order { id } } }",
-            json!({ "i": { "orderId": order_id(p), "servedAt": days(-1), "method": "PERSONAL" } })).await;
+            json!({ "i": { "orderId": order_id(p), "servedAt": days(0), "method": "PERSONAL" } })).await;
         assert!(b.get("errors").is_none(), "{b:#}");
     }
     // A second order between the first active pair: a conflict (duplicate terms).
@@ -86,7 +91,7 @@ async fn bench_statistics_are_deidentified_and_suppress_small_cells() {
             "SC19",
             "26STRO89999",
             "DV-110",
-            1,
+            0,
             Some(21),
             no_contact(),
             vec![
@@ -107,7 +112,7 @@ async fn bench_statistics_are_deidentified_and_suppress_small_cells() {
                 "SC26",
                 &format!("26MNCH{i:03}"),
                 "CH-110",
-                2,
+                0,
                 Some(21),
                 json!({ "pcoCodes": ["01"], "contactLevel": "NONE" }),
                 vec![
@@ -126,14 +131,15 @@ async fn bench_statistics_are_deidentified_and_suppress_small_cells() {
     }
 
     let analyst = app.mint(Role::Analyst, None);
-    let vars = |g: &str| json!({ "f": date(-60), "t": date(0), "g": g });
+    let (first, last) = month_of(0);
+    let vars = |g: &str| json!({ "f": first, "t": last, "g": g });
     let d = app.gql_as(Some(&analyst), STATS, vars("COUNTY")).await;
     assert!(d.get("errors").is_none(), "{d:#}");
     let rows = &d["data"]["statistics"];
     let la_row = row(rows, "Los Angeles");
     assert_eq!(
         la_row["issued"],
-        json!({ "value": 8, "suppressed": false, "display": "8" })
+        json!({ "value": 7, "suppressed": false, "display": "7" })
     );
     assert_eq!(la_row["active"]["value"], 7);
     assert_eq!(la_row["expired"], json!({ "value": null, "display": "<5" }));
@@ -162,36 +168,43 @@ async fn bench_statistics_are_deidentified_and_suppress_small_cells() {
         assert!(!text.contains(secret), "{secret} leaked: {text}");
     }
     let d = app.gql_as(Some(&analyst), STATS, vars("FAMILY")).await;
-    assert_eq!(row(&d["data"]["statistics"], "DV")["issued"]["value"], 8);
+    assert_eq!(row(&d["data"]["statistics"], "DV")["issued"]["value"], 7);
     assert_eq!(
         row(&d["data"]["statistics"], "CH")["issued"]["display"],
         "<5"
     );
-    let d = app.gql_as(Some(&analyst), STATS, vars("MONTH")).await;
+    let d = app
+        .gql_as(
+            Some(&analyst),
+            STATS,
+            json!({ "f": month_of(-60).0, "t": last, "g": "MONTH" }),
+        )
+        .await;
     let months = d["data"]["statistics"].as_array().unwrap();
     let total_visible: i64 = months
         .iter()
         .filter_map(|r| r["issued"]["value"].as_i64())
         .sum();
     assert!(!months.is_empty() && total_visible <= 10, "{months:?}");
-    // A narrowed period excludes older orders: the expired one was issued 40 days ago.
+    // The expired order, issued 40 days ago, counts in its own month (alone: suppressed).
+    let (f, t) = month_of(-40);
     let d = app
         .gql_as(
             Some(&analyst),
             STATS,
-            json!({ "f": date(-30), "t": date(0), "g": "COUNTY" }),
+            json!({ "f": f, "t": t, "g": "COUNTY" }),
         )
         .await;
     assert_eq!(
-        row(&d["data"]["statistics"], "Los Angeles")["issued"]["value"],
-        7
+        row(&d["data"]["statistics"], "Los Angeles")["issued"]["display"],
+        "<5"
     );
     // Bad periods and roles without data access.
     let d = app
         .gql_as(
             Some(&analyst),
             STATS,
-            json!({ "f": date(0), "t": date(-5), "g": "COUNTY" }),
+            json!({ "f": first, "t": month_of(-40).1, "g": "MONTH" }),
         )
         .await;
     assert_eq!(error_code(&d), "VALIDATION");

@@ -377,7 +377,7 @@ fn operations() -> Vec<Op> {
         Op {
             field: "statistics",
             case: "",
-            document: "{ statistics(from: \"2020-01-01\", to: \"2030-01-01\", groupBy: COUNTY) { group issued { display } } }",
+            document: "{ statistics(from: \"2026-01-01\", to: \"2026-01-31\", groupBy: COUNTY) { group issued { display } } }",
             variables: none,
             target: Shared,
             audit: Row,

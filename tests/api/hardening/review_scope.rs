@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::{messages, post, production};
 use crate::bench_support::{enter, new_party, no_contact, order, order_id, party_id, person};
-use crate::helpers::{TestApp, error_code, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, error_code, error_field, spawn_app, spawn_app_with};
 
 /// One man entered in Los Angeles and again in Alameda, the two records linked automatically
 /// (same name, DOB and descriptors). Returns (LA order, LA record, Alameda order, Alameda record).
@@ -161,7 +161,7 @@ async fn item_05_deep_fragments_hide_no_statistics_read_from_the_audit() {
     let analyst = app.mint(Role::Analyst, None);
     let query = nested_fragments(
         12,
-        "statistics(from: \"2026-01-01\", to: \"2026-03-31\", groupBy: COUNTY) { group }",
+        "statistics(from: \"2026-01-01\", to: \"2026-01-31\", groupBy: COUNTY) { group }",
     );
     let rows = || {
         entities::audit_event::Entity::find()
@@ -215,6 +215,80 @@ async fn item_07_nested_pages_count_toward_complexity() {
         assert!(!messages(&d).contains("complex"), "{}: {d:#}", op.name);
         assert_ne!(error_code(&d), "GRAPHQL_VALIDATION", "{}: {d:#}", op.name);
     }
+}
+
+/// Item 8: small-cell suppression was undone by subtraction: two overlapping date ranges gave
+/// 21 and 20, revealing one order on one day. Periods are now whole calendar months and a COUNTY
+/// or FAMILY grouping covers exactly one month, so overlapping ranges are refused, and a month's
+/// cell is the same whichever range of months asks for it.
+#[tokio::test]
+async fn item_08_overlapping_statistics_periods_cannot_reveal_one_order() {
+    use chrono::{Datelike, Months};
+    let app = spawn_app().await;
+    let analyst = app.mint(Role::Analyst, None);
+    let stats = "query($f: NaiveDate!, $t: NaiveDate!, $g: StatisticsGroup!) {
+        statistics(from: $f, to: $t, groupBy: $g) { group issued { value display } } }";
+    // The ranges of the attack (a day apart) and a multi-month range to subtract from are refused.
+    for (f, t, g, field) in [
+        ("2026-01-01", "2026-01-20", "COUNTY", "to"),
+        ("2026-01-01", "2026-01-21", "COUNTY", "to"),
+        ("2026-01-02", "2026-01-31", "FAMILY", "from"),
+        ("2026-01-01", "2026-02-28", "COUNTY", "to"),
+        ("2026-01-01", "2026-03-31", "FAMILY", "to"),
+        ("2026-01-01", "2026-01-30", "MONTH", "to"),
+    ] {
+        let d = app
+            .gql_as(Some(&analyst), stats, json!({ "f": f, "t": t, "g": g }))
+            .await;
+        assert_eq!(error_code(&d), "VALIDATION", "{f}..{t} {g}: {d:#}");
+        assert_eq!(error_field(&d), field, "{f}..{t} {g}: {d:#}");
+        assert!(
+            d["data"].is_null() || d["data"]["statistics"].is_null(),
+            "{d:#}"
+        );
+    }
+    // One order this month: its cell reads `<5` whichever allowed period contains it.
+    enter(
+        &app,
+        order(
+            "SC19",
+            "26STRO80801",
+            "DV-110",
+            0,
+            Some(21),
+            no_contact(),
+            vec![
+                new_party("RESTRAINED", person("Quillfeather", "Ansgar", None, "MALE")),
+                new_party("PROTECTED", person("Quillfeather", "Marit", None, "FEMALE")),
+            ],
+        ),
+    )
+    .await;
+    let today = chrono::Utc::now().date_naive();
+    let first = today.with_day(1).unwrap();
+    let last = (first + Months::new(1)).pred_opt().unwrap();
+    let earlier = first - Months::new(2);
+    let mut seen = Vec::new();
+    for (f, g) in [(first, "COUNTY"), (first, "MONTH"), (earlier, "MONTH")] {
+        let d = app
+            .gql_as(
+                Some(&analyst),
+                stats,
+                json!({ "f": f.to_string(), "t": last.to_string(), "g": g }),
+            )
+            .await;
+        assert!(d.get("errors").is_none(), "{d:#}");
+        let rows = d["data"]["statistics"].as_array().unwrap().clone();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows[0]["issued"], json!({ "value": null, "display": "<5" }));
+        if g == "MONTH" {
+            seen.push(rows[0].clone());
+        }
+    }
+    assert_eq!(
+        seen[0], seen[1],
+        "a month's cell does not depend on the range asked"
+    );
 }
 
 /// Item 10: a clerk's token narrowed to Los Angeles widened its own scope by naming an Alameda
