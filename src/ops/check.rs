@@ -5,12 +5,12 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use chrono::{Duration, Utc};
-use entities::{order, order_event, order_party, person, search_outbox};
+use entities::{order, order_event, person, search_outbox};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use serde::Serialize;
 
 use crate::domain::codes::EventKind;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::images::store::ImageStore;
 
 /// Outbox rows older than this that the index has not applied count as stuck (the indexer
@@ -253,25 +253,15 @@ async fn index(db: &DatabaseConnection, root: &Path, report: &mut Report) -> App
         );
     }
     // Persons with changes still pending may legitimately differ from the index.
-    let mut in_flight: HashSet<i64> = pending
-        .iter()
-        .filter_map(|r| r.person_id.map(i64::from))
+    let in_flight: HashSet<i64> = crate::search::persons_of(db, &pending)
+        .await?
+        .into_iter()
+        .map(i64::from)
         .collect();
-    let orders: Vec<i32> = pending.iter().filter_map(|r| r.order_id).collect();
-    for chunk in orders.chunks(2000) {
-        let ids: Vec<i32> = order_party::Entity::find()
-            .select_only()
-            .column(order_party::Column::PersonId)
-            .filter(order_party::Column::OrderId.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        in_flight.extend(ids.into_iter().map(i64::from));
-    }
     let listed = tokio::task::spawn_blocking(move || ccpor_index::person_ids_in_dir(&dir))
         .await
-        .map_err(|e| crate::error::AppError::Internal(std::sync::Arc::new(e.into())))?
-        .map_err(|e| crate::error::AppError::Internal(std::sync::Arc::new(e.into())))?;
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
     let mut indexed = BTreeSet::new();
     for id in listed {
         if !indexed.insert(id) {

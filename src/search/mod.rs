@@ -90,6 +90,27 @@ pub fn live_state(root: &Path) -> Option<(PathBuf, i64)> {
     Some((dir, cursor))
 }
 
+/// The persons whose search documents outbox `rows` change: those named, and every party of the
+/// orders named.
+pub async fn persons_of(
+    db: &DatabaseConnection,
+    rows: &[search_outbox::Model],
+) -> AppResult<BTreeSet<i32>> {
+    let mut persons: BTreeSet<i32> = rows.iter().filter_map(|r| r.person_id).collect();
+    let orders: Vec<i32> = rows.iter().filter_map(|r| r.order_id).collect();
+    for chunk in orders.chunks(2000) {
+        let ids: Vec<i32> = order_party::Entity::find()
+            .select_only()
+            .column(order_party::Column::PersonId)
+            .filter(order_party::Column::OrderId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        persons.extend(ids);
+    }
+    Ok(persons)
+}
+
 impl Search {
     /// Opens the live index under `root` (creating an empty one the first time).
     pub fn open(root: &Path) -> AppResult<Arc<Self>> {
@@ -187,19 +208,7 @@ impl Search {
         if rows.is_empty() {
             return Ok(0);
         }
-        let mut persons: BTreeSet<i32> = rows.iter().filter_map(|r| r.person_id).collect();
-        let orders: Vec<i32> = rows.iter().filter_map(|r| r.order_id).collect();
-        for chunk in orders.chunks(2000) {
-            let ids: Vec<i32> = order_party::Entity::find()
-                .select_only()
-                .column(order_party::Column::PersonId)
-                .filter(order_party::Column::OrderId.is_in(chunk.iter().copied()))
-                .into_tuple()
-                .all(db)
-                .await?;
-            persons.extend(ids);
-        }
-        let persons: Vec<i32> = persons.into_iter().collect();
+        let persons: Vec<i32> = persons_of(db, &rows).await?.into_iter().collect();
         let courts = docs::courts(db).await?;
         let documents = docs::person_docs(db, &persons, &courts, chrono::Utc::now()).await?;
         let index = self.index()?;
