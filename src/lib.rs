@@ -1,5 +1,6 @@
 //! Statewide protective-order registry: a GraphQL gateway over orders, persons and courts.
 
+pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod cache;

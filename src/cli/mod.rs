@@ -1,20 +1,26 @@
-//! The `ccpor` command line: serve, migrate, demo, schema, import, reindex, link, images, keys,
-//! token, audit.
+//! The `ccpor` command line: the options every command shares, the commands, exit codes. Each
+//! command runs from a file of its own.
 
+pub mod audit;
+pub mod backup;
+pub mod check;
+pub mod demo;
+pub mod expire;
 pub mod files;
-pub mod ops;
-pub mod security;
+pub mod images;
+pub mod import;
+pub mod keys;
+pub mod link;
+pub mod reindex;
+pub mod schema;
+pub mod serve;
 pub mod telemetry;
-use std::io::Write;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+pub mod token;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
-
-use crate::state::AppState;
 
 /// What `ccpor --help` says about exit codes.
 const EXIT_CODES_HELP: &str = "\
@@ -117,37 +123,21 @@ pub enum Command {
         file: PathBuf,
     },
     /// Run the GraphQL server (migrates first).
-    Serve {
-        /// Address to listen on.
-        #[arg(long, env = "CCPOR_ADDR", default_value = "127.0.0.1:8080")]
-        addr: SocketAddr,
-        /// Load synthetic demo data when the database has no orders.
-        #[arg(long)]
-        demo: bool,
-        /// Orders the demo loads.
-        #[arg(long, default_value_t = 3000)]
-        demo_orders: usize,
-        /// Production mode: no playground, no introspection, no field suggestions.
-        #[arg(long, env = "CCPOR_PRODUCTION")]
-        production: bool,
-        /// Query cost (complexity units) each token may spend per minute; 0: unlimited.
-        #[arg(long, env = "CCPOR_COST_PER_MINUTE", default_value_t = 200_000)]
-        cost_per_minute: u32,
-    },
+    Serve(serve::ServeArgs),
     /// Root keys that sign tokens.
     Keys {
         #[command(subcommand)]
-        command: security::KeysCommand,
+        command: keys::KeysCommand,
     },
     /// Mint, attenuate and revoke access tokens.
     Token {
         #[command(subcommand)]
-        command: security::TokenCommand,
+        command: token::TokenCommand,
     },
     /// The audit log.
     Audit {
         #[command(subcommand)]
-        command: security::AuditCommand,
+        command: audit::AuditCommand,
     },
     /// Apply database migrations.
     Migrate,
@@ -229,12 +219,6 @@ pub enum Failure {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot reach the database at {url}: {source}")]
-    DatabaseUnreachable {
-        url: String,
-        #[source]
-        source: sea_orm::DbErr,
-    },
 }
 
 impl Failure {
@@ -242,7 +226,6 @@ impl Failure {
     pub fn exit_code(&self) -> u8 {
         match self {
             Failure::InputFile { .. } => EXIT_BAD_INPUT_FILE,
-            Failure::DatabaseUnreachable { .. } => EXIT_DATABASE_UNREACHABLE,
         }
     }
 }
@@ -263,14 +246,11 @@ pub async fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = match execute(cli).await {
+    let code = match execute(&cli).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            match e.chain().find_map(|c| c.downcast_ref::<Failure>()) {
-                Some(f) => ExitCode::from(f.exit_code()),
-                None => ExitCode::FAILURE,
-            }
+            ExitCode::from(exit_code(&e))
         }
     };
     // Spans still queued go out before the process ends.
@@ -280,41 +260,63 @@ pub async fn run() -> ExitCode {
     code
 }
 
-/// The database URL in effect.
-pub fn database_url(data_dir: &Path, explicit: Option<&str>) -> String {
-    match explicit {
-        Some(u) if !u.trim().is_empty() => u.to_owned(),
-        _ => format!("sqlite://{}?mode=rwc", data_dir.join("ccpor.db").display()),
+/// The exit code of a failed command: its own for the failures that have one, else 1.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    e.chain()
+        .find_map(|c| {
+            if let Some(f) = c.downcast_ref::<Failure>() {
+                Some(f.exit_code())
+            } else {
+                c.downcast_ref::<crate::app::DatabaseUnreachable>()
+                    .map(|_| EXIT_DATABASE_UNREACHABLE)
+            }
+        })
+        .unwrap_or(1)
+}
+
+async fn execute(cli: &Cli) -> anyhow::Result<ExitCode> {
+    if !matches!(cli.command, Command::Schema { .. }) {
+        files::private(&cli.data_dir)
+            .with_context(|| format!("closing data dir {}", cli.data_dir.display()))?;
+    }
+    match &cli.command {
+        Command::Schema { what, federation } => schema::run(what.as_ref(), *federation),
+        Command::Serve(args) => serve::run(cli, args).await,
+        Command::Migrate => {
+            open_db(cli).await?;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { orders, seed } => demo::run(cli, *orders, *seed).await,
+        Command::Import { file, batch_size } => import::run(cli, file, *batch_size).await,
+        Command::Expire => expire::run(cli).await,
+        Command::Link { after } => link::run(cli, *after).await,
+        Command::Reindex => reindex::run(cli).await,
+        Command::Images {
+            command: ImagesCommand::Verify,
+        } => images::verify(cli).await,
+        Command::Check { json } => check::run(cli, *json).await,
+        Command::Backup { file } => backup::backup(cli, file).await,
+        Command::Restore { file } => backup::restore(cli, file).await,
+        Command::Keys { command } => keys::run(
+            command,
+            &keys::key_file_path(&cli.data_dir, cli.key_file.as_deref()),
+        ),
+        Command::Token { command } => token::run(cli, command).await,
+        Command::Audit {
+            command: audit::AuditCommand::Verify,
+        } => {
+            let (db, _) = open_db(cli).await?;
+            audit::verify(&db, &cli.data_dir).await
+        }
     }
 }
 
 /// Connects and migrates. The search index is opened only by `serve`: its writer is exclusive,
 /// and other commands reach it through the outbox.
 async fn open_db(cli: &Cli) -> anyhow::Result<(sea_orm::DatabaseConnection, crate::db::SqlStats)> {
-    let url = database_url(&cli.data_dir, cli.database_url.as_deref());
-    if url.starts_with("sqlite") {
-        std::fs::create_dir_all(&cli.data_dir)
-            .with_context(|| format!("creating data dir {}", cli.data_dir.display()))?;
-    }
-    let (db, sql_stats) =
-        crate::db::connect(&url)
-            .await
-            .map_err(|source| Failure::DatabaseUnreachable {
-                url: redact(&url),
-                source,
-            })?;
-    crate::db::migrate(&db)
-        .await
-        .context("applying migrations")?;
-    Ok((db, sql_stats))
-}
-
-/// Hides a password in a URL for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
-        _ => url.to_owned(),
-    }
+    let url = crate::app::database_url(&cli.data_dir, cli.database_url.as_deref());
+    crate::app::open_database(&cli.data_dir, &url).await
 }
 
 /// The image settings in effect.
@@ -327,367 +329,23 @@ pub fn image_settings(cli: &Cli) -> crate::images::ImageSettings {
     }
 }
 
-fn progress(len: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{msg:>10} [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec}, eta {eta})",
-    ) {
-        bar.set_style(style);
-    }
-    bar.set_message(what.to_owned());
-    bar
-}
-
-async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
-    if !matches!(cli.command, Command::Schema { .. }) {
-        files::private(&cli.data_dir)
-            .with_context(|| format!("closing data dir {}", cli.data_dir.display()))?;
-    }
-    match &cli.command {
-        Command::Schema {
-            what: None,
-            federation,
-        } => {
-            if *federation {
-                print!("{}", crate::graphql::federation_sdl());
-            } else {
-                print!("{}", crate::graphql::sdl());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Schema {
-            what: Some(SchemaCommand::Operations),
-            ..
-        } => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&crate::persisted::manifest_json())?
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Expire => {
-            let (db, _) = open_db(&cli).await?;
-            let recorded = crate::service::expiry::sweep(&db, chrono::Utc::now()).await?;
-            if !recorded.is_empty() {
-                invalidate_cache(&cli).await?;
-            }
-            println!("recorded {} expiries", recorded.len());
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Link { after } => {
-            let (db, _) = open_db(&cli).await?;
-            let search = crate::search::Search::open(&cli.data_dir.join("search"))
-                .map_err(|e| anyhow::anyhow!("{e}"))
-                .context("opening the search index (is a server using this data dir?)")?;
-            let bar = progress(0, "persons");
-            let started = std::time::Instant::now();
-            let (seen, created) =
-                crate::service::identity::link_all(&db, &search, *after, Some(&bar))
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            bar.finish();
-            invalidate_cache(&cli).await?;
-            println!(
-                "looked at {seen} person records in {:.2}s; {created} new links (see personLinks)",
-                started.elapsed().as_secs_f64()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Reindex => {
-            let (db, _) = open_db(&cli).await?;
-            let bar = progress(0, "persons");
-            let started = std::time::Instant::now();
-            let n = crate::search::reindex(&db, &cli.data_dir.join("search"), Some(&bar))
-                .await
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            bar.finish();
-            println!(
-                "indexed {n} persons in {:.2}s",
-                started.elapsed().as_secs_f64()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Images {
-            command: ImagesCommand::Verify,
-        } => {
-            let (db, _) = open_db(&cli).await?;
-            let images = crate::images::Images::open(&image_settings(&cli), &cli.data_dir)?;
-            let bar = progress(0, "images");
-            let report = crate::images::verify::verify(&db, &images.store, Some(&bar))
-                .await
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            bar.finish_and_clear();
-            for p in &report.problems {
-                match p {
-                    crate::images::verify::Problem::Missing { object } => {
-                        println!("missing   {object}")
-                    }
-                    crate::images::verify::Problem::Corrupted {
-                        object,
-                        actual_sha256,
-                    } => println!("corrupted {object} (content hashes to {actual_sha256})"),
-                }
-            }
-            println!(
-                "checked {} objects in {}: {} missing or corrupted",
-                report.checked,
-                images.store.description,
-                report.problems.len()
-            );
-            Ok(if report.problems.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(EXIT_IMAGE_PROBLEMS)
-            })
-        }
-        Command::Check { json } => ops::check(&cli, *json).await,
-        Command::Backup { file } => ops::backup(&cli, file).await,
-        Command::Restore { file } => ops::restore(&cli, file).await,
-        Command::Migrate => {
-            open_db(&cli).await?;
-            println!("migrations applied");
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Demo { orders, seed } => {
-            let (db, _) = open_db(&cli).await?;
-            let bar = progress(*orders as u64, "orders");
-            let started = std::time::Instant::now();
-            let report = crate::demo::generate(&db, *orders, *seed, Some(&bar)).await?;
-            crate::db::analyze(&db).await?;
-            bar.finish();
-            invalidate_cache(&cli).await?;
-            let secs = started.elapsed().as_secs_f64();
-            println!(
-                "loaded {} orders ({} persons) in {secs:.2}s: {:.0} orders/s",
-                report.orders,
-                report.persons,
-                report.orders as f64 / secs.max(1e-9)
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Import { file, batch_size } => {
-            // The file first: a wrong path is reported without touching the database.
-            let reader: Box<dyn std::io::BufRead> = if file.as_os_str() == "-" {
-                Box::new(std::io::BufReader::new(std::io::stdin()))
-            } else {
-                Box::new(std::io::BufReader::new(std::fs::File::open(file).map_err(
-                    |source| Failure::InputFile {
-                        path: file.display().to_string(),
-                        source,
-                    },
-                )?))
-            };
-            let (db, _) = open_db(&cli).await?;
-            let bar = ProgressBar::new_spinner();
-            bar.set_message("importing");
-            let started = std::time::Instant::now();
-            let report = crate::import::import_ndjson(&db, reader, *batch_size, Some(&bar)).await?;
-            crate::db::analyze(&db).await?;
-            bar.finish_and_clear();
-            invalidate_cache(&cli).await?;
-            let secs = started.elapsed().as_secs_f64();
-            for e in &report.rejected {
-                match &e.field {
-                    Some(f) => eprintln!("line {}: {f}: {}", e.line, e.message),
-                    None => eprintln!("line {}: {}", e.line, e.message),
-                }
-            }
-            println!(
-                "imported {} of {} orders in {secs:.2}s ({:.0} orders/s); {} lines rejected",
-                report.imported,
-                report.lines,
-                report.imported as f64 / secs.max(1e-9),
-                report.rejected.len()
-            );
-            Ok(if report.rejected.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(EXIT_REJECTED_LINES)
-            })
-        }
-        Command::Keys { command } => security::keys(
-            command,
-            &security::key_file_path(&cli.data_dir, cli.key_file.as_deref()),
-        ),
-        Command::Token { command } => match command {
-            security::TokenCommand::Mint {
-                role,
-                court,
-                agency,
-                user,
-                ttl,
-            } => security::mint(
-                &security::key_file_path(&cli.data_dir, cli.key_file.as_deref()),
-                *role,
-                court.as_deref(),
-                agency.as_deref(),
-                user.as_deref(),
-                *ttl,
-            ),
-            security::TokenCommand::Attenuate {
-                token,
-                read_only,
-                county,
-                ttl,
-                trusted_documents,
-            } => security::attenuate(
-                token,
-                *read_only,
-                county.as_deref(),
-                *ttl,
-                *trusted_documents,
-            ),
-            security::TokenCommand::Revoke { token, id, reason } => {
-                let (db, _) = open_db(&cli).await?;
-                security::revoke(&db, token.as_deref(), id.as_deref(), reason.as_deref()).await
-            }
-        },
-        Command::Audit {
-            command: security::AuditCommand::Verify,
-        } => {
-            let (db, _) = open_db(&cli).await?;
-            security::audit_verify(&db, &cli.data_dir).await
-        }
-        Command::Serve {
-            addr,
-            demo,
-            demo_orders,
-            production,
-            cost_per_minute,
-        } => {
-            let key_path = security::key_file_path(&cli.data_dir, cli.key_file.as_deref());
-            let keys = if *demo {
-                security::ensure_key_file(&key_path)?
-            } else {
-                crate::auth::keys::KeyFile::load(&key_path).with_context(|| {
-                    format!(
-                        "no usable key file at {}: run `ccpor keys generate` (or `serve --demo`)",
-                        key_path.display()
-                    )
-                })?
-            };
-            let auth = crate::auth::Auth::new(
-                keys.key_ring()?,
-                crate::auth::AuthConfig {
-                    production: *production,
-                    cost_per_minute: *cost_per_minute,
-                    ..Default::default()
-                },
-            );
-            let (db, sql_stats) = open_db(&cli).await?;
-            let search_root = cli.data_dir.join("search");
-            // Demo data goes in by bulk load, not through the outbox: index it before serving,
-            // or searches find none of it.
-            let mut rebuild = false;
-            if *demo && crate::demo::is_empty(&db).await? {
-                let bar = progress(*demo_orders as u64, "demo");
-                crate::demo::generate(&db, *demo_orders, crate::demo::DEFAULT_SEED, Some(&bar))
-                    .await?;
-                crate::db::analyze(&db).await?;
-                bar.finish();
-                rebuild = true;
-            } else if crate::search::needs_rebuild(&search_root)
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?
-            {
-                tracing::warn!("search index was built by an earlier version; rebuilding it");
-                rebuild = true;
-            }
-            if rebuild {
-                let bar = progress(0, "persons");
-                crate::search::reindex(&db, &search_root, Some(&bar))
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-                bar.finish();
-            }
-            let search = crate::search::Search::open(&search_root)
-                .map_err(|e| anyhow::anyhow!("{e}"))
-                .context("opening the search index (is another server using this data dir?)")?;
-            let images = crate::images::Images::open(&image_settings(&cli), &cli.data_dir)
-                .context("opening the image store")?;
-            let cache = open_cache(&cli)?;
-            tracing::info!(backend = cache.backend_name(), "cache");
-            let state = AppState {
-                audit: crate::audit::AuditWriter::spawn_anchored(
-                    db.clone(),
-                    Some(
-                        crate::audit::Anchor::load_or_create(&cli.data_dir)
-                            .context("opening the audit anchor")?,
-                    ),
-                ),
-                db,
-                sql_stats,
-                search,
-                auth,
-                images,
-                cache,
-            };
-            // Background jobs (indexer, event relay, expiry) get their own pool so they never
-            // wait behind, or starve, requests.
-            let url = database_url(&cli.data_dir, cli.database_url.as_deref());
-            let (jobs_db, _) = crate::db::connect(&url)
-                .await
-                .with_context(|| format!("connecting the background jobs to {}", redact(&url)))?;
-            state.search.clone().spawn_indexer(jobs_db.clone());
-            state.auth.keep_revocations_current(jobs_db.clone());
-            let listener = crate::server::bind(*addr)
-                .await
-                .with_context(|| format!("binding {addr}"))?;
-            let local = listener.local_addr()?;
-            let shutdown = crate::server::shutdown_signal();
-            // A closed stdout (a supervisor that stopped reading) must not stop the server.
-            let mut out = std::io::stdout();
-            if !*production {
-                let _ = writeln!(out, "playground: http://{local}/playground");
-            }
-            let _ = writeln!(out, "graphql:    http://{local}/graphql");
-            if *demo {
-                let _ = writeln!(
-                    out,
-                    "demo tokens (8 h; paste one into the playground's Token field):"
-                );
-                for (role, t) in security::demo_tokens(&keys)? {
-                    let _ = writeln!(out, "  {role:<14} {t}");
-                }
-            }
-            let _ = out.flush();
-            crate::server::run(listener, state, jobs_db, shutdown).await?;
-            Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-fn open_cache(cli: &Cli) -> anyhow::Result<crate::cache::Cache> {
-    crate::cache::Cache::open(&crate::cache::CacheConfig {
+/// The cache settings in effect.
+pub fn cache_config(cli: &Cli) -> crate::cache::CacheConfig {
+    crate::cache::CacheConfig {
         redis_url: cli.redis_url.clone(),
         namespace: cli.cache_namespace.clone(),
         answers: !cli.no_cache,
-    })
-    .context("REDIS_URL is not a usable Redis URL")
+    }
 }
 
 /// Running servers sharing Redis drop what they cached before an offline write (`import`,
 /// `link`, `demo`); without Redis their in-process caches expire on their own.
 async fn invalidate_cache(cli: &Cli) -> anyhow::Result<()> {
     if cli.redis_url.as_deref().is_some_and(|u| !u.is_empty()) {
-        open_cache(cli)?.invalidate().await;
+        crate::cache::Cache::open(&cache_config(cli))
+            .context("REDIS_URL is not a usable Redis URL")?
+            .invalidate()
+            .await;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_database_is_sqlite_in_data_dir() {
-        assert_eq!(
-            database_url(Path::new("/tmp/x"), None),
-            "sqlite:///tmp/x/ccpor.db?mode=rwc"
-        );
-        assert_eq!(
-            database_url(Path::new("d"), Some("postgres://h/db")),
-            "postgres://h/db"
-        );
-        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://***@h/db");
-    }
 }

@@ -1,15 +1,15 @@
-//! `spawn_app`: the real server on a fresh database (SQLite file, or a new PostgreSQL database
+//! `spawn_app`: the real server, assembled by the same `App::build` as `ccpor serve`, on a fresh database (SQLite file, or a new PostgreSQL database
 //! when `CCPOR_TEST_POSTGRES_URL` is set), listening on a free loopback port.
 use std::net::SocketAddr;
 
 use std::sync::Arc;
 
+use ccpor::app::{App, Settings};
 use ccpor::auth::keys::KeyFile;
-use ccpor::auth::{Auth, AuthConfig, Role};
+use ccpor::auth::{AuthConfig, Role};
 use ccpor::cache::{Cache, CacheConfig};
 use ccpor::db::SqlStats;
-use ccpor::images::{ImageSettings, Images};
-use ccpor::state::AppState;
+use ccpor::images::Images;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
 
@@ -168,69 +168,36 @@ async fn serve(
 ) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     keys.save(&dir.path().join("keys.json")).expect("key file");
-    let auth = Auth::new(keys.key_ring().expect("key ring"), config);
     let database_url = match database_url {
         Some(url) => url,
         None => fresh_database(&dir).await,
     };
-    let (db, sql_stats) = ccpor::db::connect(&database_url).await.expect("connect");
-    ccpor::db::migrate(&db).await.expect("migrate");
-    let cache = Cache::open(&cache_config).expect("cache config");
-    let search = ccpor::search::Search::open(&dir.path().join("search")).expect("search index");
-    // The indexer has its own pool, as in `serve`, so request statement counts are its own.
-    let (index_db, _) = ccpor::db::connect(&database_url)
-        .await
-        .expect("connect indexer");
-    search.clone().spawn_indexer(index_db.clone());
-    auth.keep_revocations_current(index_db.clone());
     let image_store = match store {
         Store::Fs => None,
         Store::S3 => Some(fresh_bucket().await),
     };
-    let images = Images::open(
-        &ImageSettings {
-            store_url: image_store.clone(),
-            max_bytes,
-            url_ttl_secs: ccpor::images::DEFAULT_URL_TTL_SECS,
-            url_key: None,
-        },
-        dir.path(),
-    )
-    .expect("image store");
-    let state = AppState {
-        audit: ccpor::audit::AuditWriter::spawn_anchored(
-            db.clone(),
-            Some(ccpor::audit::Anchor::load_or_create(dir.path()).expect("audit anchor")),
-        ),
-        db: db.clone(),
-        sql_stats: sql_stats.clone(),
-        search,
-        auth,
-        images: images.clone(),
-        cache: cache.clone(),
-    };
-    let listener = ccpor::server::bind("127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    // Background jobs (indexer, event relay, expiry) on their own pool, as in `serve`.
-    tokio::spawn(ccpor::server::run(
-        listener,
-        state,
-        index_db,
-        std::future::pending(),
-    ));
+    // The production builder, with this test's database, keys, images and cache.
+    let mut settings = Settings::embedded(dir.path());
+    settings.database_url = database_url.clone();
+    settings.auth = config;
+    settings.images.store_url = image_store.clone();
+    settings.images.max_bytes = max_bytes;
+    settings.cache = cache_config.clone();
+    let app = App::build(settings).await.expect("build the app");
+    let addr = app.addr();
+    let state = app.state().clone();
+    tokio::spawn(app.run_until(std::future::pending()));
     let token = mint_with(&keys, Role::Clerk, Some("SC19"), None, "clerk-sc19");
     TestApp {
         addr,
         client: client_with(&token),
         keys,
-        db,
-        sql_stats,
+        db: state.db,
+        sql_stats: state.sql_stats,
         database_url,
-        images,
+        images: state.images,
         image_store,
-        cache,
+        cache: state.cache,
         cache_config,
         _dir: dir,
     }

@@ -1,28 +1,17 @@
-//! `ccpor keys`, `ccpor token` and `ccpor audit`: root keys, tokens and the audit chain.
-use std::path::{Path, PathBuf};
+//! `ccpor token`: mint, narrow and revoke access tokens.
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
-use chrono::Utc;
 use clap::Subcommand;
 
+use super::Cli;
 use crate::auth::Role;
-use crate::auth::keys::{KEY_FILE_NAME, KeyFile};
+use crate::auth::keys::KeyFile;
 use crate::auth::token::{self, Claims, Narrowing};
 use crate::domain::court_code::CourtCode;
 use crate::domain::ori::Ori;
-
-#[derive(Debug, Subcommand)]
-pub enum KeysCommand {
-    /// Create a root key (the first, or a new current one: the previous key keeps verifying
-    /// tokens for `--previous-valid-for`).
-    Generate {
-        /// How long tokens signed with the previous key stay valid.
-        #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
-        previous_valid_for: Duration,
-    },
-}
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
@@ -77,14 +66,42 @@ pub enum TokenCommand {
     },
 }
 
-#[derive(Debug, Subcommand)]
-pub enum AuditCommand {
-    /// Re-hash the whole audit chain; exit code 4 and the first bad row when it was altered.
-    Verify,
+/// Runs one `ccpor token` subcommand.
+pub async fn run(cli: &Cli, command: &TokenCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        TokenCommand::Mint {
+            role,
+            court,
+            agency,
+            user,
+            ttl,
+        } => mint(
+            &super::keys::key_file_path(&cli.data_dir, cli.key_file.as_deref()),
+            *role,
+            court.as_deref(),
+            agency.as_deref(),
+            user.as_deref(),
+            *ttl,
+        ),
+        TokenCommand::Attenuate {
+            token,
+            read_only,
+            county,
+            ttl,
+            trusted_documents,
+        } => attenuate(
+            token,
+            *read_only,
+            county.as_deref(),
+            *ttl,
+            *trusted_documents,
+        ),
+        TokenCommand::Revoke { token, id, reason } => {
+            let (db, _) = super::open_db(cli).await?;
+            revoke(&db, token.as_deref(), id.as_deref(), reason.as_deref()).await
+        }
+    }
 }
-
-/// Exit code of `ccpor audit verify` for a broken chain.
-pub const EXIT_AUDIT_BROKEN: u8 = 4;
 
 fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(s).ok_or_else(|| {
@@ -95,44 +112,7 @@ fn parse_role(s: &str) -> Result<Role, String> {
     })
 }
 
-/// The key file in effect: `--key-file`/`CCPOR_KEY_FILE`, else `<data dir>/keys.json`.
-pub fn key_file_path(data_dir: &Path, explicit: Option<&Path>) -> PathBuf {
-    explicit.map_or_else(|| data_dir.join(KEY_FILE_NAME), Path::to_path_buf)
-}
-
-pub fn keys(cmd: &KeysCommand, path: &Path) -> anyhow::Result<ExitCode> {
-    match cmd {
-        KeysCommand::Generate { previous_valid_for } => {
-            let mut file = if path.exists() {
-                KeyFile::load(path)?
-            } else {
-                KeyFile::default()
-            };
-            let now = Utc::now();
-            let until = now + chrono::Duration::from_std(*previous_valid_for)?;
-            let id = file.rotate(now, until);
-            file.save(path)?;
-            println!("key {id} written to {}", path.display());
-            if id > 1 {
-                println!("tokens of earlier keys are accepted until {until}");
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-/// Creates a key file when there is none (for `serve --demo`).
-pub fn ensure_key_file(path: &Path) -> anyhow::Result<KeyFile> {
-    if path.exists() {
-        return Ok(KeyFile::load(path)?);
-    }
-    let mut file = KeyFile::default();
-    let now = Utc::now();
-    file.rotate(now, now);
-    file.save(path)?;
-    Ok(file)
-}
-
+/// The claims of a token for `role`; the user defaults to `role@court` (or agency, or statewide).
 pub fn claims(
     role: Role,
     court: Option<&str>,
@@ -165,7 +145,7 @@ pub fn claims(
     })
 }
 
-pub fn mint(
+fn mint(
     path: &Path,
     role: Role,
     court: Option<&str>,
@@ -184,7 +164,7 @@ pub fn mint(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn attenuate(
+fn attenuate(
     token: &str,
     read_only: bool,
     county: Option<&str>,
@@ -214,7 +194,7 @@ pub fn attenuate(
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn revoke(
+async fn revoke(
     db: &sea_orm::DatabaseConnection,
     token: Option<&str>,
     id: Option<&str>,
@@ -241,57 +221,6 @@ pub async fn revoke(
         println!("revoked {i}");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `ccpor audit verify`: the hash chain, then its anchor in `data_dir` (`audit::anchor`).
-pub async fn audit_verify(
-    db: &sea_orm::DatabaseConnection,
-    data_dir: &std::path::Path,
-) -> anyhow::Result<ExitCode> {
-    let report = crate::audit::verify(db)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    if let Some((seq, why)) = report.first_bad {
-        println!(
-            "audit chain BROKEN at row {seq}: {why} ({} rows verified before it)",
-            report.rows
-        );
-        return Ok(ExitCode::from(EXIT_AUDIT_BROKEN));
-    }
-    let Some(anchor) = crate::audit::Anchor::open(data_dir)? else {
-        println!(
-            "audit chain intact: {} rows (not anchored: no {} in {})",
-            report.rows,
-            crate::audit::anchor::KEY_FILE,
-            data_dir.display()
-        );
-        return Ok(ExitCode::SUCCESS);
-    };
-    let checkpoint = anchor.read()?;
-    let check = anchor
-        .check(db, checkpoint)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    match check {
-        crate::audit::anchor::AnchorCheck::Holds { seq } => {
-            println!(
-                "audit chain intact: {} rows, anchored up to row {seq}",
-                report.rows
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        crate::audit::anchor::AnchorCheck::Empty => {
-            println!(
-                "audit chain intact: {} rows (nothing anchored yet)",
-                report.rows
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        crate::audit::anchor::AnchorCheck::Broken(why) => {
-            println!("audit chain BROKEN: its anchor does not hold: {why}");
-            Ok(ExitCode::from(EXIT_AUDIT_BROKEN))
-        }
-    }
 }
 
 /// Short-lived tokens for `serve --demo`, one per role, so the playground is usable.

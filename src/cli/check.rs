@@ -1,5 +1,4 @@
-//! `ccpor check`, `ccpor backup` and `ccpor restore`.
-use std::path::Path;
+//! `ccpor check`: the deployment's consistency, safe while serving.
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -7,7 +6,7 @@ use anyhow::Context;
 use super::{Cli, EXIT_IMAGE_PROBLEMS, image_settings, open_db};
 
 /// `ccpor check [--json]`: exit 0 when consistent, 4 with the list of problems when not.
-pub async fn check(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
+pub async fn run(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
     let (db, _) = open_db(cli).await?;
     let images = crate::images::Images::open(&image_settings(cli), &cli.data_dir)
         .context("opening the image store")?;
@@ -44,37 +43,4 @@ pub async fn check(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(EXIT_IMAGE_PROBLEMS)
     })
-}
-
-/// `ccpor backup FILE`.
-pub async fn backup(cli: &Cli, file: &Path) -> anyhow::Result<ExitCode> {
-    let (db, _) = open_db(cli).await?;
-    let bytes = crate::ops::backup::backup(&db, file).await?;
-    println!(
-        "backed up the database to {} ({bytes} bytes)",
-        file.display()
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `ccpor restore FILE`: into a data dir without a database; then rebuilds the search index.
-pub async fn restore(cli: &Cli, file: &Path) -> anyhow::Result<ExitCode> {
-    if let Some(url) = cli.database_url.as_deref().filter(|u| !u.trim().is_empty()) {
-        if !url.starts_with("sqlite") {
-            return Err(crate::ops::backup::BackupError::Postgres.into());
-        }
-        anyhow::bail!("restore writes <data dir>/ccpor.db: unset DATABASE_URL and pass --data-dir");
-    }
-    let database = cli.data_dir.join("ccpor.db");
-    let bytes = crate::ops::backup::restore_sqlite(file, &database)?;
-    let (db, _) = open_db(cli).await?;
-    let n = crate::search::reindex(&db, &cli.data_dir.join("search"), None)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    println!(
-        "restored {} ({bytes} bytes) into {}; indexed {n} persons",
-        file.display(),
-        database.display()
-    );
-    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,50 @@
+//! `ccpor import`: orders from NDJSON, one `createOrder` input per line.
+use std::path::Path;
+use std::process::ExitCode;
+
+use indicatif::ProgressBar;
+
+use super::{Cli, EXIT_REJECTED_LINES, Failure, invalidate_cache, open_db};
+
+/// Imports `file` (`-`: standard input) in transactions of `batch_size` orders; exit code 3
+/// when some lines were rejected (the others are stored).
+pub async fn run(cli: &Cli, file: &Path, batch_size: usize) -> anyhow::Result<ExitCode> {
+    // The file first: a wrong path is reported without touching the database.
+    let reader: Box<dyn std::io::BufRead> = if file.as_os_str() == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        Box::new(std::io::BufReader::new(std::fs::File::open(file).map_err(
+            |source| Failure::InputFile {
+                path: file.display().to_string(),
+                source,
+            },
+        )?))
+    };
+    let (db, _) = open_db(cli).await?;
+    let bar = ProgressBar::new_spinner();
+    bar.set_message("importing");
+    let started = std::time::Instant::now();
+    let report = crate::import::import_ndjson(&db, reader, batch_size, Some(&bar)).await?;
+    crate::db::analyze(&db).await?;
+    bar.finish_and_clear();
+    invalidate_cache(cli).await?;
+    let secs = started.elapsed().as_secs_f64();
+    for e in &report.rejected {
+        match &e.field {
+            Some(f) => eprintln!("line {}: {f}: {}", e.line, e.message),
+            None => eprintln!("line {}: {}", e.line, e.message),
+        }
+    }
+    println!(
+        "imported {} of {} orders in {secs:.2}s ({:.0} orders/s); {} lines rejected",
+        report.imported,
+        report.lines,
+        report.imported as f64 / secs.max(1e-9),
+        report.rejected.len()
+    );
+    Ok(if report.rejected.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_REJECTED_LINES)
+    })
+}

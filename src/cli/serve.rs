@@ -1,0 +1,79 @@
+//! `ccpor serve`: the GraphQL server, assembled by `app::App::build`.
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::{Cli, image_settings};
+use crate::app::{App, KeySource, Settings, database_url};
+
+/// The options of `ccpor serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CCPOR_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Load synthetic demo data when the database has no orders.
+    #[arg(long)]
+    pub demo: bool,
+    /// Orders the demo loads.
+    #[arg(long, default_value_t = 3000)]
+    pub demo_orders: usize,
+    /// Production mode: no playground, no introspection, no field suggestions.
+    #[arg(long, env = "CCPOR_PRODUCTION")]
+    pub production: bool,
+    /// Query cost (complexity units) each token may spend per minute; 0: unlimited.
+    #[arg(long, env = "CCPOR_COST_PER_MINUTE", default_value_t = 200_000)]
+    pub cost_per_minute: u32,
+}
+
+/// The server's settings from the command line and environment.
+pub fn settings(cli: &Cli, args: &ServeArgs) -> Settings {
+    let key_file = super::keys::key_file_path(&cli.data_dir, cli.key_file.as_deref());
+    Settings {
+        addr: args.addr,
+        data_dir: cli.data_dir.clone(),
+        database_url: database_url(&cli.data_dir, cli.database_url.as_deref()),
+        keys: if args.demo {
+            KeySource::FileOrNew(key_file)
+        } else {
+            KeySource::File(key_file)
+        },
+        auth: crate::auth::AuthConfig {
+            production: args.production,
+            cost_per_minute: args.cost_per_minute,
+            ..Default::default()
+        },
+        images: image_settings(cli),
+        cache: super::cache_config(cli),
+        demo_orders: args.demo.then_some(args.demo_orders),
+    }
+}
+
+/// Builds the app, announces it, serves until SIGTERM or Ctrl-C.
+pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    let app = App::build(settings(cli, args)).await?;
+    // Installed before the announcement: a supervisor that stops the server right after it
+    // must shut it down, not kill it.
+    let shutdown = crate::server::shutdown_signal();
+    let local = app.addr();
+    // A closed stdout (a supervisor that stopped reading) must not stop the server.
+    let mut out = std::io::stdout();
+    if !args.production {
+        let _ = writeln!(out, "playground: http://{local}/playground");
+    }
+    let _ = writeln!(out, "graphql:    http://{local}/graphql");
+    if args.demo {
+        let _ = writeln!(
+            out,
+            "demo tokens (8 h; paste one into the playground's Token field):"
+        );
+        for (role, t) in super::token::demo_tokens(app.keys())? {
+            let _ = writeln!(out, "  {role:<14} {t}");
+        }
+    }
+    let _ = out.flush();
+    app.run_until(shutdown).await?;
+    Ok(ExitCode::SUCCESS)
+}
