@@ -3,7 +3,10 @@
 //!
 //!   CCPOR_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres \
 //!   CCPOR_BENCH_ORDERS=100000 cargo bench --bench ingest
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a benchmark fails loudly on a broken setup"
+)]
 
 use std::io::Write;
 use std::time::Instant;

@@ -4,7 +4,11 @@
 //!
 //!   CCPOR_BENCH_PERSONS=1000000 CCPOR_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres \
 //!   CCPOR_FEBRL_DIR=$(bash scripts/fetch-febrl.sh) cargo bench --bench search
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark fails loudly on a broken setup"
+)]
 
 use std::io::Write;
 use std::time::Instant;

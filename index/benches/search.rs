@@ -5,7 +5,10 @@
 //!
 //! `CARGO_TARGET_DIR=/root/.cache/ccpor-target cargo bench -p ccpor-index --bench search`
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::expect_used,
+    reason = "a benchmark fails loudly on a broken setup"
+)]
 
 use std::time::{Duration, Instant};
 

@@ -14,7 +14,11 @@
 //! The index is built in `<dir>/index` on the first run and reused after. Each pass runs every
 //! query once; a query's latency is its first pass and the median of all passes, so scheduler
 //! noise on a shared machine can be told apart from a slow query.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "an example fails loudly on a broken setup"
+)]
 
 use std::collections::BTreeMap;
 use std::io::BufRead;

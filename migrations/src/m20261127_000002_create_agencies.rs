@@ -13,7 +13,10 @@ impl MigrationName for Migration {
 }
 
 // Variants spell the column names, one of which repeats the table name.
-#[allow(clippy::enum_variant_names)]
+#[expect(
+    clippy::enum_variant_names,
+    reason = "SeaQuery idens name the table and its columns"
+)]
 #[derive(DeriveIden)]
 enum Agency {
     Table,

@@ -186,7 +186,10 @@ impl OrderQuery {
     }
 
     /// All orders, newest first, filtered: for analysts exploring and for list screens.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one argument per GraphQL field argument"
+    )]
     #[graphql(
         guard = "Need(Permission::ReadDeidentified)",
         complexity = "crate::graphql::limits::page_cost(first, crate::service::reads::DEFAULT_PAGE, MAX_PAGE, child_complexity)"

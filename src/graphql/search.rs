@@ -103,7 +103,10 @@ impl SearchQuery {
     /// a name or a case number; DOB is never required. `dobText` takes a DOB as typed instead of
     /// `dob` (YYYY-MM-DD, MM/DD/YYYY, YYYYMMDD, YYYY or YYYY-MM; an impossible month is read as
     /// day and month swapped, an impossible year is set aside); each match says how it was read.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one argument per GraphQL field argument"
+    )]
     #[graphql(
         guard = "Need(Permission::ReadIdentified)",
         complexity = "crate::graphql::limits::page_cost(first, 20, MAX_MATCHES, child_complexity)"
@@ -237,7 +240,10 @@ impl SearchQuery {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one argument per GraphQL field argument"
+)]
 fn build_query(
     name: Option<String>,
     first_name: Option<String>,

@@ -1,5 +1,9 @@
 //! End-to-end tests through HTTP (and the CLI binary) on a fresh database per test.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly on a broken setup"
+)]
 
 mod bench_conflicts;
 mod bench_history;
