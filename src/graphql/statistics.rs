@@ -3,11 +3,12 @@ use async_graphql::{Context, Object, SimpleObject};
 use chrono::{NaiveDate, Utc};
 
 use crate::auth::Permission;
-use crate::graphql::access::{Need, scoped_court_ids};
+use crate::graphql::access::{Need, caller};
 use crate::graphql::{GqlResult, state};
 use crate::service::statistics::{self, Cell, Row, SMALL_CELL, StatisticsGroup};
 
-/// A count; counts under 5 are suppressed (`value` null, `display` "<5").
+/// A count; counts under 5 are suppressed (`value` null, `display` "<5"), and so are the counts
+/// withheld so that a suppressed one cannot be worked out by subtraction (`display` "*").
 #[derive(SimpleObject)]
 pub struct Count {
     pub value: Option<i64>,
@@ -18,8 +19,8 @@ pub struct Count {
 impl From<Cell> for Count {
     fn from(c: Cell) -> Self {
         Self {
-            value: c.0,
-            suppressed: c.0.is_none(),
+            value: c.value(),
+            suppressed: c.value().is_none(),
             display: c.display(),
         }
     }
@@ -31,7 +32,7 @@ pub struct StatisticsRow {
     pub group: String,
     /// Orders issued in the period (not counting orders cancelled as entered in error).
     pub issued: Count,
-    /// Of those, in force at the end of the period (or now).
+    /// Of those, in force at the end of their month.
     pub active: Count,
     /// Of those, expired by then.
     pub expired: Count,
@@ -61,9 +62,10 @@ pub struct StatisticsQuery;
 #[Object]
 impl StatisticsQuery {
     /// Orders issued from `from` to `to` (days included, UTC), grouped; de-identified, with
-    /// counts under 5 suppressed (and the served/unserved pair suppressed together). Periods
-    /// are whole calendar months (`from` a first day, `to` a last day); COUNTY and FAMILY
-    /// cover exactly one month, so overlapping periods cannot be subtracted.
+    /// counts under 5 suppressed, and other counts withheld where a sum (of counties, of
+    /// families, served and unserved) would give a suppressed one back. Periods are whole,
+    /// finished calendar months (`from` a first day, `to` a last day before this month);
+    /// COUNTY and FAMILY cover exactly one month, so overlapping periods cannot be subtracted.
     #[graphql(guard = "Need(Permission::ReadDeidentified)")]
     async fn statistics(
         &self,
@@ -72,13 +74,13 @@ impl StatisticsQuery {
         to: NaiveDate,
         group_by: StatisticsGroup,
     ) -> async_graphql::Result<Vec<StatisticsRow>> {
-        let courts = scoped_court_ids(ctx).await?;
+        let counties = caller(ctx)?.counties.clone();
         let rows = statistics::statistics(
             &state(ctx)?.db,
             from,
             to,
             group_by,
-            courts.as_deref(),
+            counties.as_ref(),
             Utc::now(),
         )
         .await

@@ -29,11 +29,50 @@ fn month_of(days_from_now: i64) -> (String, String) {
     (first.to_string(), last.to_string())
 }
 
+/// Days ago that fall in the previous calendar month, five days before its end (statistics
+/// count finished months only).
+fn last_month_ago() -> i64 {
+    use chrono::Datelike;
+    i64::from(chrono::Utc::now().date_naive().day()) + 5
+}
+
+const COLUMNS: [&str; 6] = [
+    "issued",
+    "active",
+    "expired",
+    "served",
+    "unserved",
+    "withConflicts",
+];
+
+/// Checks, from the answers alone, that `whole` = sum of `parts` (for every column) pins down no
+/// suppressed count: never exactly one suppressed cell, and suppressed parts under a shown
+/// whole never add up to under 5.
+fn assert_no_subtraction_reveals(parts: &[&Value], whole: &Value, what: &str) {
+    for col in COLUMNS {
+        let hidden = |r: &Value| r[col]["value"].is_null();
+        let n = parts.iter().filter(|r| hidden(r)).count() + usize::from(hidden(whole));
+        assert_ne!(
+            n, 1,
+            "{what}: {col}: one suppressed cell is pinned by the others"
+        );
+        if n > 0 && !hidden(whole) {
+            let shown: i64 = parts.iter().filter_map(|r| r[col]["value"].as_i64()).sum();
+            let rest = whole[col]["value"].as_i64().unwrap() - shown;
+            assert!(
+                rest >= 5,
+                "{what}: {col}: the suppressed cells add up to {rest}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn bench_statistics_are_deidentified_and_suppress_small_cells() {
     let app = spawn_app().await;
-    // Los Angeles: 7 DV TROs (6 active this month, 1 expired from an earlier month), 5 of them
-    // served; one pair in conflict. (Issued today so that they fall in this calendar month.)
+    let ago = last_month_ago();
+    // Los Angeles: 7 DV TROs last month (all active at its end) and 1 expired from an earlier
+    // month; 5 of last month's served; one pair in conflict.
     let mut la = Vec::new();
     let men = [
         "Kalle", "Anders", "Casimir", "Evander", "Lorcan", "Matthias", "Oswin",
@@ -42,7 +81,7 @@ async fn bench_statistics_are_deidentified_and_suppress_small_cells() {
         "Nell", "Brigid", "Delphine", "Fenna", "Greta", "Ilse", "Juno",
     ];
     for i in 0..7 {
-        let (ago, runs) = if i == 0 { (40, 20) } else { (0, 21) };
+        let (ago, runs) = if i == 0 { (ago + 40, 20) } else { (ago, 21) };
         la.push(
             enter(
                 &app,
@@ -81,7 +120,7 @@ async fn bench_statistics_are_deidentified_and_suppress_small_cells() {
     let clerk_la = app.mint(Role::Clerk, Some("SC19"));
     for p in la.iter().skip(1).take(5) {
         let b = app.gql_as(Some(&clerk_la), "mutation($i: RecordServiceInput!) { recordService(input: $i) { order { id } } }",
-            json!({ "i": { "orderId": order_id(p), "servedAt": days(0), "method": "PERSONAL" } })).await;
+            json!({ "i": { "orderId": order_id(p), "servedAt": days(2 - ago), "method": "PERSONAL" } })).await;
         assert!(b.get("errors").is_none(), "{b:#}");
     }
     // A second order between the first active pair: a conflict (duplicate terms).
@@ -91,7 +130,7 @@ async fn bench_statistics_are_deidentified_and_suppress_small_cells() {
             "SC19",
             "26STRO89999",
             "DV-110",
-            0,
+            ago,
             Some(21),
             no_contact(),
             vec![
@@ -101,18 +140,24 @@ async fn bench_statistics_are_deidentified_and_suppress_small_cells() {
         ),
     )
     .await;
-    // Mono County: 2 orders only.
-    for (i, (odo, ada)) in [("Odo", "Ada"), ("Thaddeus", "Wilhelmina")]
-        .into_iter()
-        .enumerate()
+    // Mono County: 2 civil harassment orders; Alpine County: 3.
+    for (i, (court, odo, ada)) in [
+        ("SC26", "Odo", "Ada"),
+        ("SC26", "Thaddeus", "Wilhelmina"),
+        ("SC02", "Barnaby", "Cordelia"),
+        ("SC02", "Ignatius", "Rosamund"),
+        ("SC02", "Leopold", "Henrietta"),
+    ]
+    .into_iter()
+    .enumerate()
     {
         enter(
             &app,
             order(
-                "SC26",
+                court,
                 &format!("26MNCH{i:03}"),
                 "CH-110",
-                0,
+                ago,
                 Some(21),
                 json!({ "pcoCodes": ["01"], "contactLevel": "NONE" }),
                 vec![
@@ -131,7 +176,7 @@ async fn bench_statistics_are_deidentified_and_suppress_small_cells() {
     }
 
     let analyst = app.mint(Role::Analyst, None);
-    let (first, last) = month_of(0);
+    let (first, last) = month_of(-ago);
     let vars = |g: &str| json!({ "f": first, "t": last, "g": g });
     let d = app.gql_as(Some(&analyst), STATS, vars("COUNTY")).await;
     assert!(d.get("errors").is_none(), "{d:#}");
@@ -143,11 +188,12 @@ async fn bench_statistics_are_deidentified_and_suppress_small_cells() {
     );
     assert_eq!(la_row["active"]["value"], 7);
     assert_eq!(la_row["expired"], json!({ "value": null, "display": "<5" }));
+    assert_eq!(la_row["unserved"]["display"], "<5", "2 unserved");
     assert_eq!(
-        la_row["served"]["display"], "<5",
-        "3 unserved would be revealed by subtraction"
+        la_row["served"],
+        json!({ "display": "*" }),
+        "5 served is withheld: 7 issued minus it would give the 2 unserved"
     );
-    assert_eq!(la_row["unserved"]["display"], "<5");
     assert_eq!(
         la_row["withConflicts"]["display"], "<5",
         "2 orders in conflict"
@@ -155,6 +201,7 @@ async fn bench_statistics_are_deidentified_and_suppress_small_cells() {
     let mono = row(rows, "Mono");
     assert_eq!(mono["issued"]["display"], "<5");
     assert_eq!(mono["issued"]["suppressed"], true);
+    assert_eq!(row(rows, "Alpine")["issued"]["display"], "<5");
     // No names, DOBs or case numbers anywhere in the answer.
     let text = d.to_string();
     for secret in [
@@ -167,17 +214,49 @@ async fn bench_statistics_are_deidentified_and_suppress_small_cells() {
     ] {
         assert!(!text.contains(secret), "{secret} leaked: {text}");
     }
-    let d = app.gql_as(Some(&analyst), STATS, vars("FAMILY")).await;
-    assert_eq!(row(&d["data"]["statistics"], "DV")["issued"]["value"], 7);
+    let families = app.gql_as(Some(&analyst), STATS, vars("FAMILY")).await;
+    let families = &families["data"]["statistics"];
+    assert_eq!(row(families, "DV")["issued"]["value"], 7);
     assert_eq!(
-        row(&d["data"]["statistics"], "CH")["issued"]["display"],
-        "<5"
+        row(families, "CH")["issued"]["value"],
+        5,
+        "Mono's 2 and Alpine's 3 together are not small"
+    );
+    // The month's total (MONTH) minus the counties, or minus the families, reveals nothing;
+    // nor does Los Angeles's total minus its families as a token narrowed to it sees them.
+    let month = app.gql_as(Some(&analyst), STATS, vars("MONTH")).await;
+    let total = &month["data"]["statistics"][0];
+    assert_eq!(total["issued"]["value"], 12);
+    let counties: Vec<&Value> = rows.as_array().unwrap().iter().collect();
+    assert_no_subtraction_reveals(&counties, total, "month - counties");
+    let fams: Vec<&Value> = families.as_array().unwrap().iter().collect();
+    assert_no_subtraction_reveals(&fams, total, "month - families");
+    let la_only = ccpor::auth::token::attenuate(
+        &analyst,
+        &ccpor::auth::token::Narrowing {
+            county: Some("Los Angeles".to_owned()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let la_families = app.gql_as(Some(&la_only), STATS, vars("FAMILY")).await;
+    let la_fams: Vec<&Value> = la_families["data"]["statistics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(la_fams.len(), 1, "{la_families:#}");
+    assert_no_subtraction_reveals(&la_fams, la_row, "Los Angeles - its families");
+    let la_month = app.gql_as(Some(&la_only), STATS, vars("MONTH")).await;
+    assert_eq!(
+        la_month["data"]["statistics"][0]["served"], la_row["served"],
+        "a narrowed token is shown the same protected cell"
     );
     let d = app
         .gql_as(
             Some(&analyst),
             STATS,
-            json!({ "f": month_of(-60).0, "t": last, "g": "MONTH" }),
+            json!({ "f": month_of(-ago - 60).0, "t": last, "g": "MONTH" }),
         )
         .await;
     let months = d["data"]["statistics"].as_array().unwrap();
@@ -185,9 +264,9 @@ async fn bench_statistics_are_deidentified_and_suppress_small_cells() {
         .iter()
         .filter_map(|r| r["issued"]["value"].as_i64())
         .sum();
-    assert!(!months.is_empty() && total_visible <= 10, "{months:?}");
-    // The expired order, issued 40 days ago, counts in its own month (alone: suppressed).
-    let (f, t) = month_of(-40);
+    assert!(!months.is_empty() && total_visible <= 12, "{months:?}");
+    // The expired order, issued 40 days earlier, counts in its own month (alone: suppressed).
+    let (f, t) = month_of(-ago - 40);
     let d = app
         .gql_as(
             Some(&analyst),
@@ -199,15 +278,26 @@ async fn bench_statistics_are_deidentified_and_suppress_small_cells() {
         row(&d["data"]["statistics"], "Los Angeles")["issued"]["display"],
         "<5"
     );
-    // Bad periods and roles without data access.
+    // Bad periods (backwards; the current month, still filling up) and roles without data
+    // access.
     let d = app
         .gql_as(
             Some(&analyst),
             STATS,
-            json!({ "f": first, "t": month_of(-40).1, "g": "MONTH" }),
+            json!({ "f": first, "t": month_of(-ago - 40).1, "g": "MONTH" }),
         )
         .await;
     assert_eq!(error_code(&d), "VALIDATION");
+    let (this_first, this_last) = month_of(0);
+    let d = app
+        .gql_as(
+            Some(&analyst),
+            STATS,
+            json!({ "f": this_first, "t": this_last, "g": "COUNTY" }),
+        )
+        .await;
+    assert_eq!(error_code(&d), "VALIDATION", "{d:#}");
+    assert_eq!(d["errors"][0]["extensions"]["field"], "to");
     let admin = app.mint(Role::Admin, None);
     let d = app.gql_as(Some(&admin), STATS, vars("COUNTY")).await;
     assert_eq!(error_code(&d), "FORBIDDEN");

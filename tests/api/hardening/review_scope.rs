@@ -220,7 +220,9 @@ async fn item_07_nested_pages_count_toward_complexity() {
 /// Item 8: small-cell suppression was undone by subtraction: two overlapping date ranges gave
 /// 21 and 20, revealing one order on one day. Periods are now whole calendar months and a COUNTY
 /// or FAMILY grouping covers exactly one month, so overlapping ranges are refused, and a month's
-/// cell is the same whichever range of months asks for it.
+/// cell is the same whichever range of months asks for it; only finished months are counted.
+/// (Differencing across groupings — a month's total minus its counties — is covered by
+/// `bench_statistics` and the `statistics::suppression` unit tests.)
 #[tokio::test]
 async fn item_08_overlapping_statistics_periods_cannot_reveal_one_order() {
     use chrono::{Datelike, Months};
@@ -247,14 +249,17 @@ async fn item_08_overlapping_statistics_periods_cannot_reveal_one_order() {
             "{d:#}"
         );
     }
-    // One order this month: its cell reads `<5` whichever allowed period contains it.
+    // One order last month (only finished months are counted): its cell reads `<5` whichever
+    // allowed period contains it.
+    let today = chrono::Utc::now().date_naive();
+    let ago = i64::from(today.day()) + 5;
     enter(
         &app,
         order(
             "SC19",
             "26STRO80801",
             "DV-110",
-            0,
+            ago,
             Some(21),
             no_contact(),
             vec![
@@ -264,9 +269,9 @@ async fn item_08_overlapping_statistics_periods_cannot_reveal_one_order() {
         ),
     )
     .await;
-    let today = chrono::Utc::now().date_naive();
-    let first = today.with_day(1).unwrap();
-    let last = (first + Months::new(1)).pred_opt().unwrap();
+    let this_month = today.with_day(1).unwrap();
+    let first = this_month - Months::new(1);
+    let last = this_month.pred_opt().unwrap();
     let earlier = first - Months::new(2);
     let mut seen = Vec::new();
     for (f, g) in [(first, "COUNTY"), (first, "MONTH"), (earlier, "MONTH")] {
@@ -289,6 +294,18 @@ async fn item_08_overlapping_statistics_periods_cannot_reveal_one_order() {
         seen[0], seen[1],
         "a month's cell does not depend on the range asked"
     );
+    // This month is still filling up: asked twice, it would show the orders entered between.
+    let d = app
+        .gql_as(
+            Some(&analyst),
+            stats,
+            json!({ "f": this_month.to_string(),
+                    "t": ((this_month + Months::new(1)).pred_opt().unwrap()).to_string(),
+                    "g": "MONTH" }),
+        )
+        .await;
+    assert_eq!(error_code(&d), "VALIDATION", "{d:#}");
+    assert_eq!(error_field(&d), "to", "{d:#}");
 }
 
 /// Item 10: a clerk's token narrowed to Los Angeles widened its own scope by naming an Alameda
