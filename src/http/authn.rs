@@ -74,7 +74,7 @@ pub struct Attempt {
 /// no token, and `attempt.anonymous_ok`.
 pub async fn check_bearer(
     s: &HttpState,
-    token: Option<Result<String, ()>>,
+    token: Option<&Result<String, ()>>,
     who: &Requester,
     attempt: &Attempt,
 ) -> Result<Option<Caller>, Response> {
@@ -107,7 +107,7 @@ pub async fn check_bearer(
         Some(Ok(t)) => match s
             .app
             .auth
-            .authenticate_document(db, &t, attempt.op, attempt.trusted)
+            .authenticate_document(db, t, attempt.op, attempt.trusted)
             .await
         {
             Ok(c) => return Ok(Some(c)),
@@ -142,43 +142,6 @@ pub async fn authenticate(
         trusted: false,
         anonymous_ok: false,
     };
-    who.caller = check_bearer(s, bearer(headers), &who, &attempt).await?;
+    who.caller = check_bearer(s, bearer(headers).as_ref(), &who, &attempt).await?;
     Ok(who)
-}
-
-/// A persisted query sent as a hash alone names a stored document only to an authenticated
-/// caller: anyone else gets the same refusal whether or not the hash is registered (issue 22,
-/// item 18). Only who the holder is is checked here; what the document may do is checked as for
-/// any request once it is known. Trusted documents' hashes are public (the manifest) and pass.
-pub async fn authenticate_before_lookup(
-    s: &HttpState,
-    req: &async_graphql::Request,
-    token: &Option<Result<String, ()>>,
-    request_id: &str,
-    client_addr: &Option<String>,
-) -> Result<(), Response> {
-    let hash_only = req.query.is_empty()
-        && req
-            .extensions
-            .get("persistedQuery")
-            .and_then(|pq| pq.clone().into_json().ok())
-            .and_then(|v| v.get("sha256Hash")?.as_str().map(str::to_owned))
-            .is_some_and(|h| crate::persisted::find(&h).is_none());
-    if !hash_only {
-        return Ok(());
-    }
-    let who = Requester {
-        request_id: Some(request_id.to_owned()),
-        client_addr: client_addr.clone(),
-        ..Requester::default()
-    };
-    let attempt = Attempt {
-        operation: None,
-        op: Operation::Read,
-        trusted: true,
-        anonymous_ok: false,
-    };
-    check_bearer(s, token.clone(), &who, &attempt)
-        .await
-        .map(|_| ())
 }

@@ -1,6 +1,5 @@
 //! HTTP surface: routes and middleware.
 
-pub mod answers;
 pub mod authn;
 pub mod error;
 pub mod graphql;

@@ -2,14 +2,15 @@
 //! protocol and the legacy `graphql-ws` one). The bearer token comes in `connection_init`
 //! (`{"authorization": "Bearer …"}`), as browsers cannot set headers on a WebSocket. Only
 //! subscriptions run here: queries and mutations go to `/graphql`, where they are audited and
-//! checked as reads or writes.
+//! checked as reads or writes. Each subscription is admitted, executed and accounted for by
+//! `/graphql`'s stages (`http::graphql::{admit, execute, account}`); this module is the transport.
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::parser::types::OperationType;
-use async_graphql::{Data, Executor, Response, ServerError};
+use async_graphql::{Data, Executor, Response};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::ws::Message;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State, WebSocketUpgrade};
@@ -18,13 +19,14 @@ use futures_util::stream::BoxStream;
 use futures_util::{SinkExt, StreamExt};
 
 use crate::audit::{AccessLog, Outcome};
-use crate::auth::{AuthFailure, Operation};
+use crate::auth::Operation;
 use crate::graphql::loaders::EpochCache;
 use crate::graphql::subscription::SessionToken;
 use crate::graphql::{MAX_ALIASES, MAX_DUPLICATE_FIELDS, request_loader_with};
 use crate::http::HttpState;
 use crate::http::authn::request_id;
-use crate::http::graphql::{error_codes, outcome_of, set_missing_codes};
+use crate::http::graphql::account::Audited;
+use crate::http::graphql::{admit, execute, refusal};
 use crate::images::access::Requester;
 
 /// Runs subscriptions for one connection, each with its own caller check, loader and audit rows.
@@ -59,19 +61,6 @@ const INIT_TIMEOUT_CLOSE: u16 = 4408;
 /// Fed to the protocol in place of a client message when the init timeout fires: it is no
 /// client message, so the protocol closes the socket (1002, changed to 4408 on its way out).
 const INIT_TIMEOUT_MARK: &str = "{\"type\":\"ccpor_connection_init_timeout\"}";
-
-fn refusal(code: &'static str, message: impl Into<String>) -> Response {
-    let mut e = ServerError::new(message, None);
-    let mut ext = async_graphql::ErrorExtensionValues::default();
-    ext.set("code", code);
-    e.extensions = Some(ext);
-    Response::from_errors(vec![e])
-}
-
-fn auth_refusal(f: &AuthFailure) -> Response {
-    metrics::counter!("ccpor_auth_failures_total", "code" => f.code()).increment(1);
-    refusal(f.code(), f.to_string())
-}
 
 /// Reads the token of a `connection_init` payload: `authorization` (`Bearer …` or bare) or
 /// `token`, any case of key.
@@ -138,11 +127,7 @@ impl WsExecutor {
         session: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
         let once = |r: Response| futures_util::stream::once(async move { r }).boxed();
-        let token = session.as_ref().and_then(|d| {
-            d.get(&std::any::TypeId::of::<SessionToken>())
-                .and_then(|b| b.downcast_ref::<SessionToken>())
-                .map(|t| t.0.clone())
-        });
+        let token = session_token(session.as_ref());
         let (Some(session), Some(token)) = (session, token) else {
             return once(refusal(
                 "UNAUTHENTICATED",
@@ -171,7 +156,7 @@ impl WsExecutor {
                 "only subscriptions run on /graphql/ws; send queries and mutations to /graphql",
             ));
         }
-        if info.aliases > MAX_ALIASES || info.duplicates > MAX_DUPLICATE_FIELDS {
+        if admit::over_limit(&info).is_some() {
             return once(refusal(
                 "GRAPHQL_VALIDATION",
                 format!(
@@ -181,31 +166,28 @@ impl WsExecutor {
         }
         let id = format!("{}/{}", self.connection, uuid::Uuid::new_v4().simple());
         let mut who = self.who(id);
-        let db = &self.s.app.db;
+        let operation = info.describe(request.operation_name.as_deref());
         // Checked again at each subscription: revoked since the connection opened is refused.
-        let caller = match self
-            .s
-            .app
-            .auth
-            .authenticate(db, &token, Operation::Read)
-            .await
-        {
+        let caller = match admit::subscriber(&self.s, &token, &who, &operation).await {
             Ok(c) => c,
-            Err(f) => {
-                let mut rec = who.record("auth.failed", Outcome::Denied);
-                rec.operation = Some(info.describe(request.operation_name.as_deref()));
-                rec.detail = Some(f.to_string());
-                if self.s.app.audit.append(rec).await.is_err() {
-                    return once(refusal("AUDIT_UNAVAILABLE", crate::audit::UNAVAILABLE));
-                }
-                return once(auth_refusal(&f));
-            }
+            Err(refused) => return once(refused),
         };
-        who.caller = Some(caller.clone());
+        who.caller = Some(caller);
+        self.run(request, session, who, operation)
+    }
+
+    /// An admitted subscription run with its own loader and access log, each response audited
+    /// before it is sent.
+    fn run(
+        &self,
+        request: async_graphql::Request,
+        session: Arc<Data>,
+        mut who: Requester,
+        operation: String,
+    ) -> BoxStream<'static, Response> {
         let log = Arc::new(AccessLog::default());
         who.log = Some(log.clone());
         let cache = EpochCache::default();
-        let operation = info.describe(request.operation_name.as_deref());
         let request = request
             .data(request_loader_with(
                 &self.s.app,
@@ -213,10 +195,8 @@ impl WsExecutor {
                 false,
                 cache.clone(),
             ))
-            .data(cache)
-            .data(log.clone())
-            .data(caller)
-            .data(who.clone());
+            .data(cache);
+        let request = execute::context(request, &log, &who);
         let audited = Audited {
             app: self.s.app.clone(),
             who,
@@ -227,68 +207,17 @@ impl WsExecutor {
             .s
             .schema
             .execute_stream_with_session_data(request, session);
-        // Each response is audited before it is sent; one that cannot be ends the stream.
-        futures_util::stream::unfold(Some((events, audited)), |state| async move {
-            let (mut events, audited) = state?;
-            let resp = events.next().await?;
-            match audited.record(resp).await {
-                Ok(resp) => Some((resp, Some((events, audited)))),
-                Err(refused) => Some((refused, None)),
-            }
-        })
-        .boxed()
+        audited.stream(events)
     }
 }
 
-/// What a subscription's responses are audited with.
-struct Audited {
-    app: crate::state::AppState,
-    who: Requester,
-    operation: String,
-    log: Arc<AccessLog>,
-}
-
-impl Audited {
-    /// Writes a response's audit row, as `/graphql` writes a request's: an event names the
-    /// objects and confidential fields it carries (resolved by now, not yet sent); errors without
-    /// an event (denials before the first one, a token revoked mid-stream) are audited as such.
-    /// `Err`: the row could not be written, so the response is replaced and the stream ends
-    /// (CJIS AU-5: fail closed).
-    async fn record(&self, mut resp: Response) -> Result<Response, Response> {
-        set_missing_codes(&mut resp, "GRAPHQL_VALIDATION");
-        let codes = error_codes(&resp);
-        let sent = self.log.take();
-        let rec = if resp.data != async_graphql::Value::Null {
-            let outcome = if codes.is_empty() {
-                Outcome::Allowed
-            } else {
-                outcome_of(&codes)
-            };
-            let mut rec = self.who.record("graphql.subscription.event", outcome);
-            rec.object_ids = sent.objects;
-            rec.fields = sent.fields;
-            let (operation, note) = sent.note.unzip();
-            rec.operation = operation;
-            rec.detail = match (note, codes.is_empty()) {
-                (note, true) => note,
-                (Some(note), false) => Some(format!("{note}; errors: {}", codes.join(","))),
-                (None, false) => Some(format!("errors: {}", codes.join(","))),
-            };
-            rec
-        } else if !codes.is_empty() {
-            let mut rec = self.who.record("graphql.subscription", outcome_of(&codes));
-            rec.detail = Some(format!("errors: {}", codes.join(",")));
-            rec
-        } else {
-            return Ok(resp);
-        };
-        let mut rec = rec;
-        rec.operation.get_or_insert_with(|| self.operation.clone());
-        match self.app.audit.append(rec).await {
-            Ok(_) => Ok(resp),
-            Err(_) => Err(refusal("AUDIT_UNAVAILABLE", crate::audit::UNAVAILABLE)),
-        }
-    }
+/// The token `connection_init` left in the connection's session data.
+fn session_token(session: Option<&Arc<Data>>) -> Option<String> {
+    session.and_then(|d| {
+        d.get(&std::any::TypeId::of::<SessionToken>())
+            .and_then(|b| b.downcast_ref::<SessionToken>())
+            .map(|t| t.0.clone())
+    })
 }
 
 impl Executor for WsExecutor {
@@ -371,31 +300,33 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> HttpResponse {
             })
             .filter_map(futures_util::future::ready);
             let stream = futures_util::stream::select(stream, alarm);
-            // async-graphql closes a refused `connection_init` with 1002; graphql-ws says 4403.
             let sink = sink.with(move |m: Message| {
-                let m = match m {
-                    Message::Close(Some(mut f))
-                        if f.code == 1002 && timed_out.load(Ordering::Relaxed) =>
-                    {
-                        f.code = INIT_TIMEOUT_CLOSE;
-                        f.reason = "Connection initialisation timeout".into();
-                        Message::Close(Some(f))
-                    }
-                    Message::Close(Some(mut f))
-                        if f.code == 1002 && refused.load(Ordering::Relaxed) =>
-                    {
-                        f.code = FORBIDDEN_CLOSE;
-                        Message::Close(Some(f))
-                    }
-                    other => other,
-                };
-                futures_util::future::ready(Ok::<_, axum::Error>(m))
+                futures_util::future::ready(Ok::<_, axum::Error>(close_code(
+                    m, &timed_out, &refused,
+                )))
             });
             GraphQLWebSocket::new_with_pair(sink, stream, exec, protocol)
                 .on_connection_init(move |payload| init.init(payload))
                 .serve()
         })
         .into_response()
+}
+
+/// async-graphql closes a refused `connection_init` with 1002; graphql-ws says 4403 (and 4408
+/// when it never came, which the init-timeout mark stands in for).
+fn close_code(m: Message, timed_out: &AtomicBool, refused: &AtomicBool) -> Message {
+    match m {
+        Message::Close(Some(mut f)) if f.code == 1002 && timed_out.load(Ordering::Relaxed) => {
+            f.code = INIT_TIMEOUT_CLOSE;
+            f.reason = "Connection initialisation timeout".into();
+            Message::Close(Some(f))
+        }
+        Message::Close(Some(mut f)) if f.code == 1002 && refused.load(Ordering::Relaxed) => {
+            f.code = FORBIDDEN_CLOSE;
+            Message::Close(Some(f))
+        }
+        other => other,
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Reuse of whole GraphQL answers. A bench dashboard reloads the same person's history all day
+//! Stage `reuse`: whole GraphQL answers served again. A bench dashboard reloads the same person's history all day
 //! and a patrol car repeats the same lookups; executing each again costs a dozen loader batches
 //! against the cache or the database, where the answer itself is one cache read away.
 //!
@@ -12,10 +12,58 @@
 //!   them changes on its own (an order expiring, a birthday);
 //! - serving it again writes the same audit row (objects and confidential fields read) and
 //!   charges the caller the same query cost as running it.
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
+use super::Exchange;
+use super::account::Answer;
 use crate::auth::Caller;
+use crate::cache::CacheKind;
 use crate::digest::Sha256Hex;
+use crate::http::HttpState;
+
+/// The request's stored answer and what serving it again must account for, when there is one
+/// and the caller's budget still covers its cost. Sets the request's one view of the cache: the
+/// whole answer and, on a miss, the rows it needs are read under the same generation.
+pub(super) async fn lookup(s: &HttpState, x: &mut Exchange) -> Option<(Accounting, String)> {
+    x.request_cache = (!x.mutation() && s.app.cache.caches_answers())
+        .then(|| Arc::new(s.app.cache.for_request()));
+    // A query whose answer may be reused is looked up whole first.
+    x.reuse = match (&x.who.caller, &x.info, &x.request_cache) {
+        (Some(c), Some(i), Some(rc)) if i.reusable() => {
+            key(&x.request, c, s.app.search.cursor()).map(|k| (rc.clone(), k))
+        }
+        _ => None,
+    };
+    let ((rc, key), c) = (x.reuse.as_ref()?, x.who.caller.as_ref()?);
+    let entry = rc.get_first_raw(CacheKind::Answer, key).await?;
+    let (hit, body) = decode(&entry)?;
+    s.app
+        .auth
+        .limiter
+        .charge(&c.token_id, hit.cost)
+        .then(|| (hit, body.to_owned()))
+}
+
+/// Keeps a reusable answer that ended without error, until the first instant anything in it
+/// changes on its own; stored before the client hears of it, so its next request finds it.
+pub(super) async fn store(x: &Exchange, answer: &mut Answer) {
+    if let (Some((rc, key)), Some((objects, fields))) = (&x.reuse, answer.read.take())
+        && answer.clean
+        && let Some(ttl) = x.log.reusable_for(chrono::Utc::now())
+        && let Some(entry) = encode(
+            &Accounting {
+                objects,
+                fields,
+                cost: x.log.charged(),
+            },
+            &answer.body,
+        )
+    {
+        rc.put_raw(CacheKind::Answer, key, entry, ttl).await;
+    }
+}
 
 /// What serving a stored answer again must account for.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
