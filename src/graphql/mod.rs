@@ -2,7 +2,7 @@
 
 pub mod access;
 pub mod audit;
-pub mod bench;
+pub mod bench_officer;
 pub mod connection;
 pub mod document;
 pub mod federation;
@@ -35,7 +35,7 @@ pub struct QueryRoot(
     query::CourtQuery,
     search::SearchQuery,
     audit::AuditQuery,
-    bench::BenchQuery,
+    bench_officer::BenchQuery,
     identity::IdentityQuery,
     statistics::StatisticsQuery,
     federation::FederationQuery,
