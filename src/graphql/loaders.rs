@@ -41,7 +41,8 @@ pub struct Prefetched {
 }
 
 impl DbLoader {
-    /// Keeps what a history read brought along for this request's resolvers.
+    /// Keeps what a service read (a history, a case lookup) brought along for this request's
+    /// resolvers.
     pub fn prefetch(&self, related: crate::service::history::Related) {
         let Ok(mut p) = self.prefetched.lock() else {
             return;

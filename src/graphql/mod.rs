@@ -6,7 +6,7 @@
 
 pub mod access;
 pub mod audit;
-pub mod bench;
+pub mod bench_officer;
 pub mod connection;
 pub mod document;
 pub mod federation;
@@ -39,7 +39,7 @@ pub struct QueryRoot(
     query::CourtQuery,
     search::SearchQuery,
     audit::AuditQuery,
-    bench::BenchQuery,
+    bench_officer::BenchQuery,
     identity::IdentityQuery,
     statistics::StatisticsQuery,
     federation::FederationQuery,

@@ -25,7 +25,7 @@ pub struct CreateOrderPayload {
     pub order: Order,
     /// Active orders between the same persons (over linked records) and what conflicts, with
     /// the order that controls enforcement. Informs; the order is entered regardless.
-    pub conflicts: Vec<crate::graphql::bench::OrderConflict>,
+    pub conflicts: Vec<crate::graphql::bench_officer::OrderConflict>,
 }
 
 /// Result of `recordService`.
@@ -42,7 +42,7 @@ pub struct OrderChangePayload {
     pub previous_order: Order,
     /// Active orders of other chains between the same persons and what conflicts, as for
     /// `createOrder`: a modification or renewal is a new order and is checked like one.
-    pub conflicts: Vec<crate::graphql::bench::OrderConflict>,
+    pub conflicts: Vec<crate::graphql::bench_officer::OrderConflict>,
 }
 
 /// Result of `terminateOrder` and `cancelOrder`.
@@ -207,10 +207,10 @@ impl OrderMutation {
         let found = crate::service::conflicts::after_create(&s.db, &s.search, id)
             .await
             .gql()?;
-        let found = crate::graphql::bench::in_scope(ctx, found).await?;
+        let found = crate::graphql::bench_officer::in_scope(ctx, found).await?;
         Ok(CreateOrderPayload {
             order: fetch(ctx, id).await?,
-            conflicts: crate::graphql::bench::conflicts_out(ctx, found),
+            conflicts: crate::graphql::bench_officer::conflicts_out(ctx, found),
         })
     }
 
@@ -260,11 +260,11 @@ impl OrderMutation {
         let found = crate::service::conflicts::after_create(&s.db, &s.search, new_id)
             .await
             .gql()?;
-        let found = crate::graphql::bench::in_scope(ctx, found).await?;
+        let found = crate::graphql::bench_officer::in_scope(ctx, found).await?;
         Ok(OrderChangePayload {
             order: fetch(ctx, new_id).await?,
             previous_order: fetch(ctx, old_id).await?,
-            conflicts: crate::graphql::bench::conflicts_out(ctx, found),
+            conflicts: crate::graphql::bench_officer::conflicts_out(ctx, found),
         })
     }
 
@@ -280,11 +280,11 @@ impl OrderMutation {
         let found = crate::service::conflicts::after_create(&s.db, &s.search, new_id)
             .await
             .gql()?;
-        let found = crate::graphql::bench::in_scope(ctx, found).await?;
+        let found = crate::graphql::bench_officer::in_scope(ctx, found).await?;
         Ok(OrderChangePayload {
             order: fetch(ctx, new_id).await?,
             previous_order: fetch(ctx, old_id).await?,
-            conflicts: crate::graphql::bench::conflicts_out(ctx, found),
+            conflicts: crate::graphql::bench_officer::conflicts_out(ctx, found),
         })
     }
 

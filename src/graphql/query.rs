@@ -12,7 +12,7 @@ use crate::domain::order_rules::{FORMS, Limit, OrderFamily};
 use crate::domain::ori::Ori;
 use crate::domain::status::OrderStatus;
 use crate::error::AppError;
-use crate::graphql::access::{Need, log, order_visible, person_visible, require, scoped_court_ids};
+use crate::graphql::access::{Need, caller, log, order_visible, person_visible, require};
 use crate::graphql::connection::{OrderConnection, order_connection};
 use crate::graphql::loaders::{AgencyId, CourtId, OrderId, PersonId};
 use crate::graphql::types::{Agency, Court, FormRule, Node, Order, Person};
@@ -20,6 +20,7 @@ use crate::graphql::{GqlResult, loader, state};
 use crate::ids::{self, Kind};
 use crate::service::case_lookup;
 use crate::service::reads::{MAX_PAGE, OrderFilter};
+use crate::service::scope::Scope;
 
 #[derive(Default)]
 pub struct NodeQuery;
@@ -159,7 +160,7 @@ impl OrderQuery {
                 .gql()?;
             court_id = Some(c.id);
         }
-        let courts = scoped_court_ids(ctx).await?;
+        let scope = Scope::of(db, caller(ctx)?).await.gql()?;
         // The orders and what the selection shows of them in one read, for the loaders to hand
         // out (and record for the audit row) as if they had fetched them.
         let look = ctx.look_ahead();
@@ -170,9 +171,9 @@ impl OrderQuery {
         };
         let (rows, related) = case_lookup::orders_by_case_number(
             db,
+            &scope,
             key.key(),
             court_id,
-            courts.as_deref(),
             MAX_PAGE as u64,
             wanted,
         )

@@ -6,17 +6,18 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDate;
 
 use crate::auth::Permission;
-use crate::cache::{CacheKind, DEFAULT_TTL};
 use crate::domain::Invalid;
 use crate::domain::case_number::CaseNumber;
 use crate::domain::codes::PartyRole;
 use crate::domain::court_code::CourtCode;
 use crate::domain::dob_text::read_dob_text;
 use crate::error::AppError;
-use crate::graphql::access::{Need, caller, persons_in_scope, rule};
+use crate::graphql::access::{Need, caller};
 use crate::graphql::loaders::PersonId;
 use crate::graphql::types::Person;
 use crate::graphql::{GqlResult, loader, request_cache, state};
+use crate::search::read::{self, Ranked};
+use crate::service::scope::Scope;
 
 /// Longest name input accepted.
 pub const MAX_NAME: usize = 100;
@@ -64,34 +65,6 @@ fn name_arg(field: &str, v: Option<String>) -> Result<Option<String>, Invalid> {
     }
 }
 
-/// A ranked match as cached (person ids only: the rows come through the loaders, audited).
-#[derive(serde::Serialize, serde::Deserialize)]
-struct CachedHit {
-    person_id: i64,
-    score: f32,
-    explanation: Vec<String>,
-}
-
-impl From<&ccpor_index::Hit> for CachedHit {
-    fn from(h: &ccpor_index::Hit) -> Self {
-        Self {
-            person_id: h.person_id,
-            score: h.score,
-            explanation: h.explanation.clone(),
-        }
-    }
-}
-
-impl From<CachedHit> for ccpor_index::Hit {
-    fn from(h: CachedHit) -> Self {
-        Self {
-            person_id: h.person_id,
-            score: h.score,
-            explanation: h.explanation,
-        }
-    }
-}
-
 #[derive(Default)]
 pub struct SearchQuery;
 
@@ -128,7 +101,7 @@ impl SearchQuery {
         after: Option<String>,
     ) -> async_graphql::Result<PersonMatchConnection> {
         let active_only = active_only.unwrap_or(false);
-        let mut query = build_query(
+        let query = build_query(
             name,
             first_name,
             last_name,
@@ -160,67 +133,20 @@ impl SearchQuery {
             ))
             .gql();
         }
-        let scope = caller(ctx)?.counties.clone();
-        if let Some(counties) = &scope {
-            match &query.county {
-                Some(c) if !counties.contains(c) => {
-                    return Err(AppError::forbidden(
-                        rule::COUNTY_SCOPE,
-                        format!("this token is narrowed to other counties than {c}"),
-                    ))
-                    .gql();
-                }
-                None if counties.len() == 1 => query.county = counties.iter().next().cloned(),
-                _ => {}
-            }
-        }
-        let search = &state(ctx)?.search;
-        let limit = offset + first + 1;
-        // Everything that changes the ranked list: the query (county narrowed to the token's
-        // already), the depth, the token's counties, and how far this instance's index has got.
-        let key =
-            crate::persisted::hash(&format!("{query:?}|{limit}|{scope:?}|{}", search.cursor()));
+        let s = state(ctx)?;
+        let scope = Scope::of(&s.db, caller(ctx)?).await.gql()?;
         let cache = request_cache(ctx)?;
-        let cached = match cache {
-            Some(c) => c.get::<Vec<CachedHit>>(CacheKind::Search, &key).await,
-            None => None,
-        };
-        let hits: Vec<ccpor_index::Hit> = match cached {
-            Some(hits) => hits.into_iter().map(Into::into).collect(),
-            None => {
-                let index = search.index().gql()?;
-                let hits = tokio::task::spawn_blocking(move || index.search(&query, limit))
-                    .await
-                    .map_err(|e| {
-                        AppError::Internal(std::sync::Arc::new(anyhow::anyhow!("search task: {e}")))
-                    })
-                    .gql()?
-                    .map_err(|e| {
-                        AppError::Internal(std::sync::Arc::new(anyhow::anyhow!("search: {e}")))
-                    })
-                    .gql()?;
-                if let Some(c) = cache {
-                    let stored: Vec<CachedHit> = hits.iter().map(CachedHit::from).collect();
-                    c.put(CacheKind::Search, &key, &stored, DEFAULT_TTL).await;
-                }
-                hits
-            }
-        };
-        let more = hits.len() > offset + first;
-        let page: Vec<_> = hits.into_iter().skip(offset).take(first).collect();
-        let ids: Vec<PersonId> = page
+        let Ranked { hits, more } =
+            read::persons(&s.search, &s.db, cache, &scope, query, offset, first)
+                .await
+                .gql()?;
+        let ids: Vec<PersonId> = hits
             .iter()
-            .filter_map(|h| i32::try_from(h.person_id).ok().map(PersonId))
+            .filter_map(|(_, h)| i32::try_from(h.person_id).ok().map(PersonId))
             .collect();
-        // A narrowed token sees only persons with an order in its counties.
-        let ids: Vec<PersonId> =
-            match persons_in_scope(ctx, &ids.iter().map(|p| p.0).collect::<Vec<_>>()).await? {
-                Some(visible) => ids.into_iter().filter(|p| visible.contains(&p.0)).collect(),
-                None => ids,
-            };
         let persons = loader(ctx)?.load_many(ids).await.gql()?;
         let mut conn = Connection::new(offset > 0, more);
-        for (i, h) in page.into_iter().enumerate() {
+        for (rank, h) in hits {
             let Some(p) = i32::try_from(h.person_id)
                 .ok()
                 .and_then(|id| persons.get(&PersonId(id)))
@@ -228,7 +154,7 @@ impl SearchQuery {
                 continue;
             };
             conn.edges.push(Edge::new(
-                offset_cursor(offset + i),
+                offset_cursor(rank),
                 PersonMatch {
                     score: f64::from(h.score),
                     explanation: h.explanation,

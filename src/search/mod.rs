@@ -7,6 +7,7 @@
 //! live one and switches `CURRENT` when it is ready; running servers pick the switch up.
 
 pub mod docs;
+pub mod read;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

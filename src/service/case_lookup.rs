@@ -1,16 +1,17 @@
 //! The orders under one case number, with what an officer's lookup shows of them (the issuing
 //! courts, the parties and their persons, the service records) in one statement
 //! (`service::joined`). Through the loaders the LEA lookup took five reads, each two round trips.
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::collections::BTreeMap;
 
 use entities::{court, order, order_party, person, service_record};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, UnionType};
-use sea_orm::{ConnectionTrait, DbBackend, EntityName, FromQueryResult, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, EntityName, FromQueryResult};
 
 use crate::error::AppResult;
 use crate::service::history::{Related, for_each_order};
 use crate::service::joined::{Stack, optional};
+use crate::service::scope::Scope;
+use crate::service::statements;
 
 /// What the lookup's selection shows of each order, so its read fetches just that.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -22,10 +23,9 @@ pub struct Wanted {
     pub service: bool,
 }
 
-/// What decides the statement's text: everything else is a bound value.
+/// What decides the statement's text (with the backend): everything else is a bound value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Shape {
-    backend: u8,
     wanted: Wanted,
     /// Whether the caller named a court.
     court: bool,
@@ -33,51 +33,37 @@ struct Shape {
     courts: Option<usize>,
 }
 
-/// Statement texts by shape (building one with sea-query costs more than reading its rows).
-static SHAPES: LazyLock<Mutex<HashMap<Shape, Arc<str>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+impl statements::Shape for Shape {
+    fn sql(self, backend: DbBackend) -> String {
+        lookup_sql(backend, self)
+    }
+}
 
-/// The orders whose case number key is `key`, in `court_id` when given and within `courts` when
-/// the caller is narrowed, newest first, at most `limit`; and the rows around them that `wanted`
-/// names, for the request's loaders.
+/// The orders whose case number key is `key`, in `court_id` when given and within the courts of
+/// the caller's `scope` (applied by the statement itself, so nothing outside it is read), newest
+/// first, at most `limit`; and the rows around them that `wanted` names, for the request's
+/// loaders. Not cached: a case lookup is the officer's question of the moment.
 pub async fn orders_by_case_number<C: ConnectionTrait>(
     db: &C,
+    scope: &Scope,
     key: &str,
     court_id: Option<i32>,
-    courts: Option<&[i32]>,
     limit: u64,
     wanted: Wanted,
 ) -> AppResult<(Vec<order::Model>, Related)> {
+    let courts = scope.court_ids();
     let backend = db.get_database_backend();
     let shape = Shape {
-        backend: match backend {
-            DbBackend::Postgres => 0,
-            DbBackend::Sqlite => 1,
-            _ => 2,
-        },
         wanted,
         court: court_id.is_some(),
         courts: courts.map(<[i32]>::len),
-    };
-    let sql = {
-        let mut shapes = SHAPES
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        shapes
-            .entry(shape)
-            .or_insert_with(|| lookup_sql(backend, shape))
-            .clone()
     };
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut values: Vec<sea_orm::Value> = vec![key.into(), limit.into()];
     values.extend(court_id.map(Into::into));
     values.extend(courts.unwrap_or_default().iter().map(|&id| id.into()));
     let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            sql.as_ref(),
-            values,
-        ))
+        .query_all_raw(statements::statement(backend, shape, values))
         .await?;
 
     let mut by_id: BTreeMap<i32, order::Model> = BTreeMap::new();
@@ -127,7 +113,7 @@ pub async fn orders_by_case_number<C: ConnectionTrait>(
 /// The statement for `shape`, its values bound in this order: the case number key, the limit,
 /// the named court, then the caller's courts. The matching order ids are a common table
 /// expression, worked out once however many branches read it.
-fn lookup_sql(backend: DbBackend, shape: Shape) -> Arc<str> {
+fn lookup_sql(backend: DbBackend, shape: Shape) -> String {
     let (o, c, p, pp, s) = ("o", "c", "p", "pp", "s");
     let col = |table: &str, column: &str| Expr::col((Alias::new(table), Alias::new(column)));
     let stack = Stack::default()
@@ -206,7 +192,6 @@ fn lookup_sql(backend: DbBackend, shape: Shape) -> Arc<str> {
         limit = mark(2),
         body = body.sql,
     )
-    .into()
 }
 
 /// The matching order ids, from the statement's `hits` expression.

@@ -1,17 +1,19 @@
 //! A person's orders across all courts, over their linked identity, grouped into chains
 //! (TRO → continuance → OAH → amended → renewed → terminated) as of an instant.
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, LazyLock, Mutex};
 
 use chrono::{DateTime, Utc};
 use entities::{court, order, order_event, order_party, person, person_link, service_record};
 use sea_orm::sea_query::{Alias, BinOper, Condition, Expr, ExprTrait, JoinType, UnionType};
-use sea_orm::{ConnectionTrait, DbBackend, EntityName, FromQueryResult, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, EntityName, FromQueryResult};
 
+use crate::cache::{CacheKind, Computed, RequestCache, ttl_for_orders};
 use crate::domain::codes::PartyRole;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::service::identity;
 use crate::service::joined::{Stack, optional};
+use crate::service::scope::Scope;
+use crate::service::statements;
 
 /// One chain of orders that replaced each other.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -68,6 +70,79 @@ pub struct Related {
     pub service: Option<BTreeMap<i32, Vec<service_record::Model>>>,
 }
 
+/// A history as `personHistory` shows it.
+#[derive(Debug)]
+pub struct HistoryRead {
+    pub history: History,
+    /// The instant asked about (now when none was).
+    pub as_of: DateTime<Utc>,
+    /// What the read brought along for the request's loaders; `None` when the history came
+    /// from the cache.
+    pub related: Option<Related>,
+}
+
+/// The history of `person_id` as of `asked` (now when `None`) for a caller of `scope`; `None`
+/// when the person is outside the scope or names no record, alike. The scope is checked before
+/// anything is read. Cached (`CacheKind::History`) under a key holding everything that changes
+/// the answer, the instant asked for ("now" is refreshed by writes, which bump the generation)
+/// and the scope's courts, until the first order it holds changes status on its own.
+pub async fn read<C: ConnectionTrait>(
+    db: &C,
+    cache: Option<&RequestCache>,
+    scope: &Scope,
+    person_id: i32,
+    asked: Option<DateTime<Utc>>,
+    wanted: Wanted,
+) -> AppResult<Option<HistoryRead>> {
+    // Outside a narrowed token's counties the person answers as one that does not exist.
+    if !scope.person_visible(db, person_id).await? {
+        return Ok(None);
+    }
+    let as_of = asked.unwrap_or_else(Utc::now);
+    let key = format!(
+        "{person_id}:{}:{}",
+        asked.map_or_else(|| "now".to_owned(), |t| t.timestamp_micros().to_string()),
+        scope.courts_key(),
+    );
+    let found = RequestCache::get_or_compute(cache, CacheKind::History, &key, async || {
+        // The person's own row comes with the history (and so does whatever else the selection
+        // shows beside the chains): one round trip instead of one per loader.
+        let (history, related) =
+            person_history(db, person_id, as_of, scope.court_ids(), wanted).await?;
+        if !related.persons.iter().any(|p| p.id == person_id) {
+            return Err(Missing::Absent);
+        }
+        let ttl = ttl_for_orders(history.chains.iter().flat_map(|c| &c.orders), Utc::now());
+        Ok(Computed {
+            value: history,
+            ttl,
+            extra: related,
+        })
+    })
+    .await;
+    match found {
+        Ok((history, related)) => Ok(Some(HistoryRead {
+            history,
+            as_of,
+            related,
+        })),
+        Err(Missing::Absent) => Ok(None),
+        Err(Missing::Failed(e)) => Err(e),
+    }
+}
+
+/// Why a history was not computed: no such person (nothing to cache), or a failure.
+enum Missing {
+    Absent,
+    Failed(AppError),
+}
+
+impl From<AppError> for Missing {
+    fn from(e: AppError) -> Self {
+        Self::Failed(e)
+    }
+}
+
 /// The history of `person_id` as of `as_of`, limited to `court_ids` when the caller's token is
 /// narrowed to some counties, and the rows around it, in one statement (`service::joined`): the
 /// identity's records and, when wanted, their links; the chains' orders with their courts, parties
@@ -82,33 +157,15 @@ pub async fn person_history<C: ConnectionTrait>(
 ) -> AppResult<(History, Related)> {
     let backend = db.get_database_backend();
     let shape = Shape {
-        backend: match backend {
-            DbBackend::Postgres => 0,
-            DbBackend::Sqlite => 1,
-            _ => 2,
-        },
         links: wanted.links,
         events: wanted.events,
         parties: wanted.parties,
         courts: court_ids.map(<[i32]>::len),
     };
-    let sql = {
-        let mut shapes = SHAPES
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        shapes
-            .entry(shape)
-            .or_insert_with(|| history_sql(backend, shape))
-            .clone()
-    };
     let mut values: Vec<sea_orm::Value> = vec![person_id.into(), as_of.into()];
     values.extend(court_ids.unwrap_or_default().iter().map(|&id| id.into()));
     let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            sql.as_ref(),
-            values,
-        ))
+        .query_all_raw(statements::statement(backend, shape, values))
         .await?;
     let (c, p, pp, l, e, s) = ("c", "p", "pp", "l", "e", "s");
 
@@ -214,10 +271,9 @@ pub async fn person_history<C: ConnectionTrait>(
     ))
 }
 
-/// What decides a history statement's text: everything else is a bound value.
+/// What decides a history statement's text (with the backend): everything else is a bound value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Shape {
-    backend: u8,
     links: bool,
     events: bool,
     parties: bool,
@@ -225,16 +281,17 @@ struct Shape {
     courts: Option<usize>,
 }
 
-/// Statement texts by shape. Building one with sea-query (hundreds of aliased columns) cost
-/// more of the server's time than reading its rows; there are at most a few hundred shapes.
-static SHAPES: LazyLock<Mutex<HashMap<Shape, Arc<str>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+impl statements::Shape for Shape {
+    fn sql(self, backend: DbBackend) -> String {
+        history_sql(backend, self)
+    }
+}
 
 /// The history statement for `shape`, its values bound in this order: the person's id, `as_of`,
 /// then the courts. The identity (a recursive walk over the links) and the history's order ids
 /// are common table expressions, so each is worked out once per statement however many
 /// branches read it.
-fn history_sql(backend: DbBackend, shape: Shape) -> Arc<str> {
+fn history_sql(backend: DbBackend, shape: Shape) -> String {
     let (o, c, p, pp, l, e, s) = ("o", "c", "p", "pp", "l", "e", "s");
     let col = |table: &str, column: &str| Expr::col((Alias::new(table), Alias::new(column)));
     let in_identity =
@@ -347,7 +404,6 @@ fn history_sql(backend: DbBackend, shape: Shape) -> Arc<str> {
         ident = identity::ident_cte(&crate::db::placeholder(backend, 1)),
         as_of = crate::db::placeholder(backend, 2),
     )
-    .into()
 }
 
 /// The identity's record ids, from the statement's `ident` expression.

@@ -11,5 +11,7 @@ pub mod model;
 pub mod orders;
 pub mod reads;
 pub mod refs;
+pub mod scope;
+pub mod statements;
 pub mod statistics;
 pub mod validate;

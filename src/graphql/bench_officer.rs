@@ -5,15 +5,12 @@ use chrono::{DateTime, Utc};
 use entities::order;
 
 use crate::auth::Permission;
-use crate::cache::{CacheKind, ttl_for_orders};
 use crate::domain::codes::PartyRole;
 use crate::domain::conflict_rules::{ConflictKind, Direction};
 use crate::domain::precedence::PrecedenceRule;
 use crate::domain::status::OrderStatus;
 use crate::error::AppError;
-use crate::graphql::access::{
-    Need, log, order_visible, parties_in_scope, person_visible, scoped_court_ids,
-};
+use crate::graphql::access::{Need, caller, log, order_visible, parties_in_scope};
 use crate::graphql::identity::Identity;
 use crate::graphql::inputs::CreateOrderInput;
 use crate::graphql::loaders::{CourtId, PersonId, ServiceOf};
@@ -21,9 +18,10 @@ use crate::graphql::types::{Court, Order, Person};
 use crate::graphql::{GqlResult, loader, request_cache, state};
 use crate::ids::{self, Kind};
 use crate::service::conflicts::{self, Conflict};
-use crate::service::history::{self, Chain};
+use crate::service::history::{self, Chain, HistoryRead};
 use crate::service::reads::lifecycle;
 use crate::service::refs::Refs;
+use crate::service::scope::Scope;
 use crate::service::validate;
 
 /// How another order's parties overlap.
@@ -245,64 +243,28 @@ impl BenchQuery {
         let id = ids::decode("personId", Kind::Person, &person_id)
             .map_err(AppError::from)
             .gql()?;
-        let asked = as_of;
-        let as_of = as_of.unwrap_or_else(Utc::now);
-        let courts = scoped_court_ids(ctx).await?;
-        // The key holds everything that changes the answer: the instant asked for ("now" is
-        // refreshed by writes, which bump the generation) and the caller's court scope.
-        let key = format!(
-            "{id}:{}:{}",
-            asked.map_or_else(|| "now".to_owned(), |t| t.timestamp_micros().to_string()),
-            courts.as_ref().map_or_else(
-                || "all".to_owned(),
-                |c| {
-                    let mut c = c.clone();
-                    c.sort_unstable();
-                    c.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
-                }
-            )
-        );
-        let cache = request_cache(ctx)?;
-        let cached = match cache {
-            Some(c) => c.get::<history::History>(CacheKind::History, &key).await,
-            None => None,
-        };
+        let db = &state(ctx)?.db;
+        let scope = Scope::of(db, caller(ctx)?).await.gql()?;
         let not_found = || AppError::not_found(format!("person {}", person_id.as_str()));
-        let h = match cached {
-            Some(h) => h,
-            None => {
-                // The person's own row comes with the history (and so does whatever else the
-                // selection shows beside the chains): one round trip instead of one per loader.
-                let (h, related) = history::person_history(
-                    &state(ctx)?.db,
-                    id,
-                    as_of,
-                    courts.as_deref(),
-                    wanted(ctx),
-                )
-                .await
-                .gql()?;
-                if !related.persons.iter().any(|p| p.id == id) {
-                    return Err(not_found()).gql();
-                }
-                loader(ctx)?.loader().prefetch(related);
-                if let Some(c) = cache {
-                    let ttl = ttl_for_orders(h.chains.iter().flat_map(|c| &c.orders), Utc::now());
-                    c.put(CacheKind::History, &key, &h, ttl).await;
-                }
-                h
-            }
-        };
+        let read = history::read(db, request_cache(ctx)?, &scope, id, as_of, wanted(ctx))
+            .await
+            .gql()?
+            .ok_or_else(not_found)
+            .gql()?;
+        let HistoryRead {
+            history: h,
+            as_of,
+            related,
+        } = read;
+        if let Some(related) = related {
+            loader(ctx)?.loader().prefetch(related);
+        }
         let person = loader(ctx)?
             .load_one(PersonId(id))
             .await
             .gql()?
             .ok_or_else(not_found)
             .gql()?;
-        // Outside a narrowed token's counties the person answers as one that does not exist.
-        if !person_visible(ctx, id).await? {
-            return Err(not_found()).gql();
-        }
         if let Some(l) = log(ctx) {
             l.orders(h.chains.iter().flat_map(|c| c.orders.iter()));
             l.objects(h.identity.iter().map(|p| ids::encode(Kind::Person, *p)));
@@ -375,7 +337,8 @@ pub async fn in_scope(
     ctx: &Context<'_>,
     found: Vec<Conflict>,
 ) -> async_graphql::Result<Vec<Conflict>> {
-    Ok(match scoped_court_ids(ctx).await? {
+    let scope = Scope::of(&state(ctx)?.db, caller(ctx)?).await.gql()?;
+    Ok(match scope.court_ids() {
         Some(courts) => found
             .into_iter()
             .filter(|c| courts.contains(&c.other.court_id))
