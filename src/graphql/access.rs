@@ -254,12 +254,12 @@ pub async fn may_write_court(ctx: &Context<'_>, court_id: i32) -> async_graphql:
         .gql()
 }
 
-/// Existing persons an order input names by id: a narrowed token may name only persons it may
+/// Existing persons an order command names by id: a narrowed token may name only persons it may
 /// see (issue 22, item 10). One outside its counties gets the answer an id naming no one gets
 /// (`createOrder`'s own check, same field and message), so the two cannot be told apart (item 15).
 pub async fn parties_in_scope(
     ctx: &Context<'_>,
-    parties: &[crate::graphql::inputs::PartyInput],
+    parties: &[crate::service::commands::Party],
 ) -> async_graphql::Result<()> {
     if caller(ctx)?.counties.is_none() {
         return Ok(());
