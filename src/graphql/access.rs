@@ -2,7 +2,7 @@
 //! rules (own court, own agency, county scope) and field confidentiality. Every denial names its
 //! rule in the error's `rule` extension.
 use async_graphql::{Context, Guard};
-use entities::{court, order, order_party, person};
+use entities::{order, order_party, person};
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
@@ -148,12 +148,7 @@ pub async fn scoped_court_ids(ctx: &Context<'_>) -> async_graphql::Result<Option
     let Some(counties) = &c.counties else {
         return Ok(None);
     };
-    let ids = court::Entity::find()
-        .select_only()
-        .column(court::Column::Id)
-        .filter(court::Column::County.is_in(counties.iter().cloned()))
-        .into_tuple::<i32>()
-        .all(&state(ctx)?.db)
+    let ids = crate::service::refs::court_ids_in(&state(ctx)?.db, counties)
         .await
         .gql()?;
     Ok(Some(ids))

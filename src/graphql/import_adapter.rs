@@ -20,3 +20,33 @@ pub fn create_order(text: &str) -> AppResult<CreateOrder> {
     })?;
     Ok(input.into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::create_order;
+    use crate::error::AppError;
+
+    fn message(text: &str) -> String {
+        match create_order(text) {
+            Err(AppError::Validation(inv)) => inv.message,
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_line_is_rejected_as_json_then_as_a_create_order_input() {
+        assert!(message("{ this is not json").starts_with("not JSON: "));
+        assert!(message(r#"{ "courtCode": "SC19" }"#).starts_with("not a createOrder input: "));
+    }
+
+    #[test]
+    fn a_whole_line_becomes_the_command() {
+        let line = r#"{ "courtCode": "SC19", "caseNumber": "26FL1", "family": "DV",
+            "formNumber": "DV-110", "issuedAt": "2026-01-02T03:04:05Z",
+            "parties": [{ "role": "RESTRAINED", "personId": "UGVyc29uOjE" }] }"#;
+        let c = create_order(line).unwrap();
+        assert_eq!(c.court_code, "SC19");
+        assert_eq!(c.parties[0].person_id.as_deref(), Some("UGVyc29uOjE"));
+        assert!(c.terms.pco_codes.is_empty());
+    }
+}

@@ -1,12 +1,13 @@
 //! Reference data (courts, agencies): the one place they are looked up. `Refs` holds both small
 //! tables, read once per order entry or import run; `court_by_code` and `agency_by_ori` are the
-//! single-row lookups of resolvers and of writes that name one agency; `set_participation` is the
-//! one change to them the API makes.
+//! single-row lookups of resolvers and of writes that name one agency, `court_ids_in` the courts
+//! of a narrowed token's counties; `set_participation` is the one change to them the API makes.
 use std::collections::HashMap;
 
 use entities::{agency, court};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QuerySelect, Set,
 };
 
 use crate::domain::codes::ParticipationMode;
@@ -31,6 +32,20 @@ pub async fn court_id<C: ConnectionTrait>(db: &C, field: &str, code: &CourtCode)
         .await?
         .map(|c| c.id)
         .ok_or_else(|| AppError::invalid(field, format!("no court with code {}", code.as_str())))
+}
+
+/// Ids of the courts of these counties.
+pub async fn court_ids_in<C: ConnectionTrait>(
+    db: &C,
+    counties: &std::collections::BTreeSet<String>,
+) -> AppResult<Vec<i32>> {
+    Ok(court::Entity::find()
+        .select_only()
+        .column(court::Column::Id)
+        .filter(court::Column::County.is_in(counties.iter().cloned()))
+        .into_tuple::<i32>()
+        .all(db)
+        .await?)
 }
 
 /// Sets how a court takes part in the registry; `NOT_FOUND` for an unknown court.
