@@ -20,7 +20,7 @@ use crate::graphql::types::{Order, ServiceRecord};
 use crate::graphql::{GqlResult, loader, state};
 use crate::ids::{self, Kind};
 use crate::service::commands::{CreateOrder, OrderChange, RecordService};
-use crate::service::{lifecycle, orders, refs, successor, validate};
+use crate::service::{lifecycle, orders, refs, successor};
 
 /// Result of `createOrder`.
 #[derive(SimpleObject)]
@@ -230,10 +230,7 @@ impl OrderMutation {
         if caller(ctx)?.counties.is_some() && input.parties.iter().any(|p| p.person_id.is_some()) {
             // Validation errors first, as the service reports them for any caller; then the
             // persons named by id, out of scope answering as missing.
-            let refs = refs::Refs::load(&s.db).await.gql()?;
-            validate::create_order(&input, &refs, crate::domain::time::now())
-                .map_err(AppError::from)
-                .gql()?;
+            orders::validated(&s.db, &input).await.gql()?;
             parties_in_scope(ctx, &input.parties).await?;
         }
         let entered = orders::create_checked(&s.db, &s.search, &input)

@@ -300,10 +300,15 @@ pub async fn check_existing_persons<C: ConnectionTrait>(
     Ok(())
 }
 
+/// A `createOrder` command checked against the reference data, not stored.
+pub async fn validated(db: &DatabaseConnection, input: &CreateOrder) -> AppResult<NewOrder> {
+    let refs = Refs::load(db).await?;
+    Ok(validate::create_order(input, &refs, time::now())?)
+}
+
 /// `createOrder`: validates and stores one order in one transaction.
 pub async fn create(db: &DatabaseConnection, input: &CreateOrder) -> AppResult<i32> {
-    let refs = Refs::load(db).await?;
-    let new = validate::create_order(input, &refs, time::now())?;
+    let new = validated(db, input).await?;
     let txn = crate::db::begin_write(db).await?;
     let ids = insert_batch(&txn, std::slice::from_ref(&new)).await?;
     txn.commit().await?;
