@@ -1,17 +1,16 @@
-//! NDJSON import: one `createOrder` input per line, parsed and validated exactly like the
-//! mutation. Good lines are stored in batched transactions; a bad line is reported with its
-//! number and costs only itself.
+//! NDJSON import: one `createOrder` input per line, parsed (`graphql::import_adapter`) and
+//! validated exactly like the mutation. Good lines are stored in batched transactions; a bad line
+//! is reported with its number and costs only itself.
 use std::collections::VecDeque;
 use std::io::BufRead;
 
-use async_graphql::InputType;
 use indicatif::ProgressBar;
 use sea_orm::DatabaseConnection;
 use tokio::task::JoinHandle;
 
 use crate::domain::time;
 use crate::error::{AppError, AppResult};
-use crate::graphql::inputs::CreateOrderInput;
+use crate::graphql::import_adapter;
 use crate::service::model::NewOrder;
 use crate::service::orders::insert_batch;
 use crate::service::refs::Refs;
@@ -60,14 +59,7 @@ fn line_error(line: usize, e: AppError) -> LineError {
 
 /// Parses one line into a validated order.
 pub fn parse_line(text: &str, refs: &Refs) -> AppResult<NewOrder> {
-    let json: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| AppError::invalid("", format!("not JSON: {e}")))?;
-    let value = async_graphql::Value::from_json(json)
-        .map_err(|e| AppError::invalid("", format!("not a createOrder input: {e}")))?;
-    let input = CreateOrderInput::parse(Some(value)).map_err(|e| {
-        let err = e.into_server_error(Default::default());
-        AppError::invalid("", format!("not a createOrder input: {}", err.message))
-    })?;
+    let input = import_adapter::create_order(text)?;
     Ok(validate::create_order(&input, refs, time::now())?)
 }
 

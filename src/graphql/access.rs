@@ -2,7 +2,7 @@
 //! rules (own court, own agency, county scope) and field confidentiality. Every denial names its
 //! rule in the error's `rule` extension.
 use async_graphql::{Context, Guard};
-use entities::{court, order, order_party, person};
+use entities::{order, order_party, person};
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
@@ -148,12 +148,7 @@ pub async fn scoped_court_ids(ctx: &Context<'_>) -> async_graphql::Result<Option
     let Some(counties) = &c.counties else {
         return Ok(None);
     };
-    let ids = court::Entity::find()
-        .select_only()
-        .column(court::Column::Id)
-        .filter(court::Column::County.is_in(counties.iter().cloned()))
-        .into_tuple::<i32>()
-        .all(&state(ctx)?.db)
+    let ids = crate::service::refs::court_ids_in(&state(ctx)?.db, counties)
         .await
         .gql()?;
     Ok(Some(ids))
@@ -254,12 +249,12 @@ pub async fn may_write_court(ctx: &Context<'_>, court_id: i32) -> async_graphql:
         .gql()
 }
 
-/// Existing persons an order input names by id: a narrowed token may name only persons it may
+/// Existing persons an order command names by id: a narrowed token may name only persons it may
 /// see (issue 22, item 10). One outside its counties gets the answer an id naming no one gets
 /// (`createOrder`'s own check, same field and message), so the two cannot be told apart (item 15).
 pub async fn parties_in_scope(
     ctx: &Context<'_>,
-    parties: &[crate::graphql::inputs::PartyInput],
+    parties: &[crate::service::commands::Party],
 ) -> async_graphql::Result<()> {
     if caller(ctx)?.counties.is_none() {
         return Ok(());

@@ -316,6 +316,7 @@ impl BenchQuery {
         ctx: &Context<'_>,
         input: CreateOrderInput,
     ) -> async_graphql::Result<Vec<OrderConflict>> {
+        let input = crate::service::commands::CreateOrder::from(input);
         let s = state(ctx)?;
         let refs = Refs::load(&s.db).await.gql()?;
         let draft = validate::create_order(&input, &refs, crate::domain::time::now())

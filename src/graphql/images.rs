@@ -157,7 +157,8 @@ impl ImageMutation {
     ) -> async_graphql::Result<UploadOrderImagePayload> {
         let file = received(ctx, &file).await?;
         let s = state(ctx)?;
-        let (_, stored) = upload::register(&s.db, &s.images, &requester(ctx), &input, kind, file)
+        let record = input.into();
+        let (_, stored) = upload::register(&s.db, &s.images, &requester(ctx), &record, kind, file)
             .await
             .gql()?;
         payload(ctx, stored).await
@@ -172,7 +173,7 @@ impl ImageMutation {
         input: CreateOrderInput,
     ) -> async_graphql::Result<OrderPayload> {
         may_change(ctx, &order_id).await?;
-        let id = image_only::complete(&state(ctx)?.db, &order_id, &input)
+        let id = image_only::complete(&state(ctx)?.db, &order_id, &input.into())
             .await
             .gql()?;
         Ok(OrderPayload {

@@ -1,4 +1,5 @@
-//! GraphQL input types. The NDJSON import parses each line into `CreateOrderInput` too, so a feed
+//! GraphQL input types, and their conversion into the service's commands (`service::commands`).
+//! The NDJSON import parses each line into `CreateOrderInput` too (`import_adapter`), so a feed
 //! line and a mutation go through the same parsing and validation.
 use async_graphql::{ID, InputObject, MaybeUndefined};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -8,6 +9,10 @@ use crate::domain::codes::{
     ServiceMethod, Sex,
 };
 use crate::domain::order_rules::{OrderFamily, OrderKind};
+use crate::service::commands::{
+    Alias, CancelOrder, CreateOrder, ImageOnlyOrder, ImageOnlyParty, ModifyOrder, Party, Patch,
+    PersonDetails, RecordService, RenewOrder, TerminateOrder, Terms,
+};
 
 /// A new order with its parties, entered in one transaction.
 #[derive(InputObject, Debug, Clone)]
@@ -189,4 +194,185 @@ pub struct ImageOnlyPartyInput {
     /// Keep this person's identity confidential (a minor, Fam. Code 6301.5).
     #[graphql(default)]
     pub confidential: bool,
+}
+
+impl<T> From<MaybeUndefined<T>> for Patch<T> {
+    fn from(v: MaybeUndefined<T>) -> Self {
+        match v {
+            MaybeUndefined::Undefined => Self::Keep,
+            MaybeUndefined::Null => Self::Clear,
+            MaybeUndefined::Value(t) => Self::Set(t),
+        }
+    }
+}
+
+impl From<CreateOrderInput> for CreateOrder {
+    fn from(i: CreateOrderInput) -> Self {
+        Self {
+            court_code: i.court_code,
+            case_number: i.case_number,
+            family: i.family,
+            form_number: i.form_number,
+            kind: i.kind,
+            issued_at: i.issued_at,
+            hearing_date: i.hearing_date,
+            expires_at: i.expires_at,
+            judicial_officer: i.judicial_officer,
+            terms: i.conditions.into(),
+            parties: i.parties.into_iter().map(Party::from).collect(),
+            source: i.source,
+            entered_by_agency_ori: i.entered_by_agency_ori,
+        }
+    }
+}
+
+impl From<ConditionsInput> for Terms {
+    fn from(c: ConditionsInput) -> Self {
+        Self {
+            pco_codes: c.pco_codes,
+            contact_level: c.contact_level,
+            stay_away_yards: c.stay_away_yards,
+            move_out: c.move_out,
+            firearm_relinquishment: c.firearm_relinquishment,
+            firearm_due_at: c.firearm_due_at,
+            brady_indicator: c.brady_indicator,
+            special_conditions: c.special_conditions,
+            notes: c.notes,
+        }
+    }
+}
+
+impl From<PartyInput> for Party {
+    fn from(p: PartyInput) -> Self {
+        Self {
+            role: p.role,
+            relationship: p.relationship,
+            person_id: p.person_id.map(|id| id.0),
+            person: p.person.map(PersonDetails::from),
+        }
+    }
+}
+
+impl From<NewPersonInput> for PersonDetails {
+    fn from(p: NewPersonInput) -> Self {
+        Self {
+            party_type: p.party_type,
+            last_name: p.last_name,
+            first_name: p.first_name,
+            middle_name: p.middle_name,
+            suffix: p.suffix,
+            organization_name: p.organization_name,
+            aliases: p.aliases.into_iter().map(Alias::from).collect(),
+            dob: p.dob,
+            estimated_age: p.estimated_age,
+            sex: p.sex,
+            race: p.race,
+            height_inches: p.height_inches,
+            weight_pounds: p.weight_pounds,
+            hair: p.hair,
+            eye: p.eye,
+            driver_license_number: p.driver_license_number,
+            driver_license_state: p.driver_license_state,
+            address: p.address,
+            phone: p.phone,
+            confidential: p.confidential,
+        }
+    }
+}
+
+impl From<AliasInput> for Alias {
+    fn from(a: AliasInput) -> Self {
+        Self {
+            last_name: a.last_name,
+            first_name: a.first_name,
+            middle_name: a.middle_name,
+        }
+    }
+}
+
+impl From<RecordServiceInput> for RecordService {
+    fn from(i: RecordServiceInput) -> Self {
+        Self {
+            order_id: i.order_id.0,
+            served_at: i.served_at,
+            method: i.method,
+            server_name: i.server_name,
+            agency_ori: i.agency_ori,
+            notes: i.notes,
+        }
+    }
+}
+
+impl From<ModifyOrderInput> for ModifyOrder {
+    fn from(i: ModifyOrderInput) -> Self {
+        Self {
+            order_id: i.order_id.0,
+            issued_at: i.issued_at,
+            form_number: i.form_number,
+            kind: i.kind,
+            expires_at: i.expires_at.into(),
+            hearing_date: i.hearing_date.into(),
+            judicial_officer: i.judicial_officer,
+            terms: i.conditions.map(Terms::from),
+            reason: i.reason,
+        }
+    }
+}
+
+impl From<RenewOrderInput> for RenewOrder {
+    fn from(i: RenewOrderInput) -> Self {
+        Self {
+            order_id: i.order_id.0,
+            issued_at: i.issued_at,
+            expires_at: i.expires_at,
+            form_number: i.form_number,
+            judicial_officer: i.judicial_officer,
+            request_filed_on: i.request_filed_on,
+        }
+    }
+}
+
+impl From<TerminateOrderInput> for TerminateOrder {
+    fn from(i: TerminateOrderInput) -> Self {
+        Self {
+            order_id: i.order_id.0,
+            terminated_at: i.terminated_at,
+            reason: i.reason,
+        }
+    }
+}
+
+impl From<CancelOrderInput> for CancelOrder {
+    fn from(i: CancelOrderInput) -> Self {
+        Self {
+            order_id: i.order_id.0,
+            reason: i.reason,
+        }
+    }
+}
+
+impl From<ImageOnlyOrderInput> for ImageOnlyOrder {
+    fn from(i: ImageOnlyOrderInput) -> Self {
+        Self {
+            court_code: i.court_code,
+            case_number: i.case_number,
+            family: i.family,
+            issued_at: i.issued_at,
+            parties: i.parties.into_iter().map(ImageOnlyParty::from).collect(),
+        }
+    }
+}
+
+impl From<ImageOnlyPartyInput> for ImageOnlyParty {
+    fn from(p: ImageOnlyPartyInput) -> Self {
+        Self {
+            role: p.role,
+            last_name: p.last_name,
+            first_name: p.first_name,
+            middle_name: p.middle_name,
+            organization_name: p.organization_name,
+            dob: p.dob,
+            confidential: p.confidential,
+        }
+    }
 }

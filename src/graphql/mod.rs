@@ -12,6 +12,7 @@ pub mod document;
 pub mod federation;
 pub mod identity;
 pub mod images;
+pub mod import_adapter;
 pub mod inputs;
 pub mod limits;
 pub mod loaders;

@@ -1,4 +1,5 @@
-//! Mutations on orders. Each is one transaction in the service layer.
+//! Mutations on orders. Each resolver checks the caller's access, turns its input into the
+//! service's command, calls one service function (one transaction) and wraps the result.
 use async_graphql::{Context, Object, SimpleObject};
 
 use crate::auth::{Caller, Permission, Role};
@@ -9,6 +10,7 @@ use crate::error::AppError;
 use crate::graphql::access::{
     caller, may_write_court, order_visible, parties_in_scope, require, rule,
 };
+use crate::graphql::bench_officer::{conflicts_out, in_scope};
 use crate::graphql::inputs::{
     CancelOrderInput, CreateOrderInput, ModifyOrderInput, RecordServiceInput, RenewOrderInput,
     TerminateOrderInput,
@@ -17,7 +19,8 @@ use crate::graphql::loaders::OrderId;
 use crate::graphql::types::{Order, ServiceRecord};
 use crate::graphql::{GqlResult, loader, state};
 use crate::ids::{self, Kind};
-use crate::service::orders;
+use crate::service::commands::{CreateOrder, OrderChange, RecordService};
+use crate::service::{lifecycle, orders, refs, successor};
 
 /// Result of `createOrder`.
 #[derive(SimpleObject)]
@@ -64,15 +67,12 @@ pub(crate) async fn fetch(ctx: &Context<'_>, id: i32) -> async_graphql::Result<O
 }
 
 /// Row rules for a target order: its court must be the clerk's own.
-pub(crate) async fn may_change(
-    ctx: &Context<'_>,
-    order_id: &async_graphql::ID,
-) -> async_graphql::Result<()> {
+pub(crate) async fn may_change(ctx: &Context<'_>, order_id: &str) -> async_graphql::Result<()> {
     use sea_orm::EntityTrait;
     let n = ids::decode("orderId", Kind::Order, order_id)
         .map_err(AppError::from)
         .gql()?;
-    let not_found = || AppError::not_found(format!("order {}", order_id.as_str()));
+    let not_found = || AppError::not_found(format!("order {order_id}"));
     // Straight from the database: the request loader would cache the row the write changes.
     let o = entities::order::Entity::find_by_id(n)
         .one(&state(ctx)?.db)
@@ -88,13 +88,9 @@ pub(crate) async fn may_change(
 }
 
 /// Who may enter a new order: a clerk for their own court; an LEA an EPO, entered as its own
-/// agency (Fam. Code 6250: officers request EPOs). Returns the input with the LEA's agency set.
-async fn may_create(
-    ctx: &Context<'_>,
-    input: &CreateOrderInput,
-) -> async_graphql::Result<CreateOrderInput> {
+/// agency (Fam. Code 6250: officers request EPOs). Sets the LEA's agency on the command.
+async fn may_create(ctx: &Context<'_>, input: &mut CreateOrder) -> async_graphql::Result<()> {
     let c = caller(ctx)?;
-    let mut input = input.clone();
     match c.role {
         Role::Lea => {
             require(ctx, Permission::EnterEpo)?;
@@ -118,7 +114,11 @@ async fn may_create(
                 .map_err(AppError::from)
                 .gql()?;
             // An unknown court is a validation error, reported by the service with its field.
-            if c.court.as_deref() != Some(code.as_str()) && court_exists(ctx, code.as_str()).await?
+            if c.court.as_deref() != Some(code.as_str())
+                && refs::court_by_code(&state(ctx)?.db, code.as_str())
+                    .await
+                    .gql()?
+                    .is_some()
             {
                 return Err(AppError::forbidden(
                     rule::OWN_COURT,
@@ -132,17 +132,7 @@ async fn may_create(
             court_in_scope(ctx, c, &input.court_code).await?;
         }
     }
-    Ok(input)
-}
-
-async fn court_exists(ctx: &Context<'_>, code: &str) -> async_graphql::Result<bool> {
-    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-    let n = entities::court::Entity::find()
-        .filter(entities::court::Column::Code.eq(code))
-        .count(&state(ctx)?.db)
-        .await
-        .gql()?;
-    Ok(n > 0)
+    Ok(())
 }
 
 /// The caller's own agency; an explicit other agency is refused.
@@ -170,15 +160,57 @@ async fn court_in_scope(ctx: &Context<'_>, c: &Caller, code: &str) -> async_grap
     if c.counties.is_none() {
         return Ok(());
     }
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let county = entities::court::Entity::find()
-        .filter(entities::court::Column::Code.eq(code.trim().to_ascii_uppercase()))
-        .one(&state(ctx)?.db)
+    let county = refs::court_by_code(&state(ctx)?.db, &code.trim().to_ascii_uppercase())
         .await
         .gql()?
         .map(|ct| ct.county)
         .unwrap_or_default();
     c.require_county(&county).gql()
+}
+
+/// Who may record service: an LEA as its own agency, on an order in its scope; a clerk on an
+/// order of their court. Sets the LEA's agency on the command.
+async fn may_record_service(
+    ctx: &Context<'_>,
+    input: &mut RecordService,
+) -> async_graphql::Result<()> {
+    let c = require(ctx, Permission::RecordService)?;
+    match c.role {
+        Role::Lea => {
+            input.agency_ori = Some(own_agency(c, input.agency_ori.as_deref(), "agencyOri")?);
+            use sea_orm::EntityTrait;
+            let n = ids::decode("orderId", Kind::Order, &input.order_id)
+                .map_err(AppError::from)
+                .gql()?;
+            if let Some(o) = entities::order::Entity::find_by_id(n)
+                .one(&state(ctx)?.db)
+                .await
+                .gql()?
+            {
+                crate::graphql::access::order_in_scope(ctx, &o).await?;
+            }
+            Ok(())
+        }
+        _ => may_change(ctx, &input.order_id).await,
+    }
+}
+
+/// `modifyOrder` and `renewOrder`: the same access rule, service call and payload.
+async fn change_order(
+    ctx: &Context<'_>,
+    change: OrderChange,
+) -> async_graphql::Result<OrderChangePayload> {
+    may_change(ctx, change.order_id()).await?;
+    let s = state(ctx)?;
+    let changed = successor::change_checked(&s.db, &s.search, &change)
+        .await
+        .gql()?;
+    let found = in_scope(ctx, changed.conflicts).await?;
+    Ok(OrderChangePayload {
+        order: fetch(ctx, changed.order_id).await?,
+        previous_order: fetch(ctx, changed.previous_order_id).await?,
+        conflicts: conflicts_out(ctx, found),
+    })
 }
 
 #[derive(Default)]
@@ -192,25 +224,22 @@ impl OrderMutation {
         ctx: &Context<'_>,
         input: CreateOrderInput,
     ) -> async_graphql::Result<CreateOrderPayload> {
-        let input = may_create(ctx, &input).await?;
+        let mut input = CreateOrder::from(input);
+        may_create(ctx, &mut input).await?;
         let s = state(ctx)?;
         if caller(ctx)?.counties.is_some() && input.parties.iter().any(|p| p.person_id.is_some()) {
             // Validation errors first, as the service reports them for any caller; then the
             // persons named by id, out of scope answering as missing.
-            let refs = crate::service::refs::Refs::load(&s.db).await.gql()?;
-            crate::service::validate::create_order(&input, &refs, crate::domain::time::now())
-                .map_err(AppError::from)
-                .gql()?;
+            orders::validated(&s.db, &input).await.gql()?;
             parties_in_scope(ctx, &input.parties).await?;
         }
-        let id = orders::create(&s.db, &input).await.gql()?;
-        let found = crate::service::conflicts::after_create(&s.db, &s.search, id)
+        let entered = orders::create_checked(&s.db, &s.search, &input)
             .await
             .gql()?;
-        let found = crate::graphql::bench_officer::in_scope(ctx, found).await?;
+        let found = in_scope(ctx, entered.conflicts).await?;
         Ok(CreateOrderPayload {
-            order: fetch(ctx, id).await?,
-            conflicts: crate::graphql::bench_officer::conflicts_out(ctx, found),
+            order: fetch(ctx, entered.order_id).await?,
+            conflicts: conflicts_out(ctx, found),
         })
     }
 
@@ -220,26 +249,9 @@ impl OrderMutation {
         ctx: &Context<'_>,
         input: RecordServiceInput,
     ) -> async_graphql::Result<RecordServicePayload> {
-        let c = require(ctx, Permission::RecordService)?;
-        let mut input = input;
-        match c.role {
-            Role::Lea => {
-                input.agency_ori = Some(own_agency(c, input.agency_ori.as_deref(), "agencyOri")?);
-                use sea_orm::EntityTrait;
-                let n = ids::decode("orderId", Kind::Order, &input.order_id)
-                    .map_err(AppError::from)
-                    .gql()?;
-                if let Some(o) = entities::order::Entity::find_by_id(n)
-                    .one(&state(ctx)?.db)
-                    .await
-                    .gql()?
-                {
-                    crate::graphql::access::order_in_scope(ctx, &o).await?;
-                }
-            }
-            _ => may_change(ctx, &input.order_id).await?,
-        }
-        let (order_id, record) = orders::record_service(&state(ctx)?.db, &input)
+        let mut input = RecordService::from(input);
+        may_record_service(ctx, &mut input).await?;
+        let (order_id, record) = lifecycle::record_service(&state(ctx)?.db, &input)
             .await
             .gql()?;
         Ok(RecordServicePayload {
@@ -254,18 +266,7 @@ impl OrderMutation {
         ctx: &Context<'_>,
         input: ModifyOrderInput,
     ) -> async_graphql::Result<OrderChangePayload> {
-        may_change(ctx, &input.order_id).await?;
-        let s = state(ctx)?;
-        let (new_id, old_id) = orders::modify(&s.db, &input).await.gql()?;
-        let found = crate::service::conflicts::after_create(&s.db, &s.search, new_id)
-            .await
-            .gql()?;
-        let found = crate::graphql::bench_officer::in_scope(ctx, found).await?;
-        Ok(OrderChangePayload {
-            order: fetch(ctx, new_id).await?,
-            previous_order: fetch(ctx, old_id).await?,
-            conflicts: crate::graphql::bench_officer::conflicts_out(ctx, found),
-        })
+        change_order(ctx, OrderChange::Modify(input.into())).await
     }
 
     /// Enters a renewal that supersedes the given order after hearing.
@@ -274,18 +275,7 @@ impl OrderMutation {
         ctx: &Context<'_>,
         input: RenewOrderInput,
     ) -> async_graphql::Result<OrderChangePayload> {
-        may_change(ctx, &input.order_id).await?;
-        let s = state(ctx)?;
-        let (new_id, old_id) = orders::renew(&s.db, &input).await.gql()?;
-        let found = crate::service::conflicts::after_create(&s.db, &s.search, new_id)
-            .await
-            .gql()?;
-        let found = crate::graphql::bench_officer::in_scope(ctx, found).await?;
-        Ok(OrderChangePayload {
-            order: fetch(ctx, new_id).await?,
-            previous_order: fetch(ctx, old_id).await?,
-            conflicts: crate::graphql::bench_officer::conflicts_out(ctx, found),
-        })
+        change_order(ctx, OrderChange::Renew(input.into())).await
     }
 
     /// Records a court order terminating the order.
@@ -295,7 +285,9 @@ impl OrderMutation {
         input: TerminateOrderInput,
     ) -> async_graphql::Result<OrderPayload> {
         may_change(ctx, &input.order_id).await?;
-        let id = orders::terminate(&state(ctx)?.db, &input).await.gql()?;
+        let id = lifecycle::terminate(&state(ctx)?.db, &input.into())
+            .await
+            .gql()?;
         Ok(OrderPayload {
             order: fetch(ctx, id).await?,
         })
@@ -308,7 +300,9 @@ impl OrderMutation {
         input: CancelOrderInput,
     ) -> async_graphql::Result<OrderPayload> {
         may_change(ctx, &input.order_id).await?;
-        let id = orders::cancel(&state(ctx)?.db, &input).await.gql()?;
+        let id = lifecycle::cancel(&state(ctx)?.db, &input.into())
+            .await
+            .gql()?;
         Ok(OrderPayload {
             order: fetch(ctx, id).await?,
         })
@@ -329,24 +323,12 @@ impl CourtMutation {
         code: String,
         mode: crate::domain::codes::ParticipationMode,
     ) -> async_graphql::Result<crate::graphql::types::Court> {
-        use sea_orm::{
-            ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
-        };
         let code = CourtCode::parse("code", &code)
             .map_err(AppError::from)
             .gql()?;
-        let db = &state(ctx)?.db;
-        let court = entities::court::Entity::find()
-            .filter(entities::court::Column::Code.eq(code.as_str()))
-            .one(db)
+        let saved = refs::set_participation(&state(ctx)?.db, &code, mode)
             .await
-            .gql()?
-            .ok_or_else(|| AppError::not_found(format!("court {}", code.as_str())))
             .gql()?;
-        let mut m = court.into_active_model();
-        m.participation_mode = Set(mode.as_db().to_owned());
-        m.updated_at = Set(chrono::Utc::now());
-        let saved = m.update(db).await.gql()?;
         Ok(crate::graphql::types::Court(saved))
     }
 }

@@ -18,9 +18,9 @@ use crate::graphql::loaders::{AgencyId, CourtId, OrderId, PersonId};
 use crate::graphql::types::{Agency, Court, FormRule, Node, Order, Person};
 use crate::graphql::{GqlResult, loader, state};
 use crate::ids::{self, Kind};
-use crate::service::case_lookup;
 use crate::service::reads::{MAX_PAGE, OrderFilter};
 use crate::service::scope::Scope;
+use crate::service::{case_lookup, refs};
 
 #[derive(Default)]
 pub struct NodeQuery;
@@ -149,16 +149,7 @@ impl OrderQuery {
             let code = CourtCode::parse("court", &code)
                 .map_err(AppError::from)
                 .gql()?;
-            let c = court::Entity::find()
-                .filter(court::Column::Code.eq(code.as_str()))
-                .one(db)
-                .await
-                .gql()?
-                .ok_or_else(|| {
-                    AppError::invalid("court", format!("no court with code {}", code.as_str()))
-                })
-                .gql()?;
-            court_id = Some(c.id);
+            court_id = Some(refs::court_id(db, "court", &code).await.gql()?);
         }
         let scope = Scope::of(db, caller(ctx)?).await.gql()?;
         // The orders and what the selection shows of them in one read, for the loaders to hand
@@ -210,16 +201,11 @@ impl OrderQuery {
                 let code = CourtCode::parse("court", &code)
                     .map_err(AppError::from)
                     .gql()?;
-                let c = court::Entity::find()
-                    .filter(court::Column::Code.eq(code.as_str()))
-                    .one(&state(ctx)?.db)
-                    .await
-                    .gql()?
-                    .ok_or_else(|| {
-                        AppError::invalid("court", format!("no court with code {}", code.as_str()))
-                    })
-                    .gql()?;
-                Some(c.id)
+                Some(
+                    refs::court_id(&state(ctx)?.db, "court", &code)
+                        .await
+                        .gql()?,
+                )
             }
             None => None,
         };
@@ -306,9 +292,7 @@ impl CourtQuery {
         let code = CourtCode::parse("code", &code)
             .map_err(AppError::from)
             .gql()?;
-        match court::Entity::find()
-            .filter(court::Column::Code.eq(code.as_str()))
-            .one(&state(ctx)?.db)
+        match refs::court_by_code(&state(ctx)?.db, code.as_str())
             .await
             .gql()?
         {
@@ -336,12 +320,7 @@ impl CourtQuery {
         ori: String,
     ) -> async_graphql::Result<Option<Agency>> {
         let ori = Ori::parse("ori", &ori).map_err(AppError::from).gql()?;
-        match agency::Entity::find()
-            .filter(agency::Column::Ori.eq(ori.as_str()))
-            .one(&state(ctx)?.db)
-            .await
-            .gql()?
-        {
+        match refs::agency_by_ori(&state(ctx)?.db, &ori).await.gql()? {
             Some(a) => Ok(Some(Agency(a))),
             None => Err(AppError::not_found(format!("agency {}", ori.as_str()))).gql(),
         }

@@ -178,7 +178,7 @@ async fn receive(
         }
         (None, Some(text)) => {
             let input = parse_record(&text)?;
-            let (id, stored) = upload::register(db, images, who, &input, kind, file).await?;
+            let (id, stored) = upload::register(db, images, who, &input.into(), kind, file).await?;
             Ok((stored, ids::encode(Kind::Order, id)))
         }
         _ => Err(AppError::invalid(

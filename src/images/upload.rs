@@ -27,7 +27,6 @@ use sea_orm::{
 
 use crate::domain::time;
 use crate::error::{AppError, AppResult};
-use crate::graphql::inputs::ImageOnlyOrderInput;
 use crate::ids::{self, Kind};
 use crate::images::Images;
 use crate::images::access::{AuditEvent, Requester};
@@ -36,6 +35,7 @@ use crate::images::inspect::inspect;
 use crate::images::kind::ImageKind;
 use crate::images::spool::{Spooled, sha256_hex, spool};
 use crate::images::store::{original_key, preview_key};
+use crate::service::commands::ImageOnlyOrder;
 use crate::service::image_only;
 use crate::service::refs::Refs;
 
@@ -145,7 +145,7 @@ pub async fn register(
     db: &DatabaseConnection,
     images: &Images,
     who: &Requester,
-    record: &ImageOnlyOrderInput,
+    record: &ImageOnlyOrder,
     kind: ImageKind,
     file: Received,
 ) -> AppResult<(i32, Stored)> {

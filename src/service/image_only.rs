@@ -18,8 +18,8 @@ use crate::domain::codes::{
 use crate::domain::order_rules::OrderKind;
 use crate::domain::time;
 use crate::error::{AppError, AppResult};
-use crate::graphql::inputs::{CreateOrderInput, ImageOnlyOrderInput, NewPersonInput, PartyInput};
 use crate::ids::{self, Kind};
+use crate::service::commands::{CreateOrder, ImageOnlyOrder, Party, PersonDetails};
 use crate::service::model::{Conditions, NewOrder};
 use crate::service::orders::{
     check_existing_persons, event, insert_batch, insert_chunked, insert_parties, order_row,
@@ -30,7 +30,7 @@ use crate::service::validate;
 
 /// Validates an index record into an order marked image-only (form, kind and terms not keyed).
 pub fn validate_record(
-    input: &ImageOnlyOrderInput,
+    input: &ImageOnlyOrder,
     refs: &Refs,
     now: DateTime<Utc>,
 ) -> Result<NewOrder, Invalid> {
@@ -49,14 +49,14 @@ pub fn validate_record(
         Some(t) => validate::issued_at("issuedAt", t, now)?,
         None => time::to_seconds(now),
     };
-    let parties: Vec<PartyInput> = input
+    let parties: Vec<Party> = input
         .parties
         .iter()
-        .map(|p| PartyInput {
+        .map(|p| Party {
             role: p.role,
             relationship: None,
             person_id: None,
-            person: Some(NewPersonInput {
+            person: Some(PersonDetails {
                 party_type: p
                     .organization_name
                     .as_ref()
@@ -64,22 +64,10 @@ pub fn validate_record(
                 last_name: p.last_name.clone(),
                 first_name: p.first_name.clone(),
                 middle_name: p.middle_name.clone(),
-                suffix: None,
                 organization_name: p.organization_name.clone(),
-                aliases: Vec::new(),
                 dob: p.dob,
-                estimated_age: None,
-                sex: None,
-                race: None,
-                height_inches: None,
-                weight_pounds: None,
-                hair: None,
-                eye: None,
-                driver_license_number: None,
-                driver_license_state: None,
-                address: None,
-                phone: None,
                 confidential: p.confidential,
+                ..PersonDetails::default()
             }),
         })
         .collect();
@@ -131,7 +119,7 @@ pub async fn insert_record<C: ConnectionTrait>(conn: &C, new: &NewOrder) -> AppR
 pub async fn complete(
     db: &DatabaseConnection,
     order_gid: &str,
-    input: &CreateOrderInput,
+    input: &CreateOrder,
 ) -> AppResult<i32> {
     let order_id = ids::decode("orderId", Kind::Order, order_gid)?;
     let refs = Refs::load(db).await?;

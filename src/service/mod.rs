@@ -1,12 +1,14 @@
 //! Plain service functions under the resolvers, the CLI import and the demo generator.
 
 pub mod case_lookup;
+pub mod commands;
 pub mod conflicts;
 pub mod expiry;
 pub mod history;
 pub mod identity;
 pub mod image_only;
 pub mod joined;
+pub mod lifecycle;
 pub mod model;
 pub mod orders;
 pub mod reads;
@@ -14,4 +16,5 @@ pub mod refs;
 pub mod scope;
 pub mod statements;
 pub mod statistics;
+pub mod successor;
 pub mod validate;

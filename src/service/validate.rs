@@ -1,4 +1,5 @@
-//! Turns input (GraphQL or NDJSON) into validated write models. Every error names its field path.
+//! Turns commands (`service::commands`, from GraphQL or NDJSON) into validated write models.
+//! Every error names its field path.
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::domain::Invalid;
@@ -14,8 +15,8 @@ use crate::domain::order_rules::{
 };
 use crate::domain::ori::Ori;
 use crate::domain::time::to_seconds;
-use crate::graphql::inputs::{ConditionsInput, CreateOrderInput, NewPersonInput, PartyInput};
 use crate::ids::{self, Kind};
+use crate::service::commands::{CreateOrder, Party, PersonDetails, Terms};
 use crate::service::model::{Conditions, NewAlias, NewOrder, NewParty, NewPerson, PartyPerson};
 use crate::service::refs::{CourtRef, Refs};
 
@@ -24,9 +25,9 @@ pub const MAX_PARTIES: usize = 50;
 /// Clock skew tolerated on issue times sent by other systems.
 const FUTURE_SKEW: Duration = Duration::minutes(5);
 
-/// Validates a `createOrder` input.
+/// Validates a `createOrder` command.
 pub fn create_order(
-    input: &CreateOrderInput,
+    input: &CreateOrder,
     refs: &Refs,
     now: DateTime<Utc>,
 ) -> Result<NewOrder, Invalid> {
@@ -59,7 +60,7 @@ pub fn create_order(
         rule.form,
     )?;
     let hearing_date = hearing_date("hearingDate", input.hearing_date, issued_at)?;
-    let conditions = conditions(&input.conditions, issued_at).map_err(|e| e.at("conditions"))?;
+    let conditions = conditions(&input.terms, issued_at).map_err(|e| e.at("conditions"))?;
     let (source, entered_by_court_id, entered_by_agency_id) = entry(input, court.id, refs)?;
     let parties = parties(&input.parties, input.family, now.date_naive())?;
     Ok(NewOrder {
@@ -144,7 +145,7 @@ pub fn text(field: &str, s: Option<&str>, max: usize) -> Result<Option<String>, 
 }
 
 /// Validates the terms of an order.
-pub fn conditions(c: &ConditionsInput, issued_at: DateTime<Utc>) -> Result<Conditions, Invalid> {
+pub fn conditions(c: &Terms, issued_at: DateTime<Utc>) -> Result<Conditions, Invalid> {
     let mut pco_codes = c
         .pco_codes
         .iter()
@@ -194,7 +195,7 @@ pub fn conditions(c: &ConditionsInput, issued_at: DateTime<Utc>) -> Result<Condi
 }
 
 fn entry(
-    input: &CreateOrderInput,
+    input: &CreateOrder,
     court_id: i32,
     refs: &Refs,
 ) -> Result<(EntrySource, Option<i32>, Option<i32>), Invalid> {
@@ -222,7 +223,7 @@ fn entry(
 }
 
 pub fn parties(
-    input: &[PartyInput],
+    input: &[Party],
     family: OrderFamily,
     today: NaiveDate,
 ) -> Result<Vec<NewParty>, Invalid> {
@@ -297,7 +298,7 @@ pub fn parties(
 }
 
 /// Validates a new person or organization.
-pub fn person(p: &NewPersonInput, today: NaiveDate) -> Result<NewPerson, Invalid> {
+pub fn person(p: &PersonDetails, today: NaiveDate) -> Result<NewPerson, Invalid> {
     let party_type = p.party_type.unwrap_or(PartyType::Individual);
     let (last, first, middle, suffix, org) = match party_type {
         PartyType::Individual => {

@@ -1,0 +1,287 @@
+//! Modification and renewal: one path for both. Each enters a new order of the same chain (same
+//! court, case, parties; terms as changed) and marks the order it supersedes, in one transaction;
+//! they differ only in what may change and in the rules the new order's dates must follow.
+use chrono::{DateTime, Utc};
+use entities::{order, order_event, order_party};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use crate::domain::case_number::CaseNumber;
+use crate::domain::codes::{
+    BradyIndicator, ContactLevel, EntrySource, EventKind, PartyRole, PcoCode,
+};
+use crate::domain::order_rules::{
+    Limit, OrderFamily, OrderKind, check_expiry, check_form, check_minimum, implied_expiry,
+    renewable, renewal_limit,
+};
+use crate::domain::renewal::{DvRenewal, check_dv_renewal};
+use crate::domain::time;
+use crate::error::{AppError, AppResult};
+use crate::search::Search;
+use crate::service::commands::{ModifyOrder, OrderChange, Patch, RenewOrder};
+use crate::service::conflicts::{self, Conflict};
+use crate::service::lifecycle::{CHANGED_ELSEWHERE, load_order, require_open, set_once};
+use crate::service::model::{Conditions, NewOrder, NewParty, PartyPerson, Supersedes};
+use crate::service::orders::{event, first, insert_batch};
+use crate::service::validate;
+
+/// A successor entered: the new order, the one it superseded, and the active orders of other
+/// chains the new one conflicts with (a successor is a new order and is checked like one).
+#[derive(Debug)]
+pub struct Changed {
+    pub order_id: i32,
+    pub previous_order_id: i32,
+    pub conflicts: Vec<Conflict>,
+}
+
+/// `modifyOrder` and `renewOrder` as a whole: enters the successor, then checks it for conflicts.
+pub async fn change_checked(
+    db: &DatabaseConnection,
+    search: &Search,
+    change: &OrderChange,
+) -> AppResult<Changed> {
+    let (order_id, previous_order_id) = change_order(db, change).await?;
+    let conflicts = conflicts::after_create(db, search, order_id).await?;
+    Ok(Changed {
+        order_id,
+        previous_order_id,
+        conflicts,
+    })
+}
+
+/// Enters the successor order and supersedes the old one. Returns (new id, old id).
+pub async fn change_order(db: &DatabaseConnection, change: &OrderChange) -> AppResult<(i32, i32)> {
+    let now = time::now();
+    let (issued_at, action, kind, too_early) = match change {
+        OrderChange::Modify(m) => (
+            m.issued_at,
+            "modify",
+            EventKind::Modified,
+            "a modification cannot be issued before the order it modifies",
+        ),
+        OrderChange::Renew(r) => (
+            r.issued_at,
+            "renew",
+            EventKind::Renewed,
+            "a renewal cannot be issued before the order it renews",
+        ),
+    };
+    let issued_at = validate::issued_at("issuedAt", issued_at, now)?;
+    let reason = match change {
+        OrderChange::Modify(m) => {
+            validate::text("reason", m.reason.as_deref(), validate::MAX_TEXT)?
+        }
+        OrderChange::Renew(_) => None,
+    };
+    let txn = crate::db::begin_write(db).await?;
+    let old = load_order(&txn, "orderId", change.order_id()).await?;
+    require_open(&old, now, action)?;
+    if matches!(change, OrderChange::Renew(_)) {
+        check_renewable(&old)?;
+    }
+    if issued_at < old.issued_at {
+        return Err(AppError::invalid("issuedAt", too_early));
+    }
+    let mut new = successor_template(&txn, &old, issued_at).await?;
+    match change {
+        OrderChange::Modify(m) => modified(&mut new, m, issued_at)?,
+        OrderChange::Renew(r) => renewed(&mut new, r, &old, issued_at)?,
+    }
+    let new_id = first(insert_batch(&txn, std::slice::from_ref(&new)).await?)?;
+    supersede(&txn, &old, new_id, issued_at, kind, reason).await?;
+    txn.commit().await?;
+    Ok((new_id, old.id))
+}
+
+/// Only some orders are renewed; the others end, and a new order is issued instead.
+fn check_renewable(old: &order::Model) -> AppResult<()> {
+    let family = OrderFamily::from_db(&old.family)?;
+    let kind = OrderKind::from_db(&old.kind)?;
+    if !renewable(family, kind) {
+        return Err(AppError::conflict(format!(
+            "a {} order of kind {} cannot be renewed; issue a new order",
+            old.form_number,
+            kind.as_db()
+        )));
+    }
+    Ok(())
+}
+
+/// A modification: any of form, kind, dates, judicial officer and terms, each checked against
+/// the (possibly new) form's rules.
+fn modified(new: &mut NewOrder, input: &ModifyOrder, issued_at: DateTime<Utc>) -> AppResult<()> {
+    let rule = check_form(
+        "formNumber",
+        new.family,
+        input.form_number.as_deref().unwrap_or(new.form_number),
+    )?;
+    validate::check_kind(rule, input.kind)?;
+    new.form_number = rule.form;
+    new.kind = rule.kind;
+    match input.expires_at {
+        Patch::Keep => {}
+        Patch::Clear => new.expires_at = None,
+        Patch::Set(t) => new.expires_at = Some(time::to_seconds(t)),
+    }
+    if new.expires_at.is_none() {
+        new.expires_at = implied_expiry(rule, issued_at);
+    }
+    check_minimum("expiresAt", rule, issued_at, new.expires_at)?;
+    check_expiry(
+        "expiresAt",
+        issued_at,
+        new.expires_at,
+        rule.expiry_required,
+        rule.limit,
+        rule.citation,
+        rule.form,
+    )?;
+    match input.hearing_date {
+        Patch::Keep => {}
+        Patch::Clear => new.hearing_date = None,
+        Patch::Set(d) => {
+            new.hearing_date = validate::hearing_date("hearingDate", Some(d), issued_at)?;
+        }
+    }
+    if let Some(j) = &input.judicial_officer {
+        new.judicial_officer = validate::text("judicialOfficer", Some(j), 120)?;
+    }
+    if let Some(c) = &input.terms {
+        new.conditions = validate::conditions(c, issued_at).map_err(|e| e.at("conditions"))?;
+    }
+    Ok(())
+}
+
+/// A renewal: a new expiry under the renewal limits (and, for a domestic violence order, the
+/// request's timing), optionally a new form of the same kind and a judicial officer.
+fn renewed(
+    new: &mut NewOrder,
+    input: &RenewOrder,
+    old: &order::Model,
+    issued_at: DateTime<Utc>,
+) -> AppResult<()> {
+    let (family, kind) = (new.family, new.kind);
+    if let Some(f) = &input.form_number {
+        let rule = check_form("formNumber", family, f)?;
+        if rule.kind != kind {
+            return Err(AppError::invalid(
+                "formNumber",
+                format!("form {} is not a {} order", rule.form, kind.as_db()),
+            ));
+        }
+        new.form_number = rule.form;
+    }
+    new.expires_at = input.expires_at.map(time::to_seconds);
+    if family == OrderFamily::Dv {
+        check_dv_renewal(DvRenewal {
+            old_expires_at: old.expires_at,
+            issued_at,
+            expires_at: new.expires_at,
+            request_filed_on: input.request_filed_on,
+        })?;
+    }
+    let (limit, citation) = renewal_limit(family);
+    let required = !matches!(limit, Limit::Unlimited);
+    check_expiry(
+        "expiresAt",
+        issued_at,
+        new.expires_at,
+        required,
+        limit,
+        citation,
+        "a renewal",
+    )?;
+    if let Some(j) = &input.judicial_officer {
+        new.judicial_officer = validate::text("judicialOfficer", Some(j), 120)?;
+    }
+    Ok(())
+}
+
+/// The terms an order was stored with.
+fn conditions_of(o: &order::Model) -> AppResult<Conditions> {
+    Ok(Conditions {
+        pco_codes: PcoCode::list_from_db(&o.pco_codes),
+        contact_level: ContactLevel::from_db(&o.contact_level)?,
+        stay_away_yards: o.stay_away_yards,
+        move_out: o.move_out,
+        firearm_relinquishment: o.firearm_relinquishment,
+        firearm_due_at: o.firearm_due_at,
+        brady_indicator: BradyIndicator::from_db(&o.brady_indicator)?,
+        special_conditions: o.special_conditions.clone(),
+        notes: o.notes.clone(),
+    })
+}
+
+/// The order as a template for its successor: same court, case, parties and terms.
+async fn successor_template<C: ConnectionTrait>(
+    conn: &C,
+    o: &order::Model,
+    issued_at: DateTime<Utc>,
+) -> AppResult<NewOrder> {
+    let parties = order_party::Entity::find()
+        .filter(order_party::Column::OrderId.eq(o.id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|p| {
+            Ok(NewParty {
+                role: PartyRole::from_db(&p.role)?,
+                relationship: p.relationship,
+                person: PartyPerson::Existing(p.person_id),
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    let family = OrderFamily::from_db(&o.family)?;
+    let form = check_form("formNumber", family, &o.form_number)?;
+    Ok(NewOrder {
+        court_id: o.court_id,
+        case_number: CaseNumber::parse("caseNumber", &o.case_number)?,
+        family,
+        form_number: form.form,
+        kind: OrderKind::from_db(&o.kind)?,
+        issued_at,
+        hearing_date: o.hearing_date,
+        expires_at: o.expires_at,
+        judicial_officer: o.judicial_officer.clone(),
+        conditions: conditions_of(o)?,
+        source: EntrySource::from_db(&o.source)?,
+        entered_by_court_id: o.entered_by_court_id,
+        entered_by_agency_id: o.entered_by_agency_id,
+        parties,
+        supersedes: Some(Supersedes {
+            order_id: o.id,
+            chain_root_id: o.chain_root_id,
+        }),
+        image_only: false,
+    })
+}
+
+/// Marks `old` superseded by `new_id` and records the event on it.
+async fn supersede<C: ConnectionTrait>(
+    conn: &C,
+    old: &order::Model,
+    new_id: i32,
+    at: DateTime<Utc>,
+    kind: EventKind,
+    reason: Option<String>,
+) -> AppResult<()> {
+    set_once(
+        conn,
+        old.id,
+        order::Column::SupersededAt,
+        at,
+        true,
+        CHANGED_ELSEWHERE,
+    )
+    .await?;
+    order_event::Entity::insert(event(
+        old.id,
+        kind,
+        at,
+        Some(new_id),
+        reason,
+        EntrySource::Court,
+    ))
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
