@@ -133,76 +133,20 @@ impl Generator {
         }
     }
 
+    /// The parties of a chain of `family` filed in `court`, and for a counter-order the court
+    /// of the earlier chain (where it is filed instead).
     pub(super) fn parties(
         &mut self,
         family: OrderFamily,
         court: usize,
     ) -> (Vec<PlannedParty>, Option<usize>) {
-        let relationships: &[&str] = match family {
-            OrderFamily::Dv | OrderFamily::Epo | OrderFamily::OutOfState => &[
-                "spouse",
-                "former spouse",
-                "dating",
-                "former dating",
-                "cohabitant",
-                "parent of child together",
-            ],
-            OrderFamily::Ch => &[
-                "neighbor",
-                "acquaintance",
-                "co-worker",
-                "former friend",
-                "stranger",
-                "landlord",
-            ],
-            OrderFamily::Ea => &["adult child", "caregiver", "relative", "neighbor"],
-            OrderFamily::Wv => &["former employee", "customer", "stranger"],
-            OrderFamily::Sv => &["student", "former student", "stranger"],
-            OrderFamily::Jv => &["sibling", "parent", "classmate"],
-            OrderFamily::Cr => &["spouse", "dating", "family member", "acquaintance"],
-            OrderFamily::Gv | OrderFamily::Rt => &[],
-        };
+        let relationships = relationships(family);
         let relationship =
             (!relationships.is_empty()).then(|| (*pick(&mut self.rng, relationships)).to_owned());
-        // A counter-order: the protected person of an earlier chain now restrained, same court.
-        if matches!(family, OrderFamily::Dv | OrderFamily::Ch)
-            && !self.pairs.is_empty()
-            && self.rng.random_bool(0.03)
-        {
-            let (r, p, c) = *pick(&mut self.rng, &self.pairs);
-            return (
-                vec![
-                    PlannedParty {
-                        role: PartyRole::Restrained,
-                        relationship,
-                        who: Who::Old(p),
-                    },
-                    PlannedParty {
-                        role: PartyRole::Protected,
-                        relationship: None,
-                        who: Who::Old(r),
-                    },
-                ],
-                Some(c),
-            );
+        if let Some(counter) = self.counter_order(family, &relationship) {
+            return counter;
         }
-        let (restrained_sex, protected_sex) =
-            if matches!(family, OrderFamily::Dv | OrderFamily::Epo | OrderFamily::Cr) {
-                let x = self.rng.random::<f64>();
-                if x < 0.72 {
-                    (Sex::Male, Sex::Female)
-                } else if x < 0.81 {
-                    (Sex::Female, Sex::Male)
-                } else if x < 0.91 {
-                    (Sex::Male, Sex::Male)
-                } else {
-                    (Sex::Female, Sex::Female)
-                }
-            } else if self.rng.random_bool(0.65) {
-                (Sex::Male, Sex::Unknown)
-            } else {
-                (Sex::Female, Sex::Unknown)
-            };
+        let (restrained_sex, protected_sex) = self.sexes(family);
         let restrained_age = if family == OrderFamily::Jv {
             (12, 17)
         } else {
@@ -241,6 +185,64 @@ impl Generator {
                 who: protected,
             },
         ];
+        self.additional_protected(family, &mut parties);
+        let _ = court;
+        (parties, None)
+    }
+
+    /// Now and then a counter-order: the protected person of an earlier chain now restrained,
+    /// in that chain's court.
+    fn counter_order(
+        &mut self,
+        family: OrderFamily,
+        relationship: &Option<String>,
+    ) -> Option<(Vec<PlannedParty>, Option<usize>)> {
+        if !(matches!(family, OrderFamily::Dv | OrderFamily::Ch)
+            && !self.pairs.is_empty()
+            && self.rng.random_bool(0.03))
+        {
+            return None;
+        }
+        let (r, p, c) = *pick(&mut self.rng, &self.pairs);
+        Some((
+            vec![
+                PlannedParty {
+                    role: PartyRole::Restrained,
+                    relationship: relationship.clone(),
+                    who: Who::Old(p),
+                },
+                PlannedParty {
+                    role: PartyRole::Protected,
+                    relationship: None,
+                    who: Who::Old(r),
+                },
+            ],
+            Some(c),
+        ))
+    }
+
+    /// Sexes of the restrained and the protected person.
+    fn sexes(&mut self, family: OrderFamily) -> (Sex, Sex) {
+        if matches!(family, OrderFamily::Dv | OrderFamily::Epo | OrderFamily::Cr) {
+            let x = self.rng.random::<f64>();
+            if x < 0.72 {
+                (Sex::Male, Sex::Female)
+            } else if x < 0.81 {
+                (Sex::Female, Sex::Male)
+            } else if x < 0.91 {
+                (Sex::Male, Sex::Male)
+            } else {
+                (Sex::Female, Sex::Female)
+            }
+        } else if self.rng.random_bool(0.65) {
+            (Sex::Male, Sex::Unknown)
+        } else {
+            (Sex::Female, Sex::Unknown)
+        }
+    }
+
+    /// Children protected by a DV or EPO order, an employer protected by a workplace one.
+    fn additional_protected(&mut self, family: OrderFamily, parties: &mut Vec<PlannedParty>) {
         if matches!(family, OrderFamily::Dv | OrderFamily::Epo) && self.rng.random_bool(0.3) {
             for _ in 0..self.rng.random_range(1..=3) {
                 parties.push(PlannedParty {
@@ -261,7 +263,33 @@ impl Generator {
                 ]))),
             });
         }
-        let _ = court;
-        (parties, None)
+    }
+}
+
+/// Relationships of the restrained to the protected person that a chain of `family` may state.
+fn relationships(family: OrderFamily) -> &'static [&'static str] {
+    match family {
+        OrderFamily::Dv | OrderFamily::Epo | OrderFamily::OutOfState => &[
+            "spouse",
+            "former spouse",
+            "dating",
+            "former dating",
+            "cohabitant",
+            "parent of child together",
+        ],
+        OrderFamily::Ch => &[
+            "neighbor",
+            "acquaintance",
+            "co-worker",
+            "former friend",
+            "stranger",
+            "landlord",
+        ],
+        OrderFamily::Ea => &["adult child", "caregiver", "relative", "neighbor"],
+        OrderFamily::Wv => &["former employee", "customer", "stranger"],
+        OrderFamily::Sv => &["student", "former student", "stranger"],
+        OrderFamily::Jv => &["sibling", "parent", "classmate"],
+        OrderFamily::Cr => &["spouse", "dating", "family member", "acquaintance"],
+        OrderFamily::Gv | OrderFamily::Rt => &[],
     }
 }
