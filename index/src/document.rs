@@ -4,7 +4,6 @@
 use std::collections::HashSet;
 
 use tantivy::TantivyDocument;
-use tantivy::schema::Field;
 
 use crate::names::{self, given_key, norm_case_number, norm_county, norm_court, surname_key};
 use crate::pairs::name_pairs;
@@ -18,11 +17,6 @@ impl PersonIndex {
         let f = &self.f;
         let mut doc = TantivyDocument::default();
         doc.add_i64(f.pid, p.person_id);
-        let mut sur: HashSet<String> = HashSet::new();
-        let mut given: HashSet<String> = HashSet::new();
-        let mut sur_ph: HashSet<String> = HashSet::new();
-        let mut given_ph: HashSet<String> = HashSet::new();
-        let mut pairs: HashSet<String> = HashSet::new();
         let mut names = vec![StoredName {
             last: p.last_name.clone(),
             first: p.first_name.clone(),
@@ -35,42 +29,18 @@ impl PersonIndex {
             middle: None,
             alias: true,
         }));
-        for n in &names {
-            // placeholders are not searchable (see `placeholder`)
-            let sk = surname_key(&placeholder::meaningful(&n.last).unwrap_or_default());
-            for form in &sk.forms {
-                sur.insert(form.text.clone());
-                if form.core.is_some() {
-                    sur_ph.extend(form.codes.iter().cloned());
-                }
-            }
-            for (i, part) in [&n.first, &n.middle].into_iter().enumerate() {
-                let Some(part) = part.as_deref().and_then(placeholder::meaningful) else {
-                    continue;
-                };
-                let gk = given_key(&part);
-                if i == 0 {
-                    // pairs of the surname with the first given name only
-                    pairs.extend(name_pairs(&sk, &gk, &[]));
-                }
-                for form in &gk.forms {
-                    given.insert(form.text.clone());
-                    if form.kind == names::FormKind::Core {
-                        given_ph.extend(form.codes.iter().cloned());
-                    }
-                }
-            }
-        }
-        let add_all = |doc: &mut TantivyDocument, field: Field, values: HashSet<String>| {
+        let terms = NameTerms::of(&names);
+        for (field, values) in [
+            (f.sur, terms.sur),
+            (f.given, terms.given),
+            (f.sur_ph, terms.sur_ph),
+            (f.given_ph, terms.given_ph),
+            (f.pair, terms.pairs),
+        ] {
             for v in values {
                 doc.add_text(field, v);
             }
-        };
-        add_all(&mut doc, f.sur, sur);
-        add_all(&mut doc, f.given, given);
-        add_all(&mut doc, f.sur_ph, sur_ph);
-        add_all(&mut doc, f.given_ph, given_ph);
-        add_all(&mut doc, f.pair, pairs);
+        }
         if let Some(d) = p.dob {
             doc.add_text(f.dob, ymd(d));
         }
@@ -99,5 +69,49 @@ impl PersonIndex {
         };
         doc.add_text(f.blob, serde_json::to_string(&stored)?);
         Ok(doc)
+    }
+}
+
+/// A person's name terms, by field: surname and given-name spellings, their phonetic codes,
+/// and surname-and-first-given-name pairs.
+#[derive(Default)]
+struct NameTerms {
+    sur: HashSet<String>,
+    given: HashSet<String>,
+    sur_ph: HashSet<String>,
+    given_ph: HashSet<String>,
+    pairs: HashSet<String>,
+}
+
+impl NameTerms {
+    fn of(names: &[StoredName]) -> Self {
+        let mut t = Self::default();
+        for n in names {
+            // placeholders are not searchable (see `placeholder`)
+            let sk = surname_key(&placeholder::meaningful(&n.last).unwrap_or_default());
+            for form in &sk.forms {
+                t.sur.insert(form.text.clone());
+                if form.core.is_some() {
+                    t.sur_ph.extend(form.codes.iter().cloned());
+                }
+            }
+            for (i, part) in [&n.first, &n.middle].into_iter().enumerate() {
+                let Some(part) = part.as_deref().and_then(placeholder::meaningful) else {
+                    continue;
+                };
+                let gk = given_key(&part);
+                if i == 0 {
+                    // pairs of the surname with the first given name only
+                    t.pairs.extend(name_pairs(&sk, &gk, &[]));
+                }
+                for form in &gk.forms {
+                    t.given.insert(form.text.clone());
+                    if form.kind == names::FormKind::Core {
+                        t.given_ph.extend(form.codes.iter().cloned());
+                    }
+                }
+            }
+        }
+        t
     }
 }
