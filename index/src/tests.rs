@@ -1,5 +1,10 @@
 //! Behaviour tests; all names are synthetic.
 
+use std::collections::HashSet;
+
+use tantivy::Index;
+use tantivy::schema::{STRING, Schema};
+
 use super::*;
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {

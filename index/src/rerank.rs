@@ -1,0 +1,109 @@
+//! Re-ranks candidate records into hits: name agreement weighted by surname rarity, graded DOB
+//! agreement and the case number, with the reasons each hit matched.
+
+use std::collections::HashMap;
+
+use tantivy::schema::Field;
+use tantivy::{Searcher, Term};
+
+use chrono::NaiveDate;
+
+use crate::rank::{
+    KeyCache, QueryVariant, StoredPerson, score_dob, score_names, score_partial_dob,
+};
+use crate::search::Candidates;
+use crate::{Hit, SearchQuery};
+
+/// Hits scoring below this are noise: a given name alone (0.45 at best) is not a match, a
+/// surname alone (0.55), an exact DOB alone (0.5) or a case number (1.0) is.
+const MIN_SCORE: f32 = 0.5;
+
+/// What each candidate is compared with.
+pub(crate) struct Rerank<'a> {
+    pub(crate) q: &'a SearchQuery,
+    /// The readings of the query's name (none without a name).
+    pub(crate) variants: &'a [QueryVariant],
+    /// The normalised case number.
+    pub(crate) case: Option<&'a str>,
+}
+
+impl Rerank<'_> {
+    /// The candidates scoring at least [`MIN_SCORE`], best first (ties by person id), at most
+    /// `limit`. Surname rarity is read from `sur`'s document frequencies.
+    pub(crate) fn hits(
+        &self,
+        searcher: &Searcher,
+        sur: Field,
+        candidates: Candidates,
+        limit: usize,
+    ) -> Vec<Hit> {
+        let n_docs = searcher.num_docs().max(1) as f32;
+        let mut idf_cache: HashMap<String, f32> = HashMap::new();
+        let mut weight = |tok: &str| -> f32 {
+            if let Some(w) = idf_cache.get(tok) {
+                return *w;
+            }
+            let df = searcher
+                .doc_freq(&Term::from_field_text(sur, tok))
+                .unwrap_or(0) as f32;
+            let w = (1.0 + n_docs / (df + 1.0)).ln().max(0.05);
+            idf_cache.insert(tok.to_owned(), w);
+            w
+        };
+        let today = chrono::Utc::now().date_naive();
+        let Candidates { persons, keys } = candidates;
+        let mut hits: Vec<Hit> = persons
+            .iter()
+            .filter_map(|person| self.hit(person, &keys, &mut weight, today))
+            .collect();
+        hits.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(a.person_id.cmp(&b.person_id))
+        });
+        hits.truncate(limit);
+        hits
+    }
+
+    /// `person` as a hit, if it scores at least [`MIN_SCORE`]. `keys` must hold its names.
+    fn hit(
+        &self,
+        person: &StoredPerson,
+        keys: &KeyCache,
+        weight: &mut dyn FnMut(&str) -> f32,
+        today: NaiveDate,
+    ) -> Option<Hit> {
+        let mut score = 0.0f32;
+        let mut explanation = Vec::new();
+        if !self.variants.is_empty()
+            && let Some(ns) = score_names(self.variants, person, keys, weight)
+        {
+            score += ns.score;
+            explanation.extend(ns.explanation);
+        }
+        let dob_score = match (self.q.dob, &self.q.dob_partial) {
+            (Some(qd), _) => score_dob(qd, person, today),
+            (None, Some(p)) => score_partial_dob(p, person),
+            (None, None) => None,
+        };
+        if let Some((s, e)) = dob_score {
+            score += 0.5 * s;
+            explanation.push(e);
+            // how a DOB typed as text was read, so the clerk can judge the match
+            if let Some(note) = &self.q.dob_note {
+                explanation.push(note.clone());
+            }
+        }
+        if let Some(c) = self.case
+            && person.case_numbers.iter().any(|pc| pc == c)
+        {
+            score += 1.0;
+            explanation.push("case number exact".to_owned());
+        }
+        (score >= MIN_SCORE).then_some(Hit {
+            person_id: person.person_id,
+            score,
+            explanation,
+        })
+    }
+}

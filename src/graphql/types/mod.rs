@@ -1,0 +1,35 @@
+//! GraphQL output types: explicit wrappers over entity rows, never the rows themselves. One
+//! module per type; everything is re-exported here, where the rest of `graphql` finds it.
+
+mod agency;
+mod conditions;
+mod court;
+mod event;
+mod form_rule;
+mod order;
+mod party;
+mod person;
+mod service;
+
+use async_graphql::{ID, Interface};
+
+pub use agency::Agency;
+pub use conditions::{OrderConditions, PcoCondition};
+pub use court::Court;
+pub use event::OrderEvent;
+pub use form_rule::FormRule;
+pub use order::Order;
+pub use party::Party;
+pub use person::{Alias, Person, full_name};
+pub use service::ServiceRecord;
+
+/// Anything fetchable by global id.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID"))]
+pub enum Node {
+    Court(Court),
+    Agency(Agency),
+    Person(Person),
+    Order(Order),
+    PersonLink(crate::graphql::identity::PersonLink),
+}
