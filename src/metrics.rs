@@ -54,7 +54,7 @@ pub fn operation_label(name: Option<&str>, document: &str, trusted: bool) -> &'s
     let Some(name) = name else {
         return "anonymous";
     };
-    crate::persisted::manifest()
+    crate::contract::persisted::manifest()
         .iter()
         .find(|d| d.name == name && (trusted || d.body == document))
         .map_or("other", |d| d.name)
@@ -92,7 +92,7 @@ mod tests {
 
     #[test]
     fn operation_labels_are_trusted_names_only() {
-        let doc = crate::persisted::manifest()
+        let doc = crate::contract::persisted::manifest()
             .iter()
             .find(|d| d.name == "PersonHistory")
             .unwrap();

@@ -1,6 +1,7 @@
 //! The application builder: the one place a server is assembled (database and migrations,
 //! search index, cache, audit, auth, images, background jobs), used by `ccpor serve`, by every
 //! end-to-end test and by the benchmarks, so tests run exactly what production runs.
+pub mod server;
 pub mod settings;
 
 use std::net::SocketAddr;
@@ -119,7 +120,7 @@ impl App {
             })?;
         state.search.clone().spawn_indexer(jobs.clone());
         state.auth.keep_revocations_current(jobs.clone());
-        let listener = crate::server::bind(settings.addr)
+        let listener = crate::app::server::bind(settings.addr)
             .await
             .with_context(|| format!("binding {}", settings.addr))?;
         let addr = listener.local_addr()?;
@@ -152,7 +153,7 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        crate::server::run(self.listener, self.state, self.jobs, shutdown).await
+        crate::app::server::run(self.listener, self.state, self.jobs, shutdown).await
     }
 }
 

@@ -1,6 +1,6 @@
 //! What one request touched, filled in by loaders and resolvers and written to the audit log
 //! when the request ends. It also gathers what decides whether, and for how long, the request's
-//! whole answer may be reused (`http::answers`): the next instant anything served changes on
+//! whole answer may be reused (`http::graphql::reuse`): the next instant anything served changes on
 //! its own, and whether anything was computed for this moment only.
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -57,7 +57,10 @@ impl AccessLog {
         let now = Utc::now();
         let mut ids = Vec::new();
         for o in rows {
-            ids.push(crate::ids::encode(crate::ids::Kind::Order, o.id));
+            ids.push(crate::domain::ids::encode(
+                crate::domain::ids::Kind::Order,
+                o.id,
+            ));
             if let Some(at) = crate::cache::next_change(o, now) {
                 self.changes_at(at);
             }

@@ -11,7 +11,7 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, QuerySelect, Set, Statement,
 };
 
-use crate::digest::Sha256Hex;
+use crate::audit::digest::Sha256Hex;
 use crate::error::{AppError, AppResult};
 
 /// How a request ended.

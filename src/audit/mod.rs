@@ -11,6 +11,7 @@ pub mod anchor;
 pub mod appender;
 pub mod chain;
 pub mod clean;
+pub mod digest;
 pub mod writer;
 
 pub use access::AccessLog;

@@ -56,7 +56,7 @@ pub enum CacheKind {
     Court,
     History,
     Search,
-    /// A whole GraphQL answer (`http::answers`).
+    /// A whole GraphQL answer (`http::graphql::reuse`).
     Answer,
     Apq,
 }

@@ -10,7 +10,7 @@ pub fn run(what: Option<&SchemaCommand>, federation: bool) -> anyhow::Result<Exi
         None => print!("{}", crate::graphql::sdl()),
         Some(SchemaCommand::Operations) => println!(
             "{}",
-            serde_json::to_string_pretty(&crate::persisted::manifest_json())?
+            serde_json::to_string_pretty(&crate::contract::persisted::manifest_json())?
         ),
     }
     Ok(ExitCode::SUCCESS)

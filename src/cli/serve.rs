@@ -56,7 +56,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let app = App::build(settings(cli, args)).await?;
     // Installed before the announcement: a supervisor that stops the server right after it
     // must shut it down, not kill it.
-    let shutdown = crate::server::shutdown_signal();
+    let shutdown = crate::app::server::shutdown_signal();
     let local = app.addr();
     // A closed stdout (a supervisor that stopped reading) must not stop the server.
     let mut out = std::io::stdout();

@@ -8,6 +8,7 @@ pub mod court_code;
 pub mod dob;
 pub mod dob_text;
 pub mod identity_match;
+pub mod ids;
 pub mod names;
 pub mod order_rules;
 pub mod ori;

@@ -8,10 +8,10 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::audit::AccessLog;
 use crate::auth::{Caller, Permission};
+use crate::domain::ids::{self, Kind};
 use crate::error::AppError;
 use crate::graphql::loaders::CourtId;
 use crate::graphql::{GqlResult, loader, state};
-use crate::ids::{self, Kind};
 
 pub use crate::auth::rules::{county_denied, rule};
 

@@ -81,7 +81,7 @@ impl DocInfo {
                 .all(|f| fields.contains(&f.as_str()))
     }
 
-    /// Whether the whole answer may be reused (`http::answers`): a query whose every root field
+    /// Whether the whole answer may be reused (`http::graphql::reuse`): a query whose every root field
     /// answers from stored data alone, so only writes (which move the cache generation) and
     /// instants recorded while it ran change it. Conflict checks, statistics and the audit log
     /// are worked out as of the moment asked, or change without a write.

@@ -7,13 +7,13 @@
 use async_graphql::{Context, ID, Object};
 
 use crate::auth::Permission;
+use crate::domain::ids::{self, Kind};
 use crate::error::AppError;
 use crate::graphql::access::require;
 use crate::graphql::loaders::CourtId;
 use crate::graphql::query::{order_by_id, person_by_id};
 use crate::graphql::types::{Court, Order, Person};
 use crate::graphql::{GqlResult, loader};
-use crate::ids::{self, Kind};
 
 /// Entity resolvers (not Query fields: async-graphql serves them through `_entities`).
 #[derive(Default)]

@@ -6,12 +6,12 @@ use entities::{person_link, person_link_event};
 
 use crate::auth::Permission;
 use crate::domain::identity_match::LinkState;
+use crate::domain::ids::{self, Kind};
 use crate::error::AppError;
 use crate::graphql::access::{Need, log, persons_in_scope, require};
 use crate::graphql::loaders::{IdentityOf, LinkEventsOf, LinksOf, PersonId};
 use crate::graphql::types::Person;
 use crate::graphql::{GqlResult, loader, state};
-use crate::ids::{self, Kind};
 use crate::service::identity;
 
 /// A possible "same person" between two records, with its score and reasons.

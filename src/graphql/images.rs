@@ -4,11 +4,11 @@ use async_graphql::{Context, ID, Object, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
 use entities::{image_blob, order_image};
 
+use crate::domain::ids::{self, Kind};
 use crate::graphql::inputs::{CreateOrderInput, ImageOnlyOrderInput};
 use crate::graphql::mutation::{OrderPayload, fetch, may_change};
 use crate::graphql::types::Order;
 use crate::graphql::{GqlResult, requester, state};
-use crate::ids::{self, Kind};
 use crate::images::kind::ImageKind;
 use crate::images::signing::Purpose;
 use crate::images::upload::{self, Stored};

@@ -13,7 +13,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, 
 
 use crate::audit::AccessLog;
 use crate::cache::{CacheKind, DEFAULT_TTL, RequestCache, ttl_for_orders};
-use crate::ids::{self, Kind};
+use crate::domain::ids::{self, Kind};
 
 /// Loads by primary key or foreign key from the database, recording every person and order it
 /// hands out in the request's access log (what the audit row lists).

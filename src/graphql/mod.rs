@@ -76,11 +76,11 @@ pub const MAX_DUPLICATE_FIELDS: usize = 30;
 /// answers `__schema` with a bare null) and field suggestions ("Did you mean …" would leak the
 /// schema with introspection off).
 pub fn build_schema(state: AppState) -> AppSchema {
-    build_schema_with(state, crate::events::Notifier::default())
+    build_schema_with(state, crate::service::events::Notifier::default())
 }
 
 /// `build_schema` with the process's order-event notifier (what subscriptions listen to).
-pub fn build_schema_with(state: AppState, events: crate::events::Notifier) -> AppSchema {
+pub fn build_schema_with(state: AppState, events: crate::service::events::Notifier) -> AppSchema {
     let production = state.auth.config.production;
     let mut b = Schema::build(
         QueryRoot::default(),

@@ -4,6 +4,7 @@ use async_graphql::{Context, Object, SimpleObject};
 
 use crate::auth::{Caller, Permission, Role};
 use crate::domain::court_code::CourtCode;
+use crate::domain::ids::{self, Kind};
 use crate::domain::order_rules::OrderFamily;
 use crate::domain::ori::Ori;
 use crate::error::AppError;
@@ -18,7 +19,6 @@ use crate::graphql::inputs::{
 use crate::graphql::loaders::OrderId;
 use crate::graphql::types::{Order, ServiceRecord};
 use crate::graphql::{GqlResult, loader, state};
-use crate::ids::{self, Kind};
 use crate::service::commands::{CreateOrder, OrderChange, RecordService};
 use crate::service::{lifecycle, orders, refs, successor};
 

@@ -10,14 +10,14 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::audit::Outcome;
 use crate::auth::{Caller, Operation, Permission};
 use crate::domain::codes::EventKind;
+use crate::domain::ids::{self, Kind};
 use crate::error::AppError;
-use crate::events::{Notifier, OrderNotice};
 use crate::graphql::access::{Need, require};
 use crate::graphql::loaders::{EpochCache, OrderId};
 use crate::graphql::types::{Order, OrderEvent};
 use crate::graphql::{GqlResult, loader, requester, state};
-use crate::ids::{self, Kind};
 use crate::images::access::Requester;
+use crate::service::events::{Notifier, OrderNotice};
 use crate::state::AppState;
 
 /// The bearer token a graphql-ws connection was opened with, checked again for each event so a

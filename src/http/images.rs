@@ -17,13 +17,13 @@ use serde_json::json;
 
 use crate::audit::Outcome;
 use crate::auth::Operation;
+use crate::domain::ids::{self, Kind};
 use crate::error::{AppError, AppResult};
 use crate::graphql::inputs::ImageOnlyOrderInput;
 use crate::http::HttpState;
 use crate::http::authn::{audit_unavailable, authenticate, request_id};
 use crate::http::error::{JSON, app_error, error_response};
 use crate::http::range::{Wanted, wanted};
-use crate::ids::{self, Kind};
 use crate::images::access::{ReadPath, Requester};
 use crate::images::format::Format;
 use crate::images::kind::ImageKind;

@@ -57,11 +57,11 @@ pub struct Shared {
 
 /// The whole router.
 pub fn router(app: AppState) -> Router {
-    router_with(app, crate::events::Notifier::default())
+    router_with(app, crate::service::events::Notifier::default())
 }
 
 /// The router, with the process's order-event notifier.
-pub fn router_with(app: AppState, events: crate::events::Notifier) -> Router {
+pub fn router_with(app: AppState, events: crate::service::events::Notifier) -> Router {
     let schema = build_schema_with(app.clone(), events);
     // Install the recorder before the first request, so nothing is recorded into the void.
     crate::metrics::handle();

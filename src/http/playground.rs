@@ -4,7 +4,7 @@ use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::operations::OPERATIONS;
+use crate::contract::operations::OPERATIONS;
 
 const ASSETS: &[(&str, &str, &[u8])] = &[
     (

@@ -18,8 +18,8 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 use crate::audit::{self, AccessLog, AuditRecord, Outcome};
 use crate::auth::rules::rule;
 use crate::auth::{Caller, Permission, Role};
+use crate::domain::ids::{self, Kind};
 use crate::error::{AppError, AppResult};
-use crate::ids::{self, Kind};
 
 /// Who is asking, and where the request's audit trail goes.
 #[derive(Debug, Clone, Default)]

@@ -25,9 +25,9 @@ use sea_orm::{
     QueryFilter, Set,
 };
 
+use crate::domain::ids::{self, Kind};
 use crate::domain::time;
 use crate::error::{AppError, AppResult};
-use crate::ids::{self, Kind};
 use crate::images::Images;
 use crate::images::access::{AuditEvent, Requester};
 use crate::images::format::Format;

@@ -75,7 +75,7 @@ pub async fn persons<C: ConnectionTrait>(
         }
     }
     let limit = offset + first + 1;
-    let key = crate::persisted::hash(&format!(
+    let key = crate::contract::persisted::hash(&format!(
         "{query:?}|{limit}|{counties:?}|{}",
         search.cursor()
     ));

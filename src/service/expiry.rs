@@ -1,7 +1,7 @@
 //! The expiry job: orders past `expiresAt` already show as expired at query time (status is
 //! derived); this records the `expired` event once per order (a partial unique index makes that
 //! hold across instances) and refreshes the search index's active flag through the outbox;
-//! subscribers hear of it through the event relay (`crate::events`), like any other event.
+//! subscribers hear of it through the event relay (`crate::service::events`), like any other event.
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};

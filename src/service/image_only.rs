@@ -15,10 +15,10 @@ use crate::domain::case_number::CaseNumber;
 use crate::domain::codes::{
     BradyIndicator, ContactLevel, EntrySource, EventKind, ParticipationMode, PartyType,
 };
+use crate::domain::ids::{self, Kind};
 use crate::domain::order_rules::OrderKind;
 use crate::domain::time;
 use crate::error::{AppError, AppResult};
-use crate::ids::{self, Kind};
 use crate::service::commands::{CreateOrder, ImageOnlyOrder, Party, PersonDetails};
 use crate::service::model::{Conditions, NewOrder};
 use crate::service::orders::{

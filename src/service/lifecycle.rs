@@ -11,11 +11,11 @@ use sea_orm::{
 };
 
 use crate::domain::codes::{EntrySource, EventKind};
+use crate::domain::ids::{self, Kind};
 use crate::domain::ori::Ori;
 use crate::domain::status::OrderStatus;
 use crate::domain::time;
 use crate::error::{AppError, AppResult};
-use crate::ids::{self, Kind};
 use crate::service::commands::{CancelOrder, RecordService, TerminateOrder};
 use crate::service::orders::{event, insert_chunked, outbox_rows};
 use crate::service::reads::lifecycle;

@@ -13,9 +13,9 @@ use sea_orm::{
 
 use crate::db::{IdTable, allocate_ids};
 use crate::domain::codes::{EntrySource, EventKind, PcoCode};
+use crate::domain::ids::{self, Kind};
 use crate::domain::time;
 use crate::error::{AppError, AppResult};
-use crate::ids::{self, Kind};
 use crate::search::Search;
 use crate::service::commands::CreateOrder;
 use crate::service::conflicts::{self, Conflict};

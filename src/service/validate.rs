@@ -9,13 +9,13 @@ use crate::domain::codes::{
 };
 use crate::domain::court_code::CourtCode;
 use crate::domain::dob::{Dob, parse_estimated_age};
+use crate::domain::ids::{self, Kind};
 use crate::domain::names::{NamePart, name_key, parse_organization, parse_suffix};
 use crate::domain::order_rules::{
     FormRule, OrderFamily, OrderKind, check_expiry, check_form, check_minimum, implied_expiry,
 };
 use crate::domain::ori::Ori;
 use crate::domain::time::to_seconds;
-use crate::ids::{self, Kind};
 use crate::service::commands::{CreateOrder, Party, PersonDetails, Terms};
 use crate::service::model::{Conditions, NewAlias, NewOrder, NewParty, NewPerson, PartyPerson};
 use crate::service::refs::{CourtRef, Refs};

@@ -516,7 +516,7 @@ async fn bench_dashboard_uncached_reads_one_statement_and_matches_the_loaders() 
 async fn bench_history_of_an_unknown_person_is_not_found() {
     let app = spawn_app().await;
     let bench = app.mint(Role::BenchOfficer, Some("SC19"));
-    let ghost = ccpor::ids::encode(ccpor::ids::Kind::Person, 9_999_999);
+    let ghost = ccpor::domain::ids::encode(ccpor::domain::ids::Kind::Person, 9_999_999);
     for _ in 0..2 {
         let d = app
             .gql_as(Some(&bench), HISTORY, json!({ "p": ghost, "t": null }))

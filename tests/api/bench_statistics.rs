@@ -334,7 +334,7 @@ async fn bench_expiry_job_records_events_once_and_notifies() {
     // (Subscribers hear of it through the event relay: subscriptions.rs.)
     let later = chrono::Utc::now() + chrono::Duration::days(2);
     let sent = ccpor::service::expiry::sweep(&app.db, later).await.unwrap();
-    let n = ccpor::ids::decode("id", ccpor::ids::Kind::Order, &id).unwrap();
+    let n = ccpor::domain::ids::decode("id", ccpor::domain::ids::Kind::Order, &id).unwrap();
     assert!(sent.iter().any(|(o, _)| *o == n), "{sent:?}");
     assert!(
         ccpor::service::expiry::sweep(&app.db, later)

@@ -9,7 +9,7 @@ use std::time::Duration;
 use ccpor::auth::Role;
 use ccpor::auth::token::{Narrowing, attenuate};
 use ccpor::cache::CacheKind;
-use ccpor::persisted::hash;
+use ccpor::contract::persisted::hash;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 

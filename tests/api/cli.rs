@@ -298,12 +298,14 @@ async fn serve_demo_on_an_empty_data_dir() {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("PersonHistory"));
-    let op = ccpor::operations::OPERATIONS
+    let op = ccpor::contract::operations::OPERATIONS
         .iter()
         .find(|o| o.name == "PersonHistory")
         .unwrap();
     let db = data_dir_db(dir.path()).await;
-    let vars = ccpor::operations::example_variables(&db, op).await.unwrap();
+    let vars = ccpor::contract::operations::example_variables(&db, op)
+        .await
+        .unwrap();
     let anonymous = client
         .post(format!("{base}/graphql"))
         .json(&json!({ "query": op.document, "variables": vars }))

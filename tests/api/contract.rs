@@ -1,4 +1,4 @@
-use ccpor::operations::{OPERATIONS, example_variables};
+use ccpor::contract::operations::{OPERATIONS, example_variables};
 
 use crate::helpers::spawn_app;
 

@@ -187,7 +187,7 @@ async fn playground_runs_person_history_in_headless_chromium() {
         .filter_map(Value::as_str)
         .map(str::trim)
         .collect();
-    for op in ccpor::operations::OPERATIONS {
+    for op in ccpor::contract::operations::OPERATIONS {
         assert!(tabs.contains(&op.name), "a tab for {}: {tabs:?}", op.name);
     }
     let result = r["result"].as_str().unwrap();

@@ -82,7 +82,7 @@ async fn n_person_representations_cost_one_select_and_are_audited() {
         .as_str()
         .unwrap()
         .to_owned();
-    let missing_person = ccpor::ids::encode(ccpor::ids::Kind::Person, 9_999_999);
+    let missing_person = ccpor::domain::ids::encode(ccpor::domain::ids::Kind::Person, 9_999_999);
     let d = app
         .data(
             "query($r: [_Any!]!) { _entities(representations: $r) {

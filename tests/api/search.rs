@@ -355,7 +355,7 @@ async fn a_fresh_index_catches_up_from_the_outbox() {
             5,
         )
         .unwrap();
-    let (_, smith) = ccpor::ids::decode_any("id", &ids[3]).unwrap();
+    let (_, smith) = ccpor::domain::ids::decode_any("id", &ids[3]).unwrap();
     assert_eq!(hits[0].person_id, i64::from(smith));
     // Reopening resumes from the recorded position: nothing left to apply.
     drop(other);

@@ -2,13 +2,13 @@
 //! by hash only, and tokens narrowed to trusted documents that can run nothing else.
 use ccpor::auth::Role;
 use ccpor::auth::token::{Narrowing, attenuate};
-use ccpor::persisted::{hash, manifest};
+use ccpor::contract::persisted::{hash, manifest};
 use serde_json::{Value, json};
 
 use crate::cli::ccpor;
 use crate::helpers::{TestApp, client_with, create, dv_tro, spawn_app};
 
-fn lookup() -> &'static ccpor::persisted::TrustedDocument {
+fn lookup() -> &'static ccpor::contract::persisted::TrustedDocument {
     manifest()
         .iter()
         .find(|d| d.name == "LeaCaseLookup")
@@ -40,7 +40,7 @@ fn the_cli_prints_the_manifest_with_each_documents_hash() {
     let m: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(m["format"], "apollo-persisted-query-manifest");
     let ops = m["operations"].as_array().unwrap();
-    assert_eq!(ops.len(), ccpor::operations::OPERATIONS.len());
+    assert_eq!(ops.len(), ccpor::contract::operations::OPERATIONS.len());
     for op in ops {
         assert_eq!(op["id"], hash(op["body"].as_str().unwrap()), "{op}");
         assert_eq!(op["type"], "query");

@@ -3,8 +3,8 @@ use async_graphql::{ID, Object};
 use entities::agency;
 
 use crate::domain::codes::AgencyType;
+use crate::domain::ids::{self, Kind};
 use crate::graphql::GqlResult;
-use crate::ids::{self, Kind};
 
 /// A law-enforcement agency.
 pub struct Agency(pub agency::Model);

@@ -5,12 +5,12 @@ use entities::court;
 
 use crate::auth::Permission;
 use crate::domain::codes::{CourtType, ParticipationMode};
+use crate::domain::ids::{self, Kind};
 use crate::domain::order_rules::OrderFamily;
 use crate::domain::status::OrderStatus;
 use crate::graphql::GqlResult;
 use crate::graphql::access::Need;
 use crate::graphql::connection::{OrderConnection, order_connection};
-use crate::ids::{self, Kind};
 use crate::service::reads::OrderFilter;
 
 /// An issuing court.

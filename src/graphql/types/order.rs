@@ -5,6 +5,7 @@ use entities::order;
 
 use super::{Agency, Court, OrderConditions, OrderEvent, Party, PcoCondition, ServiceRecord};
 use crate::domain::codes::{BradyIndicator, ContactLevel, EntrySource, PcoCode};
+use crate::domain::ids::{self, Kind};
 use crate::domain::order_rules::{OrderFamily, OrderKind};
 use crate::domain::status::OrderStatus;
 use crate::graphql::access::{identified, permit};
@@ -13,7 +14,6 @@ use crate::graphql::loaders::{
     AgencyId, BlobOf, ChainOf, CourtId, EventsOf, ImagesOf, OrderId, PartiesOf, ServiceOf,
 };
 use crate::graphql::{GqlResult, loader, requester, state};
-use crate::ids::{self, Kind};
 use crate::service::reads::lifecycle;
 
 /// A protective order.

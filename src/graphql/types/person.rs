@@ -5,12 +5,12 @@ use entities::{person, person_alias};
 
 use crate::domain::codes::{EyeColor, HairColor, PartyType, Race, Sex};
 use crate::domain::dob::age_on;
+use crate::domain::ids::{self, Kind};
 use crate::domain::status::OrderStatus;
 use crate::graphql::access::{clets_field, permit, person_identity};
 use crate::graphql::connection::OrderConnection;
 use crate::graphql::loaders::AliasesOf;
 use crate::graphql::{GqlResult, loader};
-use crate::ids::{self, Kind};
 
 /// A restrained or protected party: a person, or an organization.
 pub struct Person(pub person::Model);

@@ -74,7 +74,7 @@ pub(super) async fn before_lookup(s: &HttpState, x: &Exchange) -> Result<(), Res
             .get("persistedQuery")
             .and_then(|pq| pq.clone().into_json().ok())
             .and_then(|v| v.get("sha256Hash")?.as_str().map(str::to_owned))
-            .is_some_and(|h| crate::persisted::find(&h).is_none());
+            .is_some_and(|h| crate::contract::persisted::find(&h).is_none());
     if !hash_only {
         return Ok(());
     }

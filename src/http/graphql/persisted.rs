@@ -74,7 +74,9 @@ async fn resolve_persisted(
             "only version 1 of the persisted-query protocol is supported",
         ));
     }
-    if !req.query.is_empty() && !crate::persisted::hash(&req.query).eq_ignore_ascii_case(&hash) {
+    if !req.query.is_empty()
+        && !crate::contract::persisted::hash(&req.query).eq_ignore_ascii_case(&hash)
+    {
         return Err((
             StatusCode::BAD_REQUEST,
             "PERSISTED_QUERY_HASH_MISMATCH",
@@ -82,7 +84,7 @@ async fn resolve_persisted(
         ));
     }
     req.extensions.remove("persistedQuery");
-    if let Some(doc) = crate::persisted::find(&hash) {
+    if let Some(doc) = crate::contract::persisted::find(&hash) {
         req.query = doc.body.to_owned();
         return Ok(Persisted {
             trusted: true,

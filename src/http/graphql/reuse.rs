@@ -18,9 +18,9 @@ use serde::{Deserialize, Serialize};
 
 use super::Exchange;
 use super::account::Answer;
+use crate::audit::digest::Sha256Hex;
 use crate::auth::Caller;
 use crate::cache::CacheKind;
-use crate::digest::Sha256Hex;
 use crate::http::HttpState;
 
 /// The request's stored answer and what serving it again must account for, when there is one
@@ -176,7 +176,10 @@ mod tests {
             ))
             .unwrap()
         );
-        assert_eq!(key(&req, &c, 7), Some(crate::persisted::hash(&joined)));
+        assert_eq!(
+            key(&req, &c, 7),
+            Some(crate::contract::persisted::hash(&joined))
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Outside review (issue 22): narrowed scope, documents and statistics (items 4, 5, 7, 8, 10, 15).
 use ccpor::auth::Role;
 use ccpor::auth::token::{Narrowing, attenuate};
-use ccpor::ids::{Kind, encode};
+use ccpor::domain::ids::{Kind, encode};
 use serde_json::json;
 
 use super::{messages, post, production};
@@ -204,7 +204,7 @@ async fn item_07_nested_pages_count_toward_complexity() {
     assert!(body.get("errors").is_none(), "{body:#}");
     // The named operations clients use are not refused for their cost.
     let judge = app.mint(Role::BenchOfficer, Some("SC19"));
-    for op in ccpor::operations::OPERATIONS {
+    for op in ccpor::contract::operations::OPERATIONS {
         let token = if op.name == "AnalystExploration" {
             &analyst
         } else {

@@ -19,7 +19,7 @@ async fn item_01_the_playground_embeds_no_data_from_the_database() {
     let page = anonymous.get(app.url("/playground")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let mut served = page.text().await.unwrap();
-    for op in ccpor::operations::OPERATIONS {
+    for op in ccpor::contract::operations::OPERATIONS {
         assert!(served.contains(op.name), "a tab for {}", op.name);
     }
     let assets: Vec<String> = served
@@ -261,13 +261,13 @@ async fn item_09_metric_labels_name_trusted_documents_only() {
     let own = format!("Own{}", uuid::Uuid::new_v4().simple());
     app.data(&format!("query {own} {{ courts {{ code }} }}"), json!({}))
         .await;
-    let doc = ccpor::persisted::manifest()
+    let doc = ccpor::contract::persisted::manifest()
         .iter()
         .find(|d| d.name == "AnalystExploration")
         .unwrap();
     let analyst = app.mint(Role::Analyst, None);
     let vars: serde_json::Value = serde_json::from_str(
-        ccpor::operations::OPERATIONS
+        ccpor::contract::operations::OPERATIONS
             .iter()
             .find(|o| o.name == doc.name)
             .unwrap()
@@ -402,7 +402,7 @@ async fn item_18_audit_filters_are_literal_and_stored_hashes_are_not_probed_anon
     }
 
     let document = "query StoredProbe { courts { code } }";
-    let stored = ccpor::persisted::hash(document);
+    let stored = ccpor::contract::persisted::hash(document);
     let holder = app.mint(Role::Clerk, Some("SC19"));
     let register = client_with(&holder)
         .post(app.url("/graphql"))
@@ -437,7 +437,7 @@ async fn item_18_audit_filters_are_literal_and_stored_hashes_are_not_probed_anon
         body["data"]["courts"].is_array(),
         "the holder runs it by hash: {body:#}"
     );
-    let unknown = ccpor::persisted::hash("query NeverSent { courts { name } }");
+    let unknown = ccpor::contract::persisted::hash("query NeverSent { courts { name } }");
     let registered = answer(None, stored).await;
     let unregistered = answer(None, unknown).await;
     assert_eq!(registered.0, 401, "{registered:?}");

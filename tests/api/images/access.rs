@@ -228,7 +228,7 @@ async fn uploads_need_a_writer_of_the_orders_court() {
     }
     // The narrowed token's refusal reads exactly as an upload to an order that does not exist.
     let narrowed = cases[cases.len() - 1].1.clone().unwrap();
-    let missing = ccpor::ids::encode(ccpor::ids::Kind::Order, 987_654);
+    let missing = ccpor::domain::ids::encode(ccpor::domain::ids::Kind::Order, 987_654);
     let (got_in, body_in) = post_as(&app, Some(&narrowed), &order).await;
     let (got_none, body_none) = post_as(&app, Some(&narrowed), &missing).await;
     assert_eq!(got_in, got_none);

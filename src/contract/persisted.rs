@@ -8,7 +8,7 @@ use async_graphql::parser::parse_query;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use sha2::{Digest, Sha256};
 
-use crate::operations::OPERATIONS;
+use crate::contract::operations::OPERATIONS;
 
 /// One entry of the manifest.
 #[derive(Debug, Clone)]

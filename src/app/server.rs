@@ -15,8 +15,8 @@ pub async fn run(
     jobs: DatabaseConnection,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let events = crate::events::Notifier::default();
-    let relay = crate::events::spawn_relay(jobs.clone(), events.clone())
+    let events = crate::service::events::Notifier::default();
+    let relay = crate::service::events::spawn_relay(jobs.clone(), events.clone())
         .await
         .map_err(std::io::Error::other)?;
     let expiry =

@@ -11,28 +11,28 @@ pub struct Operation {
 pub const OPERATIONS: &[Operation] = &[
     Operation {
         name: "PersonHistory",
-        document: include_str!("../schema/operations/PersonHistory.graphql"),
-        variables: include_str!("../schema/operations/PersonHistory.json"),
+        document: include_str!("../../schema/operations/PersonHistory.graphql"),
+        variables: include_str!("../../schema/operations/PersonHistory.json"),
     },
     Operation {
         name: "BenchDashboard",
-        document: include_str!("../schema/operations/BenchDashboard.graphql"),
-        variables: include_str!("../schema/operations/BenchDashboard.json"),
+        document: include_str!("../../schema/operations/BenchDashboard.graphql"),
+        variables: include_str!("../../schema/operations/BenchDashboard.json"),
     },
     Operation {
         name: "LeaCaseLookup",
-        document: include_str!("../schema/operations/LeaCaseLookup.graphql"),
-        variables: include_str!("../schema/operations/LeaCaseLookup.json"),
+        document: include_str!("../../schema/operations/LeaCaseLookup.graphql"),
+        variables: include_str!("../../schema/operations/LeaCaseLookup.json"),
     },
     Operation {
         name: "PersonSearch",
-        document: include_str!("../schema/operations/PersonSearch.graphql"),
-        variables: include_str!("../schema/operations/PersonSearch.json"),
+        document: include_str!("../../schema/operations/PersonSearch.graphql"),
+        variables: include_str!("../../schema/operations/PersonSearch.json"),
     },
     Operation {
         name: "AnalystExploration",
-        document: include_str!("../schema/operations/AnalystExploration.graphql"),
-        variables: include_str!("../schema/operations/AnalystExploration.json"),
+        document: include_str!("../../schema/operations/AnalystExploration.graphql"),
+        variables: include_str!("../../schema/operations/AnalystExploration.json"),
     },
 ];
 
@@ -65,7 +65,8 @@ pub async fn example_variables(
         }
         "PersonHistory" | "BenchDashboard" => {
             if let Some(id) = busiest_restrained(db).await? {
-                vars["personId"] = crate::ids::encode(crate::ids::Kind::Person, id).into();
+                vars["personId"] =
+                    crate::domain::ids::encode(crate::domain::ids::Kind::Person, id).into();
             }
         }
         "LeaCaseLookup" => {
