@@ -1,7 +1,7 @@
 //! Surname-and-given-name pair terms: the pairs a document is indexed under and the exact,
 //! phonetic and fuzzy pairs a query looks up.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use tantivy::Term;
 use tantivy::schema::Field;
@@ -113,8 +113,10 @@ impl PersonIndex {
         variants: &[QueryVariant],
     ) -> Result<(), IndexError> {
         let f = &self.f;
-        let mut pair_terms: HashSet<String> = HashSet::new();
-        let mut fuzzy_pairs: HashSet<String> = HashSet::new();
+        // Ordered sets: the pair clauses' scores are f32 sums, and a hash set's order changes
+        // from set to set, so ties at the candidate cut-off would too.
+        let mut pair_terms: BTreeSet<String> = BTreeSet::new();
+        let mut fuzzy_pairs: BTreeSet<String> = BTreeSet::new();
         for v in variants {
             if let (Some((sk, _)), Some((gk, _))) = (&v.sur, &v.given) {
                 let nicks: Vec<&str> = gk

@@ -148,7 +148,10 @@ impl PersonIndex {
                 }
                 addrs.extend(top.into_iter().map(|(_, a)| a));
             }
-            let all: Vec<Term> = recall.boosts.keys().cloned().collect();
+            // In a fixed order: the clauses' scores are f32 sums, and a map's order changes
+            // from run to run, so ties at the cut-off would too.
+            let mut all: Vec<Term> = recall.boosts.keys().cloned().collect();
+            all.sort_unstable();
             let union = recall.query_of(&all);
             let top = collect::top_k(searcher, filtered(union, filters).as_ref(), m, floor)?;
             addrs.extend(top.into_iter().map(|(_, a)| a));
