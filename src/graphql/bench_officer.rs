@@ -20,9 +20,7 @@ use crate::graphql::{GqlResult, loader, request_cache, state};
 use crate::service::conflicts::{self, Conflict};
 use crate::service::history::{self, Chain, HistoryRead};
 use crate::service::reads::lifecycle;
-use crate::service::refs::Refs;
 use crate::service::scope::Scope;
-use crate::service::validate;
 
 /// How another order's parties overlap.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -318,17 +316,12 @@ impl BenchQuery {
     ) -> async_graphql::Result<Vec<OrderConflict>> {
         let input = crate::service::commands::CreateOrder::from(input);
         let s = state(ctx)?;
-        let refs = Refs::load(&s.db).await.gql()?;
-        let draft = validate::create_order(&input, &refs, crate::domain::time::now())
-            .map_err(AppError::from)
-            .gql()?;
-        parties_in_scope(ctx, &input.parties).await?;
-        s.search.catch_up(&s.db).await.gql()?;
-        let index = s.search.index().gql()?;
-        let subject = conflicts::subject_of_draft(&s.db, index, &draft)
+        // Validation errors first, as for any caller; then the persons named by id.
+        let draft = crate::service::orders::validated(&s.db, &input)
             .await
             .gql()?;
-        let found = conflicts::find(&s.db, &subject, Utc::now()).await.gql()?;
+        parties_in_scope(ctx, &input.parties).await?;
+        let found = conflicts::for_draft(&s.db, &s.search, &draft).await.gql()?;
         Ok(conflicts_out(ctx, in_scope(ctx, found).await?))
     }
 }

@@ -300,6 +300,17 @@ pub async fn record<C: ConnectionTrait>(
     Ok(())
 }
 
+/// `checkConflicts`: the active orders a validated draft would conflict with, nothing stored.
+pub async fn for_draft(
+    db: &sea_orm::DatabaseConnection,
+    search: &crate::search::Search,
+    draft: &NewOrder,
+) -> AppResult<Vec<Conflict>> {
+    search.catch_up(db).await?;
+    let subject = subject_of_draft(db, search.index()?, draft).await?;
+    find(db, &subject, Utc::now()).await
+}
+
 /// After `createOrder`, `modifyOrder` or `renewOrder` commits: link the order's persons to records from other courts (the
 /// index is brought up to date first, so orders entered a moment ago are candidates), then find
 /// and record the conflicts. It informs and never undoes the order: a linking failure is logged
