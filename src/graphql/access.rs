@@ -2,9 +2,7 @@
 //! rules (own court, own agency, county scope) and field confidentiality. Every denial names its
 //! rule in the error's `rule` extension.
 use async_graphql::{Context, Guard};
-use entities::{order, order_party, person};
-use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use entities::{order, person};
 
 use crate::audit::AccessLog;
 use crate::auth::{Caller, Permission};
@@ -12,6 +10,7 @@ use crate::domain::ids::{self, Kind};
 use crate::error::AppError;
 use crate::graphql::loaders::CourtId;
 use crate::graphql::{GqlResult, loader, state};
+use crate::service::scope::Scope;
 
 pub use crate::auth::rules::{county_denied, rule};
 
@@ -144,14 +143,8 @@ pub fn clets_field(ctx: &Context<'_>, p: &person::Model, field: &str) -> async_g
 
 /// Ids of the courts in the caller's county scope; `None` when statewide.
 pub async fn scoped_court_ids(ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<i32>>> {
-    let c = caller(ctx)?;
-    let Some(counties) = &c.counties else {
-        return Ok(None);
-    };
-    let ids = crate::service::refs::court_ids_in(&state(ctx)?.db, counties)
-        .await
-        .gql()?;
-    Ok(Some(ids))
+    let scope = Scope::of(&state(ctx)?.db, caller(ctx)?).await.gql()?;
+    Ok(scope.court_ids().map(<[i32]>::to_vec))
 }
 
 /// Whether the order's court is in the caller's county scope.
@@ -188,28 +181,9 @@ pub async fn persons_in_scope(
     ctx: &Context<'_>,
     person_ids: &[i32],
 ) -> async_graphql::Result<Option<std::collections::HashSet<i32>>> {
-    let Some(courts) = scoped_court_ids(ctx).await? else {
-        return Ok(None);
-    };
-    let rows: Vec<i32> = order_party::Entity::find()
-        .select_only()
-        .column(order_party::Column::PersonId)
-        .distinct()
-        .filter(order_party::Column::PersonId.is_in(person_ids.iter().copied()))
-        .filter(
-            order_party::Column::OrderId.in_subquery(
-                Query::select()
-                    .column(order::Column::Id)
-                    .from(order::Entity)
-                    .and_where(order::Column::CourtId.is_in(courts))
-                    .to_owned(),
-            ),
-        )
-        .into_tuple::<i32>()
-        .all(&state(ctx)?.db)
-        .await
-        .gql()?;
-    Ok(Some(rows.into_iter().collect()))
+    let db = &state(ctx)?.db;
+    let scope = Scope::of(db, caller(ctx)?).await.gql()?;
+    scope.persons_visible(db, person_ids).await.gql()
 }
 
 /// Whether the person appears in an order within the caller's county scope.
