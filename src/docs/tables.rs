@@ -303,6 +303,20 @@ mod tests {
     }
 
     #[test]
+    fn court_holidays_show_years_and_sources() {
+        let t = court_holidays();
+        assert!(t.starts_with("Years covered: 2024 to 2027."), "{t}");
+        assert!(
+            t.contains("| 2026-11-27 | Friday | Day after Thanksgiving | published | https://")
+        );
+        assert!(
+            t.contains("| 2027-12-31 | Friday | New Year's Day 2028"),
+            "{t}"
+        );
+        assert!(t.contains("| statute | CCP 135"), "{t}");
+    }
+
+    #[test]
     fn epo_cap_is_in_the_table() {
         let caps = caps();
         let epo = caps.lines().find(|l| l.starts_with("| EPO-001 |"));
