@@ -31,6 +31,11 @@ pub const SECTIONS: &[Section] = &[
     },
     Section {
         file: "docs/law/durations.md",
+        name: "court-holidays",
+        render: tables::court_holidays,
+    },
+    Section {
+        file: "docs/law/durations.md",
         name: "renewals",
         render: tables::renewals,
     },

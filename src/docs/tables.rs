@@ -1,11 +1,12 @@
 //! Markdown renderings of the tables the code holds: forms and their caps, renewal limits, NCIC
-//! code lists, precedence rules, what each role may do, the 58 counties. The document sections
+//! code lists, precedence rules, what each role may do, the 58 counties, the court holidays. The document sections
 //! generated from them live in `docs/law/` between markers (see `super::SECTIONS`).
 use std::fmt::Write as _;
 
 use crate::auth::{Permission, Role};
 use crate::domain::codes::{EyeColor, HairColor, PcoCode, Race, Sex};
 use crate::domain::conflict_rules::ConflictKind;
+use crate::domain::court_days;
 use crate::domain::order_rules::{FORMS, Limit, OrderFamily, OrderKind, renewable, renewal_limit};
 use crate::domain::precedence::PrecedenceRule;
 
@@ -252,6 +253,37 @@ pub fn counties() -> String {
     table(&["No.", "County", "FIPS", "Court code"], &rows)
 }
 
+/// The judicial holidays the court-day count skips (`domain::court_days`, from
+/// `src/domain/data/court_holidays.csv`), with the years covered and each date's source.
+pub fn court_holidays() -> String {
+    let cal = match court_days::calendar() {
+        Ok(cal) => cal,
+        Err(e) => return format!("The holiday data does not load: {e}\n"),
+    };
+    let (first, last) = cal.years();
+    let rows: Vec<Vec<String>> = cal
+        .holidays()
+        .iter()
+        .map(|h| {
+            vec![
+                h.date.to_string(),
+                h.date.format("%A").to_string(),
+                h.name.clone(),
+                h.basis.as_str().to_owned(),
+                h.source.clone(),
+            ]
+        })
+        .collect();
+    format!(
+        "Years covered: {first} to {last}. A date outside them is an error, never taken to be free of \
+         holidays.\n\n{}",
+        table(
+            &["Date observed", "Day", "Holiday", "Basis", "Source"],
+            &rows
+        )
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,6 +300,20 @@ mod tests {
             assert!(roles().contains(permission(p)), "{p:?}");
         }
         assert_eq!(roles().lines().count(), PERMISSIONS.len() + 2);
+    }
+
+    #[test]
+    fn court_holidays_show_years_and_sources() {
+        let t = court_holidays();
+        assert!(t.starts_with("Years covered: 2024 to 2027."), "{t}");
+        assert!(
+            t.contains("| 2026-11-27 | Friday | Day after Thanksgiving | published | https://")
+        );
+        assert!(
+            t.contains("| 2027-12-31 | Friday | New Year's Day 2028"),
+            "{t}"
+        );
+        assert!(t.contains("| statute | CCP 135"), "{t}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::domain::case_number::CaseNumber;
 use crate::domain::codes::{
     BradyIndicator, ContactLevel, EntrySource, EventKind, PartyRole, PcoCode,
 };
+use crate::domain::epo;
 use crate::domain::order_rules::{
     Limit, OrderFamily, OrderKind, check_expiry, check_form, check_minimum, implied_expiry,
     renewable, renewal_limit,
@@ -135,6 +136,7 @@ fn modified(new: &mut NewOrder, input: &ModifyOrder, issued_at: DateTime<Utc>) -
         rule.citation,
         rule.form,
     )?;
+    epo::check_expiry("expiresAt", rule, issued_at, new.expires_at)?;
     match input.hearing_date {
         Patch::Keep => {}
         Patch::Clear => new.hearing_date = None,

@@ -9,6 +9,7 @@ use crate::domain::codes::{
 };
 use crate::domain::court_code::CourtCode;
 use crate::domain::dob::{Dob, parse_estimated_age};
+use crate::domain::epo;
 use crate::domain::ids::{self, Kind};
 use crate::domain::names::{NamePart, name_key, parse_organization, parse_suffix};
 use crate::domain::order_rules::{
@@ -59,6 +60,7 @@ pub fn create_order(
         rule.citation,
         rule.form,
     )?;
+    epo::check_expiry("expiresAt", rule, issued_at, expires_at)?;
     let hearing_date = hearing_date("hearingDate", input.hearing_date, issued_at)?;
     let conditions = conditions(&input.terms, issued_at).map_err(|e| e.at("conditions"))?;
     let (source, entered_by_court_id, entered_by_agency_id) = entry(input, court.id, refs)?;

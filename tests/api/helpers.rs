@@ -388,15 +388,19 @@ pub const CREATE: &str = "mutation($i: CreateOrderInput!) { createOrder(input: $
 
 /// Creates an order, returning (order id, restrained person id, protected person id).
 /// An emergency protective order (EPO-001) an officer of `agency` entered two hours ago,
-/// running five days (Fam. Code 6256 allows at most seven).
+/// running five days, or less where Fam. Code 6256's five court days end sooner (issued late on
+/// a Sunday, California time).
 pub fn epo(case_number: &str, agency: &str) -> Value {
     let now = chrono::Utc::now();
+    let issued = now - chrono::Duration::hours(2);
+    let five_days = now + chrono::Duration::days(5);
+    let expires = ccpor::domain::epo::latest_expiry(issued).map_or(five_days, |l| l.min(five_days));
     let mut epo = dv_tro(case_number, 0);
     epo["family"] = json!("EPO");
     epo["formNumber"] = json!("EPO-001");
     epo["hearingDate"] = Value::Null;
-    epo["issuedAt"] = json!((now - chrono::Duration::hours(2)).to_rfc3339());
-    epo["expiresAt"] = json!((now + chrono::Duration::days(5)).to_rfc3339());
+    epo["issuedAt"] = json!(issued.to_rfc3339());
+    epo["expiresAt"] = json!(expires.to_rfc3339());
     epo["source"] = json!("LEA");
     epo["enteredByAgencyOri"] = json!(agency);
     epo

@@ -230,3 +230,69 @@ async fn verbal_notice_and_in_court_service_count_as_served() {
         assert_eq!(before["order"]["served"], false, "{method}");
     }
 }
+
+/// An EPO-001 issued by an officer at `issued` (RFC 3339) that expires at `expires`.
+fn epo_at(case: &str, issued: &str, expires: &str) -> Value {
+    let mut o = crate::helpers::epo(case, "CA0370000");
+    o["issuedAt"] = json!(issued);
+    o["expiresAt"] = json!(expires);
+    o
+}
+
+/// Fam. Code 6256 through `createOrder`: an EPO ends at the earlier of the close of the fifth
+/// court day and the seventh calendar day after the day it is issued, weekends and court holidays
+/// not counted (docs/law/durations.md#epo, docs/law/durations.md#court-holidays).
+#[tokio::test]
+async fn epo_ends_at_the_earlier_of_five_court_days_or_seven_days() {
+    let app = spawn_app().await;
+    let officer = app.mint(ccpor::auth::Role::Lea, Some("CA0370000"));
+    let q = "mutation($i: CreateOrderInput!) { createOrder(input: $i) { order { id expiresAt } } }";
+    let enter = |input: Value| app.gql_as(Some(&officer), q, json!({ "i": input }));
+    let refused = |body: &Value, latest: &str| {
+        assert_eq!(error_code(body), "VALIDATION", "{body:#}");
+        assert_eq!(error_field(body), "expiresAt", "{body:#}");
+        let msg = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(msg.contains("6256"), "{msg}");
+        assert!(
+            msg.contains(latest),
+            "names the latest allowed expiry: {msg}"
+        );
+    };
+
+    // Issued Saturday 3 October 2026, 10:00 PDT: Monday to Friday are the five court days, so
+    // the order ends with Friday 9 October (midnight PDT, 07:00 UTC), before the seventh day.
+    let saturday = "2026-10-03T17:00:00Z";
+    let body = enter(epo_at("EPO26-610001", saturday, "2026-10-10T17:00:00Z")).await;
+    refused(&body, "2026-10-10 07:00 UTC");
+    let body = enter(epo_at("EPO26-610002", saturday, "2026-10-10T07:00:00Z")).await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+
+    // Issued the Thursday before Labor Day (Monday 7 September 2026): the holiday pushes the
+    // fifth court day to Friday the 11th, after the seventh calendar day, so 7 days decide and
+    // a 7-day EPO is lawful; a minute more is refused by the 7-day cap.
+    let thursday = "2026-09-03T17:00:00Z";
+    let body = enter(epo_at("EPO26-610003", thursday, "2026-09-10T17:00:00Z")).await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    let body = enter(epo_at("EPO26-610004", thursday, "2026-09-10T17:01:00Z")).await;
+    refused(&body, "2026-09-10 17:00 UTC");
+
+    // A Tuesday in a week without holidays behaves as before: 7 days, not a minute more.
+    let tuesday = "2026-10-13T17:00:00Z";
+    let body = enter(epo_at("EPO26-610005", tuesday, "2026-10-20T17:00:00Z")).await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    let body = enter(epo_at("EPO26-610006", tuesday, "2026-10-20T17:01:00Z")).await;
+    refused(&body, "2026-10-20 17:00 UTC");
+
+    // Before the holiday data's first year the court days cannot be counted: refused, naming
+    // the years covered, unless the expiry is lawful whatever the holidays (5 days).
+    let old = "2023-06-03T17:00:00Z";
+    let body = enter(epo_at("EPO23-610007", old, "2023-06-09T17:00:00Z")).await;
+    assert_eq!(error_field(&body), "expiresAt", "{body:#}");
+    let msg = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("2024 to 2027") && msg.contains("6256"),
+        "{msg}"
+    );
+    let body = enter(epo_at("EPO23-610008", old, "2023-06-08T17:00:00Z")).await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+}

@@ -1,0 +1,427 @@
+//! California court days. Saturdays, Sundays and the judicial holidays (CCP 135, Gov. Code 6700;
+//! observed dates per Cal. Rules of Court, rule 1.11) are not court days. The holidays are data,
+//! one row per observed day with its source, in `data/court_holidays.csv`
+//! (docs/law/durations.md#court-holidays). A date in a year the data does not cover is an error:
+//! an unknown year is never taken to be free of holidays.
+//!
+//! Days are California days: an instant is placed on the calendar in Pacific time, and a day ends
+//! at the following midnight, Pacific time.
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
+
+/// The shipped holiday data (versioned with the code; one row per day).
+const DATA: &str = include_str!("data/court_holidays.csv");
+
+/// The header line the data file must have.
+const HEADER: &str = "date,name,basis,source";
+
+/// Where a holiday's date comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// A California court's published holiday calendar lists the date.
+    Published,
+    /// Our reading of CCP 135, Gov. Code 6700 and rule 1.11; no published calendar was found.
+    Statute,
+}
+
+impl Basis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Published => "published",
+            Basis::Statute => "statute",
+        }
+    }
+}
+
+/// One judicial holiday, on the day the courts observe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holiday {
+    pub date: NaiveDate,
+    pub name: String,
+    pub basis: Basis,
+    /// The published calendar's address, or the provisions read.
+    pub source: String,
+}
+
+/// Why a court day could not be computed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CourtDaysError {
+    #[error(
+        "court holidays are known for {first} to {last} only, not for {date} \
+         (src/domain/data/court_holidays.csv)"
+    )]
+    OutOfRange {
+        date: NaiveDate,
+        first: i32,
+        last: i32,
+    },
+    #[error("court holiday data, line {line}: {message}")]
+    Data { line: usize, message: String },
+}
+
+/// The judicial holidays of a contiguous run of years.
+#[derive(Debug)]
+pub struct Calendar {
+    holidays: Vec<Holiday>,
+    first: i32,
+    last: i32,
+}
+
+impl Calendar {
+    /// Parses and checks the data: the header, one valid row per line in date order, no
+    /// holiday on a weekend (the observed day is listed), every year from the first to the last
+    /// present. Lines starting with `#` and blank lines are comments.
+    pub fn parse(text: &str) -> Result<Self, CourtDaysError> {
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.trim()))
+            .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
+        let bad = |line: usize, message: String| CourtDaysError::Data { line, message };
+        match lines.next() {
+            Some((_, HEADER)) => {}
+            Some((n, other)) => return Err(bad(n, format!("header is '{other}', not '{HEADER}'"))),
+            None => return Err(bad(0, "no header and no rows".to_owned())),
+        }
+        let mut holidays: Vec<Holiday> = Vec::new();
+        for (n, line) in lines {
+            let holiday = row(line).map_err(|m| bad(n, m))?;
+            if holidays.last().is_some_and(|h| h.date >= holiday.date) {
+                return Err(bad(n, format!("{} is out of date order", holiday.date)));
+            }
+            holidays.push(holiday);
+        }
+        let (Some(first), Some(last)) = (holidays.first(), holidays.last()) else {
+            return Err(bad(0, "no holidays".to_owned()));
+        };
+        let (first, last) = (first.date.year(), last.date.year());
+        if let Some(gap) = (first..=last).find(|y| !holidays.iter().any(|h| h.date.year() == *y)) {
+            return Err(bad(
+                0,
+                format!("no holidays for {gap}, between {first} and {last}"),
+            ));
+        }
+        Ok(Self {
+            holidays,
+            first,
+            last,
+        })
+    }
+
+    /// Every holiday, in date order.
+    pub fn holidays(&self) -> &[Holiday] {
+        &self.holidays
+    }
+
+    /// The first and last year covered.
+    pub fn years(&self) -> (i32, i32) {
+        (self.first, self.last)
+    }
+
+    /// Whether the courts sit on `date`: a weekday that is no judicial holiday.
+    pub fn is_court_day(&self, date: NaiveDate) -> Result<bool, CourtDaysError> {
+        if !(self.first..=self.last).contains(&date.year()) {
+            return Err(CourtDaysError::OutOfRange {
+                date,
+                first: self.first,
+                last: self.last,
+            });
+        }
+        if matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {
+            return Ok(false);
+        }
+        Ok(self
+            .holidays
+            .binary_search_by_key(&date, |h| h.date)
+            .is_err())
+    }
+
+    /// The `n`th court day following `date` (`date` itself is not counted; `n = 0` is `date`).
+    pub fn add_court_days(&self, date: NaiveDate, n: u32) -> Result<NaiveDate, CourtDaysError> {
+        let mut day = date;
+        let mut counted = 0;
+        while counted < n {
+            day = day.succ_opt().ok_or(CourtDaysError::OutOfRange {
+                date: day,
+                first: self.first,
+                last: self.last,
+            })?;
+            if self.is_court_day(day)? {
+                counted += 1;
+            }
+        }
+        Ok(day)
+    }
+}
+
+/// One data row: `date,name,basis,source` (the source may itself hold commas).
+fn row(line: &str) -> Result<Holiday, String> {
+    let mut cells = line.splitn(4, ',').map(str::trim);
+    let (Some(date), Some(name), Some(basis), Some(source)) =
+        (cells.next(), cells.next(), cells.next(), cells.next())
+    else {
+        return Err(format!("'{line}' does not have 4 cells ({HEADER})"));
+    };
+    let date = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .map_err(|e| format!("date '{date}' is not YYYY-MM-DD: {e}"))?;
+    if matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {
+        return Err(format!(
+            "{date} is a {}; list the day observed instead (Cal. Rules of Court, rule 1.11)",
+            date.format("%A")
+        ));
+    }
+    let basis = match basis {
+        "published" => Basis::Published,
+        "statute" => Basis::Statute,
+        other => {
+            return Err(format!(
+                "basis '{other}' is neither 'published' nor 'statute'"
+            ));
+        }
+    };
+    if name.is_empty() || source.is_empty() {
+        return Err(format!("{date}: a holiday needs a name and a source"));
+    }
+    Ok(Holiday {
+        date,
+        name: name.to_owned(),
+        basis,
+        source: source.to_owned(),
+    })
+}
+
+static CALENDAR: LazyLock<Result<Calendar, CourtDaysError>> =
+    LazyLock::new(|| Calendar::parse(DATA));
+
+/// The shipped calendar (`data/court_holidays.csv`); an error if the data is malformed, which the
+/// tests below rule out for the shipped file.
+pub fn calendar() -> Result<&'static Calendar, CourtDaysError> {
+    CALENDAR.as_ref().map_err(Clone::clone)
+}
+
+/// Whether the courts sit on `date` (shipped calendar).
+pub fn is_court_day(date: NaiveDate) -> Result<bool, CourtDaysError> {
+    calendar()?.is_court_day(date)
+}
+
+/// The `n`th court day following `date`, not counting `date` (shipped calendar).
+pub fn add_court_days(date: NaiveDate, n: u32) -> Result<NaiveDate, CourtDaysError> {
+    calendar()?.add_court_days(date, n)
+}
+
+/// The end of the first court day after the California day of `t`: the deadline of a duty due
+/// "within one business day" of an event, such as transmitting an order to DOJ (Fam. Code
+/// 6380(a), docs/law/lifecycle.md#transmission).
+pub fn end_of_next_court_day(t: DateTime<Utc>) -> Result<DateTime<Utc>, CourtDaysError> {
+    end_of_day(add_court_days(california_date(t), 1)?)
+}
+
+/// The first and last Sunday of US daylight saving time in `year` (since 2007, 15 U.S.C. 260a):
+/// the second Sunday of March and the first Sunday of November; clocks change at 02:00 local.
+fn dst_sundays(year: i32) -> Option<(NaiveDate, NaiveDate)> {
+    Some((
+        NaiveDate::from_weekday_of_month_opt(year, 3, Weekday::Sun, 2)?,
+        NaiveDate::from_weekday_of_month_opt(year, 11, Weekday::Sun, 1)?,
+    ))
+}
+
+/// Hours Pacific time is behind UTC at instant `t`: 7 in daylight saving time, else 8.
+fn pacific_lag_hours(t: DateTime<Utc>) -> i64 {
+    let in_dst = dst_sundays(t.year()).is_some_and(|(start, end)| {
+        // 02:00 PST is 10:00 UTC; 02:00 PDT is 09:00 UTC.
+        let on = start.and_time(NaiveTime::MIN).and_utc() + Duration::hours(10);
+        let off = end.and_time(NaiveTime::MIN).and_utc() + Duration::hours(9);
+        on <= t && t < off
+    });
+    if in_dst { 7 } else { 8 }
+}
+
+/// The California (Pacific time) calendar date of instant `t`.
+pub fn california_date(t: DateTime<Utc>) -> NaiveDate {
+    (t - Duration::hours(pacific_lag_hours(t))).date_naive()
+}
+
+/// The instant California day `date` ends: midnight, Pacific time, as the next day begins.
+pub fn end_of_day(date: NaiveDate) -> Result<DateTime<Utc>, CourtDaysError> {
+    let next = date.succ_opt().ok_or(CourtDaysError::OutOfRange {
+        date,
+        first: date.year(),
+        last: date.year(),
+    })?;
+    // At midnight daylight time has begun after its first Sunday and not yet ended on its last.
+    let dst = dst_sundays(next.year()).is_some_and(|(start, end)| next > start && next <= end);
+    let lag = if dst { 7 } else { 8 };
+    Ok(next.and_time(NaiveTime::MIN).and_utc() + Duration::hours(lag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn the_shipped_data_parses_and_covers_2024_to_2027() {
+        let cal = calendar().unwrap();
+        assert_eq!(cal.years(), (2024, 2027));
+        for year in 2024..=2027 {
+            let n = cal
+                .holidays()
+                .iter()
+                .filter(|h| h.date.year() == year)
+                .count();
+            // 14 judicial holidays a year; 2027 also observes New Year's Day 2028 on 31 December.
+            assert_eq!(n, if year == 2027 { 15 } else { 14 }, "{year}");
+        }
+        for h in cal.holidays() {
+            match h.basis {
+                Basis::Published => assert!(h.source.starts_with("https://"), "{h:?}"),
+                Basis::Statute => assert!(h.source.contains("CCP 135"), "{h:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn weekends_and_holidays_are_not_court_days() {
+        assert!(is_court_day(d(2026, 12, 4)).unwrap(), "a Friday");
+        assert!(!is_court_day(d(2026, 12, 5)).unwrap(), "a Saturday");
+        assert!(!is_court_day(d(2026, 12, 6)).unwrap(), "a Sunday");
+        assert!(!is_court_day(d(2026, 12, 25)).unwrap(), "Christmas");
+        assert!(!is_court_day(d(2026, 7, 3)).unwrap(), "July 4 observed");
+        assert!(
+            is_court_day(d(2026, 10, 12)).unwrap(),
+            "Columbus Day is no judicial holiday"
+        );
+    }
+
+    #[test]
+    fn counting_skips_weekends() {
+        // Monday: Tuesday to Friday, then the next Monday.
+        assert_eq!(add_court_days(d(2026, 10, 5), 5).unwrap(), d(2026, 10, 12));
+        // Saturday: Monday to Friday.
+        assert_eq!(add_court_days(d(2026, 10, 3), 5).unwrap(), d(2026, 10, 9));
+        assert_eq!(add_court_days(d(2026, 10, 3), 1).unwrap(), d(2026, 10, 5));
+        assert_eq!(add_court_days(d(2026, 10, 3), 0).unwrap(), d(2026, 10, 3));
+    }
+
+    #[test]
+    fn a_friday_before_a_monday_holiday() {
+        // Labor Day 2026 is Monday 7 September.
+        assert_eq!(add_court_days(d(2026, 9, 4), 1).unwrap(), d(2026, 9, 8));
+        assert_eq!(add_court_days(d(2026, 9, 4), 5).unwrap(), d(2026, 9, 14));
+        // Thursday before it: Friday, then Tuesday to Friday.
+        assert_eq!(add_court_days(d(2026, 9, 3), 5).unwrap(), d(2026, 9, 11));
+    }
+
+    #[test]
+    fn thanksgiving_and_the_day_after() {
+        assert!(!is_court_day(d(2026, 11, 26)).unwrap());
+        assert!(!is_court_day(d(2026, 11, 27)).unwrap());
+        assert!(is_court_day(d(2026, 11, 25)).unwrap());
+        // Wednesday before: Monday 30 November is the first court day after it.
+        assert_eq!(add_court_days(d(2026, 11, 25), 1).unwrap(), d(2026, 11, 30));
+        assert_eq!(add_court_days(d(2025, 11, 26), 1).unwrap(), d(2025, 12, 1));
+    }
+
+    #[test]
+    fn counting_crosses_the_year_boundary() {
+        // 31 Dec 2026 (Thursday); 1 Jan 2027 is a holiday, then a weekend.
+        assert_eq!(add_court_days(d(2026, 12, 31), 1).unwrap(), d(2027, 1, 4));
+        // 2027 ends on an observed New Year's Day 2028 (Friday 31 December).
+        assert!(!is_court_day(d(2027, 12, 31)).unwrap());
+        assert_eq!(add_court_days(d(2027, 12, 22), 2).unwrap(), d(2027, 12, 27));
+    }
+
+    #[test]
+    fn years_outside_the_data_are_errors() {
+        let err = is_court_day(d(2023, 6, 5)).unwrap_err();
+        assert!(matches!(
+            err,
+            CourtDaysError::OutOfRange {
+                first: 2024,
+                last: 2027,
+                ..
+            }
+        ));
+        assert!(err.to_string().contains("2024 to 2027"), "{err}");
+        assert!(is_court_day(d(2028, 1, 3)).is_err());
+        // Counting into an uncovered year fails rather than guessing.
+        assert!(add_court_days(d(2027, 12, 30), 2).is_err());
+    }
+
+    #[test]
+    fn california_days_follow_pacific_time() {
+        // 06:59 UTC on 10 October 2026 is 23:59 PDT on the 9th.
+        let t = Utc.with_ymd_and_hms(2026, 10, 10, 6, 59, 0).unwrap();
+        assert_eq!(california_date(t), d(2026, 10, 9));
+        assert_eq!(california_date(t + Duration::minutes(1)), d(2026, 10, 10));
+        // In winter the lag is 8 hours.
+        let w = Utc.with_ymd_and_hms(2026, 12, 5, 7, 30, 0).unwrap();
+        assert_eq!(california_date(w), d(2026, 12, 4));
+        assert_eq!(
+            end_of_day(d(2026, 10, 9)).unwrap(),
+            Utc.with_ymd_and_hms(2026, 10, 10, 7, 0, 0).unwrap()
+        );
+        assert_eq!(
+            end_of_day(d(2026, 12, 4)).unwrap(),
+            Utc.with_ymd_and_hms(2026, 12, 5, 8, 0, 0).unwrap()
+        );
+        // The days clocks change (8 March and 1 November 2026).
+        assert_eq!(
+            end_of_day(d(2026, 3, 7)).unwrap(),
+            Utc.with_ymd_and_hms(2026, 3, 8, 8, 0, 0).unwrap()
+        );
+        assert_eq!(
+            end_of_day(d(2026, 3, 8)).unwrap(),
+            Utc.with_ymd_and_hms(2026, 3, 9, 7, 0, 0).unwrap()
+        );
+        assert_eq!(
+            end_of_day(d(2026, 10, 31)).unwrap(),
+            Utc.with_ymd_and_hms(2026, 11, 1, 7, 0, 0).unwrap()
+        );
+        assert_eq!(
+            end_of_day(d(2026, 11, 1)).unwrap(),
+            Utc.with_ymd_and_hms(2026, 11, 2, 8, 0, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn one_business_day_after_an_event() {
+        // Friday afternoon before Labor Day: due by the end of Tuesday.
+        let fri = Utc.with_ymd_and_hms(2026, 9, 4, 22, 0, 0).unwrap();
+        assert_eq!(
+            end_of_next_court_day(fri).unwrap(),
+            Utc.with_ymd_and_hms(2026, 9, 9, 7, 0, 0).unwrap()
+        );
+        // Friday evening in California is Saturday in UTC; still Friday's deadline.
+        let late = Utc.with_ymd_and_hms(2026, 9, 5, 5, 0, 0).unwrap();
+        assert_eq!(end_of_next_court_day(late), end_of_next_court_day(fri));
+        assert!(
+            end_of_next_court_day(Utc.with_ymd_and_hms(2023, 5, 1, 12, 0, 0).unwrap()).is_err()
+        );
+    }
+
+    #[test]
+    fn malformed_data_is_refused_with_its_line() {
+        let bad = |text: &str| Calendar::parse(text).unwrap_err().to_string();
+        assert!(bad("date,name\n").contains("header"));
+        assert!(
+            bad("date,name,basis,source\n2026-12-26,Boxing Day,statute,CCP 135\n")
+                .contains("Saturday")
+        );
+        assert!(bad("date,name,basis,source\n2026-12-25,Christmas,guess,x\n").contains("basis"));
+        let unordered = "date,name,basis,source\n2026-12-25,A,statute,x\n2026-01-01,B,statute,x\n";
+        assert!(bad(unordered).contains("line 3"), "{}", bad(unordered));
+        let gap = "date,name,basis,source\n2024-12-25,A,statute,x\n2026-12-25,B,statute,x\n";
+        assert!(bad(gap).contains("2025"));
+        let ok = Calendar::parse(
+            "# c\ndate,name,basis,source\n2026-12-25,Christmas,statute,CCP 135, Gov. Code 6700\n",
+        )
+        .unwrap();
+        assert_eq!(ok.holidays()[0].source, "CCP 135, Gov. Code 6700");
+    }
+}
