@@ -8,7 +8,8 @@
 //! at the following midnight, Pacific time.
 use std::sync::LazyLock;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::America::Los_Angeles;
 
 /// The shipped holiday data (versioned with the code; one row per day).
 const DATA: &str = include_str!("data/court_holidays.csv");
@@ -217,48 +218,31 @@ pub fn end_of_next_court_day(t: DateTime<Utc>) -> Result<DateTime<Utc>, CourtDay
     end_of_day(add_court_days(california_date(t), 1)?)
 }
 
-/// The first and last Sunday of US daylight saving time in `year` (since 2007, 15 U.S.C. 260a):
-/// the second Sunday of March and the first Sunday of November; clocks change at 02:00 local.
-fn dst_sundays(year: i32) -> Option<(NaiveDate, NaiveDate)> {
-    Some((
-        NaiveDate::from_weekday_of_month_opt(year, 3, Weekday::Sun, 2)?,
-        NaiveDate::from_weekday_of_month_opt(year, 11, Weekday::Sun, 1)?,
-    ))
-}
-
-/// Hours Pacific time is behind UTC at instant `t`: 7 in daylight saving time, else 8.
-fn pacific_lag_hours(t: DateTime<Utc>) -> i64 {
-    let in_dst = dst_sundays(t.year()).is_some_and(|(start, end)| {
-        // 02:00 PST is 10:00 UTC; 02:00 PDT is 09:00 UTC.
-        let on = start.and_time(NaiveTime::MIN).and_utc() + Duration::hours(10);
-        let off = end.and_time(NaiveTime::MIN).and_utc() + Duration::hours(9);
-        on <= t && t < off
-    });
-    if in_dst { 7 } else { 8 }
-}
-
 /// The California (Pacific time) calendar date of instant `t`.
 pub fn california_date(t: DateTime<Utc>) -> NaiveDate {
-    (t - Duration::hours(pacific_lag_hours(t))).date_naive()
+    t.with_timezone(&Los_Angeles).date_naive()
 }
 
 /// The instant California day `date` ends: midnight, Pacific time, as the next day begins.
 pub fn end_of_day(date: NaiveDate) -> Result<DateTime<Utc>, CourtDaysError> {
-    let next = date.succ_opt().ok_or(CourtDaysError::OutOfRange {
+    let out_of_range = CourtDaysError::OutOfRange {
         date,
         first: date.year(),
         last: date.year(),
-    })?;
-    // At midnight daylight time has begun after its first Sunday and not yet ended on its last.
-    let dst = dst_sundays(next.year()).is_some_and(|(start, end)| next > start && next <= end);
-    let lag = if dst { 7 } else { 8 };
-    Ok(next.and_time(NaiveTime::MIN).and_utc() + Duration::hours(lag))
+    };
+    let next = date.succ_opt().ok_or(out_of_range.clone())?;
+    // Midnight always exists in Pacific time (clocks change at 02:00).
+    Los_Angeles
+        .from_local_datetime(&next.and_time(NaiveTime::MIN))
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or(out_of_range)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use chrono::Duration;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
