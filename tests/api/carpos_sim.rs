@@ -11,6 +11,7 @@ use ccpor::carpos::message::{
     Ack, Answer, Fcn, Field, FieldCode, IdempotencyKey, Message, MessageKey, RejectReason,
     strict_ori,
 };
+use ccpor::carpos::wire;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -301,4 +302,13 @@ async fn refusal_delay_and_double_answers_are_survivable() {
     let second = twice.ack(&entry("24DV00124")).await;
     assert_ne!(first.fcn, second.fcn);
     assert_eq!(records(&dir.path().join("twice")), 2);
+    // The answer does come twice.
+    let stream = tokio::net::TcpStream::connect(&twice.addr).await.unwrap();
+    let (read, mut write) = stream.into_split();
+    let frame = format!("{}\n", wire::format_message(&entry("24DV00125")));
+    write.write_all(frame.as_bytes()).await.unwrap();
+    let mut lines = tokio::io::BufReader::new(read).lines();
+    let one = lines.next_line().await.unwrap().unwrap();
+    assert!(one.starts_with("ACK."), "{one}");
+    assert_eq!(lines.next_line().await.unwrap(), Some(one));
 }
