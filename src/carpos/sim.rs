@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::BufReader;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::frame::{FrameError, read_frame, write_frame};
@@ -114,7 +114,8 @@ impl Sim {
                 Err(e @ (FrameError::TooLong | FrameError::NotUtf8)) => {
                     // The rest of the stream cannot be trusted to start a frame: answer, close.
                     let answer = syntax_reject(None, e.to_string());
-                    return Ok(self.send(&mut write, &answer).await?);
+                    self.send(&mut write, &answer).await?;
+                    return Ok(linger(read, write).await?);
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -160,6 +161,24 @@ impl Sim {
         }
         Ok(())
     }
+}
+
+/// Closes after a refused frame without losing the answer: closing with unread input would
+/// reset the connection, and the sender could lose the answer already sent. So: end the writing
+/// side, then read and discard what is still coming, for a moment.
+async fn linger(
+    mut read: BufReader<OwnedReadHalf>,
+    mut write: OwnedWriteHalf,
+) -> std::io::Result<()> {
+    write.shutdown().await?;
+    let mut rest = (&mut read).take(1 << 20);
+    let mut sink = tokio::io::sink();
+    let _ = tokio::time::timeout(
+        Duration::from_secs(1),
+        tokio::io::copy(&mut rest, &mut sink),
+    )
+    .await;
+    Ok(())
 }
 
 fn syntax_reject(field: Option<super::message::FieldCode>, detail: String) -> Answer {

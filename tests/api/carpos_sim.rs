@@ -215,6 +215,18 @@ async fn a_malformed_frame_is_rejected_naming_the_field() {
         assert!(answer.starts_with("REJ.RSN/SYNTAX."), "{answer}");
         assert!(answer.contains(field), "{answer}");
     }
+    // An over-long frame: rejected, and the connection closed (the rest cannot start a frame).
+    let stream = tokio::net::TcpStream::connect(&peer.addr).await.unwrap();
+    let (read, mut write) = stream.into_split();
+    let frame = format!("EPO.CA0190000.IDK/d.MIS/{}\n", "A".repeat(9000));
+    write.write_all(frame.as_bytes()).await.unwrap();
+    let mut lines = tokio::io::BufReader::new(read).lines();
+    let answer = lines.next_line().await.unwrap().unwrap();
+    assert!(
+        answer.starts_with("REJ.RSN/SYNTAX.TXT/frame longer"),
+        "{answer}"
+    );
+    assert!(matches!(lines.next_line().await, Ok(None) | Err(_)));
 }
 
 #[tokio::test]
