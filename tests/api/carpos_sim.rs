@@ -156,11 +156,17 @@ async fn duplicates_unknown_fcns_and_missing_fields_are_rejected() {
     );
 
     let unknown = Fcn::parse("9990000000777").unwrap();
-    for key in [MessageKey::Modify, MessageKey::Clear, MessageKey::Cancel] {
-        let fields = if key == MessageKey::Modify {
-            vec![Field::new(FieldCode::Wgt, "175")]
-        } else {
-            vec![]
+    let keys = [
+        MessageKey::Modify,
+        MessageKey::Clear,
+        MessageKey::Cancel,
+        MessageKey::Supplemental,
+    ];
+    for key in keys {
+        let fields = match key {
+            MessageKey::Modify => vec![Field::new(FieldCode::Wgt, "175")],
+            MessageKey::Supplemental => vec![Field::new(FieldCode::Ppn, "DOE,JUNIOR")],
+            _ => vec![],
         };
         let m = message(key, Some(&unknown), fields);
         let got = peer.reject(&m).await;
