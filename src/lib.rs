@@ -4,6 +4,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod cache;
+pub mod carpos;
 pub mod cli;
 pub mod contract;
 pub mod db;

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod carpos_sim;
 pub mod check;
 pub mod demo;
 pub mod expire;
@@ -124,6 +125,9 @@ pub enum Command {
     },
     /// Run the GraphQL server (migrates first).
     Serve(serve::ServeArgs),
+    /// Run the reference CARPOS peer: answers the NCIC-style wire format over TCP, keeps its
+    /// records in the data dir; faults can be injected for tests.
+    CarposSim(carpos_sim::CarposSimArgs),
     /// Root keys that sign tokens.
     Keys {
         #[command(subcommand)]
@@ -282,6 +286,7 @@ async fn execute(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Schema { what, federation } => schema::run(what.as_ref(), *federation),
         Command::Serve(args) => serve::run(cli, args).await,
+        Command::CarposSim(args) => carpos_sim::run(cli, args).await,
         Command::Migrate => {
             open_db(cli).await?;
             println!("migrations applied");
