@@ -55,17 +55,22 @@ async fn n_person_representations_cost_one_select_and_are_audited() {
     }
 
     // 1 vs 20 representations: the same statements (one SELECT for all persons). The cheapest
-    // of five runs, as a busy scheduler may split a batch.
+    // of several runs, as a busy scheduler may split a batch, and a cache call that times out
+    // on a loaded machine is a miss for the cache's back-off (`cache::BACKOFF`): wait it out.
     let mut costs = Vec::new();
     for n in [1, 20] {
         let mut best = u64::MAX;
-        for _ in 0..5 {
+        for _ in 0..8 {
             let before = app.sql_stats.statements();
             let d = app
                 .data(PERSONS, json!({ "r": reps("Person", &ids[..n]) }))
                 .await;
             best = best.min(app.sql_stats.statements() - before);
             assert_eq!(d["_entities"].as_array().unwrap().len(), n);
+            if best == 0 {
+                break;
+            }
+            tokio::time::sleep(ccpor::cache::BACKOFF).await;
         }
         costs.push(best);
     }
