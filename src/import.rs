@@ -1,18 +1,23 @@
 //! NDJSON import: one `createOrder` input per line, parsed (`graphql::import_adapter`) and
 //! validated exactly like the mutation. Good lines are stored in batched transactions; a bad line
-//! is reported with its number and costs only itself.
-use std::collections::VecDeque;
+//! is reported with its number and costs only itself. Each stored line leaves its key
+//! (`line_key`) in the same transaction, so re-running a file stores nothing twice.
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::BufRead;
 
+use entities::import_key;
 use indicatif::ProgressBar;
-use sea_orm::DatabaseConnection;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
+};
+use sha2::{Digest, Sha256};
 use tokio::task::JoinHandle;
 
 use crate::domain::time;
 use crate::error::{AppError, AppResult};
 use crate::graphql::import_adapter;
 use crate::service::model::NewOrder;
-use crate::service::orders::insert_batch;
+use crate::service::orders::{insert_batch, insert_chunked};
 use crate::service::refs::Refs;
 use crate::service::validate;
 
@@ -31,6 +36,8 @@ pub struct ImportReport {
     /// Non-blank lines read.
     pub lines: usize,
     pub imported: usize,
+    /// Lines an earlier run (or an earlier identical line) already stored: skipped.
+    pub already_present: usize,
     pub rejected: Vec<LineError>,
 }
 
@@ -63,38 +70,155 @@ pub fn parse_line(text: &str, refs: &Refs) -> AppResult<NewOrder> {
     Ok(validate::create_order(&input, refs, time::now())?)
 }
 
-/// Stores a batch in one transaction; if that fails, stores each order alone so only the bad
-/// ones are rejected. Returns the number stored and the rejected lines.
-async fn store_batch(
-    db: DatabaseConnection,
-    batch: Vec<(usize, NewOrder)>,
-) -> AppResult<(usize, Vec<LineError>)> {
-    let orders: Vec<NewOrder> = batch.iter().map(|(_, o)| o.clone()).collect();
-    let txn = crate::db::begin_write(&db).await?;
-    if insert_batch(&txn, &orders).await.is_ok() {
-        txn.commit().await?;
-        return Ok((orders.len(), Vec::new()));
+/// One read line on its way to the store: its number, its text, and the order or why not.
+struct Line {
+    number: usize,
+    text: String,
+    parsed: Result<NewOrder, LineError>,
+}
+
+/// What storing one batch did.
+#[derive(Default)]
+struct BatchOutcome {
+    stored: usize,
+    present: usize,
+    rejected: Vec<LineError>,
+}
+
+/// The import key of a line: the lower-case hex SHA-256 of its bytes, surrounding whitespace
+/// trimmed. A byte-identical line maps to the same key (so it is stored once however often it is
+/// sent); two different lines cannot collide. A natural key (court, case number, form, issue
+/// time) would also merge two different lines that share it, which is a correction's business,
+/// not a re-run's.
+pub fn line_key(line: &str) -> String {
+    hex::encode(Sha256::digest(line.trim().as_bytes()))
+}
+
+/// Keys per lookup statement: well under SQLite's and PostgreSQL's bound-parameter limits, and
+/// above the default batch size, so a batch costs one lookup.
+const KEYS_PER_LOOKUP: usize = 5000;
+
+/// Which of `keys` are already stored.
+async fn stored_keys<C: ConnectionTrait>(conn: &C, keys: &[&str]) -> AppResult<HashSet<String>> {
+    let mut found = HashSet::new();
+    for chunk in keys.chunks(KEYS_PER_LOOKUP) {
+        let rows: Vec<String> = import_key::Entity::find()
+            .select_only()
+            .column(import_key::Column::Key)
+            .filter(import_key::Column::Key.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        found.extend(rows);
     }
-    txn.rollback().await?;
-    let mut stored = 0;
-    let mut rejected = Vec::new();
-    for (line, order) in &batch {
-        let txn = crate::db::begin_write(&db).await?;
-        match insert_batch(&txn, std::slice::from_ref(order)).await {
-            Ok(_) => {
-                txn.commit().await?;
-                stored += 1;
-            }
-            Err(e) => {
-                txn.rollback().await?;
-                rejected.push(line_error(*line, e));
+    Ok(found)
+}
+
+/// Stores `orders` with their import keys, in the caller's transaction.
+async fn insert_with_keys<C: ConnectionTrait>(
+    conn: &C,
+    orders: &[NewOrder],
+    keys: &[&str],
+) -> AppResult<()> {
+    let ids = insert_batch(conn, orders).await?;
+    let now = chrono::Utc::now();
+    let rows = keys
+        .iter()
+        .zip(ids)
+        .map(|(key, order_id)| import_key::ActiveModel {
+            key: Set((*key).to_owned()),
+            order_id: Set(order_id),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .collect();
+    insert_chunked(conn, rows).await
+}
+
+/// Stores one order alone, unless its key is already there. `Ok(true)` when stored.
+async fn store_one(db: &DatabaseConnection, key: &str, order: &NewOrder) -> AppResult<bool> {
+    let txn = crate::db::begin_write(db).await?;
+    if !stored_keys(&txn, &[key]).await?.is_empty() {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    match insert_with_keys(&txn, std::slice::from_ref(order), &[key]).await {
+        Ok(()) => {
+            txn.commit().await?;
+            Ok(true)
+        }
+        Err(e) => {
+            txn.rollback().await?;
+            Err(e)
+        }
+    }
+}
+
+/// Stores a batch in one transaction, skipping the lines already stored (one lookup for the
+/// batch, inside the transaction); if the insert fails, stores each order alone so only the bad
+/// ones are rejected. A line that repeats an earlier line of the batch counts as present when
+/// that line was stored.
+async fn store_batch(db: DatabaseConnection, batch: Vec<Line>) -> AppResult<BatchOutcome> {
+    let mut out = BatchOutcome::default();
+    // Hashed here, beside the parsing of the next batch rather than in its way.
+    let hashed: Vec<String> = batch.iter().map(|l| line_key(&l.text)).collect();
+    let keys: Vec<&str> = hashed.iter().map(String::as_str).collect();
+    let txn = crate::db::begin_write(&db).await?;
+    let present = stored_keys(&txn, &keys).await?;
+    // First line of each new key, by key; later lines with that key wait for its fate.
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    let mut repeats: Vec<(usize, usize)> = Vec::new();
+    let mut todo: Vec<(usize, &str, &NewOrder)> = Vec::new();
+    for (line, &key) in batch.iter().zip(&keys) {
+        if present.contains(key) {
+            out.present += 1;
+            continue;
+        }
+        match &line.parsed {
+            Err(e) => out.rejected.push(e.clone()),
+            Ok(order) => match first.get(key) {
+                Some(&earlier) => repeats.push((line.number, earlier)),
+                None => {
+                    first.insert(key, line.number);
+                    todo.push((line.number, key, order));
+                }
+            },
+        }
+    }
+    let orders: Vec<NewOrder> = todo.iter().map(|(_, _, o)| (*o).clone()).collect();
+    let todo_keys: Vec<&str> = todo.iter().map(|(_, k, _)| *k).collect();
+    let mut failed: HashSet<usize> = HashSet::new();
+    if orders.is_empty() || insert_with_keys(&txn, &orders, &todo_keys).await.is_ok() {
+        txn.commit().await?;
+        out.stored = orders.len();
+    } else {
+        txn.rollback().await?;
+        for (number, key, order) in &todo {
+            match store_one(&db, key, order).await {
+                Ok(true) => out.stored += 1,
+                Ok(false) => out.present += 1,
+                Err(e) => {
+                    failed.insert(*number);
+                    out.rejected.push(line_error(*number, e));
+                }
             }
         }
     }
-    Ok((stored, rejected))
+    for (number, earlier) in repeats {
+        if failed.contains(&earlier) {
+            out.rejected.push(LineError {
+                line: number,
+                field: None,
+                message: format!("same as line {earlier}, which was rejected"),
+            });
+        } else {
+            out.present += 1;
+        }
+    }
+    Ok(out)
 }
 
-type InFlight = VecDeque<JoinHandle<AppResult<(usize, Vec<LineError>)>>>;
+type InFlight = VecDeque<JoinHandle<AppResult<BatchOutcome>>>;
 
 async fn finish_one(
     in_flight: &mut InFlight,
@@ -102,15 +226,16 @@ async fn finish_one(
     progress: Option<&ProgressBar>,
 ) -> AppResult<()> {
     if let Some(handle) = in_flight.pop_front() {
-        let (stored, rejected) = handle.await.map_err(|e| {
+        let out = handle.await.map_err(|e| {
             AppError::Internal(std::sync::Arc::new(anyhow::anyhow!(
                 "import batch task failed: {e}"
             )))
         })??;
-        report.imported += stored;
-        report.rejected.extend(rejected);
+        report.imported += out.stored;
+        report.already_present += out.present;
+        report.rejected.extend(out.rejected);
         if let Some(p) = progress {
-            p.set_position(report.imported as u64);
+            p.set_position((report.imported + report.already_present) as u64);
         }
     }
     Ok(())
@@ -148,10 +273,13 @@ pub async fn import_ndjson<R: BufRead>(
             Ok(text) if text.trim().is_empty() => {}
             Ok(text) => {
                 report.lines += 1;
-                match parse_line(&text, &refs) {
-                    Ok(order) => batch.push((number, order)),
-                    Err(e) => report.rejected.push(line_error(number, e)),
-                }
+                // A rejected line goes to the store too: if an earlier run stored it (and
+                // today's validation refuses it, say an expiry now past), it is present.
+                batch.push(Line {
+                    number,
+                    parsed: parse_line(&text, &refs).map_err(|e| line_error(number, e)),
+                    text,
+                });
             }
         }
         if batch.len() >= batch_size || (lines.peek().is_none() && !batch.is_empty()) {

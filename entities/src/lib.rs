@@ -7,6 +7,7 @@ pub mod audit_head;
 pub mod court;
 pub mod id_counter;
 pub mod image_blob;
+pub mod import_key;
 pub mod order;
 pub mod order_conflict;
 pub mod order_event;

@@ -7,7 +7,8 @@ use indicatif::ProgressBar;
 use super::{Cli, EXIT_REJECTED_LINES, Failure, invalidate_cache, open_db};
 
 /// Imports `file` (`-`: standard input) in transactions of `batch_size` orders; exit code 3
-/// when some lines were rejected (the others are stored).
+/// when some lines were rejected (the others are stored). Lines an earlier run stored are skipped
+/// and counted as already present: a re-run after a crash finishes the file.
 pub async fn run(cli: &Cli, file: &Path, batch_size: usize) -> anyhow::Result<ExitCode> {
     // The file first: a wrong path is reported without touching the database.
     let reader: Box<dyn std::io::BufRead> = if file.as_os_str() == "-" {
@@ -36,10 +37,11 @@ pub async fn run(cli: &Cli, file: &Path, batch_size: usize) -> anyhow::Result<Ex
         }
     }
     println!(
-        "imported {} of {} orders in {secs:.2}s ({:.0} orders/s); {} lines rejected",
+        "imported {} of {} orders in {secs:.2}s ({:.0} orders/s); {} already present; {} lines rejected",
         report.imported,
         report.lines,
         report.imported as f64 / secs.max(1e-9),
+        report.already_present,
         report.rejected.len()
     );
     Ok(if report.rejected.is_empty() {

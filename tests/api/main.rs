@@ -17,6 +17,7 @@ mod cli_ops;
 mod cli_security;
 mod contract;
 mod courts;
+mod crash;
 mod ecosystem;
 mod federation;
 mod hardening;
