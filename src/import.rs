@@ -89,7 +89,8 @@ struct BatchOutcome {
 /// trimmed. A byte-identical line maps to the same key (so it is stored once however often it is
 /// sent); two different lines cannot collide. A natural key (court, case number, form, issue
 /// time) would also merge two different lines that share it, which is a correction's business,
-/// not a re-run's.
+/// not a re-run's. The guarantee is for re-sending the same file: a line re-serialized with other
+/// spacing or key order is another line.
 pub fn line_key(line: &str) -> String {
     hex::encode(Sha256::digest(line.trim().as_bytes()))
 }
@@ -295,4 +296,20 @@ pub async fn import_ndjson<R: BufRead>(
     }
     report.rejected.sort_by_key(|e| e.line);
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_key;
+
+    #[test]
+    fn the_key_is_the_lines_sha256_and_tells_lines_apart() {
+        let a = r#"{"caseNumber":"26FL000001"}"#;
+        assert_eq!(line_key(a), line_key(&format!("  {a}\r")));
+        assert_ne!(line_key(a), line_key(r#"{"caseNumber":"26FL000002"}"#));
+        assert_eq!(
+            line_key(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
 }
