@@ -3,7 +3,7 @@ use ccpor::auth::Role;
 use serde_json::{Value, json};
 
 use crate::bench_support::{
-    days, enter, existing, new_party, no_contact, order, order_id, party_id, person,
+    days, enter, existing, last_month_ago, new_party, no_contact, order, order_id, party_id, person,
 };
 use crate::helpers::{error_code, spawn_app};
 
@@ -27,13 +27,6 @@ fn month_of(days_from_now: i64) -> (String, String) {
     let first = d.with_day(1).unwrap();
     let last = first + Months::new(1) - chrono::Duration::days(1);
     (first.to_string(), last.to_string())
-}
-
-/// Days ago that fall in the previous calendar month, five days before its end (statistics
-/// count finished months only).
-fn last_month_ago() -> i64 {
-    use chrono::Datelike;
-    i64::from(chrono::Utc::now().date_naive().day()) + 5
 }
 
 const COLUMNS: [&str; 6] = [

@@ -9,6 +9,13 @@ pub fn days(n: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::days(n)).to_rfc3339()
 }
 
+/// Days ago that fall in the previous calendar month, five days before its end (statistics
+/// count finished months only).
+pub fn last_month_ago() -> i64 {
+    use chrono::Datelike;
+    i64::from(chrono::Utc::now().date_naive().day()) + 5
+}
+
 /// A synthetic person (names drawn by hand, no real person).
 pub fn person(last: &str, first: &str, dob: Option<&str>, sex: &str) -> Value {
     let mut p = json!({ "lastName": last, "firstName": first, "sex": sex });

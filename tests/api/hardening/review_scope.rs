@@ -252,7 +252,7 @@ async fn item_08_overlapping_statistics_periods_cannot_reveal_one_order() {
     // One order last month (only finished months are counted): its cell reads `<5` whichever
     // allowed period contains it.
     let today = chrono::Utc::now().date_naive();
-    let ago = i64::from(today.day()) + 5;
+    let ago = crate::bench_support::last_month_ago();
     enter(
         &app,
         order(
