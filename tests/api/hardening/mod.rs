@@ -6,6 +6,9 @@
 //! - `review_tokens`: the outside review of 2026-12 (issue 22), tokens and client-supplied strings.
 //! - `review_scope`: the outside review, narrowed tokens' scope, documents and statistics.
 //! - `review_sockets`: the outside review, WebSockets, uploads, image links and the audit anchor.
+//! - `review_strings`: item 3's NUL along every path a client's string takes to the audit log.
+//!
+//! `EVIDENCE.md` records each item's test failing on the code before the fixes.
 use ccpor::auth::AuthConfig;
 use serde_json::{Value, json};
 
@@ -14,6 +17,7 @@ use crate::helpers::{TestApp, client_with};
 mod graphql_cop;
 mod review_scope;
 mod review_sockets;
+mod review_strings;
 mod review_tokens;
 
 pub(crate) fn production() -> AuthConfig {

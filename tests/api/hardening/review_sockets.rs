@@ -196,7 +196,7 @@ async fn item_11_uploads_are_authorized_before_the_body_is_read_or_the_image_dec
 }
 
 /// Runs `ws-raw.mjs` against `app` sending `send`, for up to `ms`; returns what it printed.
-async fn raw_socket(
+pub(crate) async fn raw_socket(
     app: &crate::helpers::TestApp,
     send: serde_json::Value,
     ms: u64,

@@ -52,7 +52,7 @@ async fn item_01_the_playground_embeds_no_data_from_the_database() {
 }
 
 /// `token` with one more block written as Datalog (a holder can append any block offline).
-fn append_block(token: &str, code: &str) -> String {
+pub(crate) fn append_block(token: &str, code: &str) -> String {
     biscuit_auth::UnverifiedBiscuit::from_base64(token)
         .unwrap()
         .append(biscuit_auth::macros::block!("").code(code).unwrap())
