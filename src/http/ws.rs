@@ -23,10 +23,10 @@ use crate::auth::Operation;
 use crate::graphql::loaders::EpochCache;
 use crate::graphql::subscription::SessionToken;
 use crate::graphql::{MAX_ALIASES, MAX_DUPLICATE_FIELDS, request_loader_with};
-use crate::http::HttpState;
 use crate::http::authn::request_id;
 use crate::http::graphql::account::Audited;
 use crate::http::graphql::{admit, execute, refusal};
+use crate::http::{HttpState, MAX_BODY};
 use crate::images::access::Requester;
 
 /// Runs subscriptions for one connection, each with its own caller check, loader and audit rows.
@@ -283,6 +283,10 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> HttpResponse {
     let init_timeout = exec.s.app.auth.config.ws_init_timeout;
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        // A message is read whole and parsed as JSON, `connection_init` before any token: bound
+        // it as `/graphql` bounds a body (the transport's default is 64 MB; issue 22, item 12).
+        .max_message_size(MAX_BODY)
+        .max_frame_size(MAX_BODY)
         .on_upgrade(move |socket| {
             let init = exec.clone();
             let refused = init.refused.clone();

@@ -4,10 +4,15 @@
 // {"type":"timeout"}, each with the milliseconds since start. Exits on close or at TIMEOUT_MS.
 //
 //   WS_SEND='[{"type":"connection_init","payload":{…}}]' node ws-raw.mjs ws://…/graphql/ws TIMEOUT_MS
+//
+// WS_PAD_BYTES=N adds a field `pad` of N bytes to the first message's payload (a message too
+// large to pass through the environment).
 import WebSocket from 'ws';
 
 const [url, timeoutArg] = process.argv.slice(2);
 const send = JSON.parse(process.env.WS_SEND || '[]');
+const pad = Number(process.env.WS_PAD_BYTES || 0);
+if (pad > 0 && send.length > 0) send[0].payload = { ...(send[0].payload || {}), pad: 'x'.repeat(pad) };
 const started = Date.now();
 const print = (o) => process.stdout.write(JSON.stringify({ ...o, ms: Date.now() - started }) + '\n');
 

@@ -201,6 +201,16 @@ pub(crate) async fn raw_socket(
     send: serde_json::Value,
     ms: u64,
 ) -> Vec<serde_json::Value> {
+    raw_socket_padded(app, send, 0, ms).await
+}
+
+/// `raw_socket`, the first message's payload padded with `pad` bytes (`WS_PAD_BYTES`).
+async fn raw_socket_padded(
+    app: &crate::helpers::TestApp,
+    send: serde_json::Value,
+    pad: usize,
+    ms: u64,
+) -> Vec<serde_json::Value> {
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node");
     let out = tokio::process::Command::new("node")
         .arg("ws-raw.mjs")
@@ -208,6 +218,7 @@ pub(crate) async fn raw_socket(
         .arg(ms.to_string())
         .current_dir(&dir)
         .env("WS_SEND", send.to_string())
+        .env("WS_PAD_BYTES", pad.to_string())
         .output()
         .await
         .expect("node must be installed for the WebSocket tests");
@@ -279,6 +290,32 @@ async fn item_12_sockets_must_init_in_time_and_run_a_bounded_number_of_subscript
             "{id}: {msgs:#?}"
         );
     }
+}
+
+/// Item 12 (message size). A WebSocket message could be as large as the transport's default
+/// (64 MB), parsed whole as JSON, `connection_init` included, where `/graphql` takes 2 MB: a
+/// message over the request body's bound now closes the socket unread, and one under it is
+/// answered as usual.
+#[tokio::test]
+async fn item_12_a_socket_message_is_bounded_like_a_request_body() {
+    let app = spawn_app().await;
+    let token = app.mint(Role::BenchOfficer, Some("SC19"));
+    let init = json!([{ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } }]);
+    let acked = |msgs: &[serde_json::Value]| {
+        msgs.iter()
+            .any(|m| m["message"]["type"] == "connection_ack")
+    };
+    let over = raw_socket_padded(&app, init.clone(), ccpor::http::MAX_BODY + 1, 8000).await;
+    assert!(
+        !acked(&over),
+        "an oversized connection_init was read: {over:#?}"
+    );
+    assert!(
+        over.iter().any(|m| m["type"] == "closed"),
+        "the socket is closed: {over:#?}"
+    );
+    let under = raw_socket_padded(&app, init, 64 * 1024, 3000).await;
+    assert!(acked(&under), "{under:#?}");
 }
 
 /// Item 14. A signed image link kept working after the token it was issued to was revoked:
