@@ -62,8 +62,8 @@ async fn item_03_a_nul_under_the_length_bound_fails_no_audit_batch() {
         "query": "subscription { orderEvents { kind } }", "operationName": "Sub\0scribe" } }]);
     let sockets = async {
         tokio::join!(
-            raw_socket(&app, subscribe, 3000),
-            raw_socket(&app, json!([init(&crafted)]), 3000)
+            raw_socket(&app, subscribe, 8000),
+            raw_socket(&app, json!([init(&crafted)]), 15_000)
         )
     };
 
@@ -232,7 +232,7 @@ async fn item_03_a_nul_under_the_length_bound_fails_no_audit_batch() {
     ] {
         assert!(
             count(pred) >= n && (n == 1 || count(pred) == n),
-            "{what}: {:#?}",
+            "{what}: {:#?}\nthe subscribing socket: {subscribed:#?}",
             rows.iter().map(text).collect::<Vec<_>>()
         );
     }
