@@ -4,6 +4,11 @@ use std::num::NonZeroU32;
 
 use governor::{DefaultKeyedRateLimiter, Quota};
 
+/// KiB of automatic persisted queries one token may register an hour. Apollo clients register
+/// each document once a day, a few KB each; the store is shared by every server and keeps a
+/// document a day, so without a bound one token could fill it (issue 22, item 18).
+pub const APQ_KIB_PER_HOUR: usize = 1024;
+
 /// Cost buckets keyed by token id.
 pub struct CostLimiter {
     limiter: Option<DefaultKeyedRateLimiter<String>>,
@@ -15,6 +20,14 @@ impl CostLimiter {
         CostLimiter {
             limiter: NonZeroU32::new(per_minute)
                 .map(|n| DefaultKeyedRateLimiter::keyed(Quota::per_minute(n))),
+        }
+    }
+
+    /// `per_hour` units per token per hour, all of them available at once; 0 disables.
+    pub fn per_hour(per_hour: u32) -> CostLimiter {
+        CostLimiter {
+            limiter: NonZeroU32::new(per_hour)
+                .map(|n| DefaultKeyedRateLimiter::keyed(Quota::per_hour(n))),
         }
     }
 

@@ -131,6 +131,8 @@ pub struct Auth {
     pub ring: Arc<keys::KeyRing>,
     pub config: Arc<AuthConfig>,
     pub limiter: Arc<limits::CostLimiter>,
+    /// KiB of automatic persisted queries registered, per token and hour.
+    pub apq_limiter: Arc<limits::CostLimiter>,
     /// Tokens checked in the last `VERIFIED_FOR`, by token, operation and trusted document.
     verified: moka::future::Cache<(String, Operation, bool), Arc<Verified>>,
     /// This instance's copy of the revocation list.
@@ -144,6 +146,9 @@ impl Auth {
             ring: Arc::new(ring),
             config: Arc::new(config),
             limiter: Arc::new(limiter),
+            apq_limiter: Arc::new(limits::CostLimiter::per_hour(
+                u32::try_from(limits::APQ_KIB_PER_HOUR).unwrap_or(u32::MAX),
+            )),
             verified: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(VERIFIED_FOR)

@@ -51,7 +51,7 @@ async fn stages(s: &HttpState, req: Request) -> Result<Response, Response> {
     persisted::resolve(&mut x, &s.app.cache).await?;
     parse::document(s, &mut x);
     admit::request(s, &mut x).await?;
-    persisted::register(&x, &s.app.cache).await;
+    persisted::register(&x, s).await;
     if let Some(hit) = reuse::lookup(s, &mut x).await {
         return account::reused(s, &x, hit).await;
     }

@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::Exchange;
+use crate::http::HttpState;
 use crate::http::error::error_response;
 
 /// A request refused before execution: status, code, message.
@@ -29,12 +30,19 @@ pub(super) async fn resolve(x: &mut Exchange, cache: &crate::cache::Cache) -> Re
     Ok(())
 }
 
-/// Registered only for authenticated callers, so anonymous clients cannot fill the store.
-pub(super) async fn register(x: &Exchange, cache: &crate::cache::Cache) {
+/// Registered only for authenticated callers, so anonymous clients cannot fill the store; only
+/// a document that parses (an unparsable one is never charged to the token's query budget);
+/// and only within the token's `APQ_KIB_PER_HOUR` (past it the document runs, unkept).
+pub(super) async fn register(x: &Exchange, s: &HttpState) {
     if let Some((hash, document)) = &x.persisted.register
-        && x.who.caller.is_some()
+        && let Some(caller) = &x.who.caller
+        && x.parsed.is_some()
+        && s.app
+            .auth
+            .apq_limiter
+            .charge(&caller.token_id, document.len().div_ceil(1024))
     {
-        cache.apq_put(hash, document).await;
+        s.app.cache.apq_put(hash, document).await;
     }
 }
 

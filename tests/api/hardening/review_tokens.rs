@@ -446,3 +446,65 @@ async fn item_18_audit_filters_are_literal_and_stored_hashes_are_not_probed_anon
     assert_eq!(error_code(&registered.1), "UNAUTHENTICATED");
     assert_eq!(registered, unregistered, "the same answer either way");
 }
+
+/// Item 18 (the store itself): any token holder could fill the persisted-query store (Redis,
+/// shared by every server, kept a day): every document sent with its hash was registered,
+/// unparsable ones included (which cost nothing from the token's budget), 64 KB each, without
+/// limit. Only documents that parse are registered now, and each token may register at most
+/// `APQ_KIB_PER_HOUR` KiB an hour; past that a document still runs, it is just not kept.
+#[tokio::test]
+async fn item_18_a_token_holder_cannot_fill_the_persisted_query_store() {
+    use ccpor::contract::persisted::hash;
+    let app = spawn_app().await;
+    let holder = app.mint(Role::Clerk, Some("SC19"));
+    let send = |token: String, body: serde_json::Value| {
+        let url = app.url("/graphql");
+        async move {
+            let r = client_with(&token)
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            r.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let with_hash = |doc: &str| json!({ "query": doc, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash(doc) } } });
+    let by_hash = |doc: &str| json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash(doc) } } });
+
+    // Not GraphQL: refused as such, and not kept.
+    let junk = format!("junk {}", "#".repeat(60_000));
+    let d = send(holder.clone(), with_hash(&junk)).await;
+    assert!(d["errors"].is_array(), "{d:#}");
+    let d = send(holder.clone(), by_hash(&junk)).await;
+    assert_eq!(error_code(&d), "PERSISTED_QUERY_NOT_FOUND", "{d:#}");
+
+    // Valid documents of 60 KB each (a comment pads them): every one runs, but the store keeps
+    // only the token's hourly share.
+    let padded = |i: usize| format!("# {i} {}\n{{ courts {{ code }} }}", "x".repeat(60_000));
+    let sent = 40;
+    for i in 0..sent {
+        let d = send(holder.clone(), with_hash(&padded(i))).await;
+        assert!(d["data"]["courts"].is_array(), "{i}: {d:#}");
+    }
+    let mut kept = 0;
+    for i in 0..sent {
+        let d = send(holder.clone(), by_hash(&padded(i))).await;
+        if d["data"]["courts"].is_array() {
+            kept += 1;
+        } else {
+            assert_eq!(error_code(&d), "PERSISTED_QUERY_NOT_FOUND", "{d:#}");
+        }
+    }
+    let share = ccpor::auth::limits::APQ_KIB_PER_HOUR * 1024 / 60_000;
+    assert!(
+        (1..=share).contains(&kept),
+        "{kept} of {sent} 60 KB documents kept (at most {share})"
+    );
+    // Another token has its own share.
+    let other = app.mint(Role::Clerk, Some("SC01"));
+    let small = "query Small { courts { name } }";
+    send(other.clone(), with_hash(small)).await;
+    let d = send(other, by_hash(small)).await;
+    assert!(d["data"]["courts"].is_array(), "{d:#}");
+}
