@@ -7,7 +7,7 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 /// KiB of automatic persisted queries one token may register an hour. Apollo clients register
 /// each document once a day, a few KB each; the store is shared by every server and keeps a
 /// document a day, so without a bound one token could fill it (issue 22, item 18).
-pub const APQ_KIB_PER_HOUR: usize = 1024;
+pub const APQ_KIB_PER_HOUR: u32 = 1024;
 
 /// Cost buckets keyed by token id.
 pub struct CostLimiter {

@@ -146,9 +146,7 @@ impl Auth {
             ring: Arc::new(ring),
             config: Arc::new(config),
             limiter: Arc::new(limiter),
-            apq_limiter: Arc::new(limits::CostLimiter::per_hour(
-                u32::try_from(limits::APQ_KIB_PER_HOUR).unwrap_or(u32::MAX),
-            )),
+            apq_limiter: Arc::new(limits::CostLimiter::per_hour(limits::APQ_KIB_PER_HOUR)),
             verified: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(VERIFIED_FOR)

@@ -496,7 +496,7 @@ async fn item_18_a_token_holder_cannot_fill_the_persisted_query_store() {
             assert_eq!(error_code(&d), "PERSISTED_QUERY_NOT_FOUND", "{d:#}");
         }
     }
-    let share = ccpor::auth::limits::APQ_KIB_PER_HOUR * 1024 / 60_000;
+    let share = usize::try_from(ccpor::auth::limits::APQ_KIB_PER_HOUR).unwrap() * 1024 / 60_000;
     assert!(
         (1..=share).contains(&kept),
         "{kept} of {sent} 60 KB documents kept (at most {share})"
