@@ -25,6 +25,7 @@ mod helpers;
 mod http;
 mod images;
 mod law;
+mod law_precedence;
 mod lifecycle;
 mod matrix;
 mod observability;
