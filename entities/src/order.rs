@@ -49,6 +49,19 @@ pub struct Model {
     pub cancelled_at: Option<DateTimeUtc>,
     /// Registered by image with a minimal index record; the data fields were not keyed yet.
     pub image_only: bool,
+    /// Criminal orders: `pre_judgment` (PC 136.2(a)) or `post_conviction` (PC 136.2(i)(1)).
+    pub criminal_stage: Option<String>,
+    /// Child custody and visitation orders made in a DV order; they outlive the restraining order.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub custody_terms: Option<String>,
+    /// Out-of-state orders (18 U.S.C. 2265): `state`, `tribe` or `territory`.
+    pub foreign_kind: Option<String>,
+    /// The issuing state or territory (USPS code) or the tribe's name.
+    pub foreign_jurisdiction: Option<String>,
+    /// The issuing court, as written.
+    pub foreign_court: Option<String>,
+    /// The case number in the issuing court, as written.
+    pub foreign_case_number: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

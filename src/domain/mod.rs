@@ -11,6 +11,7 @@ pub mod dob_text;
 pub mod epo;
 pub mod identity_match;
 pub mod ids;
+pub mod law_records;
 pub mod names;
 pub mod order_rules;
 pub mod ori;

@@ -158,6 +158,14 @@ impl OrderChain {
     async fn current(&self) -> async_graphql::Result<Order> {
         Ok(Order(self.stood()?.clone()))
     }
+    /// The custody and visitation terms of the order that stood at `asOf` (a modification or
+    /// renewal carries them over unless it replaces them). They outlive the restraining order
+    /// (DV-130), so they are shown after the chain's order has expired or ended.
+    async fn custody_terms(&self) -> Option<&str> {
+        self.chain
+            .current()
+            .and_then(|o| o.custody_terms.as_deref())
+    }
     /// Every order of the chain issued by `asOf`, oldest first (TRO → OAH → amended → renewed).
     async fn orders(&self) -> Vec<Order> {
         self.chain.orders.iter().cloned().map(Order).collect()

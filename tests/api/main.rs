@@ -26,6 +26,7 @@ mod http;
 mod images;
 mod law;
 mod law_precedence;
+mod law_records;
 mod lifecycle;
 mod matrix;
 mod observability;
