@@ -108,10 +108,15 @@ async fn expired_dv_order_cannot_be_renewed_but_permanent_renewal_can() {
     assert_eq!(d["renewOrder"]["order"]["expiresAt"], Value::Null);
 }
 
-/// `createOrder` of `form` (family from its prefix), issued 2 days ago, expiring in `left` days.
+/// `createOrder` of `form` (family from its prefix; EPO-002 is a gun violence form, PC 18148),
+/// issued 2 days ago, expiring in `left` days.
 fn order_of(form: &str, case: &str, left: Option<i64>) -> Value {
     let mut o = dv_oah(case, 2, 0);
-    o["family"] = json!(form.split('-').next().unwrap_or_default());
+    let family = match form {
+        "EPO-002" => "GV",
+        f => f.split('-').next().unwrap_or_default(),
+    };
+    o["family"] = json!(family);
     o["formNumber"] = json!(form);
     o["expiresAt"] = left.map_or(Value::Null, |l| json!(days(l)));
     o
@@ -172,6 +177,7 @@ async fn create_order_enforces_each_forms_cap() {
     let clerk = app.mint(ccpor::auth::Role::Clerk, Some("SC19"));
     let q = "mutation($i: CreateOrderInput!) { createOrder(input: $i) { order { id } } }";
     for (n, (form, ok, over, cite)) in [
+        ("EPO-002", 18, 21, "18148"),
         ("GV-110", 18, 21, "18165"),
         ("CH-130", 5 * 365 - 5, 5 * 365 + 3, "527.6"),
         ("EA-130", 5 * 365 - 5, 5 * 365 + 3, "15657.03"),
