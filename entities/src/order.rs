@@ -62,6 +62,14 @@ pub struct Model {
     pub foreign_court: Option<String>,
     /// The case number in the issuing court, as written.
     pub foreign_case_number: Option<String>,
+    /// The firearm relinquishment receipt's form (`DV-800`, `GV-800`, ...), when filed.
+    pub firearm_receipt_form: Option<String>,
+    pub firearm_receipt_filed_at: Option<DateTimeUtc>,
+    /// The agency that took the firearms, as the receipt names it.
+    pub firearm_receipt_agency_id: Option<i32>,
+    /// The court's finding on relinquishment: `complied`, `no_firearms` or `not_complied`.
+    pub firearm_finding: Option<String>,
+    pub firearm_finding_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

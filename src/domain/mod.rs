@@ -9,6 +9,7 @@ pub mod court_days;
 pub mod dob;
 pub mod dob_text;
 pub mod epo;
+pub mod firearms;
 pub mod identity_match;
 pub mod ids;
 pub mod law_records;

@@ -10,6 +10,7 @@ pub mod bench_officer;
 pub mod connection;
 pub mod document;
 pub mod federation;
+pub mod firearms;
 pub mod identity;
 pub mod images;
 pub mod import_adapter;
@@ -44,6 +45,7 @@ pub struct QueryRoot(
     identity::IdentityQuery,
     statistics::StatisticsQuery,
     federation::FederationQuery,
+    firearms::FirearmQuery,
 );
 
 /// Mutations, one object per domain.
@@ -53,6 +55,7 @@ pub struct MutationRoot(
     mutation::CourtMutation,
     images::ImageMutation,
     identity::IdentityMutation,
+    firearms::FirearmMutation,
 );
 
 /// Subscriptions, one object per domain (served on `/graphql/ws`).

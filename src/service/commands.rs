@@ -211,3 +211,16 @@ pub struct ImageOnlyParty {
     pub dob: Option<NaiveDate>,
     pub confidential: bool,
 }
+
+/// `recordFirearmCompliance`: the relinquishment receipt filed with the court, the court's
+/// finding, or both (docs/law/firearms.md).
+#[derive(Debug, Clone)]
+pub struct RecordFirearms {
+    pub order_id: String,
+    /// `DV-800`, `GV-800`, ...: with `receipt_filed_at`.
+    pub receipt_form: Option<String>,
+    pub receipt_filed_at: Option<DateTime<Utc>>,
+    /// The agency that took the firearms, by ORI; with a receipt only.
+    pub agency_ori: Option<String>,
+    pub finding: Option<crate::domain::firearms::FirearmFinding>,
+}

@@ -5,6 +5,7 @@ pub mod commands;
 pub mod conflicts;
 pub mod events;
 pub mod expiry;
+pub mod firearms;
 pub mod history;
 pub mod identity;
 pub mod image_only;

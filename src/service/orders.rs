@@ -263,6 +263,11 @@ pub fn order_row(o: &NewOrder, id: i32, now: DateTime<Utc>) -> order::ActiveMode
             .map(|f| f.jurisdiction.clone())),
         foreign_court: Set(o.law.foreign_issuer.as_ref().map(|f| f.court.clone())),
         foreign_case_number: Set(o.law.foreign_issuer.as_ref().map(|f| f.case_number.clone())),
+        firearm_receipt_form: Set(None),
+        firearm_receipt_filed_at: Set(None),
+        firearm_receipt_agency_id: Set(None),
+        firearm_finding: Set(None),
+        firearm_finding_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

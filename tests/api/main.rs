@@ -25,6 +25,7 @@ mod helpers;
 mod http;
 mod images;
 mod law;
+mod law_firearms;
 mod law_precedence;
 mod law_records;
 mod lifecycle;

@@ -393,6 +393,16 @@ fn operations() -> Vec<Op> {
             expect: [Allow, Allow, Allow, Allow, ROLE],
         },
         Op {
+            field: "firearmsOverdue",
+            case: "",
+            document: "{ firearmsOverdue(court: \"SC19\", first: 5) { id } }",
+            variables: none,
+            target: Shared,
+            // The list may be empty.
+            audit: Row,
+            expect: [Allow, Allow, Allow, ROLE, ROLE],
+        },
+        Op {
             field: "auditEvents",
             case: "",
             document: "{ auditEvents(first: 3) { edges { node { seq outcome } } } }",
@@ -480,6 +490,15 @@ fn operations() -> Vec<Op> {
                            "requestFiledOn": chrono::Utc::now().date_naive().to_string() } })
             },
             target: FreshAfterHearing,
+            audit: WithIds,
+            expect: [Allow, ROLE, ROLE, ROLE, ROLE],
+        },
+        Op {
+            field: "recordFirearmCompliance",
+            case: "",
+            document: "mutation($i: RecordFirearmComplianceInput!) { recordFirearmCompliance(input: $i) { order { id firearms { finding } } } }",
+            variables: |f| json!({ "i": { "orderId": f.fresh, "finding": "NO_FIREARMS" } }),
+            target: FreshTro,
             audit: WithIds,
             expect: [Allow, ROLE, ROLE, ROLE, ROLE],
         },

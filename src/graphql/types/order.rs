@@ -119,6 +119,23 @@ impl Order {
             case_number,
         }))
     }
+    /// Firearm relinquishment, on an order whose terms order it (`conditions.firearmRelinquishment`)
+    /// under a law the registry tracks (docs/law/firearms.md); null otherwise.
+    async fn firearms(&self) -> async_graphql::Result<Option<super::FirearmRelinquishment>> {
+        if !self.0.firearm_relinquishment {
+            return Ok(None);
+        }
+        let family = OrderFamily::from_db(&self.0.family).gql()?;
+        Ok(
+            crate::domain::firearms::relinquishment(family).map(|(law, form)| {
+                super::FirearmRelinquishment {
+                    order: self.0.clone(),
+                    law,
+                    receipt_form: form,
+                }
+            }),
+        )
+    }
     /// Derived at query time; `asOf` defaults to now.
     async fn status(&self, as_of: Option<DateTime<Utc>>) -> OrderStatus {
         lifecycle(&self.0).status_at(as_of.unwrap_or_else(Utc::now))
