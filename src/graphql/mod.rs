@@ -7,6 +7,7 @@
 pub mod access;
 pub mod audit;
 pub mod bench_officer;
+pub mod clone;
 pub mod connection;
 pub mod document;
 pub mod federation;
@@ -56,6 +57,7 @@ pub struct MutationRoot(
     images::ImageMutation,
     identity::IdentityMutation,
     firearms::FirearmMutation,
+    clone::CloneMutation,
 );
 
 /// Subscriptions, one object per domain (served on `/graphql/ws`).

@@ -1,6 +1,7 @@
 //! Plain service functions under the resolvers, the CLI import and the demo generator.
 
 pub mod case_lookup;
+pub mod clone;
 pub mod commands;
 pub mod conflicts;
 pub mod events;

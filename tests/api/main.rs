@@ -15,6 +15,7 @@ mod carpos_sim;
 mod cli;
 mod cli_ops;
 mod cli_security;
+mod clone;
 mod contract;
 mod courts;
 mod crash;

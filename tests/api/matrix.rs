@@ -458,6 +458,19 @@ fn operations() -> Vec<Op> {
             expect: [Allow, ROLE, OWN_AGENCY, ROLE, ROLE],
         },
         Op {
+            field: "cloneOrder",
+            case: "the shared order into a new case",
+            document: "mutation($i: CloneOrderInput!) { cloneOrder(input: $i) { order { id } } }",
+            variables: |f| {
+                let t = dv_tro(&f.case, 1);
+                json!({ "i": { "orderId": f.order, "caseNumber": f.case, "issuedAt": t["issuedAt"],
+                               "expiresAt": t["expiresAt"], "hearingDate": t["hearingDate"] } })
+            },
+            target: Shared,
+            audit: WithIds,
+            expect: [Allow, ROLE, EPO_ONLY, ROLE, ROLE],
+        },
+        Op {
             field: "recordService",
             case: "",
             document: "mutation($i: RecordServiceInput!) { recordService(input: $i) { order { id served } } }",
