@@ -5,16 +5,14 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::auth::Permission;
-use crate::domain::court_code::CourtCode;
 use crate::domain::firearms::FirearmFinding;
-use crate::error::AppError;
-use crate::graphql::access::{Need, caller, log, rule};
+use crate::graphql::access::{Need, log};
 use crate::graphql::mutation::{fetch, may_change};
 use crate::graphql::types::Order;
 use crate::graphql::{GqlResult, state};
 use crate::service::commands::RecordFirearms;
+use crate::service::firearms;
 use crate::service::reads::{DEFAULT_PAGE, MAX_PAGE};
-use crate::service::{firearms, refs};
 
 /// The receipt filed with the court, the court's finding, or both.
 #[derive(InputObject, Debug, Clone)]
@@ -81,37 +79,8 @@ impl FirearmQuery {
         court: Option<String>,
         first: Option<i32>,
     ) -> async_graphql::Result<Vec<Order>> {
-        let c = caller(ctx)?;
-        let code = match (court, &c.court) {
-            (Some(code), _) => code,
-            (None, Some(own)) => own.clone(),
-            (None, None) => {
-                return Err(AppError::invalid(
-                    "court",
-                    "name the court whose list to read",
-                ))
-                .gql();
-            }
-        };
-        let code = CourtCode::parse("court", &code)
-            .map_err(AppError::from)
-            .gql()?;
-        if let Some(own) = &c.court
-            && own != code.as_str()
-        {
-            return Err(AppError::forbidden(
-                rule::OWN_COURT,
-                format!("a court role of {own} reads only that court's list"),
-            ))
-            .gql();
-        }
+        let court = crate::graphql::work_lists::list_court(ctx, court).await?;
         let db = &state(ctx)?.db;
-        let court = refs::court_by_code(db, code.as_str())
-            .await
-            .gql()?
-            .ok_or_else(|| AppError::invalid("court", format!("no court {}", code.as_str())))
-            .gql()?;
-        c.require_county(&court.county).gql()?;
         let n = first.map_or(DEFAULT_PAGE, |f| f.clamp(1, MAX_PAGE as i32) as usize);
         let rows = firearms::overdue(db, court.id, Utc::now(), n as u64)
             .await

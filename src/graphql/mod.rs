@@ -25,6 +25,7 @@ pub mod search;
 pub mod statistics;
 pub mod subscription;
 pub mod types;
+pub mod work_lists;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ErrorExtensions, MergedObject, MergedSubscription, Schema};
@@ -47,6 +48,7 @@ pub struct QueryRoot(
     statistics::StatisticsQuery,
     federation::FederationQuery,
     firearms::FirearmQuery,
+    work_lists::WorkListQuery,
 );
 
 /// Mutations, one object per domain.

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use entities::{order, service_record};
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
@@ -98,15 +98,9 @@ pub fn finding_of(o: &order::Model) -> AppResult<Option<FirearmFinding>> {
         .transpose()
 }
 
-/// Orders of `court_id` in force at `at` that order relinquishment under a tracked law, were
-/// served before the receipt's 48 hours, and have neither a receipt nor a finding: oldest
-/// issued first, at most `limit`.
-pub async fn overdue<C: ConnectionTrait>(
-    db: &C,
-    court_id: i32,
-    at: DateTime<Utc>,
-    limit: u64,
-) -> AppResult<Vec<order::Model>> {
+/// Orders in force at `at` that order relinquishment under a tracked law, were served before
+/// the receipt's 48 hours, and have neither a receipt nor a finding.
+pub fn overdue_condition(at: DateTime<Utc>) -> Condition {
     let families: Vec<&str> = OrderFamily::ALL
         .iter()
         .filter(|f| firearms::relinquishment(**f).is_some())
@@ -117,15 +111,26 @@ pub async fn overdue<C: ConnectionTrait>(
         .from(service_record::Entity)
         .and_where(service_record::Column::ServedAt.lte(firearms::served_by_for_overdue(at)))
         .to_owned();
+    Condition::all()
+        .add(order::Column::FirearmRelinquishment.eq(true))
+        .add(order::Column::Family.is_in(families))
+        .add(order::Column::FirearmReceiptFiledAt.is_null())
+        .add(order::Column::FirearmFinding.is_null())
+        .add(order::Column::ImageOnly.eq(false))
+        .add(status_condition(OrderStatus::Active, at))
+        .add(order::Column::Id.in_subquery(served))
+}
+
+/// `overdue_condition`'s orders of `court_id`: oldest issued first, at most `limit`.
+pub async fn overdue<C: ConnectionTrait>(
+    db: &C,
+    court_id: i32,
+    at: DateTime<Utc>,
+    limit: u64,
+) -> AppResult<Vec<order::Model>> {
     Ok(order::Entity::find()
         .filter(order::Column::CourtId.eq(court_id))
-        .filter(order::Column::FirearmRelinquishment.eq(true))
-        .filter(order::Column::Family.is_in(families))
-        .filter(order::Column::FirearmReceiptFiledAt.is_null())
-        .filter(order::Column::FirearmFinding.is_null())
-        .filter(order::Column::ImageOnly.eq(false))
-        .filter(status_condition(OrderStatus::Active, at))
-        .filter(order::Column::Id.in_subquery(served))
+        .filter(overdue_condition(at))
         .order_by_asc(order::Column::IssuedAt)
         .order_by_asc(order::Column::Id)
         .limit(limit)

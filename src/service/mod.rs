@@ -21,3 +21,4 @@ pub mod statements;
 pub mod statistics;
 pub mod successor;
 pub mod validate;
+pub mod work_lists;

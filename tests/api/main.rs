@@ -38,3 +38,4 @@ mod search;
 mod security;
 mod subscriptions;
 mod trusted;
+mod work_lists;

@@ -403,6 +403,15 @@ fn operations() -> Vec<Op> {
             expect: [Allow, Allow, Allow, ROLE, ROLE],
         },
         Op {
+            field: "workList",
+            case: "",
+            document: "{ workList(kind: UNSERVED, court: \"SC19\", first: 5) { edges { node { id } } } }",
+            variables: none,
+            target: Shared,
+            audit: Row,
+            expect: [Allow, Allow, Allow, ROLE, ROLE],
+        },
+        Op {
             field: "auditEvents",
             case: "",
             document: "{ auditEvents(first: 3) { edges { node { seq outcome } } } }",
