@@ -28,6 +28,10 @@ pub use service::ServiceRecord;
 /// Anything fetchable by global id.
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID"))]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per `node`/`_entities` lookup, moved once into the response; boxing the row buys nothing"
+)]
 pub enum Node {
     Court(Court),
     Agency(Agency),
