@@ -49,6 +49,27 @@ pub struct Model {
     pub cancelled_at: Option<DateTimeUtc>,
     /// Registered by image with a minimal index record; the data fields were not keyed yet.
     pub image_only: bool,
+    /// Criminal orders: `pre_judgment` (PC 136.2(a)) or `post_conviction` (PC 136.2(i)(1)).
+    pub criminal_stage: Option<String>,
+    /// Child custody and visitation orders made in a DV order; they outlive the restraining order.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub custody_terms: Option<String>,
+    /// Out-of-state orders (18 U.S.C. 2265): `state`, `tribe` or `territory`.
+    pub foreign_kind: Option<String>,
+    /// The issuing state or territory (USPS code) or the tribe's name.
+    pub foreign_jurisdiction: Option<String>,
+    /// The issuing court, as written.
+    pub foreign_court: Option<String>,
+    /// The case number in the issuing court, as written.
+    pub foreign_case_number: Option<String>,
+    /// The firearm relinquishment receipt's form (`DV-800`, `GV-800`, ...), when filed.
+    pub firearm_receipt_form: Option<String>,
+    pub firearm_receipt_filed_at: Option<DateTimeUtc>,
+    /// The agency that took the firearms, as the receipt names it.
+    pub firearm_receipt_agency_id: Option<i32>,
+    /// The court's finding on relinquishment: `complied`, `no_firearms` or `not_complied`.
+    pub firearm_finding: Option<String>,
+    pub firearm_finding_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -174,6 +174,7 @@ impl Rows {
                 chain_root_id: root,
             }),
             image_only: false,
+            law: demo_law(chain.family, id, stage.expires_at),
         };
         let mut row = order_row(&new, id, self.now);
         self.add_history(chain, chain_ids, i, &mut row);
@@ -283,6 +284,30 @@ impl Rows {
 }
 
 /// A stage breaking the form's duration rules (or the renewal limit) is a bug of the generator.
+/// The law record of a demo order: a criminal order's stage read from its expiry, and a
+/// synthetic Nevada issuer for an out-of-state order (docs/law/registry.md#out-of-state-and-tribal-orders).
+fn demo_law(
+    family: OrderFamily,
+    id: i32,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> crate::service::model::LawRecord {
+    use crate::domain::law_records::{CriminalStage, ForeignIssuer, ForeignKind};
+    crate::service::model::LawRecord {
+        criminal_stage: (family == OrderFamily::Cr).then_some(if expires_at.is_some() {
+            CriminalStage::PostConviction
+        } else {
+            CriminalStage::PreJudgment
+        }),
+        custody_terms: None,
+        foreign_issuer: (family == OrderFamily::OutOfState).then(|| ForeignIssuer {
+            kind: ForeignKind::State,
+            jurisdiction: "NV".to_owned(),
+            court: "Eighth Judicial District Court (synthetic)".to_owned(),
+            case_number: format!("D-{id:08}"),
+        }),
+    }
+}
+
 fn check_rules(family: OrderFamily, stage: &Stage) -> AppResult<()> {
     if stage.renewal {
         let (limit, citation) = renewal_limit(family);

@@ -305,7 +305,7 @@ mod tests {
     #[test]
     fn court_holidays_show_years_and_sources() {
         let t = court_holidays();
-        assert!(t.starts_with("Years covered: 2024 to 2027."), "{t}");
+        assert!(t.starts_with("Years covered: 2024 to 2028."), "{t}");
         assert!(
             t.contains("| 2026-11-27 | Friday | Day after Thanksgiving | published | https://")
         );

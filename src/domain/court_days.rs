@@ -249,17 +249,23 @@ mod tests {
     }
 
     #[test]
-    fn the_shipped_data_parses_and_covers_2024_to_2027() {
+    fn the_shipped_data_parses_and_covers_2024_to_2028() {
         let cal = calendar().unwrap();
-        assert_eq!(cal.years(), (2024, 2027));
-        for year in 2024..=2027 {
+        assert_eq!(cal.years(), (2024, 2028));
+        for year in 2024..=2028 {
             let n = cal
                 .holidays()
                 .iter()
                 .filter(|h| h.date.year() == year)
                 .count();
-            // 14 judicial holidays a year; 2027 also observes New Year's Day 2028 on 31 December.
-            assert_eq!(n, if year == 2027 { 15 } else { 14 }, "{year}");
+            // 14 judicial holidays a year; New Year's Day 2028 (a Saturday) is observed on
+            // 31 December 2027, so 2027 has 15 and 2028 has 13.
+            let expected = match year {
+                2027 => 15,
+                2028 => 13,
+                _ => 14,
+            };
+            assert_eq!(n, expected, "{year}");
         }
         for h in cal.holidays() {
             match h.basis {
@@ -318,6 +324,24 @@ mod tests {
         // 2027 ends on an observed New Year's Day 2028 (Friday 31 December).
         assert!(!is_court_day(d(2027, 12, 31)).unwrap());
         assert_eq!(add_court_days(d(2027, 12, 22), 2).unwrap(), d(2027, 12, 27));
+        // ... and 2028 begins on a Saturday: the next court day is Monday 3 January.
+        assert_eq!(add_court_days(d(2027, 12, 30), 1).unwrap(), d(2028, 1, 3));
+        // Veterans Day 2028 is a Saturday, observed on Friday 10 November (CRC 1.11).
+        assert_eq!(add_court_days(d(2028, 11, 9), 1).unwrap(), d(2028, 11, 13));
+    }
+
+    /// EPO entry (Fam. Code 6256) refuses years outside the data, so the shipped file must run at
+    /// least to the end of next year: this test fails a year before the data runs out.
+    #[test]
+    fn the_data_covers_this_year_and_the_next() {
+        let this_year = california_date(Utc::now()).year();
+        let (first, last) = calendar().unwrap().years();
+        assert!(first <= this_year, "data starts in {first}");
+        assert!(
+            last > this_year,
+            "court holidays run only to {last}; add {} from CCP 135 / Gov. Code 6700",
+            this_year + 1
+        );
     }
 
     #[test]
@@ -327,14 +351,14 @@ mod tests {
             err,
             CourtDaysError::OutOfRange {
                 first: 2024,
-                last: 2027,
+                last: 2028,
                 ..
             }
         ));
-        assert!(err.to_string().contains("2024 to 2027"), "{err}");
-        assert!(is_court_day(d(2028, 1, 3)).is_err());
+        assert!(err.to_string().contains("2024 to 2028"), "{err}");
+        assert!(is_court_day(d(2029, 1, 3)).is_err());
         // Counting into an uncovered year fails rather than guessing.
-        assert!(add_court_days(d(2027, 12, 30), 2).is_err());
+        assert!(add_court_days(d(2028, 12, 29), 2).is_err());
     }
 
     #[test]

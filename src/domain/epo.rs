@@ -179,7 +179,7 @@ mod tests {
         // Saturday 3 June 2023: no holiday data for 2023.
         let issued = at(2023, 6, 3, 17);
         let err = check(issued, issued + Duration::days(7)).unwrap_err();
-        assert!(err.message.contains("2024 to 2027"), "{}", err.message);
+        assert!(err.message.contains("2024 to 2028"), "{}", err.message);
         assert!(err.message.contains("6256"), "{}", err.message);
         assert!(check(issued, issued + Duration::days(4)).is_ok());
         // End of the 5th day after issuance (Thursday 8 June, midnight PDT).

@@ -370,10 +370,48 @@ pub fn renewable(family: OrderFamily, kind: OrderKind) -> bool {
 /// The expiry an order runs to when none is written on it: a JV-255 ends 3 years after the
 /// hearing at which it is issued (JV-255 form text; docs/law/durations.md#orders-after-hearing).
 pub fn implied_expiry(rule: &FormRule, issued_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    match rule.form {
-        "JV-255" => Limit::Years(3).latest(issued_at),
-        _ => None,
+    default_years(rule).and_then(|y| Limit::Years(y).latest(issued_at))
+}
+
+/// The years an order runs when no expiry is written on it (see `implied_expiry`).
+pub fn default_years(rule: &FormRule) -> Option<u32> {
+    (rule.form == "JV-255").then_some(3)
+}
+
+/// The shortest length in years the law allows an order of this form issued today (see
+/// `check_minimum`; an order issued before the rule's operative date is judged by the old rule).
+pub fn minimum_years(rule: &FormRule) -> Option<u32> {
+    (rule.form == "GV-130").then_some(1)
+}
+
+/// The duration rule of a form in words, as `formRules` reports it: the cap, the Fam. Code 6256
+/// court-day bound of an EPO, the GV-130 minimum and the JV-255 default.
+pub fn describe_duration(rule: &FormRule) -> String {
+    let mut out = if rule.form == super::epo::FORM {
+        format!(
+            "at most the earlier of the end of the {}th court day or {} days after issuance (the day of issuance not counted; weekends and judicial holidays are not court days)",
+            super::epo::COURT_DAYS,
+            super::epo::CALENDAR_DAYS
+        )
+    } else {
+        match rule.limit {
+            Limit::Unlimited => "no cap in law".to_owned(),
+            limit => format!("at most {} after issuance", limit.describe()),
+        }
+    };
+    if let Some(y) = minimum_years(rule) {
+        out.push_str(&format!(
+            "; at least {y} year for an order issued since 2020-09-01 (AB 12)"
+        ));
     }
+    if let Some(y) = default_years(rule) {
+        out.push_str(&format!(
+            "; with no expiry written, {y} years after the hearing"
+        ));
+    } else if !rule.expiry_required {
+        out.push_str("; may run until further order");
+    }
+    out
 }
 
 /// The day AB 12 (Stats. 2019 ch. 724) made a GV-130 last 1 to 5 years instead of 1 year.
@@ -389,10 +427,13 @@ pub fn check_minimum(
 ) -> Result<(), Invalid> {
     let (y, m, d) = AB12_OPERATIVE;
     let operative = chrono::NaiveDate::from_ymd_opt(y, m, d);
-    if rule.form != "GV-130" || operative.is_none_or(|o| issued_at.date_naive() < o) {
+    let Some(years) = minimum_years(rule) else {
+        return Ok(());
+    };
+    if operative.is_none_or(|o| issued_at.date_naive() < o) {
         return Ok(());
     }
-    let (Some(exp), Some(shortest)) = (expires_at, Limit::Years(1).latest(issued_at)) else {
+    let (Some(exp), Some(shortest)) = (expires_at, Limit::Years(years).latest(issued_at)) else {
         return Ok(());
     };
     if exp.date_naive() < shortest.date_naive() {
@@ -557,6 +598,21 @@ mod tests {
             let err = check(latest + Duration::days(1)).unwrap_err();
             assert!(err.message.contains(cite), "{form}: {}", err.message);
         }
+    }
+
+    #[test]
+    fn duration_rules_in_words() {
+        let epo = describe_duration(form_rule("EPO-001").unwrap());
+        assert!(epo.contains("5th court day or 7 days"), "{epo}");
+        let gv = describe_duration(form_rule("GV-130").unwrap());
+        assert!(
+            gv.contains("at most 5 years") && gv.contains("at least 1 year"),
+            "{gv}"
+        );
+        let jv = describe_duration(form_rule("JV-255").unwrap());
+        assert!(jv.contains("with no expiry written, 3 years"), "{jv}");
+        let cr = describe_duration(form_rule("CR-160").unwrap());
+        assert!(cr.contains("until further order"), "{cr}");
     }
 
     #[test]

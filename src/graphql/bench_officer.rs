@@ -39,7 +39,10 @@ pub struct ConflictFinding {
     pub citation: String,
 }
 
-/// The order law enforcement enforces between the two.
+/// The order law enforcement enforces. For an order between the same parties as the checked one
+/// it is the one controlling order among the checked order and all the overlapping orders between
+/// those parties (the same answer on each of them); for an order with the parties swapped, it is
+/// decided between the two.
 #[derive(SimpleObject)]
 pub struct ControllingOrder {
     /// The controlling order; null when it is the order being checked and not yet entered.
@@ -63,8 +66,9 @@ pub struct OrderConflict {
 }
 
 impl OrderConflict {
-    pub fn of(c: Conflict) -> Self {
-        let is_checked = c.decision.controlling != Some(c.other.id);
+    /// `controller` is the controlling order's row when it is another overlapping order.
+    pub fn of(c: Conflict, controller: Option<order::Model>) -> Self {
+        let is_checked = c.decision.controlling == c.subject.key;
         Self {
             kinds: c.findings.iter().map(|f| f.kind).collect(),
             findings: c
@@ -81,7 +85,7 @@ impl OrderConflict {
                 Direction::Reverse => OverlapDirection::Reverse,
             },
             controlling: ControllingOrder {
-                order: (!is_checked).then(|| Order(c.other.clone())),
+                order: (!is_checked).then(|| Order(controller.unwrap_or_else(|| c.other.clone()))),
                 is_checked_order: is_checked,
                 rule: c.decision.rule,
                 citation: c.decision.rule.citation().to_owned(),
@@ -98,7 +102,17 @@ pub fn conflicts_out(ctx: &Context<'_>, found: Vec<Conflict>) -> Vec<OrderConfli
         // Conflicts are worked out as of the moment asked.
         l.momentary();
     }
-    found.into_iter().map(OrderConflict::of).collect()
+    let rows: std::collections::HashMap<i32, order::Model> = found
+        .iter()
+        .map(|c| (c.other.id, c.other.clone()))
+        .collect();
+    found
+        .into_iter()
+        .map(|c| {
+            let controller = c.decision.controlling.and_then(|id| rows.get(&id).cloned());
+            OrderConflict::of(c, controller)
+        })
+        .collect()
 }
 
 /// Orders of one chain as of the history's instant.
@@ -143,6 +157,14 @@ impl OrderChain {
     /// The order that stood at `asOf`: its conditions are the chain's key conditions.
     async fn current(&self) -> async_graphql::Result<Order> {
         Ok(Order(self.stood()?.clone()))
+    }
+    /// The custody and visitation terms of the order that stood at `asOf` (a modification or
+    /// renewal carries them over unless it replaces them). They outlive the restraining order
+    /// (DV-130), so they are shown after the chain's order has expired or ended.
+    async fn custody_terms(&self) -> Option<&str> {
+        self.chain
+            .current()
+            .and_then(|o| o.custody_terms.as_deref())
     }
     /// Every order of the chain issued by `asOf`, oldest first (TRO → OAH → amended → renewed).
     async fn orders(&self) -> Vec<Order> {
@@ -333,10 +355,16 @@ pub async fn in_scope(
 ) -> async_graphql::Result<Vec<Conflict>> {
     let scope = Scope::of(&state(ctx)?.db, caller(ctx)?).await.gql()?;
     Ok(match scope.court_ids() {
-        Some(courts) => found
-            .into_iter()
-            .filter(|c| courts.contains(&c.other.court_id))
-            .collect(),
+        Some(courts) => {
+            let mut shown: Vec<Conflict> = found
+                .into_iter()
+                .filter(|c| courts.contains(&c.other.court_id))
+                .collect();
+            // The controlling order is named among the orders shown (an order out of scope
+            // answers as missing, docs/law/precedence.md#enforcement-order).
+            conflicts::settle(&mut shown);
+            shown
+        }
         None => found,
     })
 }

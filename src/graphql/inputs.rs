@@ -8,10 +8,11 @@ use crate::domain::codes::{
     BradyIndicator, ContactLevel, EntrySource, EyeColor, HairColor, PartyRole, PartyType, Race,
     ServiceMethod, Sex,
 };
+use crate::domain::law_records::{CriminalStage, ForeignKind};
 use crate::domain::order_rules::{OrderFamily, OrderKind};
 use crate::service::commands::{
-    Alias, CancelOrder, CreateOrder, ImageOnlyOrder, ImageOnlyParty, ModifyOrder, Party, Patch,
-    PersonDetails, RecordService, RenewOrder, TerminateOrder, Terms,
+    Alias, CancelOrder, CreateOrder, ForeignIssuer, ImageOnlyOrder, ImageOnlyParty, ModifyOrder,
+    Party, Patch, PersonDetails, RecordService, RenewOrder, TerminateOrder, Terms,
 };
 
 /// A new order with its parties, entered in one transaction.
@@ -39,6 +40,29 @@ pub struct CreateOrderInput {
     pub source: Option<EntrySource>,
     /// Required when `source` is `LEA`.
     pub entered_by_agency_ori: Option<String>,
+    /// Criminal orders (family CR): PRE_JUDGMENT runs until the case ends or the court
+    /// terminates it (PC 136.2(a)); POST_CONVICTION states its expiry, up to 10 years
+    /// (PC 136.2(i)(1)). When omitted, an order with an expiry is taken as post-conviction.
+    pub criminal_stage: Option<CriminalStage>,
+    /// Domestic violence orders: the child custody and visitation orders made in the order
+    /// (DV-130 item), which stay in effect after the restraining order ends.
+    pub custody_terms: Option<String>,
+    /// Orders registered from another state, tribe or territory (family OUT_OF_STATE), and
+    /// required for them: who issued the order (18 U.S.C. 2265; Fam. Code 6400 ff.). `courtCode`
+    /// is then the California court registering it; `issuedAt` and `expiresAt` are as written.
+    pub foreign_issuer: Option<ForeignIssuerInput>,
+}
+
+/// The issuer of an out-of-state, tribal or territorial order.
+#[derive(InputObject, Debug, Clone)]
+pub struct ForeignIssuerInput {
+    pub kind: ForeignKind,
+    /// Postal code of the state or territory (`NV`, `PR`), or the tribe's name.
+    pub jurisdiction: String,
+    /// The issuing court, as written.
+    pub court: String,
+    /// The case number in the issuing court, as written.
+    pub case_number: String,
 }
 
 /// Terms of an order.
@@ -136,6 +160,10 @@ pub struct ModifyOrderInput {
     /// Replaces all terms when given.
     pub conditions: Option<ConditionsInput>,
     pub reason: Option<String>,
+    /// A criminal order's stage; omitted: unchanged (checked against the new expiry).
+    pub criminal_stage: Option<CriminalStage>,
+    /// Replaces the custody and visitation terms of a domestic violence order when given.
+    pub custody_terms: Option<String>,
 }
 
 /// A renewal of an order after hearing.
@@ -222,6 +250,14 @@ impl From<CreateOrderInput> for CreateOrder {
             parties: i.parties.into_iter().map(Party::from).collect(),
             source: i.source,
             entered_by_agency_ori: i.entered_by_agency_ori,
+            criminal_stage: i.criminal_stage,
+            custody_terms: i.custody_terms,
+            foreign_issuer: i.foreign_issuer.map(|f| ForeignIssuer {
+                kind: f.kind,
+                jurisdiction: f.jurisdiction,
+                court: f.court,
+                case_number: f.case_number,
+            }),
         }
     }
 }
@@ -315,6 +351,8 @@ impl From<ModifyOrderInput> for ModifyOrder {
             judicial_officer: i.judicial_officer,
             terms: i.conditions.map(Terms::from),
             reason: i.reason,
+            criminal_stage: i.criminal_stage,
+            custody_terms: i.custody_terms,
         }
     }
 }

@@ -7,9 +7,11 @@
 pub mod access;
 pub mod audit;
 pub mod bench_officer;
+pub mod clone;
 pub mod connection;
 pub mod document;
 pub mod federation;
+pub mod firearms;
 pub mod identity;
 pub mod images;
 pub mod import_adapter;
@@ -23,6 +25,7 @@ pub mod search;
 pub mod statistics;
 pub mod subscription;
 pub mod types;
+pub mod work_lists;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ErrorExtensions, MergedObject, MergedSubscription, Schema};
@@ -44,6 +47,8 @@ pub struct QueryRoot(
     identity::IdentityQuery,
     statistics::StatisticsQuery,
     federation::FederationQuery,
+    firearms::FirearmQuery,
+    work_lists::WorkListQuery,
 );
 
 /// Mutations, one object per domain.
@@ -53,6 +58,8 @@ pub struct MutationRoot(
     mutation::CourtMutation,
     images::ImageMutation,
     identity::IdentityMutation,
+    firearms::FirearmMutation,
+    clone::CloneMutation,
 );
 
 /// Subscriptions, one object per domain (served on `/graphql/ws`).

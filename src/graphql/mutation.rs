@@ -213,6 +213,30 @@ async fn change_order(
     })
 }
 
+/// `createOrder` (and `cloneOrder`): who may enter it, the write, the conflicts in the caller's
+/// scope.
+pub(crate) async fn enter(
+    ctx: &Context<'_>,
+    mut input: CreateOrder,
+) -> async_graphql::Result<CreateOrderPayload> {
+    may_create(ctx, &mut input).await?;
+    let s = state(ctx)?;
+    if caller(ctx)?.counties.is_some() && input.parties.iter().any(|p| p.person_id.is_some()) {
+        // Validation errors first, as the service reports them for any caller; then the
+        // persons named by id, out of scope answering as missing.
+        orders::validated(&s.db, &input).await.gql()?;
+        parties_in_scope(ctx, &input.parties).await?;
+    }
+    let entered = orders::create_checked(&s.db, &s.search, &input)
+        .await
+        .gql()?;
+    let found = in_scope(ctx, entered.conflicts).await?;
+    Ok(CreateOrderPayload {
+        order: fetch(ctx, entered.order_id).await?,
+        conflicts: conflicts_out(ctx, found),
+    })
+}
+
 #[derive(Default)]
 pub struct OrderMutation;
 
@@ -224,23 +248,7 @@ impl OrderMutation {
         ctx: &Context<'_>,
         input: CreateOrderInput,
     ) -> async_graphql::Result<CreateOrderPayload> {
-        let mut input = CreateOrder::from(input);
-        may_create(ctx, &mut input).await?;
-        let s = state(ctx)?;
-        if caller(ctx)?.counties.is_some() && input.parties.iter().any(|p| p.person_id.is_some()) {
-            // Validation errors first, as the service reports them for any caller; then the
-            // persons named by id, out of scope answering as missing.
-            orders::validated(&s.db, &input).await.gql()?;
-            parties_in_scope(ctx, &input.parties).await?;
-        }
-        let entered = orders::create_checked(&s.db, &s.search, &input)
-            .await
-            .gql()?;
-        let found = in_scope(ctx, entered.conflicts).await?;
-        Ok(CreateOrderPayload {
-            order: fetch(ctx, entered.order_id).await?,
-            conflicts: conflicts_out(ctx, found),
-        })
+        enter(ctx, CreateOrder::from(input)).await
     }
 
     /// Records proof of service.

@@ -8,8 +8,11 @@ use crate::auth::Permission;
 use crate::domain::case_number::CaseNumber;
 use crate::domain::codes::{CourtType, ParticipationMode};
 use crate::domain::court_code::CourtCode;
+use crate::domain::epo;
 use crate::domain::ids::{self, Kind};
-use crate::domain::order_rules::{FORMS, Limit, OrderFamily};
+use crate::domain::order_rules::{
+    FORMS, Limit, OrderFamily, default_years, describe_duration, minimum_years,
+};
 use crate::domain::ori::Ori;
 use crate::domain::status::OrderStatus;
 use crate::error::AppError;
@@ -232,10 +235,16 @@ impl OrderQuery {
                     Limit::Days(d) => Some(d),
                     _ => None,
                 },
+                max_court_days: (r.form == epo::FORM)
+                    .then(|| i32::try_from(epo::COURT_DAYS).ok())
+                    .flatten(),
                 max_years: match r.limit {
                     Limit::Years(y) => i32::try_from(y).ok(),
                     _ => None,
                 },
+                min_years: minimum_years(r).and_then(|y| i32::try_from(y).ok()),
+                default_years: default_years(r).and_then(|y| i32::try_from(y).ok()),
+                duration: describe_duration(r),
                 expiry_required: r.expiry_required,
                 citation: r.citation.to_owned(),
             })

@@ -9,6 +9,7 @@ use crate::domain::codes::{
     BradyIndicator, ContactLevel, EntrySource, EyeColor, HairColor, PartyRole, PartyType, Race,
     ServiceMethod, Sex,
 };
+use crate::domain::law_records::{CriminalStage, ForeignKind};
 use crate::domain::order_rules::{OrderFamily, OrderKind};
 
 /// A field of a change: left as it is, cleared, or set.
@@ -39,6 +40,21 @@ pub struct CreateOrder {
     /// Defaults to the issuing court.
     pub source: Option<EntrySource>,
     pub entered_by_agency_ori: Option<String>,
+    /// Criminal orders only; read from the expiry when not given.
+    pub criminal_stage: Option<CriminalStage>,
+    /// DV orders only: custody and visitation terms, which outlive the order.
+    pub custody_terms: Option<String>,
+    /// Out-of-state orders only, and required for them.
+    pub foreign_issuer: Option<ForeignIssuer>,
+}
+
+/// Who issued an order registered from another state, tribe or territory.
+#[derive(Debug, Clone)]
+pub struct ForeignIssuer {
+    pub kind: ForeignKind,
+    pub jurisdiction: String,
+    pub court: String,
+    pub case_number: String,
 }
 
 /// The terms of an order.
@@ -122,6 +138,10 @@ pub struct ModifyOrder {
     /// Replaces all terms when given.
     pub terms: Option<Terms>,
     pub reason: Option<String>,
+    /// A criminal order's stage (a post-conviction order replacing a pre-judgment one).
+    pub criminal_stage: Option<CriminalStage>,
+    /// Replaces the custody and visitation terms when given.
+    pub custody_terms: Option<String>,
 }
 
 /// `renewOrder`: a renewal superseding `order_id` after hearing.
@@ -190,4 +210,17 @@ pub struct ImageOnlyParty {
     pub organization_name: Option<String>,
     pub dob: Option<NaiveDate>,
     pub confidential: bool,
+}
+
+/// `recordFirearmCompliance`: the relinquishment receipt filed with the court, the court's
+/// finding, or both (docs/law/firearms.md).
+#[derive(Debug, Clone)]
+pub struct RecordFirearms {
+    pub order_id: String,
+    /// `DV-800`, `GV-800`, ...: with `receipt_filed_at`.
+    pub receipt_form: Option<String>,
+    pub receipt_filed_at: Option<DateTime<Utc>>,
+    /// The agency that took the firearms, by ORI; with a receipt only.
+    pub agency_ori: Option<String>,
+    pub finding: Option<crate::domain::firearms::FirearmFinding>,
 }

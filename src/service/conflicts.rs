@@ -14,7 +14,7 @@ use crate::domain::codes::{ContactLevel, PartyRole, PcoCode};
 use crate::domain::conflict_rules::{Direction, Finding, Terms, compare};
 use crate::domain::identity_match::LinkState;
 use crate::domain::order_rules::OrderFamily;
-use crate::domain::precedence::{Contender, Decision, controlling};
+use crate::domain::precedence::{Contender, Decision, Restrictions, controlling};
 use crate::domain::status::OrderStatus;
 use crate::error::{AppError, AppResult};
 use crate::service::identity::{self, Record};
@@ -39,8 +39,36 @@ pub struct Conflict {
     pub other: order::Model,
     pub direction: Direction,
     pub findings: Vec<Finding>,
-    /// `controlling` is the other order's id, the subject's id, or `None` for a draft subject.
+    /// `controlling` is an overlapping order's id, the subject's id, or `None` for a draft
+    /// subject. For orders between the same parties (`Direction::Same`) it is the one order that
+    /// controls among the subject and all of them (`settle`); for reverse orders (the parties
+    /// swapped, so another person restrained) it is decided between the two.
     pub decision: Decision<Option<i32>>,
+    /// What precedence looks at in the other order and in the subject.
+    pub contender: Contender<Option<i32>>,
+    pub subject: Contender<Option<i32>>,
+}
+
+/// Names one controlling order among the subject and every overlapping order between the same
+/// parties (Fam. Code 6457 ranks all the orders an officer faces, not pairs of them); call again
+/// after dropping orders a caller may not see, so that the answer names only orders shown.
+pub fn settle(found: &mut [Conflict]) {
+    let Some(subject) = found.first().map(|c| c.subject) else {
+        return;
+    };
+    let mut group: Vec<Contender<Option<i32>>> = found
+        .iter()
+        .filter(|c| c.direction == Direction::Same)
+        .map(|c| c.contender)
+        .collect();
+    // The subject last: a draft wins ties, as before.
+    group.push(subject);
+    let Some(decision) = controlling(&group) else {
+        return;
+    };
+    for c in found.iter_mut().filter(|c| c.direction == Direction::Same) {
+        c.decision = decision;
+    }
 }
 
 /// Relationships on an order that make a protected party a child of the parties.
@@ -224,18 +252,8 @@ pub async fn find<C: ConnectionTrait>(
         let terms = terms_of(&o, &ps)?;
         let findings = compare(&subject.terms, &terms, direction);
         let contenders = [
-            Contender {
-                key: Some(o.id),
-                family: terms.family,
-                contact_level: contact(&terms),
-                issued_at: o.issued_at,
-            },
-            Contender {
-                key: subject.order_id,
-                family: subject.terms.family,
-                contact_level: contact(&subject.terms),
-                issued_at: subject.issued_at,
-            },
+            contender(Some(o.id), &terms, o.issued_at),
+            contender(subject.order_id, &subject.terms, subject.issued_at),
         ];
         let Some(decision) = controlling(&contenders) else {
             continue;
@@ -245,8 +263,11 @@ pub async fn find<C: ConnectionTrait>(
             direction,
             findings,
             decision,
+            contender: contenders[0],
+            subject: contenders[1],
         });
     }
+    settle(&mut out);
     // Newest first, as a judge reads them.
     out.sort_by(|a, b| {
         b.other
@@ -255,6 +276,23 @@ pub async fn find<C: ConnectionTrait>(
             .then(b.other.id.cmp(&a.other.id))
     });
     Ok(out)
+}
+
+/// What precedence looks at in an order with these terms.
+fn contender(key: Option<i32>, t: &Terms, issued_at: DateTime<Utc>) -> Contender<Option<i32>> {
+    Contender {
+        key,
+        family: t.family,
+        contact_level: contact(t),
+        issued_at,
+        restrictions: Restrictions {
+            contact_level: contact(t),
+            stay_away_yards: t.stay_away_yards.unwrap_or(0),
+            move_out: t.move_out || t.pco_codes.iter().any(|c| c.number() == 3),
+            firearms: t.firearm_relinquishment || t.pco_codes.iter().any(|c| c.number() == 7),
+            pco_mask: Restrictions::pco_mask(t.pco_codes.iter().map(|c| c.number())),
+        },
+    }
 }
 
 /// PCO 05 (no communication) counts as a no-contact order for precedence (Fam. Code 6320).

@@ -1,10 +1,12 @@
 //! Plain service functions under the resolvers, the CLI import and the demo generator.
 
 pub mod case_lookup;
+pub mod clone;
 pub mod commands;
 pub mod conflicts;
 pub mod events;
 pub mod expiry;
+pub mod firearms;
 pub mod history;
 pub mod identity;
 pub mod image_only;
@@ -19,3 +21,4 @@ pub mod statements;
 pub mod statistics;
 pub mod successor;
 pub mod validate;
+pub mod work_lists;

@@ -6,6 +6,7 @@ use crate::domain::codes::{
     BradyIndicator, ContactLevel, EntrySource, EyeColor, HairColor, PartyRole, PartyType, PcoCode,
     Race, Sex,
 };
+use crate::domain::law_records::{CriminalStage, ForeignIssuer};
 use crate::domain::order_rules::{OrderFamily, OrderKind};
 
 #[derive(Debug, Clone)]
@@ -92,4 +93,13 @@ pub struct NewOrder {
     pub supersedes: Option<Supersedes>,
     /// Registered by image with a minimal index record: data fields not keyed, no `issued` event.
     pub image_only: bool,
+    pub law: LawRecord,
+}
+
+/// What the law records beyond the terms (`domain::law_records`).
+#[derive(Debug, Clone, Default)]
+pub struct LawRecord {
+    pub criminal_stage: Option<CriminalStage>,
+    pub custody_terms: Option<String>,
+    pub foreign_issuer: Option<ForeignIssuer>,
 }

@@ -249,6 +249,25 @@ pub fn order_row(o: &NewOrder, id: i32, now: DateTime<Utc>) -> order::ActiveMode
         terminated_at: Set(None),
         cancelled_at: Set(None),
         image_only: Set(o.image_only),
+        criminal_stage: Set(o.law.criminal_stage.map(|s| s.as_db().to_owned())),
+        custody_terms: Set(o.law.custody_terms.clone()),
+        foreign_kind: Set(o
+            .law
+            .foreign_issuer
+            .as_ref()
+            .map(|f| f.kind.as_db().to_owned())),
+        foreign_jurisdiction: Set(o
+            .law
+            .foreign_issuer
+            .as_ref()
+            .map(|f| f.jurisdiction.clone())),
+        foreign_court: Set(o.law.foreign_issuer.as_ref().map(|f| f.court.clone())),
+        foreign_case_number: Set(o.law.foreign_issuer.as_ref().map(|f| f.case_number.clone())),
+        firearm_receipt_form: Set(None),
+        firearm_receipt_filed_at: Set(None),
+        firearm_receipt_agency_id: Set(None),
+        firearm_finding: Set(None),
+        firearm_finding_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

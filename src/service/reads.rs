@@ -40,6 +40,8 @@ pub struct OrderFilter {
     pub as_of: Option<DateTime<Utc>>,
     /// Only orders of these courts (a token narrowed to some counties); `None`: all.
     pub court_ids: Option<Vec<i32>>,
+    /// A work list's own condition (`service::work_lists`).
+    pub extra: Option<Condition>,
 }
 
 /// Position in the newest-first order list: issue time, then id.
@@ -126,6 +128,9 @@ fn filtered_orders(filter: &OrderFilter) -> sea_orm::Select<order::Entity> {
     }
     if let Some(s) = filter.status {
         q = q.filter(status_condition(s, filter.as_of.unwrap_or_else(Utc::now)));
+    }
+    if let Some(c) = &filter.extra {
+        q = q.filter(c.clone());
     }
     q
 }

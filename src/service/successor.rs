@@ -10,6 +10,7 @@ use crate::domain::codes::{
     BradyIndicator, ContactLevel, EntrySource, EventKind, PartyRole, PcoCode,
 };
 use crate::domain::epo;
+use crate::domain::law_records::{self, CriminalStage, ForeignIssuer, ForeignKind};
 use crate::domain::order_rules::{
     Limit, OrderFamily, OrderKind, check_expiry, check_form, check_minimum, implied_expiry,
     renewable, renewal_limit,
@@ -21,7 +22,7 @@ use crate::search::Search;
 use crate::service::commands::{ModifyOrder, OrderChange, Patch, RenewOrder};
 use crate::service::conflicts::{self, Conflict};
 use crate::service::lifecycle::{CHANGED_ELSEWHERE, load_order, require_open, set_once};
-use crate::service::model::{Conditions, NewOrder, NewParty, PartyPerson, Supersedes};
+use crate::service::model::{Conditions, LawRecord, NewOrder, NewParty, PartyPerson, Supersedes};
 use crate::service::orders::{event, first, insert_batch};
 use crate::service::validate;
 
@@ -150,7 +151,48 @@ fn modified(new: &mut NewOrder, input: &ModifyOrder, issued_at: DateTime<Utc>) -
     if let Some(c) = &input.terms {
         new.conditions = validate::conditions(c, issued_at).map_err(|e| e.at("conditions"))?;
     }
+    // A stage given replaces the old one; either way it must fit the new expiry (PC 136.2(i)(1)).
+    new.law.criminal_stage = law_records::criminal_stage(
+        "criminalStage",
+        new.family,
+        input.criminal_stage.or(new.law.criminal_stage),
+        new.expires_at,
+    )?;
+    if let Some(c) = &input.custody_terms {
+        new.law.custody_terms = law_records::custody_terms(
+            "custodyTerms",
+            new.family,
+            validate::text("custodyTerms", Some(c), validate::MAX_TEXT)?,
+        )?;
+    }
     Ok(())
+}
+
+/// What the law recorded on a stored order, carried over to its successor.
+pub fn law_record_of(o: &order::Model) -> AppResult<LawRecord> {
+    let foreign_issuer = match (
+        &o.foreign_kind,
+        &o.foreign_jurisdiction,
+        &o.foreign_court,
+        &o.foreign_case_number,
+    ) {
+        (Some(k), Some(j), Some(c), Some(n)) => Some(ForeignIssuer {
+            kind: ForeignKind::from_db(k)?,
+            jurisdiction: j.clone(),
+            court: c.clone(),
+            case_number: n.clone(),
+        }),
+        _ => None,
+    };
+    Ok(LawRecord {
+        criminal_stage: o
+            .criminal_stage
+            .as_deref()
+            .map(CriminalStage::from_db)
+            .transpose()?,
+        custody_terms: o.custody_terms.clone(),
+        foreign_issuer,
+    })
 }
 
 /// A renewal: a new expiry under the renewal limits (and, for a domestic violence order, the
@@ -254,6 +296,7 @@ async fn successor_template<C: ConnectionTrait>(
             chain_root_id: o.chain_root_id,
         }),
         image_only: false,
+        law: law_record_of(o)?,
     })
 }
 

@@ -11,6 +11,7 @@ use crate::domain::court_code::CourtCode;
 use crate::domain::dob::{Dob, parse_estimated_age};
 use crate::domain::epo;
 use crate::domain::ids::{self, Kind};
+use crate::domain::law_records;
 use crate::domain::names::{NamePart, name_key, parse_organization, parse_suffix};
 use crate::domain::order_rules::{
     FormRule, OrderFamily, OrderKind, check_expiry, check_form, check_minimum, implied_expiry,
@@ -18,7 +19,9 @@ use crate::domain::order_rules::{
 use crate::domain::ori::Ori;
 use crate::domain::time::to_seconds;
 use crate::service::commands::{CreateOrder, Party, PersonDetails, Terms};
-use crate::service::model::{Conditions, NewAlias, NewOrder, NewParty, NewPerson, PartyPerson};
+use crate::service::model::{
+    Conditions, LawRecord, NewAlias, NewOrder, NewParty, NewPerson, PartyPerson,
+};
 use crate::service::refs::{CourtRef, Refs};
 
 pub const MAX_TEXT: usize = 4000;
@@ -61,6 +64,31 @@ pub fn create_order(
         rule.form,
     )?;
     epo::check_expiry("expiresAt", rule, issued_at, expires_at)?;
+    let law = LawRecord {
+        criminal_stage: law_records::criminal_stage(
+            "criminalStage",
+            input.family,
+            input.criminal_stage,
+            expires_at,
+        )?,
+        custody_terms: law_records::custody_terms(
+            "custodyTerms",
+            input.family,
+            text("custodyTerms", input.custody_terms.as_deref(), MAX_TEXT)?,
+        )?,
+        foreign_issuer: law_records::foreign_issuer(
+            "foreignIssuer",
+            input.family,
+            input.foreign_issuer.as_ref().map(|f| {
+                (
+                    f.kind,
+                    f.jurisdiction.as_str(),
+                    f.court.as_str(),
+                    f.case_number.as_str(),
+                )
+            }),
+        )?,
+    };
     let hearing_date = hearing_date("hearingDate", input.hearing_date, issued_at)?;
     let conditions = conditions(&input.terms, issued_at).map_err(|e| e.at("conditions"))?;
     let (source, entered_by_court_id, entered_by_agency_id) = entry(input, court.id, refs)?;
@@ -82,6 +110,7 @@ pub fn create_order(
         parties,
         supersedes: None,
         image_only: false,
+        law,
     })
 }
 

@@ -246,7 +246,8 @@ async fn bench_conflicts_each_kind_and_precedence_rule() {
     assert_eq!(kinds(c), vec!["DUPLICATE"]);
     assert_eq!(rule(c), ("LAST_ISSUED_CIVIL", true));
 
-    // 7. An EPO controls over the no-contact DV order (first rule), though it allows contact.
+    // 7. An EPO controls over the no-contact DV orders (first rule), though it allows contact:
+    // its 300-yard stay-away is more restrictive than each of them (PC 136.2(c)(1)).
     let epo = enter(
         &app,
         order(
@@ -255,7 +256,7 @@ async fn bench_conflicts_each_kind_and_precedence_rule() {
             "EPO-001",
             0,
             Some(5),
-            json!({ "pcoCodes": ["01"], "contactLevel": "PEACEFUL_CONTACT" }),
+            json!({ "pcoCodes": ["01"], "contactLevel": "PEACEFUL_CONTACT", "stayAwayYards": 300 }),
             vec![existing("RESTRAINED", &r), existing("PROTECTED", &p)],
         ),
     )
@@ -287,8 +288,10 @@ async fn bench_conflicts_each_kind_and_precedence_rule() {
         ),
         (json!(order_id(&epo)), json!("EPO"))
     );
+    // One controlling order among the three orders between these parties: the EPO, on the
+    // duplicate's row too (not the duplicate, which a pair decided alone would name).
     let c = conflict_with(all, &order_id(&dup));
-    assert_eq!(c["controlling"]["order"]["id"], order_id(&dup));
+    assert_eq!(c["controlling"]["order"]["id"], order_id(&epo));
 
     // A terminated order no longer conflicts.
     let clerk_sf = app.mint(Role::Clerk, Some("SC38"));

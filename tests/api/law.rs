@@ -108,10 +108,15 @@ async fn expired_dv_order_cannot_be_renewed_but_permanent_renewal_can() {
     assert_eq!(d["renewOrder"]["order"]["expiresAt"], Value::Null);
 }
 
-/// `createOrder` of `form` (family from its prefix), issued 2 days ago, expiring in `left` days.
+/// `createOrder` of `form` (family from its prefix; EPO-002 is a gun violence form, PC 18148),
+/// issued 2 days ago, expiring in `left` days.
 fn order_of(form: &str, case: &str, left: Option<i64>) -> Value {
     let mut o = dv_oah(case, 2, 0);
-    o["family"] = json!(form.split('-').next().unwrap_or_default());
+    let family = match form {
+        "EPO-002" => "GV",
+        f => f.split('-').next().unwrap_or_default(),
+    };
+    o["family"] = json!(family);
     o["formNumber"] = json!(form);
     o["expiresAt"] = left.map_or(Value::Null, |l| json!(days(l)));
     o
@@ -172,6 +177,7 @@ async fn create_order_enforces_each_forms_cap() {
     let clerk = app.mint(ccpor::auth::Role::Clerk, Some("SC19"));
     let q = "mutation($i: CreateOrderInput!) { createOrder(input: $i) { order { id } } }";
     for (n, (form, ok, over, cite)) in [
+        ("EPO-002", 18, 21, "18148"),
         ("GV-110", 18, 21, "18165"),
         ("CH-130", 5 * 365 - 5, 5 * 365 + 3, "527.6"),
         ("EA-130", 5 * 365 - 5, 5 * 365 + 3, "15657.03"),
@@ -290,9 +296,102 @@ async fn epo_ends_at_the_earlier_of_five_court_days_or_seven_days() {
     assert_eq!(error_field(&body), "expiresAt", "{body:#}");
     let msg = body["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(
-        msg.contains("2024 to 2027") && msg.contains("6256"),
+        msg.contains("2024 to 2028") && msg.contains("6256"),
         "{msg}"
     );
     let body = enter(epo_at("EPO23-610008", old, "2023-06-08T17:00:00Z")).await;
     assert!(body.get("errors").is_none(), "{body:#}");
+}
+
+/// Fam. Code 6256 holds for a modified EPO too: `modifyOrder` checks the new expiry against the
+/// earlier of 5 court days or 7 days from the modification's issuance, whatever the weekday the
+/// test runs on (docs/law/durations.md#epo).
+#[tokio::test]
+async fn modify_order_on_an_epo_keeps_family_code_6256() {
+    use chrono::Timelike;
+    let app = spawn_app().await;
+    let officer = app.mint(ccpor::auth::Role::Lea, Some("CA0370000"));
+    let input = crate::helpers::epo("EPO26-620001", "CA0370000");
+    // The court's clerk changes an order; an officer only enters the EPO.
+    let clerk = app.mint(ccpor::auth::Role::Clerk, input["courtCode"].as_str());
+    let created = app
+        .gql_as(
+            Some(&officer),
+            "mutation($i: CreateOrderInput!) { createOrder(input: $i) { order { id } } }",
+            json!({ "i": input }),
+        )
+        .await;
+    let id = created["data"]["createOrder"]["order"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created:#}"))
+        .to_owned();
+    let issued = chrono::Utc::now() - chrono::Duration::hours(1);
+    let latest = ccpor::domain::epo::latest_expiry(issued).unwrap();
+    let q = "mutation($i: ModifyOrderInput!) { modifyOrder(input: $i) { order { id expiresAt } } }";
+    let modify = |expires: chrono::DateTime<chrono::Utc>| {
+        app.gql_as(
+            Some(&clerk),
+            q,
+            json!({ "i": { "orderId": id, "issuedAt": issued.to_rfc3339(), "expiresAt": expires.to_rfc3339(), "reason": "stay-away distance added" } }),
+        )
+    };
+    for over in [
+        latest + chrono::Duration::minutes(1),
+        issued + chrono::Duration::days(7) + chrono::Duration::minutes(1),
+    ] {
+        let body = modify(over).await;
+        assert_eq!(error_code(&body), "VALIDATION", "{body:#}");
+        assert_eq!(error_field(&body), "expiresAt", "{body:#}");
+        let msg = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(msg.contains("6256"), "{msg}");
+    }
+    let body = modify(latest).await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    let got = body["data"]["modifyOrder"]["order"]["expiresAt"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(got).unwrap(),
+        latest.with_nanosecond(0).unwrap()
+    );
+}
+
+/// `formRules` reports each form's whole duration rule, not only its cap: EPO-001's 5 court
+/// days beside its 7 days, the GV-130 minimum and the JV-255 default.
+#[tokio::test]
+async fn form_rules_report_the_whole_duration_rule() {
+    let app = spawn_app().await;
+    let d = app
+        .data(
+            "{ formRules { formNumber maxDays maxCourtDays maxYears minYears defaultYears duration citation } }",
+            json!({}),
+        )
+        .await;
+    let rules = d["formRules"].as_array().cloned().unwrap_or_default();
+    let rule = |form: &str| {
+        rules
+            .iter()
+            .find(|r| r["formNumber"] == form)
+            .cloned()
+            .unwrap_or_else(|| panic!("{form} missing: {d:#}"))
+    };
+    let epo = rule("EPO-001");
+    assert_eq!(epo["maxDays"], 7);
+    assert_eq!(epo["maxCourtDays"], 5);
+    let words = epo["duration"].as_str().unwrap_or_default();
+    assert!(words.contains("5th court day or 7 days"), "{words}");
+    assert!(
+        epo["citation"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("6256")
+    );
+    let gv = rule("GV-130");
+    assert_eq!(
+        (gv["minYears"].clone(), gv["maxYears"].clone()),
+        (json!(1), json!(5))
+    );
+    assert_eq!(rule("JV-255")["defaultYears"], 3);
+    assert_eq!(rule("EPO-002")["maxCourtDays"], Value::Null);
+    assert_eq!(rule("EPO-002")["maxDays"], 21);
 }

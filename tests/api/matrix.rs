@@ -393,6 +393,25 @@ fn operations() -> Vec<Op> {
             expect: [Allow, Allow, Allow, Allow, ROLE],
         },
         Op {
+            field: "firearmsOverdue",
+            case: "",
+            document: "{ firearmsOverdue(court: \"SC19\", first: 5) { id } }",
+            variables: none,
+            target: Shared,
+            // The list may be empty.
+            audit: Row,
+            expect: [Allow, Allow, Allow, ROLE, ROLE],
+        },
+        Op {
+            field: "workList",
+            case: "",
+            document: "{ workList(kind: UNSERVED, court: \"SC19\", first: 5) { edges { node { id } } } }",
+            variables: none,
+            target: Shared,
+            audit: Row,
+            expect: [Allow, Allow, Allow, ROLE, ROLE],
+        },
+        Op {
             field: "auditEvents",
             case: "",
             document: "{ auditEvents(first: 3) { edges { node { seq outcome } } } }",
@@ -448,6 +467,19 @@ fn operations() -> Vec<Op> {
             expect: [Allow, ROLE, OWN_AGENCY, ROLE, ROLE],
         },
         Op {
+            field: "cloneOrder",
+            case: "the shared order into a new case",
+            document: "mutation($i: CloneOrderInput!) { cloneOrder(input: $i) { order { id } } }",
+            variables: |f| {
+                let t = dv_tro(&f.case, 1);
+                json!({ "i": { "orderId": f.order, "caseNumber": f.case, "issuedAt": t["issuedAt"],
+                               "expiresAt": t["expiresAt"], "hearingDate": t["hearingDate"] } })
+            },
+            target: Shared,
+            audit: WithIds,
+            expect: [Allow, ROLE, EPO_ONLY, ROLE, ROLE],
+        },
+        Op {
             field: "recordService",
             case: "",
             document: "mutation($i: RecordServiceInput!) { recordService(input: $i) { order { id served } } }",
@@ -480,6 +512,15 @@ fn operations() -> Vec<Op> {
                            "requestFiledOn": chrono::Utc::now().date_naive().to_string() } })
             },
             target: FreshAfterHearing,
+            audit: WithIds,
+            expect: [Allow, ROLE, ROLE, ROLE, ROLE],
+        },
+        Op {
+            field: "recordFirearmCompliance",
+            case: "",
+            document: "mutation($i: RecordFirearmComplianceInput!) { recordFirearmCompliance(input: $i) { order { id firearms { finding } } } }",
+            variables: |f| json!({ "i": { "orderId": f.fresh, "finding": "NO_FIREARMS" } }),
+            target: FreshTro,
             audit: WithIds,
             expect: [Allow, ROLE, ROLE, ROLE, ROLE],
         },

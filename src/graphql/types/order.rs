@@ -6,6 +6,7 @@ use entities::order;
 use super::{Agency, Court, OrderConditions, OrderEvent, Party, PcoCondition, ServiceRecord};
 use crate::domain::codes::{BradyIndicator, ContactLevel, EntrySource, PcoCode};
 use crate::domain::ids::{self, Kind};
+use crate::domain::law_records::{CriminalStage, ForeignKind};
 use crate::domain::order_rules::{OrderFamily, OrderKind};
 use crate::domain::status::OrderStatus;
 use crate::graphql::access::{identified, permit};
@@ -18,6 +19,18 @@ use crate::service::reads::lifecycle;
 
 /// A protective order.
 pub struct Order(pub order::Model);
+
+/// The issuer of an order registered from another state, tribe or territory.
+#[derive(async_graphql::SimpleObject)]
+pub struct ForeignIssuer {
+    pub kind: ForeignKind,
+    /// Postal code of the state or territory, or the tribe's name.
+    pub jurisdiction: String,
+    /// The issuing court, as written.
+    pub court: String,
+    /// As written. Null with a `FORBIDDEN` error for de-identified roles.
+    pub case_number: Option<String>,
+}
 
 #[Object]
 impl Order {
@@ -64,6 +77,64 @@ impl Order {
             return Ok(None);
         }
         Ok(self.0.judicial_officer.as_deref())
+    }
+    /// Criminal orders: made before judgment (PC 136.2(a), until the case ends) or on conviction
+    /// (PC 136.2(i)(1), up to 10 years); null for other families and for orders entered before
+    /// the stage was recorded.
+    async fn criminal_stage(&self) -> async_graphql::Result<Option<CriminalStage>> {
+        self.0
+            .criminal_stage
+            .as_deref()
+            .map(CriminalStage::from_db)
+            .transpose()
+            .gql()
+    }
+    /// Child custody and visitation orders made in a domestic violence order. They stay in
+    /// effect after the restraining order expires or ends (DV-130), so they are shown whatever
+    /// `status` says. Null with a `FORBIDDEN` error for de-identified roles.
+    async fn custody_terms(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        if !permit(ctx, identified(ctx)) {
+            return Ok(None);
+        }
+        Ok(self.0.custody_terms.as_deref())
+    }
+    /// Who issued an order registered from another state, tribe or territory (18 U.S.C. 2265;
+    /// Fam. Code 6400 ff.); `court` is then the California court that registered it.
+    async fn foreign_issuer(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<ForeignIssuer>> {
+        let Some(f) = crate::service::successor::law_record_of(&self.0)
+            .gql()?
+            .foreign_issuer
+        else {
+            return Ok(None);
+        };
+        // The foreign case number identifies the case like our own.
+        let case_number = permit(ctx, identified(ctx)).then_some(f.case_number);
+        Ok(Some(ForeignIssuer {
+            kind: f.kind,
+            jurisdiction: f.jurisdiction,
+            court: f.court,
+            case_number,
+        }))
+    }
+    /// Firearm relinquishment, on an order whose terms order it (`conditions.firearmRelinquishment`)
+    /// under a law the registry tracks (docs/law/firearms.md); null otherwise.
+    async fn firearms(&self) -> async_graphql::Result<Option<super::FirearmRelinquishment>> {
+        if !self.0.firearm_relinquishment {
+            return Ok(None);
+        }
+        let family = OrderFamily::from_db(&self.0.family).gql()?;
+        Ok(
+            crate::domain::firearms::relinquishment(family).map(|(law, form)| {
+                super::FirearmRelinquishment {
+                    order: self.0.clone(),
+                    law,
+                    receipt_form: form,
+                }
+            }),
+        )
     }
     /// Derived at query time; `asOf` defaults to now.
     async fn status(&self, as_of: Option<DateTime<Utc>>) -> OrderStatus {

@@ -1,0 +1,94 @@
+//! `workList`: a court's orders that need attention (`service::work_lists`), paged like
+//! `orders` (newest issued first) and audited with the orders served.
+use async_graphql::{Context, Object};
+use chrono::Utc;
+use entities::court;
+
+use crate::auth::Permission;
+use crate::domain::court_code::CourtCode;
+use crate::error::AppError;
+use crate::graphql::access::{Need, caller, rule};
+use crate::graphql::connection::{OrderConnection, order_connection};
+use crate::graphql::{GqlResult, state};
+use crate::service::reads::OrderFilter;
+use crate::service::refs;
+use crate::service::work_lists::{DEFAULT_WITHIN_DAYS, MAX_WITHIN_DAYS, WorkListKind, condition};
+
+/// The court whose list is read: `court`, defaulting to a court role's own court, which it must
+/// be; law enforcement names a court in its token's counties.
+pub(crate) async fn list_court(
+    ctx: &Context<'_>,
+    court: Option<String>,
+) -> async_graphql::Result<court::Model> {
+    let c = caller(ctx)?;
+    let code = match (court, &c.court) {
+        (Some(code), _) => code,
+        (None, Some(own)) => own.clone(),
+        (None, None) => {
+            return Err(AppError::invalid(
+                "court",
+                "name the court whose list to read",
+            ))
+            .gql();
+        }
+    };
+    let code = CourtCode::parse("court", &code)
+        .map_err(AppError::from)
+        .gql()?;
+    if let Some(own) = &c.court
+        && own != code.as_str()
+    {
+        return Err(AppError::forbidden(
+            rule::OWN_COURT,
+            format!("a court role of {own} reads only that court's lists"),
+        ))
+        .gql();
+    }
+    let found = refs::court_by_code(&state(ctx)?.db, code.as_str())
+        .await
+        .gql()?
+        .ok_or_else(|| AppError::invalid("court", format!("no court {}", code.as_str())))
+        .gql()?;
+    c.require_county(&found.county).gql()?;
+    Ok(found)
+}
+
+#[derive(Default)]
+pub struct WorkListQuery;
+
+#[Object]
+impl WorkListQuery {
+    /// A court's work list of `kind`, evaluated now: EXPIRING_SOON (within `withinDays`, default
+    /// 30, at most 366), RENEWAL_WINDOW, UNSERVED, HEARING_PASSED, FIREARMS_OVERDUE. `court`
+    /// defaults to a court role's own court and must be it; law enforcement names a court in
+    /// its token's counties. Newest issued first; `first` at most 100.
+    #[graphql(
+        guard = "Need(Permission::ReadIdentified)",
+        complexity = "crate::graphql::limits::page_cost(first, crate::service::reads::DEFAULT_PAGE, crate::service::reads::MAX_PAGE, child_complexity)"
+    )]
+    async fn work_list(
+        &self,
+        ctx: &Context<'_>,
+        kind: WorkListKind,
+        court: Option<String>,
+        within_days: Option<i32>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<OrderConnection> {
+        let within = i64::from(within_days.unwrap_or(DEFAULT_WITHIN_DAYS as i32));
+        if !(0..=MAX_WITHIN_DAYS).contains(&within) {
+            return Err(AppError::invalid(
+                "withinDays",
+                format!("must be 0 to {MAX_WITHIN_DAYS}"),
+            ))
+            .gql();
+        }
+        let court = list_court(ctx, court).await?;
+        let filter = OrderFilter {
+            court_id: Some(court.id),
+            extra: Some(condition(kind, Utc::now(), within)),
+            ..Default::default()
+        };
+        order_connection(ctx, filter, first, after).await
+    }
+}
