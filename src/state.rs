@@ -21,4 +21,6 @@ pub struct AppState {
     pub audit: crate::audit::AuditWriter,
     /// Cross-request cache (Redis or in-process) with write invalidation.
     pub cache: Cache,
+    /// Whether the database answers (requests are refused at once while it does not).
+    pub health: crate::db::Health,
 }

@@ -21,6 +21,9 @@ pub async fn ping() -> ([(axum::http::HeaderName, &'static str); 1], &'static st
 
 /// The database is reachable and every migration is applied.
 pub async fn readyz(State(s): State<HttpState>) -> (StatusCode, &'static str) {
+    if s.app.health.is_down() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unreachable");
+    }
     match db::is_ready(&s.app.db).await {
         Ok(true) => (StatusCode::OK, "ready"),
         Ok(false) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending"),

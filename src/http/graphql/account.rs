@@ -49,8 +49,8 @@ pub(super) async fn reused(
         let mut rec = x.record("graphql.query", Outcome::Allowed);
         rec.object_ids = hit.objects;
         rec.fields = hit.fields;
-        if s.app.audit.append(rec).await.is_err() {
-            return Err(audit_unavailable());
+        if let Err(e) = s.app.audit.append(rec).await {
+            return Err(audit_unavailable(&e));
         }
     }
     crate::metrics::graphql_request(
@@ -75,8 +75,8 @@ pub(super) async fn before_write(s: &HttpState, x: &Exchange) -> Result<(), Resp
     }
     let mut rec = x.record("graphql.mutation.start", Outcome::Allowed);
     rec.detail = Some("started".into());
-    if s.app.audit.append(rec).await.is_err() {
-        return Err(audit_unavailable());
+    if let Err(e) = s.app.audit.append(rec).await {
+        return Err(audit_unavailable(&e));
     }
     Ok(())
 }
@@ -169,9 +169,9 @@ async fn audit(
         if !codes.is_empty() {
             rec.detail = Some(format!("errors: {}", codes.join(",")));
         }
-        if s.app.audit.append(rec).await.is_err() {
+        if let Err(e) = s.app.audit.append(rec).await {
             // The data was read but cannot be accounted for: withhold it (CJIS AU-5).
-            return Err(audit_unavailable());
+            return Err(audit_unavailable(&e));
         }
     }
     Ok(())
@@ -277,7 +277,10 @@ impl Audited {
         rec.operation.get_or_insert_with(|| self.operation.clone());
         match self.app.audit.append(rec).await {
             Ok(_) => Ok(resp),
-            Err(_) => Err(refusal("AUDIT_UNAVAILABLE", crate::audit::UNAVAILABLE)),
+            Err(e) => {
+                let (code, message) = crate::http::authn::audit_failure(&e);
+                Err(refusal(code, message))
+            }
         }
     }
 
