@@ -96,6 +96,9 @@ impl AppError {
         match fault {
             Some(f) => {
                 tracing::warn!(error = %e, "database fault");
+                if f == crate::db::Fault::Full {
+                    crate::space::note_full();
+                }
                 f.into()
             }
             None => AppError::Internal(Arc::new(e)),
@@ -129,7 +132,12 @@ impl From<sea_orm::DbErr> for AppError {
 impl From<Arc<sea_orm::DbErr>> for AppError {
     fn from(e: Arc<sea_orm::DbErr>) -> Self {
         match crate::db::fault_of(&e) {
-            Some(f) => f.into(),
+            Some(f) => {
+                if f == crate::db::Fault::Full {
+                    crate::space::note_full();
+                }
+                f.into()
+            }
             None => AppError::Internal(Arc::new(anyhow::anyhow!("{e}"))),
         }
     }

@@ -23,4 +23,6 @@ pub struct AppState {
     pub cache: Cache,
     /// Whether the database answers (requests are refused at once while it does not).
     pub health: crate::db::Health,
+    /// Whether the embedded database's disk is full (writes are refused while it is).
+    pub space: crate::space::Space,
 }

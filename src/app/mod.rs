@@ -109,6 +109,7 @@ impl App {
             images,
             cache,
             health: crate::db::Health::watch(&settings.database_url),
+            space: crate::space::Space::watch(&settings.database_url),
         };
         // Background jobs (indexer, revocations, event relay, expiry) get their own pool so
         // they never wait behind, or starve, requests, and request statement counts stay the

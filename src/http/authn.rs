@@ -59,13 +59,17 @@ pub fn audit_unavailable(e: &AppError) -> Response {
 }
 
 /// Code and message for a failed audit append: an unreachable database is
-/// `DATABASE_UNAVAILABLE` (retry in a few seconds: every instance and request is affected alike);
-/// anything else, a full disk included, is `AUDIT_UNAVAILABLE`.
+/// `DATABASE_UNAVAILABLE` (retry in a few seconds: every instance and request is affected alike),
+/// a full disk `STORAGE_FULL`; anything else is `AUDIT_UNAVAILABLE`.
 pub fn audit_failure(e: &AppError) -> (&'static str, &'static str) {
     match e {
         AppError::DatabaseUnavailable => (
             "DATABASE_UNAVAILABLE",
             "the database is unavailable; nothing was read or written; retry in a few seconds",
+        ),
+        AppError::StorageFull => (
+            "STORAGE_FULL",
+            "the database's disk is full; nothing was read or written",
         ),
         _ => ("AUDIT_UNAVAILABLE", crate::audit::UNAVAILABLE),
     }

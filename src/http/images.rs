@@ -88,6 +88,9 @@ pub async fn upload(
     if s.app.health.is_down() {
         return app_error(AppError::DatabaseUnavailable);
     }
+    if s.app.space.is_full() {
+        return app_error(AppError::StorageFull);
+    }
     let who = match authenticate(&s, &headers, Some(client), "POST /images", Operation::Write).await
     {
         Ok(w) => w,

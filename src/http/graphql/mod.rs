@@ -61,6 +61,12 @@ async fn stages(s: &HttpState, req: Request) -> Result<Response, Response> {
     if let Some(hit) = reuse::lookup(s, &mut x).await {
         return account::reused(s, &x, hit).await;
     }
+    if x.mutation() && s.app.space.is_full() {
+        // The disk's last room is kept for the audit rows of reads (`space`).
+        return Err(crate::http::error::app_error(
+            crate::error::AppError::StorageFull,
+        ));
+    }
     account::before_write(s, &x).await?;
     let response = execute::execute(s, &mut x).await;
     let mut answer = account::answer(s, &x, response).await?;

@@ -4,6 +4,7 @@
 mod burst;
 mod cluster;
 mod database;
+mod disk;
 mod reindex;
 mod upload;
 
@@ -129,11 +130,18 @@ pub struct Server {
 impl Server {
     /// Starts the command and waits for the URL it prints.
     pub fn start(mut c: Command) -> Server {
-        let mut child = c
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        // `CCPOR_FAULTS_LOG=file` keeps the servers' logs there, to see what a failure was.
+        let stderr = match std::env::var("CCPOR_FAULTS_LOG") {
+            Ok(f) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(f)
+                    .unwrap(),
+            ),
+            Err(_) => Stdio::null(),
+        };
+        let mut child = c.stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let base = lines
             .by_ref()
