@@ -38,6 +38,14 @@ pub enum AppError {
     /// The database's disk is full: the write was refused and nothing of it was stored.
     #[error("the database's disk is full; the write was refused and nothing was stored")]
     StorageFull,
+    /// The image store is full (disk or quota): the upload was refused and nothing of it was
+    /// stored; order data is read and written as before.
+    #[error("the image store is full; the upload was refused and nothing was stored")]
+    ImageStoreFull,
+    /// The image store cannot be reached (S3 endpoint down, network cut): nothing was stored;
+    /// order data is read and written as before; retry once the store is back.
+    #[error("the image store is unavailable; nothing was stored; retry later")]
+    ImageStoreUnavailable,
     /// Database or other internal failure; never shown to clients.
     #[error("internal error")]
     Internal(Arc<anyhow::Error>),
@@ -57,6 +65,8 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             AppError::DatabaseUnavailable => "DATABASE_UNAVAILABLE",
             AppError::StorageFull => "STORAGE_FULL",
+            AppError::ImageStoreFull => "IMAGE_STORE_FULL",
+            AppError::ImageStoreUnavailable => "IMAGE_STORE_UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL",
         }
     }

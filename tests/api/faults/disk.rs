@@ -13,7 +13,7 @@ use super::{Deployment, post, ready, scalar};
 use crate::helpers::{CREATE, dv_tro};
 
 /// A tmpfs of `mib` MiB at `at`, unmounted when dropped (`mount` needs root: `sudo -n` otherwise).
-struct Tmpfs(PathBuf);
+pub(super) struct Tmpfs(PathBuf);
 
 fn as_root(args: &[&str]) -> std::process::Output {
     let root = Command::new("id")
@@ -31,7 +31,7 @@ fn as_root(args: &[&str]) -> std::process::Output {
 }
 
 impl Tmpfs {
-    fn mount(at: &Path, mib: u32) -> Tmpfs {
+    pub(super) fn mount(at: &Path, mib: u32) -> Tmpfs {
         std::fs::create_dir_all(at).unwrap();
         let out = as_root(&[
             "mount",
@@ -58,7 +58,7 @@ impl Drop for Tmpfs {
 }
 
 /// Fills the filesystem of `dir` with a ballast file until no byte is left.
-fn fill_up(ballast: &Path) {
+pub(super) fn fill_up(ballast: &Path) {
     let mut f = std::fs::File::create(ballast).unwrap();
     let block = vec![7u8; 64 * 1024];
     while f.write_all(&block).is_ok() {}
@@ -67,7 +67,7 @@ fn fill_up(ballast: &Path) {
     let _ = f.sync_all();
 }
 
-fn code(body: &Value) -> Option<&str> {
+pub(super) fn code(body: &Value) -> Option<&str> {
     body.get("errors")
         .map(|e| e[0]["extensions"]["code"].as_str().unwrap_or("?"))
 }

@@ -1,11 +1,13 @@
 //! Faults with real processes: `ccpor serve` killed with SIGKILL mid-write, `ccpor reindex` killed
-//! mid-rebuild, the database taken away under load. Each test starts its own servers (the real
-//! binary) on a database of its own and checks afterwards with `ccpor check`.
+//! mid-rebuild, the database taken away under load, the database's disk or the image store full
+//! or unreachable. Each test starts its own servers (the real binary) on a database of its own
+//! and checks afterwards with `ccpor check`.
 mod burst;
 mod cluster;
 mod database;
 mod disk;
 mod reindex;
+mod store;
 mod upload;
 
 use std::io::{BufRead, BufReader};

@@ -19,7 +19,7 @@ const WORKERS: usize = 4;
 const RUNS: usize = 3;
 const UPLOAD: &str = "mutation($o: ID!, $f: Upload!) { uploadOrderImage(orderId: $o, file: $f, kind: ORDER) { image { sha256 } } }";
 
-async fn upload(
+pub(super) async fn upload(
     client: &reqwest::Client,
     base: &str,
     token: &str,
@@ -44,7 +44,7 @@ async fn upload(
 
 /// Every file under `root` stored under a content name (`sha256/ab/<sha>`,
 /// `previews/ab/<sha>.png`) holds exactly that content; returns how many there are.
-fn objects_whole(root: &Path) -> usize {
+pub(super) fn objects_whole(root: &Path) -> usize {
     let mut whole = 0;
     let mut dirs = vec![root.to_owned()];
     while let Some(dir) = dirs.pop() {
