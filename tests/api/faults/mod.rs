@@ -2,6 +2,7 @@
 //! mid-rebuild, the database taken away under load, the database's disk or the image store full
 //! or unreachable. Each test starts its own servers (the real binary) on a database of its own
 //! and checks afterwards with `ccpor check`.
+mod balancer;
 mod burst;
 mod cluster;
 mod database;
