@@ -7,9 +7,10 @@
 # growing (benches/soak/plot.py --check).
 #
 #   bash benches/soak/soak.sh                          # 2 h, release build
-#   CCPOR_SOAK_SECONDS=180 bash benches/soak/soak.sh   # the short variant (a few minutes)
+#   CCPOR_SOAK_SECONDS=180 CCPOR_SOAK_SEEDED=50 bash benches/soak/soak.sh   # short variant
 #
 # Environment: CCPOR_SOAK_SECONDS (default 7200), CCPOR_SOAK_RATE (requests/s, default 40),
+# CCPOR_SOAK_SEEDED (orders the GETs look up, seeded first; default 500, 50 for a short run),
 # CCPOR_SOAK_WRITES (share of POSTs, default 0.1), CCPOR_SOAK_PROFILE (release or debug, default
 # release), CCPOR_SOAK_OUT (where the CSV and PNG go, default benches/soak), CCPOR_BENCH_POSTGRES
 # (default postgres://postgres@127.0.0.1:5432), CARGO_TARGET_DIR. Needs python3 with matplotlib
