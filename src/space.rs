@@ -64,6 +64,17 @@ impl Space {
         self.full.load(Ordering::Relaxed) || SEEN_FULL.load(Ordering::Relaxed)
     }
 
+    /// Waits (at most a few watcher ticks) until the watcher has freed the reserve after a
+    /// `SQLITE_FULL`, so that a row that found no room can be written into it.
+    pub async fn until_reserve_freed(&self) {
+        for _ in 0..30 {
+            if self.full.load(Ordering::Relaxed) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Keeps the reserve beside the SQLite database of `url` and starts the watcher; for other
     /// databases (PostgreSQL keeps its own disk) it only returns "not full". Needs a Tokio runtime.
     pub fn watch(url: &str) -> Space {

@@ -122,7 +122,10 @@ impl App {
                     redact(&settings.database_url)
                 )
             })?;
-        state.search.clone().spawn_indexer(jobs.clone());
+        state
+            .search
+            .clone()
+            .spawn_indexer(jobs.clone(), state.space.clone());
         state.auth.keep_revocations_current(jobs.clone());
         let listener = crate::app::server::bind(settings.addr)
             .await

@@ -316,9 +316,19 @@ impl Search {
     }
 
     /// Runs the indexer until the process ends: catch up, then apply new outbox rows as they come.
-    pub fn spawn_indexer(self: Arc<Self>, db: DatabaseConnection) -> tokio::task::JoinHandle<()> {
+    /// While the database's disk is full it waits: its segment files would take the room kept
+    /// for the audit rows of reads (`space`), and nothing new reaches the outbox meanwhile.
+    pub fn spawn_indexer(
+        self: Arc<Self>,
+        db: DatabaseConnection,
+        space: crate::space::Space,
+    ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             loop {
+                if space.is_full() {
+                    tokio::time::sleep(POLL).await;
+                    continue;
+                }
                 if let Err(e) = self.follow_current().await {
                     tracing::error!(error = %e, "search index switch failed");
                 }

@@ -169,9 +169,21 @@ async fn audit(
         if !codes.is_empty() {
             rec.detail = Some(format!("errors: {}", codes.join(",")));
         }
-        if let Err(e) = s.app.audit.append(rec).await {
+        let again = mutation.then(|| rec.clone());
+        match (s.app.audit.append(rec).await, again) {
+            (Ok(_), _) => {}
+            (Err(crate::error::AppError::StorageFull), Some(rec)) => {
+                // The write may have committed and taken the disk's last room before its
+                // answer's row: the row goes into the reserve `space` frees for such rows, so a
+                // stored write is answered as stored (a client told STORAGE_FULL would send it
+                // again) and a refused one as refused.
+                s.app.space.until_reserve_freed().await;
+                if let Err(e) = s.app.audit.append(rec).await {
+                    return Err(audit_unavailable(&e));
+                }
+            }
             // The data was read but cannot be accounted for: withhold it (CJIS AU-5).
-            return Err(audit_unavailable(&e));
+            (Err(e), _) => return Err(audit_unavailable(&e)),
         }
     }
     Ok(())
