@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: unit tests, then the end-to-end suite on SQLite and on PostgreSQL, with
 # Redis reachable and an S3-compatible server (moto's standalone server, from PyPI) for the image
-# tests. Starts PostgreSQL and Redis when installed but stopped, installs them when absent, starts
+# tests, and HAProxy for the balancer test. Starts PostgreSQL and Redis when installed but stopped,
+# installs them (and HAProxy) when absent, starts
 # (and afterwards stops) the S3 server, installing it when absent, and fails loudly when any of
 # them cannot be had. Node packages for the ecosystem tests are installed in tests/node (npm ci),
 # and Debian's chromium for the playground test.
@@ -111,8 +112,15 @@ drop_test_databases() {
     | while read -r db; do [ -n "$db" ] && psql "$PG_URL" -qc "drop database if exists \"$db\"" >/dev/null; done
 }
 
+# The balancer test (tests/api/faults/balancer.rs) runs Debian's HAProxy with deploy/haproxy.cfg.
+ensure_haproxy() {
+  command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || apt_install haproxy
+  command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || die "haproxy is not installed and could not be installed"
+}
+
 ensure_postgres
 ensure_redis
+ensure_haproxy
 ensure_s3
 ensure_node_tools
 ensure_chromium

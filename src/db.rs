@@ -21,6 +21,11 @@ impl SqlStats {
     }
 }
 
+/// How long a statement waits for a pooled connection before the request fails with
+/// `DATABASE_UNAVAILABLE` (a stopped database refuses connections at once; the pool retries
+/// with backoff until this runs out).
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Bytes of SQLite write-ahead log kept when the log starts over after a checkpoint.
 pub const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 
@@ -29,7 +34,11 @@ pub async fn connect(url: &str) -> Result<(DatabaseConnection, SqlStats), DbErr>
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
         .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
+        // Short: while the database is down (stopped, restarting) a request waits this long for a
+        // connection and then fails with DATABASE_UNAVAILABLE, instead of hanging; the pool keeps
+        // reconnecting (with backoff) for the next request. Under load a connection frees in
+        // milliseconds.
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         // Ping only a connection idle long enough to have been dropped (by the server, a proxy,
         // a firewall). The default pings on every checkout: one more round trip for each
         // statement, half of all PostgreSQL traffic of an uncached history.
@@ -82,6 +91,60 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         ..TransactionOptions::default()
     })
     .await
+}
+
+/// A database failure that is the deployment's state, not a bug: told to clients by its own
+/// code (`DATABASE_UNAVAILABLE`, `STORAGE_FULL`) instead of `INTERNAL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Stopped, restarting, connection cut, no connection within the acquire timeout.
+    Unavailable,
+    /// No space left for the write (SQLite `SQLITE_FULL`, PostgreSQL `53100 disk_full`).
+    Full,
+}
+
+/// The fault a SeaORM error stands for, if any.
+pub fn fault_of(e: &DbErr) -> Option<Fault> {
+    use sea_orm::{ConnAcquireErr, RuntimeErr};
+    match e {
+        DbErr::ConnectionAcquire(ConnAcquireErr::Timeout | ConnAcquireErr::ConnectionClosed) => {
+            Some(Fault::Unavailable)
+        }
+        DbErr::Conn(RuntimeErr::SqlxError(s))
+        | DbErr::Exec(RuntimeErr::SqlxError(s))
+        | DbErr::Query(RuntimeErr::SqlxError(s)) => fault_of_sqlx(s),
+        _ => None,
+    }
+}
+
+/// The fault an sqlx error stands for, if any. PostgreSQL SQLSTATE classes: 08 connection
+/// exception, 57P01-57P03 (admin/crash shutdown, cannot connect now), 53 insufficient resources
+/// (53100 disk full); SQLite result codes 13 (`SQLITE_FULL`) and 10 (`SQLITE_IOERR`, with the
+/// disk full underneath as often as not: reported as full only for `SQLITE_FULL`).
+pub fn fault_of_sqlx(e: &sea_orm::sqlx::Error) -> Option<Fault> {
+    use sea_orm::sqlx::Error as E;
+    match e {
+        E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed | E::Tls(_) => {
+            Some(Fault::Unavailable)
+        }
+        E::Protocol(_) => Some(Fault::Unavailable),
+        E::Database(d) => {
+            let code = d.code()?;
+            let code = code.as_ref();
+            if code == "53100" {
+                return Some(Fault::Full);
+            }
+            if code.starts_with("08") || code.starts_with("57P") || code == "53300" {
+                return Some(Fault::Unavailable);
+            }
+            // SQLite reports its extended result code; the primary code is the low byte.
+            match code.parse::<i32>().ok().map(|c| c & 0xff) {
+                Some(13) => Some(Fault::Full),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 /// Applies pending migrations.
@@ -164,5 +227,92 @@ pub async fn allocate_ids<C: ConnectionTrait>(
                 .map(|id| i32::try_from(id).map_err(|e| DbErr::Custom(e.to_string())))
                 .collect()
         }
+    }
+}
+
+/// How often the watcher (`Health::watch`) asks the database whether it answers.
+const WATCH_EVERY: Duration = Duration::from_millis(250);
+/// A ping or connect slower than this counts as "down".
+const WATCH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Whether the database answers, as a watcher task with a connection of its own sees it four
+/// times a second. While it is down, requests are refused at once with `DATABASE_UNAVAILABLE`
+/// instead of each waiting out the pool's `ACQUIRE_TIMEOUT` (and the audit writer's behind it);
+/// within a watch interval of its return, requests run again, and the pool reconnects by itself.
+/// SQLite (a file beside the server) is never down.
+#[derive(Debug, Clone, Default)]
+pub struct Health(Arc<std::sync::atomic::AtomicBool>);
+
+impl Health {
+    /// Whether the last look found the database unreachable.
+    pub fn is_down(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Starts the watcher for `url` (PostgreSQL; for SQLite it only returns "up"). Needs a Tokio
+    /// runtime; the task ends with the process.
+    pub fn watch(url: &str) -> Health {
+        let health = Health::default();
+        if !url.starts_with("postgres") {
+            return health;
+        }
+        let (url, flag) = (url.to_owned(), health.0.clone());
+        tokio::spawn(async move {
+            use sea_orm::sqlx::{Connection, PgConnection};
+            let mut conn: Option<PgConnection> = None;
+            loop {
+                let up = match conn.as_mut() {
+                    Some(c) => matches!(
+                        tokio::time::timeout(WATCH_TIMEOUT, c.ping()).await,
+                        Ok(Ok(()))
+                    ),
+                    None => match tokio::time::timeout(WATCH_TIMEOUT, PgConnection::connect(&url))
+                        .await
+                    {
+                        Ok(Ok(c)) => {
+                            conn = Some(c);
+                            true
+                        }
+                        _ => false,
+                    },
+                };
+                if !up {
+                    conn = None;
+                }
+                if flag.swap(!up, Ordering::Relaxed) == up {
+                    if up {
+                        tracing::info!("database reachable again");
+                    } else {
+                        tracing::warn!("database unreachable: refusing requests until it returns");
+                    }
+                }
+                tokio::time::sleep(WATCH_EVERY).await;
+            }
+        });
+        health
+    }
+}
+
+#[cfg(test)]
+mod fault_tests {
+    use super::*;
+
+    #[test]
+    fn unreachable_and_full_are_faults_and_bugs_are_not() {
+        use sea_orm::{ConnAcquireErr, RuntimeErr};
+        let timeout = DbErr::ConnectionAcquire(ConnAcquireErr::Timeout);
+        assert_eq!(fault_of(&timeout), Some(Fault::Unavailable));
+        let refused =
+            sea_orm::sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert_eq!(fault_of_sqlx(&refused), Some(Fault::Unavailable));
+        let wrapped = DbErr::Query(RuntimeErr::SqlxError(Arc::new(refused)));
+        assert_eq!(fault_of(&wrapped), Some(Fault::Unavailable));
+        assert_eq!(fault_of(&DbErr::Custom("a bug".into())), None);
+        assert_eq!(fault_of_sqlx(&sea_orm::sqlx::Error::RowNotFound), None);
+        // And the error a client sees.
+        assert_eq!(
+            crate::error::AppError::from(timeout).code(),
+            "DATABASE_UNAVAILABLE"
+        );
     }
 }

@@ -30,6 +30,22 @@ pub enum AppError {
     /// A body or file over the configured limit.
     #[error("larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: u64 },
+    /// The database cannot be reached (stopped, restarting, connections cut, pool timed out).
+    /// Nothing of the request was written; the client may retry in a few seconds, and the server
+    /// reconnects by itself.
+    #[error("the database is unavailable; nothing was written; retry in a few seconds")]
+    DatabaseUnavailable,
+    /// The database's disk is full: the write was refused and nothing of it was stored.
+    #[error("the database's disk is full; the write was refused and nothing was stored")]
+    StorageFull,
+    /// The image store is full (disk or quota): the upload was refused and nothing of it was
+    /// stored; order data is read and written as before.
+    #[error("the image store is full; the upload was refused and nothing was stored")]
+    ImageStoreFull,
+    /// The image store cannot be reached (S3 endpoint down, network cut): nothing was stored;
+    /// order data is read and written as before; retry once the store is back.
+    #[error("the image store is unavailable; nothing was stored; retry later")]
+    ImageStoreUnavailable,
     /// Database or other internal failure; never shown to clients.
     #[error("internal error")]
     Internal(Arc<anyhow::Error>),
@@ -47,6 +63,10 @@ impl AppError {
             AppError::RateLimited => "RATE_LIMITED",
             AppError::UnsupportedMediaType { .. } => "UNSUPPORTED_MEDIA_TYPE",
             AppError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            AppError::DatabaseUnavailable => "DATABASE_UNAVAILABLE",
+            AppError::StorageFull => "STORAGE_FULL",
+            AppError::ImageStoreFull => "IMAGE_STORE_FULL",
+            AppError::ImageStoreUnavailable => "IMAGE_STORE_UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -72,9 +92,27 @@ impl AppError {
         AppError::Validation(Invalid::new(field, message))
     }
 
-    /// Wraps an internal failure (logged where it is turned into a response, never shown).
+    /// Wraps an internal failure (logged where it is turned into a response, never shown). A
+    /// database error that means "unreachable" or "disk full" becomes that error instead.
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
-        AppError::Internal(Arc::new(e.into()))
+        let e = e.into();
+        let fault = if let Some(db) = e.downcast_ref::<sea_orm::DbErr>() {
+            crate::db::fault_of(db)
+        } else if let Some(sqlx) = e.downcast_ref::<sea_orm::sqlx::Error>() {
+            crate::db::fault_of_sqlx(sqlx)
+        } else {
+            None
+        };
+        match fault {
+            Some(f) => {
+                tracing::warn!(error = %e, "database fault");
+                if f == crate::db::Fault::Full {
+                    crate::space::note_full();
+                }
+                f.into()
+            }
+            None => AppError::Internal(Arc::new(e)),
+        }
     }
 
     /// Prefixes the field of a validation error, so nested input reports its full path.
@@ -86,15 +124,32 @@ impl AppError {
     }
 }
 
+impl From<crate::db::Fault> for AppError {
+    fn from(f: crate::db::Fault) -> Self {
+        match f {
+            crate::db::Fault::Unavailable => AppError::DatabaseUnavailable,
+            crate::db::Fault::Full => AppError::StorageFull,
+        }
+    }
+}
+
 impl From<sea_orm::DbErr> for AppError {
     fn from(e: sea_orm::DbErr) -> Self {
-        AppError::Internal(Arc::new(anyhow::Error::new(e)))
+        AppError::internal(e)
     }
 }
 
 impl From<Arc<sea_orm::DbErr>> for AppError {
     fn from(e: Arc<sea_orm::DbErr>) -> Self {
-        AppError::Internal(Arc::new(anyhow::anyhow!("{e}")))
+        match crate::db::fault_of(&e) {
+            Some(f) => {
+                if f == crate::db::Fault::Full {
+                    crate::space::note_full();
+                }
+                f.into()
+            }
+            None => AppError::Internal(Arc::new(anyhow::anyhow!("{e}"))),
+        }
     }
 }
 

@@ -20,4 +20,5 @@ pub mod metrics;
 pub mod ops;
 pub mod search;
 pub mod service;
+pub mod space;
 pub mod state;

@@ -21,4 +21,8 @@ pub struct AppState {
     pub audit: crate::audit::AuditWriter,
     /// Cross-request cache (Redis or in-process) with write invalidation.
     pub cache: Cache,
+    /// Whether the database answers (requests are refused at once while it does not).
+    pub health: crate::db::Health,
+    /// Whether the embedded database's disk is full (writes are refused while it is).
+    pub space: crate::space::Space,
 }

@@ -93,6 +93,8 @@ impl App {
             .context("opening the search index (is another server using this data dir?)")?;
         let images = crate::images::Images::open(&settings.images, &settings.data_dir)
             .context("opening the image store")?;
+        // The search index's lock above makes this server the data dir's only one.
+        images.clear_spool();
         let cache = crate::cache::Cache::open(&settings.cache)
             .context("REDIS_URL is not a usable Redis URL")?;
         tracing::info!(backend = cache.backend_name(), "cache");
@@ -106,6 +108,8 @@ impl App {
             auth,
             images,
             cache,
+            health: crate::db::Health::watch(&settings.database_url),
+            space: crate::space::Space::watch(&settings.database_url),
         };
         // Background jobs (indexer, revocations, event relay, expiry) get their own pool so
         // they never wait behind, or starve, requests, and request statement counts stay the
@@ -118,7 +122,10 @@ impl App {
                     redact(&settings.database_url)
                 )
             })?;
-        state.search.clone().spawn_indexer(jobs.clone());
+        state
+            .search
+            .clone()
+            .spawn_indexer(jobs.clone(), state.space.clone());
         state.auth.keep_revocations_current(jobs.clone());
         let listener = crate::app::server::bind(settings.addr)
             .await

@@ -110,8 +110,9 @@ fn sqlite_batch_text(n: usize) -> String {
     )
 }
 
+/// An append failure; an unreachable or full database keeps its own code (`AppError::internal`).
 fn internal(e: impl Into<anyhow::Error>) -> AppError {
-    AppError::Internal(Arc::new(e.into()))
+    AppError::internal(e)
 }
 
 impl Appender {

@@ -206,12 +206,14 @@ impl Anchoring {
 /// a tick is skipped when the writer has appended no batch (`batches` counts them) since a
 /// checkpoint that copied the whole log.
 fn spawn_checkpointer(db: DatabaseConnection, batches: Arc<AtomicU64>) -> CancellationToken {
+    const WARN_EVERY: Duration = Duration::from_secs(10);
     let stop = CancellationToken::new();
     let stopped = stop.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(CHECKPOINT_EVERY);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut due = Due::default();
+        let mut last_warned = None;
         loop {
             tokio::select! {
                 () = stopped.cancelled() => break,
@@ -238,7 +240,12 @@ fn spawn_checkpointer(db: DatabaseConnection, batches: Arc<AtomicU64>) -> Cancel
                 Ok(None) => due.complete = false,
                 Err(e) => {
                     due.complete = false;
-                    tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
+                    // Every tick fails alike while the disk is full: say so every 10 s, not 40
+                    // times a second.
+                    if last_warned.is_none_or(|t: tokio::time::Instant| t.elapsed() >= WARN_EVERY) {
+                        last_warned = Some(tokio::time::Instant::now());
+                        tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
+                    }
                 }
             }
         }

@@ -99,9 +99,9 @@ fn county_arg(county: Option<String>) -> Result<Option<String>, AppError> {
 }
 
 /// Nothing is served that cannot be accounted for (CJIS AU-5).
-fn audit_unavailable() -> async_graphql::Error {
-    async_graphql::Error::new(crate::audit::UNAVAILABLE)
-        .extend_with(|_, e| e.set("code", "AUDIT_UNAVAILABLE"))
+fn audit_unavailable(e: &AppError) -> async_graphql::Error {
+    let (code, message) = crate::http::authn::audit_failure(e);
+    async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code))
 }
 
 impl Listening {
@@ -201,7 +201,7 @@ impl OrderSubscription {
         app.audit
             .append(rec)
             .await
-            .map_err(|_| audit_unavailable())?;
+            .map_err(|e| audit_unavailable(&e))?;
         metrics::gauge!("ccpor_subscriptions_active").increment(1.0);
         let listening = Listening {
             rx,

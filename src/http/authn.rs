@@ -7,6 +7,7 @@ use axum::response::Response;
 
 use crate::audit::Outcome;
 use crate::auth::{AuthFailure, Caller, Operation};
+use crate::error::AppError;
 use crate::http::HttpState;
 use crate::http::error::error_response;
 use crate::images::access::Requester;
@@ -50,12 +51,28 @@ pub fn auth_failure_response(f: &AuthFailure) -> Response {
     resp
 }
 
-pub fn audit_unavailable() -> Response {
-    error_response(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "AUDIT_UNAVAILABLE",
-        crate::audit::UNAVAILABLE,
-    )
+/// The answer to a request whose audit row could not be written: nothing is served or written
+/// that cannot be accounted for (CJIS AU-5). 503 either way; the code says why.
+pub fn audit_unavailable(e: &AppError) -> Response {
+    let (code, message) = audit_failure(e);
+    error_response(StatusCode::SERVICE_UNAVAILABLE, code, message)
+}
+
+/// Code and message for a failed audit append: an unreachable database is
+/// `DATABASE_UNAVAILABLE` (retry in a few seconds: every instance and request is affected alike),
+/// a full disk `STORAGE_FULL`; anything else is `AUDIT_UNAVAILABLE`.
+pub fn audit_failure(e: &AppError) -> (&'static str, &'static str) {
+    match e {
+        AppError::DatabaseUnavailable => (
+            "DATABASE_UNAVAILABLE",
+            "the database is unavailable; nothing was read or written; retry in a few seconds",
+        ),
+        AppError::StorageFull => (
+            "STORAGE_FULL",
+            "the database's disk is full; nothing was read or written",
+        ),
+        _ => ("AUDIT_UNAVAILABLE", crate::audit::UNAVAILABLE),
+    }
 }
 
 /// What a request asks of its token.
@@ -117,8 +134,8 @@ pub async fn check_bearer(
             ),
         },
     };
-    if s.app.audit.append(rec).await.is_err() {
-        return Err(audit_unavailable());
+    if let Err(e) = s.app.audit.append(rec).await {
+        return Err(audit_unavailable(&e));
     }
     Err(resp)
 }

@@ -25,6 +25,9 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        AppError::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::StorageFull | AppError::ImageStoreFull => StatusCode::INSUFFICIENT_STORAGE,
+        AppError::ImageStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

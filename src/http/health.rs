@@ -19,8 +19,16 @@ pub async fn ping() -> ([(axum::http::HeaderName, &'static str); 1], &'static st
     )
 }
 
-/// The database is reachable and every migration is applied.
+/// The database is reachable, every migration is applied, and the search index has caught up
+/// with the outbox once since the start (a fresh instance with an empty index directory joins a
+/// balancer only when its searches find everyone).
 pub async fn readyz(State(s): State<HttpState>) -> (StatusCode, &'static str) {
+    if s.app.health.is_down() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unreachable");
+    }
+    if !s.app.search.is_caught_up() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "search index catching up");
+    }
     match db::is_ready(&s.app.db).await {
         Ok(true) => (StatusCode::OK, "ready"),
         Ok(false) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending"),

@@ -85,6 +85,12 @@ pub async fn upload(
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
+    if s.app.health.is_down() {
+        return app_error(AppError::DatabaseUnavailable);
+    }
+    if s.app.space.is_full() {
+        return app_error(AppError::StorageFull);
+    }
     let who = match authenticate(&s, &headers, Some(client), "POST /images", Operation::Write).await
     {
         Ok(w) => w,
@@ -93,8 +99,8 @@ pub async fn upload(
     // Fail closed before anything is stored: no audit, no upload.
     let mut start = who.record("image.upload.start", Outcome::Allowed);
     start.operation = Some("POST /images".into());
-    if s.app.audit.append(start).await.is_err() {
-        return audit_unavailable();
+    if let Err(e) = s.app.audit.append(start).await {
+        return audit_unavailable(&e);
     }
     let mut multipart = match multipart {
         Ok(m) => m,
@@ -128,8 +134,8 @@ pub async fn upload(
             let mut rec = who.record("image.upload", outcome);
             rec.operation = Some("POST /images".into());
             rec.detail = Some(e.code().to_owned());
-            if s.app.audit.append(rec).await.is_err() {
-                return audit_unavailable();
+            if let Err(e) = s.app.audit.append(rec).await {
+                return audit_unavailable(&e);
             }
             app_error(e)
         }
@@ -319,8 +325,8 @@ async fn open_link(
             let mut rec = who.record("image.link_refused", Outcome::Denied);
             rec.operation = Some(operation);
             rec.detail = Some(code.to_owned());
-            if s.app.audit.append(rec).await.is_err() {
-                return Err(audit_unavailable());
+            if let Err(e) = s.app.audit.append(rec).await {
+                return Err(audit_unavailable(&e));
             }
             return Err(error_response(status, code, message));
         }

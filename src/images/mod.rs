@@ -72,4 +72,29 @@ impl Images {
             spool_dir: data_dir.join("tmp").join("uploads"),
         }))
     }
+
+    /// Deletes spooled uploads a killed server left behind (a dropped `Spooled` deletes its own
+    /// file; SIGKILL or a power cut does not drop it). Only for the server that owns the data dir:
+    /// `App::build` calls it once it holds the search index's lock, so no other server is
+    /// spooling here. Returns how many files it removed; failures are logged, not fatal.
+    pub fn clear_spool(&self) -> usize {
+        let Ok(entries) = std::fs::read_dir(&self.spool_dir) else {
+            return 0;
+        };
+        let mut removed = 0;
+        for e in entries.flatten() {
+            if !e.file_name().to_string_lossy().starts_with("upload-") {
+                continue;
+            }
+            match std::fs::remove_file(e.path()) {
+                Ok(()) => removed += 1,
+                Err(err) => tracing::warn!(file = %e.path().display(), error = %err,
+                    "could not remove a spooled upload"),
+            }
+        }
+        if removed > 0 {
+            tracing::info!(removed, "removed uploads spooled before a crash");
+        }
+        removed
+    }
 }

@@ -7,6 +7,7 @@
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use bytes::Bytes;
@@ -17,7 +18,9 @@ use object_store::buffered::BufWriter;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as Key;
 use object_store::prefix::PrefixStore;
-use object_store::{GetOptions, GetRange, ObjectStore, PutPayload};
+use object_store::{
+    BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore, PutPayload, RetryConfig,
+};
 
 use crate::error::{AppError, AppResult};
 
@@ -45,8 +48,100 @@ pub fn preview_key(sha256: &str) -> Key {
     ))
 }
 
+/// What an image store failure means for the client: the store is full, or cannot be reached,
+/// or something else (internal). Looks through the whole chain of causes, including the
+/// `io::Error`s the buffered writer wraps store errors in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreFault {
+    Full,
+    Unavailable,
+}
+
+/// `ENOSPC` and `EDQUOT` (Linux numbers; the kinds cover the other platforms).
+const NO_SPACE: [i32; 2] = [28, 122];
+
+/// The network failures that mean the store cannot be reached.
+const UNREACHABLE: [std::io::ErrorKind; 8] = [
+    std::io::ErrorKind::ConnectionRefused,
+    std::io::ErrorKind::ConnectionReset,
+    std::io::ErrorKind::ConnectionAborted,
+    std::io::ErrorKind::NotConnected,
+    std::io::ErrorKind::TimedOut,
+    std::io::ErrorKind::HostUnreachable,
+    std::io::ErrorKind::NetworkUnreachable,
+    std::io::ErrorKind::BrokenPipe,
+];
+
+/// The fault `e` (or one of its causes) means, if it is one.
+pub fn fault_of(e: &(dyn std::error::Error + 'static)) -> Option<StoreFault> {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::StorageFull
+                || io.raw_os_error().is_some_and(|c| NO_SPACE.contains(&c))
+            {
+                return Some(StoreFault::Full);
+            }
+            if UNREACHABLE.contains(&io.kind()) {
+                return Some(StoreFault::Unavailable);
+            }
+            // `io::Error::source` skips the wrapped error itself; look at it.
+            if let Some(inner) = io.get_ref() {
+                next = Some(inner);
+                continue;
+            }
+        }
+        if let Some(http) = err.downcast_ref::<object_store::client::HttpError>() {
+            use object_store::client::HttpErrorKind as K;
+            if matches!(
+                http.kind(),
+                K::Connect | K::Request | K::Timeout | K::Interrupted
+            ) {
+                return Some(StoreFault::Unavailable);
+            }
+        }
+        next = err.source();
+    }
+    fault_by_text(e)
+}
+
+/// A request to the store that timed out: the HTTP client's timeout is no `io::Error` and the
+/// store's own error kind is not reachable through the chain of causes, so it is known by its
+/// message.
+fn fault_by_text(e: &(dyn std::error::Error + 'static)) -> Option<StoreFault> {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if err.to_string() == "operation timed out" {
+            return Some(StoreFault::Unavailable);
+        }
+        next = err.source();
+    }
+    None
+}
+
+/// A store failure as the client's error: `IMAGE_STORE_FULL`, `IMAGE_STORE_UNAVAILABLE`, or
+/// internal (logged, masked).
+fn classify(e: &(dyn std::error::Error + 'static), what: String) -> AppError {
+    match fault_of(e) {
+        Some(f) => {
+            tracing::warn!(error = %what, "image store fault");
+            match f {
+                StoreFault::Full => AppError::ImageStoreFull,
+                StoreFault::Unavailable => AppError::ImageStoreUnavailable,
+            }
+        }
+        None => AppError::internal(anyhow::anyhow!("image store: {what}")),
+    }
+}
+
 fn store_err(e: object_store::Error) -> AppError {
-    AppError::internal(anyhow::anyhow!("image store: {e}"))
+    let what = e.to_string();
+    classify(&e, what)
+}
+
+fn io_err(e: std::io::Error) -> AppError {
+    let what = e.to_string();
+    classify(&e, what)
 }
 
 /// Bytes of a stored object, streamed.
@@ -83,7 +178,21 @@ impl ImageStore {
 
     fn s3(url: &str) -> anyhow::Result<Self> {
         let (base, query) = url.split_once('?').unwrap_or((url, ""));
-        let mut builder = AmazonS3Builder::from_env().with_url(base);
+        // Fail within seconds when the endpoint is gone (the defaults retry for minutes), so an
+        // upload is refused with IMAGE_STORE_UNAVAILABLE instead of hanging; query keys such as
+        // `connect_timeout` still override these.
+        let retry = RetryConfig {
+            backoff: BackoffConfig::default(),
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(10),
+        };
+        let options = ClientOptions::new()
+            .with_connect_timeout(Duration::from_secs(2))
+            .with_timeout(Duration::from_secs(60));
+        let mut builder = AmazonS3Builder::from_env()
+            .with_url(base)
+            .with_retry(retry)
+            .with_client_options(options);
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let key: AmazonS3ConfigKey = k
@@ -124,11 +233,11 @@ impl ImageStore {
         let mut writer = BufWriter::new(self.inner.clone(), key.clone());
         if let Err(e) = tokio::io::copy(&mut file, &mut writer).await {
             let _ = writer.abort().await;
-            return Err(AppError::internal(anyhow::anyhow!("image store: {e}")));
+            return Err(io_err(e));
         }
         tokio::io::AsyncWriteExt::shutdown(&mut writer)
             .await
-            .map_err(|e| AppError::internal(anyhow::anyhow!("image store: {e}")))
+            .map_err(io_err)
     }
 
     pub async fn put_bytes(&self, key: &Key, bytes: Vec<u8>) -> AppResult<()> {
@@ -189,5 +298,27 @@ impl ImageStore {
         }
         out.sort();
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{StoreFault, fault_of};
+
+    #[test]
+    fn a_full_disk_is_found_through_the_writer_and_store_wrappers() {
+        let full = std::io::Error::from_raw_os_error(28);
+        let store = object_store::Error::Generic {
+            store: "LocalFileSystem",
+            source: Box::new(full),
+        };
+        // The buffered writer hands store errors on wrapped in an `io::Error`.
+        let wrapped = std::io::Error::other(store);
+        assert_eq!(fault_of(&wrapped), Some(StoreFault::Full));
+        let other = object_store::Error::Generic {
+            store: "LocalFileSystem",
+            source: Box::new(std::io::Error::from(std::io::ErrorKind::PermissionDenied)),
+        };
+        assert_eq!(fault_of(&other), None);
     }
 }

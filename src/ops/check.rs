@@ -1,11 +1,12 @@
 //! `ccpor check`: is the deployment consistent? Order chains and events well-formed, the search
 //! index holding exactly the persons of the database, image objects present and intact, the
-//! audit chain unbroken, the search outbox not stuck. Read-only; safe beside running servers.
+//! audit chain unbroken, the search outbox not stuck, every import key naming a stored order, no
+//! half-written order (one without its parties). Read-only; safe beside running servers.
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use chrono::{Duration, Utc};
-use entities::{order, order_event, person, search_outbox};
+use entities::{import_key, order, order_event, order_party, person, search_outbox};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use serde::Serialize;
 
@@ -28,7 +29,7 @@ const TERMINAL: [EventKind; 4] = [
 /// One inconsistency.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Problem {
-    /// Which check found it: `order`, `event`, `index`, `image`, `audit`, `outbox`.
+    /// Which check found it: `order`, `event`, `index`, `image`, `audit`, `outbox`, `import`.
     pub area: &'static str,
     pub message: String,
 }
@@ -43,6 +44,7 @@ pub struct Report {
     pub image_objects: usize,
     pub audit_rows: u64,
     pub outbox_pending: usize,
+    pub import_keys: usize,
     pub problems: Vec<Problem>,
 }
 
@@ -64,7 +66,8 @@ pub async fn run(
     images: &ImageStore,
 ) -> AppResult<Report> {
     let mut report = Report::default();
-    orders(db, &mut report).await?;
+    let ids = orders(db, &mut report).await?;
+    parties_and_keys(db, &ids, &mut report).await?;
     index(db, search_root, &mut report).await?;
     let images = crate::images::verify::verify(db, images, None).await?;
     report.image_objects = images.checked;
@@ -92,7 +95,8 @@ pub async fn run(
 
 /// Chains (`supersedes` points to an existing order of the same court and chain) and events
 /// (of existing orders, known kinds, one `issued`, at most one terminal event, none before issue).
-async fn orders(db: &DatabaseConnection, report: &mut Report) -> AppResult<()> {
+/// Returns the ids of the orders that are not image-only (those must have parties).
+async fn orders(db: &DatabaseConnection, report: &mut Report) -> AppResult<OrderIds> {
     let orders: HashMap<i32, order::Model> = order::Entity::find()
         .all(db)
         .await?
@@ -200,6 +204,78 @@ async fn orders(db: &DatabaseConnection, report: &mut Report) -> AppResult<()> {
                     terminal.len(),
                     terminal.join(", ")
                 ),
+            );
+        }
+    }
+    Ok(OrderIds {
+        all: orders.keys().copied().collect(),
+        with_parties: orders
+            .values()
+            .filter(|o| !o.image_only)
+            .map(|o| o.id)
+            .collect(),
+    })
+}
+
+/// The stored orders, and those of them that must have parties.
+struct OrderIds {
+    all: HashSet<i32>,
+    with_parties: BTreeSet<i32>,
+}
+
+/// An order is written with its parties in one transaction, and an import key with its order: an
+/// order (not image-only) without a restrained and a protected party, or a key whose order is
+/// gone, is a half-written or orphaned row. The key's foreign key cascades on PostgreSQL and on
+/// SQLite with `foreign_keys` on; this also catches a database restored or edited without them.
+async fn parties_and_keys(
+    db: &DatabaseConnection,
+    ids: &OrderIds,
+    report: &mut Report,
+) -> AppResult<()> {
+    let parties: Vec<(i32, String)> = order_party::Entity::find()
+        .select_only()
+        .column(order_party::Column::OrderId)
+        .column(order_party::Column::Role)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut roles: HashMap<i32, (bool, bool)> = HashMap::new();
+    for (order_id, role) in &parties {
+        if !ids.all.contains(order_id) {
+            report.problem(
+                "order",
+                format!("a {role} party belongs to order {order_id}, which does not exist"),
+            );
+            continue;
+        }
+        let seen = roles.entry(*order_id).or_default();
+        match role.as_str() {
+            "restrained" => seen.0 = true,
+            "protected" => seen.1 = true,
+            _ => {}
+        }
+    }
+    for id in &ids.with_parties {
+        if roles.get(id) != Some(&(true, true)) {
+            report.problem(
+                "order",
+                format!("order {id} lacks a restrained or a protected party (half-written?)"),
+            );
+        }
+    }
+    let keys: Vec<(String, i32)> = import_key::Entity::find()
+        .select_only()
+        .column(import_key::Column::Key)
+        .column(import_key::Column::OrderId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    report.import_keys = keys.len();
+    for (key, order_id) in keys {
+        if !ids.all.contains(&order_id) {
+            report.problem(
+                "import",
+                format!("import key {key} names order {order_id}, which does not exist"),
             );
         }
     }

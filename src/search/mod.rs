@@ -44,6 +44,10 @@ pub struct Search {
     wake: Notify,
     /// One applier at a time: the background indexer, or a request that needs the index current.
     applying: tokio::sync::Mutex<()>,
+    /// The outbox has been applied to its end at least once since the server started: until
+    /// then `/readyz` says "not ready", so a balancer sends no searches to an instance whose
+    /// index (new, or left behind while it was down) still lacks persons.
+    caught_up: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -135,6 +139,7 @@ impl Search {
             }),
             wake: Notify::new(),
             applying: tokio::sync::Mutex::new(()),
+            caught_up: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
@@ -160,6 +165,11 @@ impl Search {
         self.wake.notify_one();
     }
 
+    /// Whether the index has applied the whole outbox once since the server started.
+    pub fn is_caught_up(&self) -> bool {
+        self.caught_up.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The last outbox row applied to this instance's index (0 when the lock is poisoned).
     pub fn cursor(&self) -> i64 {
         self.progress.lock().map(|p| p.cursor).unwrap_or(0)
@@ -173,6 +183,8 @@ impl Search {
             let n = self.apply_batch(db).await?;
             total += n;
             if n < BATCH as usize {
+                self.caught_up
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
                 return Ok(total);
             }
         }
@@ -304,9 +316,19 @@ impl Search {
     }
 
     /// Runs the indexer until the process ends: catch up, then apply new outbox rows as they come.
-    pub fn spawn_indexer(self: Arc<Self>, db: DatabaseConnection) -> tokio::task::JoinHandle<()> {
+    /// While the database's disk is full it waits: its segment files would take the room kept
+    /// for the audit rows of reads (`space`), and nothing new reaches the outbox meanwhile.
+    pub fn spawn_indexer(
+        self: Arc<Self>,
+        db: DatabaseConnection,
+        space: crate::space::Space,
+    ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             loop {
+                if space.is_full() {
+                    tokio::time::sleep(POLL).await;
+                    continue;
+                }
                 if let Err(e) = self.follow_current().await {
                     tracing::error!(error = %e, "search index switch failed");
                 }

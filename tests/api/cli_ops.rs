@@ -40,8 +40,9 @@ fn stop(mut child: std::process::Child) {
     let _ = child.wait();
 }
 
-/// A clean demo is consistent (exit 0, also while serving); an orphan event, a person the index
-/// lacks and a missing image object each make `check` exit 4 and name the problem.
+/// A clean demo is consistent (exit 0, also while serving); an orphan event, an order without its
+/// parties, an import key of a missing order, a person the index lacks and a missing image object
+/// each make `check` exit 4 and name the problem.
 #[tokio::test]
 async fn check_passes_on_a_clean_demo_and_names_each_break() {
     let dir = tempfile::tempdir().unwrap();
@@ -81,6 +82,30 @@ async fn check_passes_on_a_clean_demo_and_names_each_break() {
     let mut p = last.into_active_model().reset_all();
     p.id = Set(unindexed);
     p.insert(&db).await.unwrap();
+    // Half an order: its parties gone. An import key whose order is gone.
+    let half: i32 = entities::order::Entity::find()
+        .order_by_asc(entities::order::Column::Id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &db,
+        &format!("DELETE FROM order_party WHERE order_id = {half}"),
+    )
+    .await
+    .unwrap();
+    let key = "cd".repeat(32);
+    entities::import_key::ActiveModel {
+        key: Set(key.clone()),
+        order_id: Set(987_655),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&db)
+    .await
+    .unwrap();
     let sha = "ab".repeat(32);
     entities::image_blob::ActiveModel {
         sha256: Set(sha.clone()),
@@ -111,7 +136,19 @@ async fn check_passes_on_a_clean_demo_and_names_each_break() {
         "{out}"
     );
     assert!(out.contains(&sha) && out.contains("is missing"), "{out}");
-    assert!(out.contains("3 problems"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "order {half} lacks a restrained or a protected party"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "import key {key} names order 987655, which does not exist"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("5 problems"), "{out}");
 
     let (code, out) = run(dir.path(), &["check", "--json"]);
     assert_eq!(code, 4, "{out}");
@@ -123,7 +160,11 @@ async fn check_passes_on_a_clean_demo_and_names_each_break() {
         .iter()
         .map(|p| p["area"].as_str().unwrap())
         .collect();
-    assert_eq!(areas, ["event", "index", "image"], "{report:#}");
+    assert_eq!(
+        areas,
+        ["event", "order", "import", "index", "image"],
+        "{report:#}"
+    );
 
     // With the server stopped, an outbox row an hour old stays unapplied: stuck.
     stop(child);

@@ -7,9 +7,23 @@ async fn health_and_readiness() {
     let app = spawn_app().await;
     let r = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let r = app.client.get(app.url("/readyz")).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.text().await.unwrap(), "ready");
+    // Ready once the search index has caught up with the outbox (at once on a new database).
+    let started = std::time::Instant::now();
+    loop {
+        let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+        let status = r.status();
+        let body = r.text().await.unwrap();
+        if status == 200 {
+            assert_eq!(body, "ready");
+            break;
+        }
+        assert_eq!(
+            (status.as_u16(), body.as_str()),
+            (503, "search index catching up")
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]

@@ -20,6 +20,7 @@ mod contract;
 mod courts;
 mod crash;
 mod ecosystem;
+mod faults;
 mod federation;
 mod hardening;
 mod helpers;

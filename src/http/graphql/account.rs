@@ -49,8 +49,8 @@ pub(super) async fn reused(
         let mut rec = x.record("graphql.query", Outcome::Allowed);
         rec.object_ids = hit.objects;
         rec.fields = hit.fields;
-        if s.app.audit.append(rec).await.is_err() {
-            return Err(audit_unavailable());
+        if let Err(e) = s.app.audit.append(rec).await {
+            return Err(audit_unavailable(&e));
         }
     }
     crate::metrics::graphql_request(
@@ -75,8 +75,8 @@ pub(super) async fn before_write(s: &HttpState, x: &Exchange) -> Result<(), Resp
     }
     let mut rec = x.record("graphql.mutation.start", Outcome::Allowed);
     rec.detail = Some("started".into());
-    if s.app.audit.append(rec).await.is_err() {
-        return Err(audit_unavailable());
+    if let Err(e) = s.app.audit.append(rec).await {
+        return Err(audit_unavailable(&e));
     }
     Ok(())
 }
@@ -169,9 +169,21 @@ async fn audit(
         if !codes.is_empty() {
             rec.detail = Some(format!("errors: {}", codes.join(",")));
         }
-        if s.app.audit.append(rec).await.is_err() {
+        let again = mutation.then(|| rec.clone());
+        match (s.app.audit.append(rec).await, again) {
+            (Ok(_), _) => {}
+            (Err(crate::error::AppError::StorageFull), Some(rec)) => {
+                // The write may have committed and taken the disk's last room before its
+                // answer's row: the row goes into the reserve `space` frees for such rows, so a
+                // stored write is answered as stored (a client told STORAGE_FULL would send it
+                // again) and a refused one as refused.
+                s.app.space.until_reserve_freed().await;
+                if let Err(e) = s.app.audit.append(rec).await {
+                    return Err(audit_unavailable(&e));
+                }
+            }
             // The data was read but cannot be accounted for: withhold it (CJIS AU-5).
-            return Err(audit_unavailable());
+            (Err(e), _) => return Err(audit_unavailable(&e)),
         }
     }
     Ok(())
@@ -277,7 +289,10 @@ impl Audited {
         rec.operation.get_or_insert_with(|| self.operation.clone());
         match self.app.audit.append(rec).await {
             Ok(_) => Ok(resp),
-            Err(_) => Err(refusal("AUDIT_UNAVAILABLE", crate::audit::UNAVAILABLE)),
+            Err(e) => {
+                let (code, message) = crate::http::authn::audit_failure(&e);
+                Err(refusal(code, message))
+            }
         }
     }
 

@@ -163,8 +163,9 @@ pub(crate) async fn subscriber(
             let mut rec = who.record("auth.failed", Outcome::Denied);
             rec.operation = Some(operation.to_owned());
             rec.detail = Some(f.to_string());
-            if s.app.audit.append(rec).await.is_err() {
-                return Err(refusal("AUDIT_UNAVAILABLE", crate::audit::UNAVAILABLE));
+            if let Err(e) = s.app.audit.append(rec).await {
+                let (code, message) = crate::http::authn::audit_failure(&e);
+                return Err(refusal(code, message));
             }
             Err(auth_refusal(&f))
         }

@@ -44,6 +44,12 @@ pub async fn handle(State(s): State<HttpState>, req: Request) -> Response {
 /// the rules': a token before an upload's body is read and before a hash is looked up, the
 /// caller before a stored answer, and the audit row before any answer.
 async fn stages(s: &HttpState, req: Request) -> Result<Response, Response> {
+    if s.app.health.is_down() {
+        // Nothing can be audited, so nothing can be served: say so at once.
+        return Err(crate::http::error::app_error(
+            crate::error::AppError::DatabaseUnavailable,
+        ));
+    }
     let arrival = parse::arrival(&req);
     admit::upload(s, &arrival, req.headers()).await?;
     let mut x = parse::request(arrival, req, s.app.images.max_bytes).await?;
@@ -54,6 +60,12 @@ async fn stages(s: &HttpState, req: Request) -> Result<Response, Response> {
     persisted::register(&x, s).await;
     if let Some(hit) = reuse::lookup(s, &mut x).await {
         return account::reused(s, &x, hit).await;
+    }
+    if x.mutation() && s.app.space.is_full() {
+        // The disk's last room is kept for the audit rows of reads (`space`).
+        return Err(crate::http::error::app_error(
+            crate::error::AppError::StorageFull,
+        ));
     }
     account::before_write(s, &x).await?;
     let response = execute::execute(s, &mut x).await;

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Mixed load for the soak run (benches/soak/soak.sh): persisted-query GETs (the patrol-car
+lookup by case number, by hash) and createOrder POSTs, at a fixed rate, from a few threads.
+
+    load.py URL TOKEN HASH SECONDS RATE WRITE_SHARE
+    load.py URL TOKEN HASH seed 0 0      (first: the orders the GETs look up)
+
+Prints one summary line (JSON) at the end: requests, errors by kind. Synthetic data only."""
+import json
+import os
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+url, token, op_hash, seconds, rate, write_share = sys.argv[1:7]
+seeding = seconds == "seed"
+seconds = 0.0 if seeding else float(seconds)
+rate, write_share = float(rate), float(write_share)
+THREADS = 4
+# How many orders the GETs look up (seeded first, one write after another: ~1 s each in a debug
+# build on the 2-core machine); CCPOR_SOAK_SEEDED.
+SEEDED = int(os.environ.get("CCPOR_SOAK_SEEDED", "500"))
+counts = {"get": 0, "post": 0, "errors": 0}
+lock = threading.Lock()
+stop_at = time.time() + seconds
+
+
+def order(case, days_ago=2):
+    """A DV-110 input like the tests' `dv_tro`: two made-up persons."""
+    issued = time.time() - days_ago * 86400
+    expires = issued + 21 * 86400
+    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+    return {
+        "courtCode": "SC19", "caseNumber": case, "family": "DV", "formNumber": "DV-110",
+        "issuedAt": iso(issued), "expiresAt": iso(expires),
+        "hearingDate": time.strftime("%Y-%m-%d", time.gmtime(expires)),
+        "judicialOfficer": "Hon. A. Synthetic",
+        "conditions": {"pcoCodes": ["01", "04", "05", "07"], "contactLevel": "NO_CONTACT",
+                       "stayAwayYards": 100, "firearmRelinquishment": True},
+        "parties": [
+            {"role": "RESTRAINED", "relationship": "former spouse",
+             "person": {"lastName": "Quintero Vale", "firstName": "Ramiro", "dob": "1984-02-29",
+                        "sex": "MALE", "race": "WHITE", "heightInches": 70, "weightPounds": 180,
+                        "hair": "BLACK", "eye": "BROWN"}},
+            {"role": "PROTECTED", "person": {"lastName": "Okonkwo-Lind", "firstName": "Teodora",
+                                             "estimatedAge": 35, "sex": "FEMALE"}},
+        ],
+    }
+
+
+def get(case):
+    q = urllib.parse.urlencode({
+        "variables": json.dumps({"caseNumber": case}),
+        "extensions": json.dumps({"persistedQuery": {"version": 1, "sha256Hash": op_hash}}),
+    })
+    req = urllib.request.Request(f"{url}/graphql?{q}", headers={"authorization": f"Bearer {token}"})
+    return json.load(urllib.request.urlopen(req, timeout=30))
+
+
+def post(body):
+    req = urllib.request.Request(
+        f"{url}/graphql", data=json.dumps(body).encode(),
+        headers={"authorization": f"Bearer {token}", "content-type": "application/json"})
+    return json.load(urllib.request.urlopen(req, timeout=30))
+
+
+def worker(n, create_doc):
+    i = 0
+    interval = THREADS / rate
+    next_at = time.time()
+    while time.time() < stop_at:
+        i += 1
+        writing = (i * 7919 + n) % 1000 < write_share * 1000
+        try:
+            if writing:
+                case = f"26SK{n + 1}{i % 100000:05d}"
+                body = post({"query": create_doc, "variables": {"i": order(case)}})
+                kind = "post"
+            else:
+                body = get(f"26SK0{(i * 31) % SEEDED:05d}")
+                kind = "get"
+            ok = "errors" not in body
+        except (urllib.error.URLError, OSError, ValueError):
+            ok, kind = False, "get"
+        with lock:
+            counts[kind] += 1
+            if not ok:
+                counts["errors"] += 1
+        next_at += interval
+        time.sleep(max(0.0, next_at - time.time()))
+
+
+CREATE = "mutation($i: CreateOrderInput!) { createOrder(input: $i) { order { id } } }"
+if seeding:
+    # The orders the GETs look up: 26SK000000, 26SK000001, …
+    for k in range(SEEDED):
+        body = post({"query": CREATE, "variables": {"i": order(f"26SK0{k:05d}")}})
+        if "errors" in body:
+            sys.exit(f"seeding: {body}")
+    sys.exit(0)
+threads = [threading.Thread(target=worker, args=(n, CREATE)) for n in range(THREADS)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(json.dumps(counts))

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Plots a soak run's samples (benches/soak/soak.sh) into one PNG, four panels, and with --check
+fails when a measure keeps growing after the warm-up.
+
+    plot.py samples.csv soak.png [--check]
+
+Flat means: after the warm-up (a fifth of the run, at least 6 minutes when it is 12 or longer), the last quarter's mean RSS is within
+15 % (and 16 MiB) of the mean of the quarter after warm-up; the median of open files and of
+database connections in the last quarter is at most 4 above that of the first quarter after warm-up; the cache's keys and memory are bounded
+the same way as RSS (its entries expire; a leak would grow without bound)."""
+import csv
+import statistics
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+src, png = sys.argv[1], sys.argv[2]
+rows = [{k: float(v) for k, v in r.items()} for r in csv.DictReader(open(src))]
+if len(rows) < 6:
+    sys.exit(f"{src}: only {len(rows)} samples")
+t = [r["seconds"] / 60 for r in rows]
+fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), sharex=True)
+panels = [
+    ("rss_mib", "server RSS (MiB)"),
+    ("open_files", "open files"),
+    ("db_connections", "PostgreSQL connections"),
+    ("cache_mib", "cache: Redis memory (MiB)"),
+]
+for ax, (key, title) in zip(axes.flat, panels):
+    ax.plot(t, [r[key] for r in rows], lw=1.4)
+    ax.set_title(title, fontsize=10)
+    ax.set_ylim(bottom=0, top=max(r[key] for r in rows) * 1.25 + 1)
+    ax.grid(alpha=0.3)
+for ax in axes[1]:
+    ax.set_xlabel("minutes")
+fig.suptitle(f"ccpor soak: {t[-1]:.0f} min of mixed load, sampled every 10 s", fontsize=11)
+fig.tight_layout()
+fig.savefig(png, dpi=90)
+print(f"wrote {png}")
+
+if "--check" in sys.argv:
+    # Warm-up: a fifth of the run, and at least six minutes when the run allows (answers stay
+    # cached for 5 minutes, so the cache fills for that long before entries start to expire).
+    warm = max(len(rows) // 5, min(36, len(rows) // 2))
+    after = rows[warm:]
+    q = max(1, len(after) // 4)
+    problems = []
+    for key in ("rss_mib", "cache_mib", "cache_keys"):
+        early = sum(r[key] for r in after[:q]) / q
+        late = sum(r[key] for r in after[-q:]) / q
+        slack = 16 if key.endswith("mib") else 0
+        if late > early * 1.15 + slack:
+            problems.append(f"{key} grew from {early:.1f} to {late:.1f}")
+    # Open files include the sockets of requests in flight, which come and go: a leak shows as
+    # a rising baseline (the median), not as spikes.
+    for key in ("open_files", "db_connections"):
+        first = statistics.median(r[key] for r in after[:q])
+        last = statistics.median(r[key] for r in after[-q:])
+        if last > first + 4:
+            problems.append(f"{key}: median rose from {first:.0f} to {last:.0f}")
+    for p in problems:
+        print("NOT FLAT:", p)
+    sys.exit(1 if problems else 0)

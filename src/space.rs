@@ -1,0 +1,147 @@
+//! A full disk under an embedded (SQLite) database: writes are refused with `STORAGE_FULL`, reads
+//! go on, and the server recovers by itself when space returns.
+//!
+//! Reads write audit rows (fail closed, CJIS AU-5), so "reads go on" needs room the writes cannot
+//! take. The server keeps a reserve file of `RESERVE` bytes beside the database. When a statement
+//! fails with `SQLITE_FULL` (`note_full`, called where the error is classified), the watcher
+//! deletes the reserve and the server refuses every write at once while the audit rows of reads
+//! use the freed room. Every `PROBE_EVERY` it tries to write twice the reserve; once that fits,
+//! space has returned: the reserve is written again and writes are taken again.
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Bytes kept free for the audit rows of reads while the disk is full (some thousands of rows).
+pub const RESERVE: u64 = 4 * 1024 * 1024;
+/// How often a full disk is probed for returned space.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+
+/// Set by `note_full` until the watcher has taken it up; process-wide, as the error
+/// classification that sees `SQLITE_FULL` has no handle on the server's state (`serve` runs one
+/// server per process).
+static SEEN_FULL: AtomicBool = AtomicBool::new(false);
+
+/// Called where a database error is classified as "disk full".
+pub fn note_full() {
+    SEEN_FULL.store(true, Ordering::Relaxed);
+}
+
+/// Whether writes are refused for want of disk space.
+#[derive(Debug, Clone, Default)]
+pub struct Space {
+    full: Arc<AtomicBool>,
+}
+
+/// The database file of a SQLite URL (`sqlite://path?mode=rwc`); `None` for other databases
+/// and in-memory ones.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
+}
+
+/// Writes `bytes` zero bytes to `path` (really written: a sparse file would reserve nothing).
+fn fill(path: &Path, bytes: u64) -> std::io::Result<()> {
+    let mut f = std::fs::File::create(path)?;
+    let block = vec![0u8; 64 * 1024];
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(block.len() as u64) as usize;
+        f.write_all(&block[..n])?;
+        left -= n as u64;
+    }
+    f.sync_all()
+}
+
+impl Space {
+    /// Whether writes are refused now: from the first `SQLITE_FULL` on (before the watcher has
+    /// freed the reserve) until space is back.
+    pub fn is_full(&self) -> bool {
+        self.full.load(Ordering::Relaxed) || SEEN_FULL.load(Ordering::Relaxed)
+    }
+
+    /// Waits (at most a few watcher ticks) until the watcher has freed the reserve after a
+    /// `SQLITE_FULL`, so that a row that found no room can be written into it.
+    pub async fn until_reserve_freed(&self) {
+        for _ in 0..30 {
+            if self.full.load(Ordering::Relaxed) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Keeps the reserve beside the SQLite database of `url` and starts the watcher; for other
+    /// databases (PostgreSQL keeps its own disk) it only returns "not full". Needs a Tokio runtime.
+    pub fn watch(url: &str) -> Space {
+        let space = Space::default();
+        let Some(db) = sqlite_file(url) else {
+            return space;
+        };
+        let reserve = db.with_extension("reserve");
+        let probe = db.with_extension("reserve-probe");
+        if !reserve.exists()
+            && let Err(e) = fill(&reserve, RESERVE)
+        {
+            let _ = std::fs::remove_file(&reserve);
+            tracing::warn!(error = %e, file = %reserve.display(),
+                "no room for the disk reserve: writes will be refused once the disk is full");
+        }
+        let full = space.full.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(if full.load(Ordering::Relaxed) {
+                    PROBE_EVERY
+                } else {
+                    Duration::from_millis(100)
+                })
+                .await;
+                if SEEN_FULL.load(Ordering::Relaxed) && !full.swap(true, Ordering::Relaxed) {
+                    let _ = std::fs::remove_file(&reserve);
+                    SEEN_FULL.store(false, Ordering::Relaxed);
+                    tracing::error!(
+                        "the database's disk is full: writes are refused (STORAGE_FULL), reads go \
+                         on; free space to recover"
+                    );
+                    continue;
+                }
+                if !full.load(Ordering::Relaxed) {
+                    continue;
+                }
+                let (reserve, probe) = (reserve.clone(), probe.clone());
+                let back = tokio::task::spawn_blocking(move || {
+                    let fits = fill(&probe, 2 * RESERVE).is_ok();
+                    let _ = std::fs::remove_file(&probe);
+                    fits && fill(&reserve, RESERVE).is_ok()
+                })
+                .await
+                .unwrap_or(false);
+                if back {
+                    SEEN_FULL.store(false, Ordering::Relaxed);
+                    full.store(false, Ordering::Relaxed);
+                    tracing::info!("disk space is back: writes are taken again");
+                }
+            }
+        });
+        space
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_file;
+
+    #[test]
+    fn the_database_file_of_a_url() {
+        assert_eq!(
+            sqlite_file("sqlite:///var/lib/ccpor/ccpor.db?mode=rwc"),
+            Some("/var/lib/ccpor/ccpor.db".into())
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://u@h/db"), None);
+    }
+}
