@@ -92,6 +92,15 @@ pub async fn insert_batch<C: ConnectionTrait>(
     insert_parties(conn, &parties, now).await?;
     insert_chunked(conn, events).await?;
     insert_chunked(conn, outbox_rows(&order_ids, now)).await?;
+    // New chains enter CARPOS; a successor's message is queued by its change
+    // (`successor`), an image-only order's when its data is keyed.
+    let entries: Vec<i32> = orders
+        .iter()
+        .zip(&order_ids)
+        .filter(|(o, _)| o.supersedes.is_none() && !o.image_only)
+        .map(|(_, &id)| id)
+        .collect();
+    crate::carpos::outbox::queue_entries(conn, &entries).await?;
     Ok(order_ids)
 }
 

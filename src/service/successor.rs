@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use entities::{order, order_event, order_party};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
+use crate::carpos::mapping::Trigger;
+use crate::carpos::outbox;
 use crate::domain::case_number::CaseNumber;
 use crate::domain::codes::{
     BradyIndicator, ContactLevel, EntrySource, EventKind, PartyRole, PcoCode,
@@ -89,8 +91,22 @@ pub async fn change_order(db: &DatabaseConnection, change: &OrderChange) -> AppR
     }
     let new_id = first(insert_batch(&txn, std::slice::from_ref(&new)).await?)?;
     supersede(&txn, &old, new_id, issued_at, kind, reason).await?;
+    let trigger = match change {
+        OrderChange::Renew(_) => Trigger::Renewal,
+        OrderChange::Modify(_) if after_hearing(&old, &new) => Trigger::OrderAfterHearing,
+        OrderChange::Modify(_) => Trigger::Modification,
+    };
+    outbox::queue_change(&txn, new_id, trigger).await?;
     txn.commit().await?;
     Ok((new_id, old.id))
+}
+
+/// A temporary or emergency order followed by an order after hearing (a DV-110 by a DV-130).
+fn after_hearing(old: &order::Model, new: &NewOrder) -> bool {
+    matches!(
+        OrderKind::from_db(&old.kind),
+        Ok(OrderKind::Temporary | OrderKind::Emergency)
+    ) && new.kind == OrderKind::AfterHearing
 }
 
 /// Only some orders are renewed; the others end, and a new order is issued instead.

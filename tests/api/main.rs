@@ -12,6 +12,7 @@ mod bench_statistics;
 mod bench_support;
 mod cache;
 mod carpos_sim;
+mod carpos_transmission;
 mod cli;
 mod cli_ops;
 mod cli_security;
