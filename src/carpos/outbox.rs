@@ -22,6 +22,7 @@ use crate::service::orders::insert_chunked;
 
 /// Where a transmission stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, async_graphql::Enum)]
+#[graphql(name = "TransmissionState")]
 pub enum TxState {
     Queued,
     HeldIncomplete,
@@ -294,6 +295,74 @@ pub async fn counts<C: ConnectionTrait>(conn: &C) -> AppResult<Vec<(String, i64)
         .column_as(Expr::expr(Func::count(Expr::col(tx::Column::Id))), "n")
         .group_by(tx::Column::State)
         .into_tuple()
+        .all(conn)
+        .await?)
+}
+
+/// `retryTransmission`: after a clerk fixed what CARPOS rejected (or what held an entry), the
+/// message goes out again with a new idempotency key (the peer would only replay its rejection
+/// to the old one). A held entry is re-checked first and stays held while data is missing.
+pub async fn retry(db: &sea_orm::DatabaseConnection, id: i64) -> AppResult<tx::Model> {
+    let txn = crate::db::begin_write(db).await?;
+    let row = tx::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("transmission {id}")))?;
+    let state = TxState::from_db(&row.state)?;
+    let now = Utc::now();
+    let mut r: tx::ActiveModel = row.clone().into();
+    match state {
+        TxState::Rejected => {
+            r.idempotency_key = Set(IdempotencyKey::generate().as_str().to_owned());
+        }
+        TxState::HeldIncomplete => {
+            let tables = mapping::tables().map_err(|e| internal(e.to_string()))?;
+            let facts = facts::load(&txn, &[row.order_id]).await?;
+            let f = facts
+                .get(&row.order_id)
+                .ok_or_else(|| AppError::not_found(format!("order {}", row.order_id)))?;
+            let (_, missing) = facts::record_fields(f, tables);
+            if !missing.is_empty() {
+                return Err(AppError::conflict(format!(
+                    "the order still lacks what CARPOS requires: {}",
+                    missing.join(", ")
+                )));
+            }
+            r.missing_fields = Set(None);
+        }
+        other => {
+            return Err(AppError::conflict(format!(
+                "only a rejected or held transmission is retried; this one is {}",
+                other.as_db()
+            )));
+        }
+    }
+    r.state = Set(TxState::Queued.as_db().to_owned());
+    r.error = Set(None);
+    r.next_attempt_at = Set(now);
+    r.lease_owner = Set(None);
+    r.lease_until = Set(None);
+    r.updated_at = Set(now);
+    let updated = r.update(&txn).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Rejected and held transmissions of a court's orders, oldest first: the clerk's work list.
+pub async fn work_list<C: ConnectionTrait>(conn: &C, court_id: i32) -> AppResult<Vec<tx::Model>> {
+    use entities::order;
+    use sea_orm::QueryOrder;
+    let orders = sea_orm::sea_query::Query::select()
+        .column(order::Column::Id)
+        .from(order::Entity)
+        .and_where(order::Column::CourtId.eq(court_id))
+        .to_owned();
+    Ok(tx::Entity::find()
+        .filter(
+            tx::Column::State.is_in([TxState::Rejected.as_db(), TxState::HeldIncomplete.as_db()]),
+        )
+        .filter(tx::Column::OrderId.in_subquery(orders))
+        .order_by_asc(tx::Column::Id)
         .all(conn)
         .await?)
 }

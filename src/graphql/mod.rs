@@ -22,6 +22,7 @@ pub mod query;
 pub mod search;
 pub mod statistics;
 pub mod subscription;
+pub mod transmission;
 pub mod types;
 
 use async_graphql::dataloader::DataLoader;
@@ -44,6 +45,7 @@ pub struct QueryRoot(
     identity::IdentityQuery,
     statistics::StatisticsQuery,
     federation::FederationQuery,
+    transmission::TransmissionQuery,
 );
 
 /// Mutations, one object per domain.
@@ -53,6 +55,7 @@ pub struct MutationRoot(
     mutation::CourtMutation,
     images::ImageMutation,
     identity::IdentityMutation,
+    transmission::TransmissionMutation,
 );
 
 /// Subscriptions, one object per domain (served on `/graphql/ws`).

@@ -271,5 +271,65 @@ async fn a_server_killed_between_send_and_answer_makes_no_duplicate() {
     assert_eq!(applied(peer_dir.path()), 3);
     assert_eq!(Ledger::read(peer_dir.path()).unwrap().records().count(), 3);
     let fcns: std::collections::BTreeSet<_> = all.iter().map(|r| r.fcn.clone()).collect();
-    assert_eq!(fcns.len(), 3);
+    assert_eq!(fcns.len(), 3, "one record each: {all:#?}");
+}
+
+#[tokio::test]
+async fn a_rejection_shows_on_the_work_list_and_goes_out_after_the_fix() {
+    let peer_dir = tempfile::tempdir().unwrap();
+    let peer = Peer::start(peer_dir.path(), &[]);
+    let app = spawn_app_with_carpos(carpos_config(&peer.addr), None).await;
+    let (first, _, _) = create(&app, dv_tro("25FL300400", 3)).await;
+    wait_for(&app.db, 1, "acknowledged").await;
+    // A second order entered under the same case number: CARPOS refuses a duplicate record.
+    let (second, _, _) = create(&app, dv_tro("25FL300400", 1)).await;
+    let list = "{ carposWorkList(courtCode: \"SC19\") { id state messageKey error order { id } } }";
+    let start = Instant::now();
+    let item = loop {
+        let d = app.data(list, json!({})).await;
+        if let Some(item) = d["carposWorkList"].as_array().and_then(|l| l.first()) {
+            break item.clone();
+        }
+        assert!(start.elapsed() < WAIT, "nothing on the work list");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(item["state"], "REJECTED");
+    assert_eq!(item["messageKey"], "ETO");
+    assert_eq!(item["order"]["id"], json!(second));
+    assert!(
+        item["error"].as_str().unwrap().contains("DUPLICATE"),
+        "{item}"
+    );
+    let transmissions = "query($o: ID!) { order(id: $o) { transmissions { state error missingFields dueBy late } } }";
+    let d = app.data(transmissions, json!({ "o": second })).await;
+    assert_eq!(d["order"]["transmissions"][0]["state"], "REJECTED");
+    assert_eq!(d["order"]["transmissions"][0]["late"], false);
+
+    // A clerk of another court neither sees the list nor retries.
+    let other = app.mint(ccpor::auth::Role::Clerk, Some("SC01"));
+    let body = app.gql_as(Some(&other), list, json!({})).await;
+    assert_eq!(crate::helpers::error_code(&body), "FORBIDDEN");
+    let retry = "mutation($id: ID!) { retryTransmission(id: $id) { state } }";
+    let body = app
+        .gql_as(Some(&other), retry, json!({ "id": item["id"] }))
+        .await;
+    assert_eq!(crate::helpers::error_code(&body), "FORBIDDEN");
+
+    // The fix: the first order was the one entered wrongly; cancelled, its record goes.
+    let cancel = "mutation($i: CancelOrderInput!) { cancelOrder(input: $i) { order { id } } }";
+    app.data(
+        cancel,
+        json!({ "i": { "orderId": first, "reason": "Entered twice" } }),
+    )
+    .await;
+    let d = app.data(retry, json!({ "id": item["id"] })).await;
+    assert_eq!(d["retryTransmission"]["state"], "QUEUED");
+    // Acknowledged only once queued again: a second retry of a queued row is refused.
+    let all = wait_for(&app.db, 3, "acknowledged").await;
+    assert_ne!(all[0].fcn, all.last().unwrap().fcn, "a new record");
+    let d = app.data(list, json!({})).await;
+    assert_eq!(d["carposWorkList"], json!([]));
+    let body = app.gql(retry, json!({ "id": item["id"] })).await;
+    assert_eq!(crate::helpers::error_code(&body), "CONFLICT");
+    assert_eq!(audit_rows(&app, "carpos.reject").await, 1);
 }

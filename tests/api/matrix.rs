@@ -126,6 +126,8 @@ enum Target {
     FreshTro,
     /// A new order after hearing (DV-130), which can be renewed.
     FreshAfterHearing,
+    /// The CARPOS entry of a new DV-110, rejected by the peer (set so in the database).
+    FreshRejected,
 }
 
 /// Ids an operation's variables are built from.
@@ -178,7 +180,7 @@ fn epo(case: &str) -> Value {
 /// gains a root field this table does not have.
 fn operations() -> Vec<Op> {
     use Audit::{Reference, Row, WithIds};
-    use Target::{FreshAfterHearing, FreshTro, Shared};
+    use Target::{FreshAfterHearing, FreshRejected, FreshTro, Shared};
     vec![
         // ---- queries ----------------------------------------------- clerk  bench  lea    analyst admin
         Op {
@@ -292,6 +294,15 @@ fn operations() -> Vec<Op> {
             target: Shared,
             audit: WithIds,
             expect: [Allow, Allow, Allow, ROLE, ROLE],
+        },
+        Op {
+            field: "carposWorkList",
+            case: "",
+            document: "{ carposWorkList(courtCode: \"SC19\") { id state } }",
+            variables: none,
+            target: Shared,
+            audit: Row,
+            expect: [Allow, ROLE, ROLE, ROLE, ROLE],
         },
         Op {
             field: "courts",
@@ -502,6 +513,15 @@ fn operations() -> Vec<Op> {
             expect: [Allow, ROLE, ROLE, ROLE, ROLE],
         },
         Op {
+            field: "retryTransmission",
+            case: "",
+            document: "mutation($id: ID!) { retryTransmission(id: $id) { id state } }",
+            variables: |f| json!({ "id": f.fresh }),
+            target: FreshRejected,
+            audit: WithIds,
+            expect: [Allow, ROLE, ROLE, ROLE, ROLE],
+        },
+        Op {
             field: "setCourtParticipation",
             case: "",
             document: "mutation { setCourtParticipation(code: \"SC58\", mode: IMAGE_ONLY) { code participationMode } }",
@@ -603,6 +623,26 @@ fn after_hearing(case: &str) -> Value {
     o
 }
 
+/// The newest CARPOS transmission, marked rejected as the peer would; its global id.
+async fn rejected_transmission(app: &TestApp) -> String {
+    use entities::carpos_transmission as tx;
+    use sea_orm::{ActiveModelTrait, QueryOrder, Set};
+    let row = tx::Entity::find()
+        .order_by_desc(tx::Column::Id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let id = i32::try_from(row.id).unwrap();
+    let mut r: tx::ActiveModel = row.into();
+    r.state = Set("rejected".to_owned());
+    r.error = Set(Some(
+        "CARPOS rejected the message: MALFORMED HGT".to_owned(),
+    ));
+    r.update(&app.db).await.unwrap();
+    ccpor::domain::ids::encode(ccpor::domain::ids::Kind::Transmission, id)
+}
+
 #[tokio::test]
 async fn every_role_against_every_root_operation() {
     let app = spawn_app().await;
@@ -643,6 +683,10 @@ async fn every_role_against_every_root_operation() {
                     create(&app, after_hearing(&format!("26FL79{n:04}")))
                         .await
                         .0
+                }
+                Target::FreshRejected => {
+                    create(&app, dv_tro(&format!("26FL76{n:04}"), 3)).await;
+                    rejected_transmission(&app).await
                 }
             };
             let expect = op.expect[col];
@@ -817,6 +861,13 @@ fn fields() -> Vec<Field> {
             "Order.caseNumber",
             "caseNumber",
             &["caseNumber"],
+            None,
+            identifying,
+        ),
+        f(
+            "Order.transmissions",
+            "transmissions { messageKey state dueBy }",
+            &["transmissions"],
             None,
             identifying,
         ),
