@@ -11,7 +11,7 @@ use crate::domain::codes::{
 use crate::domain::order_rules::{OrderFamily, OrderKind};
 use crate::service::commands::{
     Alias, CancelOrder, CreateOrder, ImageOnlyOrder, ImageOnlyParty, ModifyOrder, Party, Patch,
-    PersonDetails, RecordService, RenewOrder, TerminateOrder, Terms,
+    PersonDetails, RecordService, RenewOrder, RestrainedDescriptors, TerminateOrder, Terms,
 };
 
 /// A new order with its parties, entered in one transaction.
@@ -136,6 +136,20 @@ pub struct ModifyOrderInput {
     /// Replaces all terms when given.
     pub conditions: Option<ConditionsInput>,
     pub reason: Option<String>,
+    /// The restrained person's descriptors as found at the hearing: given fields replace the
+    /// person record's. An entry CARPOS could not take for lack of them goes out with them.
+    pub restrained_descriptors: Option<DescriptorsInput>,
+}
+
+/// Physical descriptors of a restrained person (NCIC SEX, RAC, HGT, WGT, HAI, EYE).
+#[derive(InputObject, Debug, Clone)]
+pub struct DescriptorsInput {
+    pub sex: Option<Sex>,
+    pub race: Option<Race>,
+    pub height_inches: Option<i32>,
+    pub weight_pounds: Option<i32>,
+    pub hair: Option<HairColor>,
+    pub eye: Option<EyeColor>,
 }
 
 /// A renewal of an order after hearing.
@@ -315,6 +329,14 @@ impl From<ModifyOrderInput> for ModifyOrder {
             judicial_officer: i.judicial_officer,
             terms: i.conditions.map(Terms::from),
             reason: i.reason,
+            restrained: i.restrained_descriptors.map(|d| RestrainedDescriptors {
+                sex: d.sex,
+                race: d.race,
+                height_inches: d.height_inches,
+                weight_pounds: d.weight_pounds,
+                hair: d.hair,
+                eye: d.eye,
+            }),
         }
     }
 }

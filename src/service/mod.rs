@@ -3,6 +3,7 @@
 pub mod case_lookup;
 pub mod commands;
 pub mod conflicts;
+pub mod descriptors;
 pub mod events;
 pub mod expiry;
 pub mod history;

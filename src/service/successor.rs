@@ -22,6 +22,7 @@ use crate::error::{AppError, AppResult};
 use crate::search::Search;
 use crate::service::commands::{ModifyOrder, OrderChange, Patch, RenewOrder};
 use crate::service::conflicts::{self, Conflict};
+use crate::service::descriptors;
 use crate::service::lifecycle::{CHANGED_ELSEWHERE, load_order, require_open, set_once};
 use crate::service::model::{Conditions, NewOrder, NewParty, PartyPerson, Supersedes};
 use crate::service::orders::{event, first, insert_batch};
@@ -75,6 +76,13 @@ pub async fn change_order(db: &DatabaseConnection, change: &OrderChange) -> AppR
         }
         OrderChange::Renew(_) => None,
     };
+    let restrained = match change {
+        OrderChange::Modify(m) => m.restrained.as_ref(),
+        OrderChange::Renew(_) => None,
+    };
+    if let Some(d) = restrained {
+        descriptors::check(d)?;
+    }
     let txn = crate::db::begin_write(db).await?;
     let old = load_order(&txn, "orderId", change.order_id()).await?;
     require_open(&old, now, action)?;
@@ -96,6 +104,9 @@ pub async fn change_order(db: &DatabaseConnection, change: &OrderChange) -> AppR
         OrderChange::Modify(_) if after_hearing(&old, &new) => Trigger::OrderAfterHearing,
         OrderChange::Modify(_) => Trigger::Modification,
     };
+    if let Some(d) = restrained {
+        descriptors::apply(&txn, new_id, d).await?;
+    }
     outbox::queue_change(&txn, new_id, trigger).await?;
     txn.commit().await?;
     Ok((new_id, old.id))

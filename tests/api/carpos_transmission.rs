@@ -333,3 +333,58 @@ async fn a_rejection_shows_on_the_work_list_and_goes_out_after_the_fix() {
     assert_eq!(crate::helpers::error_code(&body), "CONFLICT");
     assert_eq!(audit_rows(&app, "carpos.reject").await, 1);
 }
+
+#[tokio::test]
+async fn a_held_entry_goes_out_when_a_modification_completes_it() {
+    let peer_dir = tempfile::tempdir().unwrap();
+    let peer = Peer::start(peer_dir.path(), &[]);
+    let app = spawn_app_with_carpos(carpos_config(&peer.addr), None).await;
+    // The restrained person's height and hair were not known at the ex parte hearing.
+    let mut input = dv_tro("25FL300500", 3);
+    let restrained = &mut input["parties"][0]["person"];
+    restrained["heightInches"] = serde_json::Value::Null;
+    restrained["hair"] = serde_json::Value::Null;
+    let (tro, _, _) = create(&app, input).await;
+    let held = wait_for(&app.db, 1, "held_incomplete").await;
+    assert_eq!(held[0].missing_fields.as_deref(), Some("HGT,HAI"));
+    let q = "query($o: ID!) { order(id: $o) { transmissions { id state missingFields } } }";
+    let d = app.data(q, json!({ "o": tro })).await;
+    let t = &d["order"]["transmissions"][0];
+    assert_eq!(t["state"], "HELD_INCOMPLETE");
+    assert_eq!(t["missingFields"], json!(["HGT", "HAI"]));
+    let list = "{ carposWorkList(courtCode: \"SC19\") { id state order { id } } }";
+    let d = app.data(list, json!({})).await;
+    assert_eq!(d["carposWorkList"][0]["id"], t["id"]);
+    // Released by hand while data is still missing: refused, and it stays held.
+    let retry = "mutation($id: ID!) { retryTransmission(id: $id) { state } }";
+    let body = app.gql(retry, json!({ "id": t["id"] })).await;
+    assert_eq!(crate::helpers::error_code(&body), "CONFLICT");
+    // A bad descriptor is refused with its field, and changes nothing.
+    let modify = "mutation($i: ModifyOrderInput!) { modifyOrder(input: $i) { order { id } } }";
+    let bad = json!({ "i": { "orderId": tro, "issuedAt": days(-1), "reason": "Descriptors",
+                             "restrainedDescriptors": { "heightInches": 5 } } });
+    let body = app.gql(modify, bad).await;
+    assert_eq!(
+        crate::helpers::error_field(&body),
+        "restrainedDescriptors.heightInches"
+    );
+    // The modification that brings them completes the entry: it goes out, once, as the entry.
+    let d = app
+        .data(modify, json!({ "i": { "orderId": tro, "issuedAt": days(-1), "reason": "Descriptors found at the hearing",
+                                     "restrainedDescriptors": { "heightInches": 71, "hair": "BROWN" } } }))
+        .await;
+    let modified = d["modifyOrder"]["order"]["id"].clone();
+    let all = wait_for(&app.db, 1, "acknowledged").await;
+    assert_eq!(all[0].message_key, "ETO");
+    assert_eq!(all[0].missing_fields, None);
+    let ledger = Ledger::read(peer_dir.path()).unwrap();
+    let records: Vec<_> = ledger.records().collect();
+    assert_eq!(records.len(), 1);
+    use ccpor::carpos::message::FieldCode;
+    assert_eq!(records[0].1.value(FieldCode::Hgt), Some("511"));
+    assert_eq!(records[0].1.value(FieldCode::Hai), Some("BRO"));
+    let d = app.data(q, json!({ "o": modified })).await;
+    assert_eq!(d["order"]["transmissions"][0]["state"], "ACKNOWLEDGED");
+    let d = app.data(list, json!({})).await;
+    assert_eq!(d["carposWorkList"], json!([]));
+}
