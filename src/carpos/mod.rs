@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod mapping;
 pub mod message;
 pub mod outbox;
+pub mod outcome;
 pub mod rules;
 pub mod sim;
 pub mod transmitter;

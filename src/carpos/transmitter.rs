@@ -28,6 +28,7 @@ use super::facts;
 use super::mapping::{self, Trigger};
 use super::message::{Ack, Fcn, Field, FieldCode, IdempotencyKey, Message, MessageKey, strict_ori};
 use super::outbox::TxState;
+use super::outcome::{self, Answer};
 use crate::audit::{AuditRecord, AuditWriter, Outcome};
 use crate::domain::ids::{self, Kind};
 use crate::error::{AppError, AppResult};
@@ -328,6 +329,11 @@ async fn finish(
             Expr::value(Option::<DateTime<Utc>>::None),
         )
         .col_expr(tx::Column::UpdatedAt, Expr::value(now));
+    let answer = match &fin {
+        Finish::Acknowledged(ack) => Some(Ok(ack.fcn.as_str().to_owned())),
+        Finish::Rejected(e) => Some(Err(e.clone())),
+        Finish::Retry(..) | Finish::Held(_) => None,
+    };
     let state = match fin {
         Finish::Acknowledged(ack) => {
             q = q
@@ -352,11 +358,23 @@ async fn finish(
             TxState::HeldIncomplete
         }
     };
-    q.col_expr(tx::Column::State, Expr::value(state.as_db()))
+    // The state and what the answer leaves behind (an order event) commit together; a row whose
+    // lease another instance took meanwhile is left to that instance.
+    let txn = crate::db::begin_write(db).await?;
+    let done = q
+        .col_expr(tx::Column::State, Expr::value(state.as_db()))
         .filter(tx::Column::Id.eq(row.id))
         .filter(tx::Column::LeaseOwner.eq(owner))
-        .exec(db)
+        .exec(&txn)
         .await?;
+    if done.rows_affected == 1 {
+        match &answer {
+            Some(Ok(fcn)) => outcome::record(&txn, row, Answer::Acknowledged(fcn), now).await?,
+            Some(Err(why)) => outcome::record(&txn, row, Answer::Rejected(why), now).await?,
+            None => {}
+        }
+    }
+    txn.commit().await?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@ mod bench_identity;
 mod bench_statistics;
 mod bench_support;
 mod cache;
+mod carpos_events;
 mod carpos_sim;
 mod carpos_transmission;
 mod cli;
