@@ -15,6 +15,7 @@ mod m20261127_000010_identity_and_conflicts;
 mod m20261127_000011_order_event_notify;
 mod m20261205_000012_import_key;
 mod m20261206_000013_carpos_transmissions;
+mod m20261206_000014_clets_purged;
 mod seed_data;
 
 pub use m20261127_000009_access_and_audit::GENESIS as AUDIT_GENESIS;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000011_order_event_notify::Migration),
             Box::new(m20261205_000012_import_key::Migration),
             Box::new(m20261206_000013_carpos_transmissions::Migration),
+            Box::new(m20261206_000014_clets_purged::Migration),
         ]
     }
 }

@@ -125,7 +125,12 @@ impl App {
         state.auth.keep_revocations_current(jobs.clone());
         let transmitter = settings.carpos.clone().map(|cfg| {
             tracing::info!(peer = %cfg.addr, "CARPOS transmission on");
-            crate::carpos::transmitter::spawn(jobs.clone(), state.audit.clone(), cfg)
+            crate::carpos::transmitter::spawn(
+                jobs.clone(),
+                state.audit.clone(),
+                state.cache.clone(),
+                cfg,
+            )
         });
         let listener = crate::app::server::bind(settings.addr)
             .await

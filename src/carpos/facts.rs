@@ -327,6 +327,7 @@ mod tests {
             address: None,
             phone: None,
             confidential: false,
+            clets_purged_at: None,
             created_at: now,
             updated_at: now,
         };

@@ -49,6 +49,9 @@ pub struct Config {
     /// First retry delay, doubled per attempt up to `backoff_cap`.
     pub backoff: Duration,
     pub backoff_cap: Duration,
+    /// Purge the CLETS-001 data once CARPOS acknowledged the entry that carried it (CRC
+    /// 1.51(e)); on by default (`serve --carpos-keep-clets` turns it off).
+    pub purge_clets: bool,
 }
 
 impl Config {
@@ -61,6 +64,7 @@ impl Config {
             batch: 32,
             backoff: Duration::from_millis(500),
             backoff_cap: Duration::from_secs(300),
+            purge_clets: true,
         }
     }
 }
@@ -69,6 +73,7 @@ impl Config {
 pub fn spawn(
     db: DatabaseConnection,
     audit: AuditWriter,
+    cache: crate::cache::Cache,
     cfg: Config,
 ) -> tokio::task::JoinHandle<()> {
     let owner = format!("tx-{}", uuid::Uuid::new_v4().simple());
@@ -76,7 +81,9 @@ pub fn spawn(
         loop {
             match pass(&db, &audit, &cfg, &owner).await {
                 Ok(0) => tokio::time::sleep(cfg.poll).await,
-                Ok(_) => {}
+                // Transmissions, their order events and purged CLETS-001 data are part of the
+                // orders' answers.
+                Ok(_) => cache.invalidate().await,
                 Err(e) => {
                     tracing::error!(error = %e, "CARPOS transmitter pass failed; retrying");
                     tokio::time::sleep(cfg.poll).await;
@@ -215,8 +222,14 @@ async fn transmit(
     rec.object_ids = vec![order];
     rec.detail = Some(format!("transmission {id}: {detail}"));
     audit.append(rec).await?;
+    let purge = match &outcome {
+        Ok(ack) if cfg.purge_clets && message.key().is_entry() => {
+            outcome::announce_purge(db, audit, &row, ack.fcn.as_str()).await?
+        }
+        _ => Vec::new(),
+    };
     let fin = match outcome {
-        Ok(ack) => Finish::Acknowledged(ack),
+        Ok(ack) => Finish::Acknowledged(ack, purge),
         Err(SendError::Rejected(r)) => Finish::Rejected(r.to_string()),
         Err(SendError::Transient(e)) => {
             Finish::Retry(e.to_string(), backoff(cfg, row.attempts + 1))
@@ -308,7 +321,8 @@ async fn chain_fcn(db: &DatabaseConnection, chain: i32) -> AppResult<Option<Fcn>
 }
 
 enum Finish {
-    Acknowledged(Ack),
+    /// With the persons whose CLETS-001 data goes (announced in the audit log already).
+    Acknowledged(Ack, Vec<i32>),
     Rejected(String),
     Retry(String, Duration),
     Held(Vec<String>),
@@ -330,12 +344,12 @@ async fn finish(
         )
         .col_expr(tx::Column::UpdatedAt, Expr::value(now));
     let answer = match &fin {
-        Finish::Acknowledged(ack) => Some(Ok(ack.fcn.as_str().to_owned())),
+        Finish::Acknowledged(ack, purge) => Some(Ok((ack.fcn.as_str().to_owned(), purge.clone()))),
         Finish::Rejected(e) => Some(Err(e.clone())),
         Finish::Retry(..) | Finish::Held(_) => None,
     };
     let state = match fin {
-        Finish::Acknowledged(ack) => {
+        Finish::Acknowledged(ack, _) => {
             q = q
                 .col_expr(tx::Column::Fcn, Expr::value(ack.fcn.as_str()))
                 .col_expr(tx::Column::AcknowledgedAt, Expr::value(now))
@@ -369,7 +383,10 @@ async fn finish(
         .await?;
     if done.rows_affected == 1 {
         match &answer {
-            Some(Ok(fcn)) => outcome::record(&txn, row, Answer::Acknowledged(fcn), now).await?,
+            Some(Ok((fcn, purge))) => {
+                outcome::record(&txn, row, Answer::Acknowledged(fcn), now).await?;
+                outcome::purge(&txn, purge, now).await?;
+            }
             Some(Err(why)) => outcome::record(&txn, row, Answer::Rejected(why), now).await?,
             None => {}
         }

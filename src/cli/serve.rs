@@ -36,6 +36,11 @@ pub struct ServeArgs {
     /// Seconds to wait for CARPOS's answer to one message.
     #[arg(long, env = "CCPOR_CARPOS_TIMEOUT_SECS", default_value_t = 10)]
     pub carpos_timeout_secs: u64,
+    /// Keep the CLETS-001 data (address, telephone, driver's licence) after CARPOS acknowledged
+    /// the entry that carried it. By default it is purged then, as CRC 1.51(e) requires of a
+    /// court that enters the data into CLETS itself.
+    #[arg(long, env = "CCPOR_CARPOS_KEEP_CLETS")]
+    pub carpos_keep_clets: bool,
 }
 
 /// The server's settings from the command line and environment.
@@ -62,6 +67,7 @@ pub fn settings(cli: &Cli, args: &ServeArgs) -> Settings {
             let mut cfg = crate::carpos::transmitter::Config::new(addr);
             cfg.lease = std::time::Duration::from_secs(args.carpos_lease_secs.max(1));
             cfg.timeout = std::time::Duration::from_secs(args.carpos_timeout_secs.max(1));
+            cfg.purge_clets = !args.carpos_keep_clets;
             cfg
         }),
     }

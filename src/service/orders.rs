@@ -168,6 +168,7 @@ pub fn person_row(np: &NewPerson, id: i32, now: DateTime<Utc>) -> person::Active
         address: Set(np.address.clone()),
         phone: Set(np.phone.clone()),
         confidential: Set(np.confidential),
+        clets_purged_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

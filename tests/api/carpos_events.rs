@@ -1,11 +1,19 @@
 //! CARPOS's answers in the order's history and on `orderEvents`: an acknowledged message is a
 //! `TRANSMITTED` event naming its FCN, a refused one a `TRANSMISSION_REJECTED` event with the
-//! reason, heard by a clerk's subscription (graphql-ws, `tests/node/subscribe.mjs`) as they happen.
+//! reason, heard by a clerk's subscription (graphql-ws, `tests/node/subscribe.mjs`) as they happen;
+//! and the CLETS-001 data an acknowledged entry carried is purged (CRC 1.51(e)) unless configured
+//! otherwise.
+use std::time::{Duration, Instant};
+
 use ccpor::auth::Role;
-use serde_json::json;
+use ccpor::carpos::ledger::Ledger;
+use ccpor::carpos::message::FieldCode;
+use entities::audit_event;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
 
 use crate::carpos_sim::Peer;
-use crate::helpers::{carpos_config, create, dv_tro, spawn_app_with_carpos};
+use crate::helpers::{TestApp, carpos_config, create, dv_tro, spawn_app_with_carpos};
 use crate::subscriptions::{Subscriber, nexts, wait_for_subscriptions, ws_url};
 
 const EVENTS: &str = "subscription($kinds: [EventKind!]) {
@@ -61,4 +69,106 @@ async fn an_acknowledgement_and_a_rejection_reach_subscribers_and_the_history() 
         d["order"]["events"],
         json!([{ "kind": "ISSUED" }, { "kind": "TRANSMISSION_REJECTED" }])
     );
+}
+
+/// A DV-110 whose restrained person came with CLETS-001 data.
+fn with_clets(case: &str) -> Value {
+    let mut input = dv_tro(case, 2);
+    let p = &mut input["parties"][0]["person"];
+    p["address"] = json!("100 Synthetic Way, Los Angeles CA 90012");
+    p["phone"] = json!("213-555-0100");
+    p["driverLicenseNumber"] = json!("D1234567");
+    p["driverLicenseState"] = json!("CA");
+    input
+}
+
+const RESTRAINED: &str = "query($o: ID!) { order(id: $o) { transmissions { state } parties { role person { \
+    address phone driverLicenseNumber driverLicenseState cletsPurgedAt } } } }";
+
+/// The restrained person as a clerk reads them once the order's messages are all acknowledged.
+async fn restrained_after_ack(app: &TestApp, order: &str) -> Value {
+    let start = Instant::now();
+    loop {
+        let d = app.data(RESTRAINED, json!({ "o": order })).await;
+        let o = &d["order"];
+        let sent = o["transmissions"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty() && t.iter().all(|t| t["state"] == "ACKNOWLEDGED"));
+        if sent {
+            return o["parties"][0]["person"].clone();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "not acknowledged: {d}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn clets_001_data_is_purged_once_the_entry_is_acknowledged() {
+    let peer_dir = tempfile::tempdir().unwrap();
+    let peer = Peer::start(peer_dir.path(), &[]);
+    let app = spawn_app_with_carpos(carpos_config(&peer.addr), None).await;
+    let (order, restrained, _) = create(&app, with_clets("25FL300700")).await;
+    let p = restrained_after_ack(&app, &order).await;
+    assert_eq!(p["address"], Value::Null, "{p}");
+    assert_eq!(p["phone"], Value::Null);
+    assert_eq!(p["driverLicenseNumber"], Value::Null);
+    assert_eq!(p["driverLicenseState"], Value::Null);
+    assert!(p["cletsPurgedAt"].is_string(), "{p}");
+    // DOJ has it: the entry carried the licence.
+    let ledger = Ledger::read(peer_dir.path()).unwrap();
+    let (_, record) = ledger.records().next().unwrap();
+    assert_eq!(record.value(FieldCode::Oln), Some("D1234567"));
+    // The audit row names the order, the person and the fields.
+    let rows = audit_event::Entity::find()
+        .filter(audit_event::Column::Event.eq("carpos.clets_purge"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert!(rows[0].object_ids.contains(&order), "{:?}", rows[0]);
+    assert!(rows[0].object_ids.contains(&restrained), "{:?}", rows[0]);
+    assert!(rows[0].fields.contains("Person.address"), "{:?}", rows[0]);
+    assert!(rows[0].detail.as_deref().unwrap().contains("CRC 1.51(e)"));
+    // A later modify (proof of service) does not take the licence from DOJ's record.
+    let serve = "mutation($i: RecordServiceInput!) { recordService(input: $i) { order { id } } }";
+    app.data(
+        serve,
+        json!({ "i": { "orderId": order, "servedAt": chrono::Utc::now().to_rfc3339(),
+                                   "method": "PERSONAL", "serverName": "Deputy Synthetic" } }),
+    )
+    .await;
+    restrained_after_ack(&app, &order).await;
+    let ledger = Ledger::read(peer_dir.path()).unwrap();
+    let (_, record) = ledger.records().next().unwrap();
+    assert_eq!(record.value(FieldCode::Oln), Some("D1234567"));
+    assert!(
+        record
+            .value(FieldCode::Mis)
+            .is_some_and(|m| m.contains("SERVED")),
+        "{record:?}"
+    );
+}
+
+#[tokio::test]
+async fn with_the_purge_turned_off_the_data_stays() {
+    let peer_dir = tempfile::tempdir().unwrap();
+    let peer = Peer::start(peer_dir.path(), &[]);
+    let mut cfg = carpos_config(&peer.addr);
+    cfg.purge_clets = false;
+    let app = spawn_app_with_carpos(cfg, None).await;
+    let (order, _, _) = create(&app, with_clets("25FL300701")).await;
+    let p = restrained_after_ack(&app, &order).await;
+    assert_eq!(p["address"], "100 Synthetic Way, Los Angeles CA 90012");
+    assert_eq!(p["driverLicenseNumber"], "D1234567");
+    assert_eq!(p["cletsPurgedAt"], Value::Null);
+    let n = audit_event::Entity::find()
+        .filter(audit_event::Column::Event.eq("carpos.clets_purge"))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(n, 0);
 }

@@ -1043,6 +1043,17 @@ fn fields() -> Vec<Field> {
             None,
             open,
         ),
+        f(
+            "Person.cletsPurgedAt",
+            "parties { role person { id cletsPurgedAt } }",
+            &[
+                "parties[role=ADDITIONAL_PROTECTED]",
+                "person",
+                "cletsPurgedAt",
+            ],
+            None,
+            open,
+        ),
     ]
 }
 
@@ -1078,6 +1089,25 @@ fn resolve(node: &Value, base: &[Value], path: &[&str]) -> (Value, Vec<Value>, b
     (at, full, present)
 }
 
+/// Purges the additional protected person's CLETS-001 data as an acknowledged entry does.
+async fn purge_additional_protected(app: &TestApp, order: &str) {
+    let q = "query($o: ID!) { order(id: $o) { parties { role person { id } } } }";
+    let d = app.data(q, json!({ "o": order })).await;
+    let id = d["order"]["parties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["role"] == "ADDITIONAL_PROTECTED")
+        .unwrap()["person"]["id"]
+        .clone();
+    let id =
+        ccpor::domain::ids::decode("id", ccpor::domain::ids::Kind::Person, id.as_str().unwrap())
+            .unwrap();
+    ccpor::carpos::outcome::purge(&app.db, &[id], chrono::Utc::now())
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn every_role_against_every_confidential_field() {
     let app = spawn_app().await;
@@ -1091,7 +1121,12 @@ async fn every_role_against_every_confidential_field() {
     input["parties"][1] = json!({ "role": "PROTECTED", "relationship": "child",
         "person": { "lastName": "Okonkwo-Lind", "firstName": "Ada", "dob": "2015-05-05", "sex": "FEMALE",
                     "address": "Confidential shelter address", "confidential": true } });
+    // A person whose CLETS-001 data went to DOJ and was purged (`Person.cletsPurgedAt`).
+    input["parties"].as_array_mut().unwrap().push(json!({ "role": "ADDITIONAL_PROTECTED",
+        "person": { "lastName": "Okonkwo-Lind", "firstName": "Bea", "estimatedAge": 40, "sex": "FEMALE",
+                    "phone": "(626) 555-0199" } }));
     let (order, _, _) = create(&app, input).await;
+    purge_additional_protected(&app, &order).await;
     let clerk = token(&app, Role::Clerk);
     let (served, _) = call(
         &app,
