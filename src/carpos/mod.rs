@@ -15,5 +15,6 @@ pub mod outbox;
 pub mod outcome;
 pub mod rules;
 pub mod sim;
+pub mod status;
 pub mod transmitter;
 pub mod wire;

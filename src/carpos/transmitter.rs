@@ -33,6 +33,9 @@ use crate::audit::{AuditRecord, AuditWriter, Outcome};
 use crate::domain::ids::{self, Kind};
 use crate::error::{AppError, AppResult};
 
+/// How often the queue gauges are refreshed (`status::publish`).
+const GAUGES_EVERY: Duration = Duration::from_secs(2);
+
 /// How the transmitter runs (`serve --carpos-addr`).
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -78,7 +81,16 @@ pub fn spawn(
 ) -> tokio::task::JoinHandle<()> {
     let owner = format!("tx-{}", uuid::Uuid::new_v4().simple());
     tokio::spawn(async move {
+        let mut gauges_at: Option<tokio::time::Instant> = None;
         loop {
+            if gauges_at.is_none_or(|t| t.elapsed() >= GAUGES_EVERY) {
+                gauges_at = Some(tokio::time::Instant::now());
+                let now = Utc::now();
+                match super::status::read(&db, now, 0).await {
+                    Ok(s) => super::status::publish(&s, now),
+                    Err(e) => tracing::warn!(error = %e, "reading the CARPOS queue for metrics"),
+                }
+            }
             match pass(&db, &audit, &cfg, &owner).await {
                 Ok(0) => tokio::time::sleep(cfg.poll).await,
                 // Transmissions, their order events and purged CLETS-001 data are part of the
@@ -386,6 +398,7 @@ async fn finish(
             Some(Ok((fcn, purge))) => {
                 outcome::record(&txn, row, Answer::Acknowledged(fcn), now).await?;
                 outcome::purge(&txn, purge, now).await?;
+                super::status::acknowledged(row, now);
             }
             Some(Err(why)) => outcome::record(&txn, row, Answer::Rejected(why), now).await?,
             None => {}

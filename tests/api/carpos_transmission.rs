@@ -180,7 +180,7 @@ async fn two_instances_on_one_database_send_each_message_once() {
 
 /// A fresh database for processes: a SQLite file in `dir`, or a new PostgreSQL database when
 /// `CCPOR_TEST_POSTGRES_URL` is set.
-async fn fresh_database(dir: &Path) -> String {
+pub(crate) async fn fresh_database(dir: &Path) -> String {
     match std::env::var("CCPOR_TEST_POSTGRES_URL") {
         Err(_) => format!("sqlite://{}?mode=rwc", dir.join("ccpor.db").display()),
         Ok(base) => {
@@ -197,7 +197,7 @@ async fn fresh_database(dir: &Path) -> String {
     }
 }
 
-fn ccpor(dir: &Path, url: &str) -> Command {
+pub(crate) fn ccpor(dir: &Path, url: &str) -> Command {
     let mut cmd = crate::cli::ccpor();
     cmd.arg("--data-dir").arg(dir).args(["--database-url", url]);
     cmd

@@ -13,6 +13,7 @@ mod bench_support;
 mod cache;
 mod carpos_events;
 mod carpos_sim;
+mod carpos_status;
 mod carpos_transmission;
 mod cli;
 mod cli_ops;
