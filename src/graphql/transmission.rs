@@ -105,11 +105,7 @@ pub async fn of_order(
     let rows = outbox::of_orders(&state(ctx)?.db, &[order_id])
         .await
         .gql()?;
-    Ok(rows
-        .into_iter()
-        .flat_map(|(_, v)| v)
-        .map(Transmission)
-        .collect())
+    Ok(rows.into_values().flatten().map(Transmission).collect())
 }
 
 #[derive(Default)]
