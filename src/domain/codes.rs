@@ -138,8 +138,9 @@ code_enum!(
         /// names the message and the File Control Number.
         Transmitted => "transmitted",
         /// CARPOS refused a message about the order; the reason says why. A clerk fixes the
-        /// data and asks for `retryTransmission`.
-        TransmissionRejected => "transmission_rejected",
+        /// data and asks for `retryTransmission`. (Stored as `carpos_rejected`: the column holds
+        /// 16 characters.)
+        TransmissionRejected => "carpos_rejected",
     }
 );
 

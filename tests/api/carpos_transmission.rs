@@ -290,7 +290,15 @@ async fn a_rejection_shows_on_the_work_list_and_goes_out_after_the_fix() {
         if let Some(item) = d["carposWorkList"].as_array().and_then(|l| l.first()) {
             break item.clone();
         }
-        assert!(start.elapsed() < WAIT, "nothing on the work list");
+        if start.elapsed() > WAIT {
+            let all = rows(&app.db).await;
+            panic!(
+                "nothing on the work list: {:#?}",
+                all.iter()
+                    .map(|r| (r.order_id, &r.message_key, &r.state, &r.error))
+                    .collect::<Vec<_>>()
+            );
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(item["state"], "REJECTED");
