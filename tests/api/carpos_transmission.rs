@@ -330,6 +330,17 @@ async fn a_rejection_shows_on_the_work_list_and_goes_out_after_the_fix() {
         json!({ "i": { "orderId": first, "reason": "Entered twice" } }),
     )
     .await;
+    // The clerk retries once CARPOS has cancelled the first record (sooner, the duplicate
+    // would still be in effect and the retry refused again).
+    let start = Instant::now();
+    while !rows(&app.db)
+        .await
+        .iter()
+        .any(|r| r.message_key == "XPO" && r.state == "acknowledged")
+    {
+        assert!(start.elapsed() < WAIT, "the cancel was not acknowledged");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let d = app.data(retry, json!({ "id": item["id"] })).await;
     assert_eq!(d["retryTransmission"]["state"], "QUEUED");
     // Acknowledged only once queued again: a second retry of a queued row is refused.
