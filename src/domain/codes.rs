@@ -138,8 +138,8 @@ code_enum!(
         /// names the message and the File Control Number.
         Transmitted => "transmitted",
         /// CARPOS refused a message about the order; the reason says why. A clerk fixes the
-        /// data and asks for `retryTransmission`. (Stored as `carpos_rejected`: the column holds
-        /// 16 characters.)
+        /// data and asks for `retryTransmission`.
+        // Stored as `carpos_rejected`: `order_event.kind` holds 16 characters.
         TransmissionRejected => "carpos_rejected",
     }
 );
