@@ -4,6 +4,7 @@
 pub mod agency;
 pub mod audit_event;
 pub mod audit_head;
+pub mod carpos_transmission;
 pub mod court;
 pub mod id_counter;
 pub mod image_blob;

@@ -35,6 +35,9 @@ pub struct Model {
     pub phone: Option<String>,
     /// Identity kept confidential (a minor, Fam. Code 6301.5 / CCP 527.6(v)).
     pub confidential: bool,
+    /// When the CLETS-001 data (address, telephone, driver's licence) was purged after CARPOS
+    /// acknowledged the entry that carried it (CRC 1.51(e)); null while it is held.
+    pub clets_purged_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

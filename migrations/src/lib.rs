@@ -14,6 +14,8 @@ mod m20261127_000009_access_and_audit;
 mod m20261127_000010_identity_and_conflicts;
 mod m20261127_000011_order_event_notify;
 mod m20261205_000012_import_key;
+mod m20261206_000013_carpos_transmissions;
+mod m20261206_000014_clets_purged;
 mod m20261206_000015_law_records;
 mod seed_data;
 
@@ -40,6 +42,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000010_identity_and_conflicts::Migration),
             Box::new(m20261127_000011_order_event_notify::Migration),
             Box::new(m20261205_000012_import_key::Migration),
+            Box::new(m20261206_000013_carpos_transmissions::Migration),
+            Box::new(m20261206_000014_clets_purged::Migration),
             Box::new(m20261206_000015_law_records::Migration),
         ]
     }

@@ -78,11 +78,14 @@ pub struct App {
     state: AppState,
     keys: KeyFile,
     jobs: DatabaseConnection,
+    transmitter: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl App {
     /// Assembles everything `settings` describes and binds its address.
     pub async fn build(settings: Settings) -> anyhow::Result<App> {
+        // A broken CARPOS mapping table stops the server here, not a transmission later.
+        crate::carpos::mapping::tables().context("the CARPOS mapping tables")?;
         let keys = load_keys(&settings.keys)?;
         let auth = crate::auth::Auth::new(keys.key_ring()?, settings.auth.clone());
         let (db, sql_stats) = open_database(&settings.data_dir, &settings.database_url).await?;
@@ -127,6 +130,15 @@ impl App {
             .clone()
             .spawn_indexer(jobs.clone(), state.space.clone());
         state.auth.keep_revocations_current(jobs.clone());
+        let transmitter = settings.carpos.clone().map(|cfg| {
+            tracing::info!(peer = %cfg.addr, "CARPOS transmission on");
+            crate::carpos::transmitter::spawn(
+                jobs.clone(),
+                state.audit.clone(),
+                state.cache.clone(),
+                cfg,
+            )
+        });
         let listener = crate::app::server::bind(settings.addr)
             .await
             .with_context(|| format!("binding {}", settings.addr))?;
@@ -137,6 +149,7 @@ impl App {
             state,
             keys,
             jobs,
+            transmitter,
         })
     }
 
@@ -160,7 +173,11 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        crate::app::server::run(self.listener, self.state, self.jobs, shutdown).await
+        let served = crate::app::server::run(self.listener, self.state, self.jobs, shutdown).await;
+        if let Some(t) = self.transmitter {
+            t.abort();
+        }
+        served
     }
 }
 

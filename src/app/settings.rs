@@ -40,6 +40,8 @@ pub struct Settings {
     pub cache: CacheConfig,
     /// Orders of synthetic demo data to load when the database holds none (`serve --demo`).
     pub demo_orders: Option<usize>,
+    /// Transmission to CARPOS (`serve --carpos-addr`); `None`: messages queue and wait.
+    pub carpos: Option<crate::carpos::transmitter::Config>,
 }
 
 impl Settings {
@@ -60,6 +62,7 @@ impl Settings {
             },
             cache: CacheConfig::default(),
             demo_orders: None,
+            carpos: None,
         }
     }
 }

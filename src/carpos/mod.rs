@@ -6,9 +6,15 @@
 //! client (`client`).
 
 pub mod client;
+pub mod facts;
 pub mod frame;
 pub mod ledger;
+pub mod mapping;
 pub mod message;
+pub mod outbox;
+pub mod outcome;
 pub mod rules;
 pub mod sim;
+pub mod status;
+pub mod transmitter;
 pub mod wire;

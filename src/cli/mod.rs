@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod carpos;
 pub mod carpos_sim;
 pub mod check;
 pub mod demo;
@@ -128,6 +129,11 @@ pub enum Command {
     /// Run the reference CARPOS peer: answers the NCIC-style wire format over TCP, keeps its
     /// records in the data dir; faults can be injected for tests.
     CarposSim(carpos_sim::CarposSimArgs),
+    /// Transmission to CARPOS.
+    Carpos {
+        #[command(subcommand)]
+        command: carpos::CarposCommand,
+    },
     /// Root keys that sign tokens.
     Keys {
         #[command(subcommand)]
@@ -287,6 +293,9 @@ async fn execute(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Schema { what, federation } => schema::run(what.as_ref(), *federation),
         Command::Serve(args) => serve::run(cli, args).await,
         Command::CarposSim(args) => carpos_sim::run(cli, args).await,
+        Command::Carpos {
+            command: carpos::CarposCommand::Status { list },
+        } => carpos::status(cli, *list).await,
         Command::Migrate => {
             open_db(cli).await?;
             println!("migrations applied");

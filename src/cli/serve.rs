@@ -26,6 +26,21 @@ pub struct ServeArgs {
     /// Query cost (complexity units) each token may spend per minute; 0: unlimited.
     #[arg(long, env = "CCPOR_COST_PER_MINUTE", default_value_t = 200_000)]
     pub cost_per_minute: u32,
+    /// CARPOS peer (`HOST:PORT`) to transmit orders to; unset, transmissions queue and wait.
+    #[arg(long, env = "CCPOR_CARPOS_ADDR")]
+    pub carpos_addr: Option<String>,
+    /// Seconds a leased transmission stays this instance's (past it, another sends it again,
+    /// with the same idempotency key).
+    #[arg(long, env = "CCPOR_CARPOS_LEASE_SECS", default_value_t = 30)]
+    pub carpos_lease_secs: u64,
+    /// Seconds to wait for CARPOS's answer to one message.
+    #[arg(long, env = "CCPOR_CARPOS_TIMEOUT_SECS", default_value_t = 10)]
+    pub carpos_timeout_secs: u64,
+    /// Keep the CLETS-001 data (address, telephone, driver's licence) after CARPOS acknowledged
+    /// the entry that carried it. By default it is purged then, as CRC 1.51(e) requires of a
+    /// court that enters the data into CLETS itself.
+    #[arg(long, env = "CCPOR_CARPOS_KEEP_CLETS")]
+    pub carpos_keep_clets: bool,
 }
 
 /// The server's settings from the command line and environment.
@@ -48,6 +63,13 @@ pub fn settings(cli: &Cli, args: &ServeArgs) -> Settings {
         images: image_settings(cli),
         cache: super::cache_config(cli),
         demo_orders: args.demo.then_some(args.demo_orders),
+        carpos: args.carpos_addr.clone().map(|addr| {
+            let mut cfg = crate::carpos::transmitter::Config::new(addr);
+            cfg.lease = std::time::Duration::from_secs(args.carpos_lease_secs.max(1));
+            cfg.timeout = std::time::Duration::from_secs(args.carpos_timeout_secs.max(1));
+            cfg.purge_clets = !args.carpos_keep_clets;
+            cfg
+        }),
     }
 }
 

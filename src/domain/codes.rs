@@ -134,6 +134,13 @@ code_enum!(
         Cancelled => "cancelled",
         /// Passed its expiry; recorded by the expiry job (status is derived either way).
         Expired => "expired",
+        /// CARPOS acknowledged a message about the order (Fam. Code 6380(a)); the reason
+        /// names the message and the File Control Number.
+        Transmitted => "transmitted",
+        /// CARPOS refused a message about the order; the reason says why. A clerk fixes the
+        /// data and asks for `retryTransmission`.
+        // Stored as `carpos_rejected`: `order_event.kind` holds 16 characters.
+        TransmissionRejected => "carpos_rejected",
     }
 );
 

@@ -14,6 +14,8 @@ pub enum Kind {
     /// An image of an order (read through `Order.images`, not `node`).
     Image,
     PersonLink,
+    /// A message owed to CARPOS (`Order.transmissions`, `retryTransmission`).
+    Transmission,
 }
 
 impl Kind {
@@ -25,6 +27,7 @@ impl Kind {
             Kind::Order => "Order",
             Kind::Image => "OrderImage",
             Kind::PersonLink => "PersonLink",
+            Kind::Transmission => "CarposTransmission",
         }
     }
 
@@ -36,6 +39,7 @@ impl Kind {
             Kind::Order,
             Kind::Image,
             Kind::PersonLink,
+            Kind::Transmission,
         ]
         .into_iter()
         .find(|k| k.name() == s)

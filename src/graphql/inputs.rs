@@ -12,7 +12,8 @@ use crate::domain::law_records::{CriminalStage, ForeignKind};
 use crate::domain::order_rules::{OrderFamily, OrderKind};
 use crate::service::commands::{
     Alias, CancelOrder, CreateOrder, ForeignIssuer, ImageOnlyOrder, ImageOnlyParty, ModifyOrder,
-    Party, Patch, PersonDetails, RecordService, RenewOrder, TerminateOrder, Terms,
+    Party, Patch, PersonDetails, RecordService, RenewOrder, RestrainedDescriptors, TerminateOrder,
+    Terms,
 };
 
 /// A new order with its parties, entered in one transaction.
@@ -164,6 +165,20 @@ pub struct ModifyOrderInput {
     pub criminal_stage: Option<CriminalStage>,
     /// Replaces the custody and visitation terms of a domestic violence order when given.
     pub custody_terms: Option<String>,
+    /// The restrained person's descriptors as found at the hearing: given fields replace the
+    /// person record's. An entry CARPOS could not take for lack of them goes out with them.
+    pub restrained_descriptors: Option<DescriptorsInput>,
+}
+
+/// Physical descriptors of a restrained person (NCIC SEX, RAC, HGT, WGT, HAI, EYE).
+#[derive(InputObject, Debug, Clone)]
+pub struct DescriptorsInput {
+    pub sex: Option<Sex>,
+    pub race: Option<Race>,
+    pub height_inches: Option<i32>,
+    pub weight_pounds: Option<i32>,
+    pub hair: Option<HairColor>,
+    pub eye: Option<EyeColor>,
 }
 
 /// A renewal of an order after hearing.
@@ -353,6 +368,14 @@ impl From<ModifyOrderInput> for ModifyOrder {
             reason: i.reason,
             criminal_stage: i.criminal_stage,
             custody_terms: i.custody_terms,
+            restrained: i.restrained_descriptors.map(|d| RestrainedDescriptors {
+                sex: d.sex,
+                race: d.race,
+                height_inches: d.height_inches,
+                weight_pounds: d.weight_pounds,
+                hair: d.hair,
+                eye: d.eye,
+            }),
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod query;
 pub mod search;
 pub mod statistics;
 pub mod subscription;
+pub mod transmission;
 pub mod types;
 pub mod work_lists;
 
@@ -49,6 +50,7 @@ pub struct QueryRoot(
     federation::FederationQuery,
     firearms::FirearmQuery,
     work_lists::WorkListQuery,
+    transmission::TransmissionQuery,
 );
 
 /// Mutations, one object per domain.
@@ -60,6 +62,7 @@ pub struct MutationRoot(
     identity::IdentityMutation,
     firearms::FirearmMutation,
     clone::CloneMutation,
+    transmission::TransmissionMutation,
 );
 
 /// Subscriptions, one object per domain (served on `/graphql/ws`).

@@ -37,7 +37,7 @@ impl NodeQuery {
         let l = loader(ctx)?;
         match kind {
             Kind::Court | Kind::Agency => require(ctx, Permission::ReadReference)?,
-            Kind::Person | Kind::Order | Kind::Image | Kind::PersonLink => {
+            Kind::Person | Kind::Order | Kind::Image | Kind::PersonLink | Kind::Transmission => {
                 require(ctx, Permission::ReadIdentified)?
             }
         };
@@ -62,7 +62,8 @@ impl NodeQuery {
                 .await
                 .gql()?
                 .map(|m| Node::Order(Order(m))),
-            Kind::Image => None,
+            // Not nodes: read through their order.
+            Kind::Image | Kind::Transmission => None,
             Kind::PersonLink => {
                 use sea_orm::EntityTrait;
                 let link = entities::person_link::Entity::find_by_id(n)

@@ -158,8 +158,8 @@ impl Listening {
 
 #[Subscription]
 impl OrderSubscription {
-    /// Order events (issued, served, modified, renewed, terminated, cancelled, expired) as they
-    /// are recorded on any instance, optionally only in one county, for one person, or of some
+    /// Order events (issued, served, modified, renewed, terminated, cancelled, expired, and
+    /// CARPOS's acknowledgements and rejections) as they are recorded on any instance, optionally only in one county, for one person, or of some
     /// kinds. A county-narrowed token hears only its counties. Each event delivered is audited.
     #[graphql(guard = "Need(Permission::ReadIdentified)")]
     async fn order_events(

@@ -142,6 +142,21 @@ pub struct ModifyOrder {
     pub criminal_stage: Option<CriminalStage>,
     /// Replaces the custody and visitation terms when given.
     pub custody_terms: Option<String>,
+    /// The restrained person's descriptors as found at the hearing, when given.
+    pub restrained: Option<RestrainedDescriptors>,
+}
+
+/// Physical descriptors of a restrained person that a modification may bring (the Protection
+/// Order File's mandatory data, docs/law/ncic.md#mandatory-data); given fields replace the
+/// person record's, the others stay.
+#[derive(Debug, Clone, Default)]
+pub struct RestrainedDescriptors {
+    pub sex: Option<Sex>,
+    pub race: Option<Race>,
+    pub height_inches: Option<i32>,
+    pub weight_pounds: Option<i32>,
+    pub hair: Option<HairColor>,
+    pub eye: Option<EyeColor>,
 }
 
 /// `renewOrder`: a renewal superseding `order_id` after hearing.

@@ -217,6 +217,8 @@ pub async fn complete(
         ..Default::default()
     }));
     insert_chunked(&txn, outbox).await?;
+    // Keyed at last: the order enters CARPOS now.
+    crate::carpos::outbox::queue_entries(&txn, &[o.id]).await?;
     txn.commit().await?;
     Ok(o.id)
 }

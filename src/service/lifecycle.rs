@@ -10,6 +10,8 @@ use sea_orm::{
     Set,
 };
 
+use crate::carpos::mapping::Trigger;
+use crate::carpos::outbox;
 use crate::domain::codes::{EntrySource, EventKind};
 use crate::domain::ids::{self, Kind};
 use crate::domain::ori::Ori;
@@ -96,6 +98,7 @@ pub async fn record_service(
     ))
     .exec_without_returning(&txn)
     .await?;
+    outbox::queue_change(&txn, o.id, Trigger::Service).await?;
     txn.commit().await?;
     Ok((o.id, record))
 }
@@ -185,6 +188,7 @@ pub async fn terminate(db: &DatabaseConnection, input: &TerminateOrder) -> AppRe
     .exec_without_returning(&txn)
     .await?;
     insert_chunked(&txn, outbox_rows(&[o.id], chrono::Utc::now())).await?;
+    outbox::queue_change(&txn, o.id, Trigger::Termination).await?;
     txn.commit().await?;
     Ok(o.id)
 }
@@ -216,6 +220,7 @@ pub async fn cancel(db: &DatabaseConnection, input: &CancelOrder) -> AppResult<i
     .exec_without_returning(&txn)
     .await?;
     insert_chunked(&txn, outbox_rows(&[o.id], chrono::Utc::now())).await?;
+    outbox::queue_change(&txn, o.id, Trigger::Cancellation).await?;
     txn.commit().await?;
     Ok(o.id)
 }

@@ -4,6 +4,7 @@ pub mod case_lookup;
 pub mod clone;
 pub mod commands;
 pub mod conflicts;
+pub mod descriptors;
 pub mod events;
 pub mod expiry;
 pub mod firearms;

@@ -92,6 +92,15 @@ pub async fn insert_batch<C: ConnectionTrait>(
     insert_parties(conn, &parties, now).await?;
     insert_chunked(conn, events).await?;
     insert_chunked(conn, outbox_rows(&order_ids, now)).await?;
+    // New chains enter CARPOS; a successor's message is queued by its change
+    // (`successor`), an image-only order's when its data is keyed.
+    let entries: Vec<i32> = orders
+        .iter()
+        .zip(&order_ids)
+        .filter(|(o, _)| o.supersedes.is_none() && !o.image_only)
+        .map(|(_, &id)| id)
+        .collect();
+    crate::carpos::outbox::queue_entries(conn, &entries).await?;
     Ok(order_ids)
 }
 
@@ -159,6 +168,7 @@ pub fn person_row(np: &NewPerson, id: i32, now: DateTime<Utc>) -> person::Active
         address: Set(np.address.clone()),
         phone: Set(np.phone.clone()),
         confidential: Set(np.confidential),
+        clets_purged_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

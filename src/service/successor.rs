@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use entities::{order, order_event, order_party};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
+use crate::carpos::mapping::Trigger;
+use crate::carpos::outbox;
 use crate::domain::case_number::CaseNumber;
 use crate::domain::codes::{
     BradyIndicator, ContactLevel, EntrySource, EventKind, PartyRole, PcoCode,
@@ -21,6 +23,7 @@ use crate::error::{AppError, AppResult};
 use crate::search::Search;
 use crate::service::commands::{ModifyOrder, OrderChange, Patch, RenewOrder};
 use crate::service::conflicts::{self, Conflict};
+use crate::service::descriptors;
 use crate::service::lifecycle::{CHANGED_ELSEWHERE, load_order, require_open, set_once};
 use crate::service::model::{Conditions, LawRecord, NewOrder, NewParty, PartyPerson, Supersedes};
 use crate::service::orders::{event, first, insert_batch};
@@ -74,6 +77,13 @@ pub async fn change_order(db: &DatabaseConnection, change: &OrderChange) -> AppR
         }
         OrderChange::Renew(_) => None,
     };
+    let restrained = match change {
+        OrderChange::Modify(m) => m.restrained.as_ref(),
+        OrderChange::Renew(_) => None,
+    };
+    if let Some(d) = restrained {
+        descriptors::check(d)?;
+    }
     let txn = crate::db::begin_write(db).await?;
     let old = load_order(&txn, "orderId", change.order_id()).await?;
     require_open(&old, now, action)?;
@@ -90,8 +100,25 @@ pub async fn change_order(db: &DatabaseConnection, change: &OrderChange) -> AppR
     }
     let new_id = first(insert_batch(&txn, std::slice::from_ref(&new)).await?)?;
     supersede(&txn, &old, new_id, issued_at, kind, reason).await?;
+    let trigger = match change {
+        OrderChange::Renew(_) => Trigger::Renewal,
+        OrderChange::Modify(_) if after_hearing(&old, &new) => Trigger::OrderAfterHearing,
+        OrderChange::Modify(_) => Trigger::Modification,
+    };
+    if let Some(d) = restrained {
+        descriptors::apply(&txn, new_id, d).await?;
+    }
+    outbox::queue_change(&txn, new_id, trigger).await?;
     txn.commit().await?;
     Ok((new_id, old.id))
+}
+
+/// A temporary or emergency order followed by an order after hearing (a DV-110 by a DV-130).
+fn after_hearing(old: &order::Model, new: &NewOrder) -> bool {
+    matches!(
+        OrderKind::from_db(&old.kind),
+        Ok(OrderKind::Temporary | OrderKind::Emergency)
+    ) && new.kind == OrderKind::AfterHearing
 }
 
 /// Only some orders are renewed; the others end, and a new order is issued instead.

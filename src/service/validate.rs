@@ -386,22 +386,7 @@ pub fn person(p: &PersonDetails, today: NaiveDate) -> Result<NewPerson, Invalid>
         .estimated_age
         .map(|a| parse_estimated_age("estimatedAge", a))
         .transpose()?;
-    if let Some(h) = p.height_inches
-        && !(20..=108).contains(&h)
-    {
-        return Err(Invalid::new(
-            "heightInches",
-            "height must be 20 to 108 inches",
-        ));
-    }
-    if let Some(w) = p.weight_pounds
-        && !(20..=900).contains(&w)
-    {
-        return Err(Invalid::new(
-            "weightPounds",
-            "weight must be 20 to 900 pounds",
-        ));
-    }
+    height_weight(p.height_inches, p.weight_pounds)?;
     let dl_number = match p.driver_license_number.as_deref().map(str::trim) {
         Some(n) if !n.is_empty() => {
             if n.len() > 20 || !n.chars().all(|c| c.is_ascii_alphanumeric()) {
@@ -496,4 +481,29 @@ fn free_text(field: &str, v: Option<&str>, max: usize) -> Result<Option<String>,
         }
         Some(t) => Ok(Some(t.to_owned())),
     }
+}
+
+/// Height (20 to 108 inches) and weight (20 to 900 pounds), the ranges NCIC HGT and WGT can
+/// carry.
+pub fn height_weight(
+    height_inches: Option<i32>,
+    weight_pounds: Option<i32>,
+) -> Result<(), Invalid> {
+    if let Some(h) = height_inches
+        && !(20..=108).contains(&h)
+    {
+        return Err(Invalid::new(
+            "heightInches",
+            "height must be 20 to 108 inches",
+        ));
+    }
+    if let Some(w) = weight_pounds
+        && !(20..=900).contains(&w)
+    {
+        return Err(Invalid::new(
+            "weightPounds",
+            "weight must be 20 to 900 pounds",
+        ));
+    }
+    Ok(())
 }

@@ -18,17 +18,22 @@ const WAIT: Duration = Duration::from_secs(10);
 const CASE: &str = "24DV00123";
 
 /// A running peer; killed when dropped.
-struct Peer {
+pub(crate) struct Peer {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
     _stdout: BufReader<ChildStdout>,
 }
 
 impl Peer {
     /// Starts `ccpor carpos-sim` on `dir` with `flags` and reads the address it printed.
-    fn start(dir: &Path, flags: &[&str]) -> Peer {
+    pub(crate) fn start(dir: &Path, flags: &[&str]) -> Peer {
+        Peer::start_on("127.0.0.1:0", dir, flags)
+    }
+
+    /// `start`, listening on `addr`.
+    pub(crate) fn start_on(addr: &str, dir: &Path, flags: &[&str]) -> Peer {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ccpor"))
-            .args(["carpos-sim", "--addr", "127.0.0.1:0", "--data-dir"])
+            .args(["carpos-sim", "--addr", addr, "--data-dir"])
             .arg(dir)
             .args(flags)
             .env_remove("CCPOR_DATA_DIR")

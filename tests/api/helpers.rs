@@ -134,6 +134,7 @@ pub async fn spawn_app_with_redis(redis_url: &str) -> TestApp {
         ccpor::images::DEFAULT_MAX_BYTES,
         None,
         cache,
+        None,
     )
     .await
 }
@@ -148,6 +149,48 @@ pub async fn spawn_peer(app: &TestApp) -> TestApp {
         ccpor::images::DEFAULT_MAX_BYTES,
         Some(app.database_url.clone()),
         app.cache_config.clone(),
+        None,
+    )
+    .await
+}
+
+/// The transmitter's settings in tests: the peer at `addr`, short leases and waits.
+pub fn carpos_config(addr: &str) -> ccpor::carpos::transmitter::Config {
+    let mut cfg = ccpor::carpos::transmitter::Config::new(addr.to_owned());
+    cfg.lease = std::time::Duration::from_secs(3);
+    cfg.timeout = std::time::Duration::from_secs(2);
+    cfg.poll = std::time::Duration::from_millis(50);
+    cfg.backoff = std::time::Duration::from_millis(100);
+    cfg.backoff_cap = std::time::Duration::from_secs(1);
+    cfg
+}
+
+/// The app transmitting to a CARPOS peer as `cfg` says (`carpos_config`); with `same_db`,
+/// another instance on that app's database (its own data dir, index and transmitter).
+pub async fn spawn_app_with_carpos(
+    cfg: ccpor::carpos::transmitter::Config,
+    same_db: Option<&TestApp>,
+) -> TestApp {
+    let (keys, database_url, cache) = match same_db {
+        Some(app) => (
+            app.keys.clone(),
+            Some(app.database_url.clone()),
+            app.cache_config.clone(),
+        ),
+        None => {
+            let mut keys = KeyFile::default();
+            keys.rotate(chrono::Utc::now(), chrono::Utc::now());
+            (keys, None, test_cache_config())
+        }
+    };
+    serve(
+        keys,
+        AuthConfig::default(),
+        Store::Fs,
+        ccpor::images::DEFAULT_MAX_BYTES,
+        database_url,
+        cache,
+        Some(cfg),
     )
     .await
 }
@@ -155,7 +198,16 @@ pub async fn spawn_peer(app: &TestApp) -> TestApp {
 async fn spawn(config: AuthConfig, store: Store, max_bytes: u64) -> TestApp {
     let mut keys = KeyFile::default();
     keys.rotate(chrono::Utc::now(), chrono::Utc::now());
-    serve(keys, config, store, max_bytes, None, test_cache_config()).await
+    serve(
+        keys,
+        config,
+        store,
+        max_bytes,
+        None,
+        test_cache_config(),
+        None,
+    )
+    .await
 }
 
 async fn serve(
@@ -165,6 +217,7 @@ async fn serve(
     max_bytes: u64,
     database_url: Option<String>,
     cache_config: CacheConfig,
+    carpos: Option<ccpor::carpos::transmitter::Config>,
 ) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     keys.save(&dir.path().join("keys.json")).expect("key file");
@@ -183,6 +236,7 @@ async fn serve(
     settings.images.store_url = image_store.clone();
     settings.images.max_bytes = max_bytes;
     settings.cache = cache_config.clone();
+    settings.carpos = carpos;
     let app = App::build(settings).await.expect("build the app");
     let addr = app.addr();
     let state = app.state().clone();

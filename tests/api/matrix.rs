@@ -126,6 +126,8 @@ enum Target {
     FreshTro,
     /// A new order after hearing (DV-130), which can be renewed.
     FreshAfterHearing,
+    /// The CARPOS entry of a new DV-110, rejected by the peer (set so in the database).
+    FreshRejected,
 }
 
 /// Ids an operation's variables are built from.
@@ -178,7 +180,7 @@ fn epo(case: &str) -> Value {
 /// gains a root field this table does not have.
 fn operations() -> Vec<Op> {
     use Audit::{Reference, Row, WithIds};
-    use Target::{FreshAfterHearing, FreshTro, Shared};
+    use Target::{FreshAfterHearing, FreshRejected, FreshTro, Shared};
     vec![
         // ---- queries ----------------------------------------------- clerk  bench  lea    analyst admin
         Op {
@@ -292,6 +294,15 @@ fn operations() -> Vec<Op> {
             target: Shared,
             audit: WithIds,
             expect: [Allow, Allow, Allow, ROLE, ROLE],
+        },
+        Op {
+            field: "carposWorkList",
+            case: "",
+            document: "{ carposWorkList(courtCode: \"SC19\") { id state } }",
+            variables: none,
+            target: Shared,
+            audit: Row,
+            expect: [Allow, ROLE, ROLE, ROLE, ROLE],
         },
         Op {
             field: "courts",
@@ -543,6 +554,15 @@ fn operations() -> Vec<Op> {
             expect: [Allow, ROLE, ROLE, ROLE, ROLE],
         },
         Op {
+            field: "retryTransmission",
+            case: "",
+            document: "mutation($id: ID!) { retryTransmission(id: $id) { id state } }",
+            variables: |f| json!({ "id": f.fresh }),
+            target: FreshRejected,
+            audit: WithIds,
+            expect: [Allow, ROLE, ROLE, ROLE, ROLE],
+        },
+        Op {
             field: "setCourtParticipation",
             case: "",
             document: "mutation { setCourtParticipation(code: \"SC58\", mode: IMAGE_ONLY) { code participationMode } }",
@@ -644,6 +664,26 @@ fn after_hearing(case: &str) -> Value {
     o
 }
 
+/// The newest CARPOS transmission, marked rejected as the peer would; its global id.
+async fn rejected_transmission(app: &TestApp) -> String {
+    use entities::carpos_transmission as tx;
+    use sea_orm::{ActiveModelTrait, QueryOrder, Set};
+    let row = tx::Entity::find()
+        .order_by_desc(tx::Column::Id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let id = i32::try_from(row.id).unwrap();
+    let mut r: tx::ActiveModel = row.into();
+    r.state = Set("rejected".to_owned());
+    r.error = Set(Some(
+        "CARPOS rejected the message: MALFORMED HGT".to_owned(),
+    ));
+    r.update(&app.db).await.unwrap();
+    ccpor::domain::ids::encode(ccpor::domain::ids::Kind::Transmission, id)
+}
+
 #[tokio::test]
 async fn every_role_against_every_root_operation() {
     let app = spawn_app().await;
@@ -684,6 +724,10 @@ async fn every_role_against_every_root_operation() {
                     create(&app, after_hearing(&format!("26FL79{n:04}")))
                         .await
                         .0
+                }
+                Target::FreshRejected => {
+                    create(&app, dv_tro(&format!("26FL76{n:04}"), 3)).await;
+                    rejected_transmission(&app).await
                 }
             };
             let expect = op.expect[col];
@@ -862,6 +906,13 @@ fn fields() -> Vec<Field> {
             identifying,
         ),
         f(
+            "Order.transmissions",
+            "transmissions { messageKey state dueBy }",
+            &["transmissions"],
+            None,
+            identifying,
+        ),
+        f(
             "Order.judicialOfficer",
             "judicialOfficer",
             &["judicialOfficer"],
@@ -1033,6 +1084,17 @@ fn fields() -> Vec<Field> {
             None,
             open,
         ),
+        f(
+            "Person.cletsPurgedAt",
+            "parties { role person { id cletsPurgedAt } }",
+            &[
+                "parties[role=ADDITIONAL_PROTECTED]",
+                "person",
+                "cletsPurgedAt",
+            ],
+            None,
+            open,
+        ),
     ]
 }
 
@@ -1068,6 +1130,25 @@ fn resolve(node: &Value, base: &[Value], path: &[&str]) -> (Value, Vec<Value>, b
     (at, full, present)
 }
 
+/// Purges the additional protected person's CLETS-001 data as an acknowledged entry does.
+async fn purge_additional_protected(app: &TestApp, order: &str) {
+    let q = "query($o: ID!) { order(id: $o) { parties { role person { id } } } }";
+    let d = app.data(q, json!({ "o": order })).await;
+    let id = d["order"]["parties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["role"] == "ADDITIONAL_PROTECTED")
+        .unwrap()["person"]["id"]
+        .clone();
+    let id =
+        ccpor::domain::ids::decode("id", ccpor::domain::ids::Kind::Person, id.as_str().unwrap())
+            .unwrap();
+    ccpor::carpos::outcome::purge(&app.db, &[id], chrono::Utc::now())
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn every_role_against_every_confidential_field() {
     let app = spawn_app().await;
@@ -1081,7 +1162,12 @@ async fn every_role_against_every_confidential_field() {
     input["parties"][1] = json!({ "role": "PROTECTED", "relationship": "child",
         "person": { "lastName": "Okonkwo-Lind", "firstName": "Ada", "dob": "2015-05-05", "sex": "FEMALE",
                     "address": "Confidential shelter address", "confidential": true } });
+    // A person whose CLETS-001 data went to DOJ and was purged (`Person.cletsPurgedAt`).
+    input["parties"].as_array_mut().unwrap().push(json!({ "role": "ADDITIONAL_PROTECTED",
+        "person": { "lastName": "Okonkwo-Lind", "firstName": "Bea", "estimatedAge": 40, "sex": "FEMALE",
+                    "phone": "(626) 555-0199" } }));
     let (order, _, _) = create(&app, input).await;
+    purge_additional_protected(&app, &order).await;
     let clerk = token(&app, Role::Clerk);
     let (served, _) = call(
         &app,

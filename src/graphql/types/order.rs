@@ -186,6 +186,19 @@ impl Order {
             .map(ServiceRecord)
             .collect())
     }
+    /// The messages owed to CARPOS for this order (Fam. Code 6380(a)), by sequence. Null with a
+    /// `FORBIDDEN` error for de-identified roles (a rejection may quote the data).
+    async fn transmissions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<crate::graphql::transmission::Transmission>>> {
+        if !permit(ctx, identified(ctx)) {
+            return Ok(None);
+        }
+        crate::graphql::transmission::of_order(ctx, self.0.id)
+            .await
+            .map(Some)
+    }
     /// Lifecycle history, oldest first.
     async fn events(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrderEvent>> {
         let rows = loader(ctx)?.load_one(EventsOf(self.0.id)).await.gql()?;

@@ -86,6 +86,12 @@ impl Person {
         }
         Ok(self.0.phone.as_deref())
     }
+    /// When the CLETS-001 data (address, telephone, driver's licence) was purged, once CARPOS
+    /// had acknowledged the entry that carried it (Cal. Rules of Court 1.51(e)); null while the
+    /// registry holds it. Those fields read null afterwards: the data went to DOJ.
+    async fn clets_purged_at(&self) -> Option<DateTime<Utc>> {
+        self.0.clets_purged_at
+    }
     /// Age estimated on the form when the DOB was unknown.
     async fn estimated_age(&self) -> Option<i32> {
         self.0.estimated_age

@@ -1,0 +1,134 @@
+//! What an answer from CARPOS leaves in the registry besides the transmission's state, in the
+//! same transaction: an order event, `TRANSMITTED` when the message was acknowledged and
+//! `TRANSMISSION_REJECTED` when it was refused, so the order's history shows it and `orderEvents`
+//! subscribers (a clerk's screen) hear of it (docs/law/lifecycle.md#events, Fam. Code 6380(a)).
+//!
+//! And once CARPOS acknowledged an entry, the CLETS-001 data it carried (address, telephone,
+//! driver's licence of the order's persons) is purged from the registry: CRC 1.51(e) has a court
+//! that enters the data into CLETS itself promptly destroy it
+//! (docs/law/confidentiality.md#clets-001). The audit log says so before it happens, and
+//! `Person.cletsPurgedAt` shows it afterwards.
+use chrono::{DateTime, Utc};
+use entities::{carpos_transmission as tx, order, order_event, order_party, person};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+
+use crate::audit::{AuditRecord, AuditWriter, Outcome};
+use crate::domain::codes::{EntrySource, EventKind};
+use crate::domain::ids::{self, Kind};
+use crate::error::{AppError, AppResult};
+use crate::service::orders::event;
+
+/// CARPOS's final answer to one message.
+pub enum Answer<'a> {
+    /// Acknowledged, with the record's File Control Number.
+    Acknowledged(&'a str),
+    /// Refused, with the reason the peer gave.
+    Rejected(&'a str),
+}
+
+/// Writes the order event of `answer` to `row`'s message.
+pub async fn record<C: ConnectionTrait>(
+    conn: &C,
+    row: &tx::Model,
+    answer: Answer<'_>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let o = order::Entity::find_by_id(row.order_id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("order {}", row.order_id)))?;
+    let source = EntrySource::from_db(&o.source)?;
+    let key = &row.message_key;
+    let (kind, reason) = match answer {
+        Answer::Acknowledged(fcn) => (
+            EventKind::Transmitted,
+            format!("CARPOS acknowledged {key} (FCN {fcn})"),
+        ),
+        Answer::Rejected(why) => (
+            EventKind::TransmissionRejected,
+            format!("CARPOS rejected {key}: {why}"),
+        ),
+    };
+    order_event::Entity::insert(event(row.order_id, kind, now, None, Some(reason), source))
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// The persons of `row`'s order who still hold CLETS-001 data, by id; when there are any, the
+/// purge is written to the audit log first (no record, no purge). The purge itself is `purge`,
+/// in the transaction that records the acknowledgement.
+pub async fn announce_purge<C: ConnectionTrait>(
+    conn: &C,
+    audit: &AuditWriter,
+    row: &tx::Model,
+    fcn: &str,
+) -> AppResult<Vec<i32>> {
+    let parties = Query::select()
+        .column(order_party::Column::PersonId)
+        .from(order_party::Entity)
+        .and_where(order_party::Column::OrderId.eq(row.order_id))
+        .to_owned();
+    let held = Condition::any()
+        .add(person::Column::Address.is_not_null())
+        .add(person::Column::Phone.is_not_null())
+        .add(person::Column::DlNumber.is_not_null())
+        .add(person::Column::DlState.is_not_null());
+    let ids: Vec<i32> = person::Entity::find()
+        .select_only()
+        .column(person::Column::Id)
+        .filter(person::Column::Id.in_subquery(parties))
+        .filter(held)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    if ids.is_empty() {
+        return Ok(ids);
+    }
+    let mut rec = AuditRecord::new("carpos.clets_purge", Outcome::Allowed);
+    rec.operation = Some(row.message_key.clone());
+    rec.object_ids = std::iter::once(ids::encode(Kind::Order, row.order_id))
+        .chain(ids.iter().map(|&p| ids::encode(Kind::Person, p)))
+        .collect();
+    rec.fields = CLETS_FIELDS.iter().map(|f| (*f).to_owned()).collect();
+    rec.detail = Some(format!(
+        "transmission {}: CARPOS acknowledged {} (FCN {fcn}); CLETS-001 data purged (CRC 1.51(e))",
+        row.id, row.message_key
+    ));
+    audit.append(rec).await?;
+    Ok(ids)
+}
+
+/// The fields a purge clears, as the API names them.
+const CLETS_FIELDS: [&str; 4] = [
+    "Person.address",
+    "Person.phone",
+    "Person.driverLicenseNumber",
+    "Person.driverLicenseState",
+];
+
+/// Clears the CLETS-001 data of `persons` and stamps `clets_purged_at`.
+pub async fn purge<C: ConnectionTrait>(
+    conn: &C,
+    persons: &[i32],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    if persons.is_empty() {
+        return Ok(());
+    }
+    person::Entity::update_many()
+        .col_expr(person::Column::Address, Expr::value(Option::<String>::None))
+        .col_expr(person::Column::Phone, Expr::value(Option::<String>::None))
+        .col_expr(
+            person::Column::DlNumber,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(person::Column::DlState, Expr::value(Option::<String>::None))
+        .col_expr(person::Column::CletsPurgedAt, Expr::value(now))
+        .col_expr(person::Column::UpdatedAt, Expr::value(now))
+        .filter(person::Column::Id.is_in(persons.iter().copied()))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
