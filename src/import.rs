@@ -67,7 +67,9 @@ fn line_error(line: usize, e: AppError) -> LineError {
 /// Parses one line into a validated order.
 pub fn parse_line(text: &str, refs: &Refs) -> AppResult<NewOrder> {
     let input = import_adapter::create_order(text)?;
-    Ok(validate::create_order(&input, refs, time::now())?)
+    let mut order = validate::create_order(&input, refs, time::now())?;
+    order.channel = crate::domain::codes::Channel::Import;
+    Ok(order)
 }
 
 /// One read line on its way to the store: its number, its text, and the order or why not.

@@ -49,6 +49,9 @@ pub struct Model {
     pub cancelled_at: Option<DateTimeUtc>,
     /// Registered by image with a minimal index record; the data fields were not keyed yet.
     pub image_only: bool,
+    /// How the order came in: `graphql` (`None` for orders stored before this was recorded),
+    /// `feed`, `import` or `demo`.
+    pub entry_channel: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -14,6 +14,7 @@ mod m20261127_000009_access_and_audit;
 mod m20261127_000010_identity_and_conflicts;
 mod m20261127_000011_order_event_notify;
 mod m20261205_000012_import_key;
+mod m20261206_000014_feeds;
 mod seed_data;
 
 pub use m20261127_000009_access_and_audit::GENESIS as AUDIT_GENESIS;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000010_identity_and_conflicts::Migration),
             Box::new(m20261127_000011_order_event_notify::Migration),
             Box::new(m20261205_000012_import_key::Migration),
+            Box::new(m20261206_000014_feeds::Migration),
         ]
     }
 }

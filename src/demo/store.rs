@@ -174,6 +174,7 @@ impl Rows {
                 chain_root_id: root,
             }),
             image_only: false,
+            channel: crate::domain::codes::Channel::Demo,
         };
         let mut row = order_row(&new, id, self.now);
         self.add_history(chain, chain_ids, i, &mut row);

@@ -95,6 +95,12 @@ code_enum!(
 );
 
 code_enum!(
+    /// How an order reached the registry: a GraphQL mutation, a court's feed, `ccpor import`, or
+    /// the demo generator.
+    Channel { Graphql => "graphql", Feed => "feed", Import => "import", Demo => "demo" }
+);
+
+code_enum!(
     /// How an order was served (Fam. Code 6383).
     ServiceMethod {
         Personal => "personal",

@@ -99,6 +99,7 @@ pub fn validate_record(
         parties,
         supersedes: None,
         image_only: true,
+        channel: crate::domain::codes::Channel::Graphql,
     })
 }
 

@@ -249,6 +249,7 @@ pub fn order_row(o: &NewOrder, id: i32, now: DateTime<Utc>) -> order::ActiveMode
         terminated_at: Set(None),
         cancelled_at: Set(None),
         image_only: Set(o.image_only),
+        entry_channel: Set(Some(o.channel.as_db().to_owned())),
         created_at: Set(now),
         updated_at: Set(now),
     }

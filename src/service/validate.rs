@@ -82,6 +82,7 @@ pub fn create_order(
         parties,
         supersedes: None,
         image_only: false,
+        channel: crate::domain::codes::Channel::Graphql,
     })
 }
 
