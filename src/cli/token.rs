@@ -17,10 +17,10 @@ use crate::domain::ori::Ori;
 pub enum TokenCommand {
     /// Sign a token; prints it as the last line.
     Mint {
-        /// clerk, bench_officer, lea, analyst or admin.
+        /// clerk, bench_officer, lea, analyst, admin or feed.
         #[arg(long, value_parser = parse_role)]
         role: Role,
-        /// Court code (SC19) for clerk and bench_officer.
+        /// Court code (SC19) for clerk, bench_officer and feed.
         #[arg(long)]
         court: Option<String>,
         /// Agency ORI (CA0190000) for lea.

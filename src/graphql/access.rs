@@ -49,6 +49,7 @@ fn describe(p: Permission) -> &'static str {
         Permission::Administer => "administer courts and agencies",
         Permission::ReadAudit => "read the audit log",
         Permission::LinkPersons => "confirm or reject person links",
+        Permission::SendFeed => "send feed messages",
     }
 }
 

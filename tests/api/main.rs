@@ -20,6 +20,7 @@ mod courts;
 mod crash;
 mod ecosystem;
 mod federation;
+mod feeds;
 mod hardening;
 mod helpers;
 mod http;
