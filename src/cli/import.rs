@@ -1,4 +1,4 @@
-//! `ccpor import`: orders from NDJSON, one `createOrder` input per line.
+//! `ccpor import`: orders from NDJSON, one `createOrder` input or one feed message per line.
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -36,8 +36,13 @@ pub async fn run(cli: &Cli, file: &Path, batch_size: usize) -> anyhow::Result<Ex
             None => eprintln!("line {}: {}", e.line, e.message),
         }
     }
+    let deferred = if report.deferred > 0 {
+        format!("; {} deferred (waiting for an earlier sequence)", report.deferred)
+    } else {
+        String::new()
+    };
     println!(
-        "imported {} of {} orders in {secs:.2}s ({:.0} orders/s); {} already present; {} lines rejected",
+        "imported {} of {} orders in {secs:.2}s ({:.0} orders/s); {} already present; {} lines rejected{deferred}",
         report.imported,
         report.lines,
         report.imported as f64 / secs.max(1e-9),

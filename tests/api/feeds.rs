@@ -47,7 +47,10 @@ async fn post(app: &TestApp, token: &str, body: &str) -> Vec<Value> {
         .send()
         .await
         .expect("request");
-    assert_eq!(resp.status(), 200, "HTTP status");
+    let status = resp.status();
+    if status != 200 {
+        panic!("HTTP {status}: {}", resp.text().await.unwrap_or_default());
+    }
     assert_eq!(
         resp.headers()["content-type"].to_str().unwrap(),
         "application/x-ndjson"
@@ -329,4 +332,57 @@ async fn a_feed_token_speaks_for_its_own_court_only_and_nowhere_else() {
         .unwrap();
     assert_eq!(resp.status(), 413);
     assert_eq!(app.count("protective_order").await, 1);
+}
+
+/// `ccpor import` takes the feed's message lines beside plain `CreateOrderInput` lines; a second
+/// run of the same file stores nothing new.
+#[tokio::test]
+async fn an_import_of_message_lines_run_twice_stores_nothing_new() {
+    let app = spawn_app().await;
+    let file = app.data_dir().join("messages.ndjson");
+    let lines = [
+        modify("i2", "IMP1", 2),
+        issue("i1", "IMP1", "SC19"),
+        issue("i3", "IMP2", "SC19"),
+        dv_tro("26FL880001", 2).to_string(),
+        json!({ "messageId": "i4", "externalId": "IMP2", "sequence": 2, "action": "CANCEL",
+                "courtCode": "SC19", "cancellation": { "reason": "entered in error" } })
+        .to_string(),
+        json!({ "messageId": "i5", "externalId": "IMP3", "sequence": 2, "action": "CANCEL",
+                "cancellation": { "reason": "no court named" } })
+        .to_string(),
+    ];
+    std::fs::write(&file, batch(&lines)).unwrap();
+    let run = || {
+        crate::cli::ccpor()
+            .args(["import", file.to_str().unwrap()])
+            .env("CCPOR_DATA_DIR", app.data_dir())
+            .env("DATABASE_URL", &app.database_url)
+            .env_remove("CCPOR_IMAGE_STORE")
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The MODIFY waits for its ISSUE (the next line) and is then applied.
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(said.contains("line 6: courtCode: required with CANCEL"), "{said}");
+    assert!(
+        said.contains("imported 4 of 6 orders") && said.contains("1 deferred"),
+        "{said}"
+    );
+    let orders = app.count("protective_order").await;
+    assert_eq!(orders, 4, "three issued, one modification");
+    assert_eq!(app.count("feed_deferred").await, 0);
+    let out = run();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        said.contains("imported 0 of 6 orders") && said.contains("5 already present"),
+        "{said}"
+    );
+    assert_eq!(app.count("protective_order").await, orders);
 }
