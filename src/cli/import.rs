@@ -37,7 +37,10 @@ pub async fn run(cli: &Cli, file: &Path, batch_size: usize) -> anyhow::Result<Ex
         }
     }
     let deferred = if report.deferred > 0 {
-        format!("; {} deferred (waiting for an earlier sequence)", report.deferred)
+        format!(
+            "; {} deferred (waiting for an earlier sequence)",
+            report.deferred
+        )
     } else {
         String::new()
     };

@@ -370,7 +370,10 @@ async fn an_import_of_message_lines_run_twice_stores_nothing_new() {
     );
     // The MODIFY waits for its ISSUE (the next line) and is then applied.
     assert_eq!(out.status.code(), Some(3), "{said}");
-    assert!(said.contains("line 6: courtCode: required with CANCEL"), "{said}");
+    assert!(
+        said.contains("line 6: courtCode: required with CANCEL"),
+        "{said}"
+    );
     assert!(
         said.contains("imported 4 of 6 orders") && said.contains("1 deferred"),
         "{said}"
