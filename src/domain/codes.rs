@@ -120,6 +120,12 @@ code_enum!(
 );
 
 code_enum!(
+    /// Who keys a court's orders into the registry: its own clerks, or (in counties where the
+    /// sheriff does it) the sheriff's agency the court names.
+    Keyer { Court => "court", Sheriff => "sheriff" }
+);
+
+code_enum!(
     /// Superior or tribal court.
     CourtType { Superior => "superior", Tribal => "tribal" }
 );

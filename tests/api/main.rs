@@ -33,5 +33,6 @@ mod orders;
 mod paging;
 mod search;
 mod security;
+mod sheriff;
 mod subscriptions;
 mod trusted;

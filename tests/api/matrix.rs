@@ -511,6 +511,15 @@ fn operations() -> Vec<Op> {
             audit: Row,
             expect: [ROLE, ROLE, ROLE, ROLE, Allow],
         },
+        Op {
+            field: "setCourtParticipation",
+            case: "keyed by the sheriff",
+            document: "mutation { setCourtParticipation(code: \"SC58\", mode: FULL, keyedBy: SHERIFF, keyingAgencyOri: \"CA0580000\") { code keyedBy keyingAgencyOri } }",
+            variables: none,
+            target: Shared,
+            audit: Row,
+            expect: [ROLE, ROLE, ROLE, ROLE, Allow],
+        },
     ]
 }
 

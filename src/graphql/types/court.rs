@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use entities::court;
 
 use crate::auth::Permission;
-use crate::domain::codes::{CourtType, ParticipationMode};
+use crate::domain::codes::{CourtType, Keyer, ParticipationMode};
 use crate::domain::ids::{self, Kind};
 use crate::domain::order_rules::OrderFamily;
 use crate::domain::status::OrderStatus;
@@ -46,6 +46,20 @@ impl Court {
     }
     async fn participation_mode(&self) -> async_graphql::Result<ParticipationMode> {
         ParticipationMode::from_db(&self.0.participation_mode).gql()
+    }
+    /// Who keys this court's orders: its clerks, or a sheriff's agency.
+    async fn keyed_by(&self) -> Keyer {
+        if self.0.keyed_by_agency_id.is_some() {
+            Keyer::Sheriff
+        } else {
+            Keyer::Court
+        }
+    }
+    /// The ORI of the agency that keys this court's orders (`keyedBy: SHERIFF`).
+    async fn keying_agency_ori(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        crate::service::refs::keying_ori(&crate::graphql::state(ctx)?.db, &self.0)
+            .await
+            .gql()
     }
     /// Orders issued by this court, newest first.
     #[graphql(
