@@ -13,6 +13,7 @@ mod bench_support;
 mod cache;
 mod carpos_sim;
 mod cli;
+mod cli_audit;
 mod cli_ops;
 mod cli_security;
 mod contract;
