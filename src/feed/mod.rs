@@ -2,6 +2,7 @@
 //! acknowledged one by one, applied in `sequence` order per `(court, externalId)`. The HTTP
 //! route is `http::feeds`; `ccpor import` takes the same lines (`import`).
 pub mod message;
+pub mod status;
 pub mod store;
 
 pub use store::{Ack, AckError, Feed, Outcome, Sender, Status};

@@ -16,14 +16,14 @@ fn order(case: &str, court: &str) -> Value {
     o
 }
 
-fn issue(mid: &str, ext: &str, court: &str) -> String {
+pub(crate) fn issue(mid: &str, ext: &str, court: &str) -> String {
     json!({ "messageId": mid, "externalId": ext, "sequence": 1, "action": "ISSUE",
             "order": order(&format!("26FL{ext}"), court) })
     .to_string()
 }
 
 /// The same order a day later with a longer stay-away distance.
-fn modify(mid: &str, ext: &str, seq: i64) -> String {
+pub(crate) fn modify(mid: &str, ext: &str, seq: i64) -> String {
     let mut o = order(&format!("26FL{ext}"), "SC19");
     let issued = chrono::Utc::now() - chrono::Duration::hours(2);
     o["issuedAt"] = json!(issued.to_rfc3339());
@@ -32,14 +32,14 @@ fn modify(mid: &str, ext: &str, seq: i64) -> String {
         .to_string()
 }
 
-fn batch(lines: &[String]) -> String {
+pub(crate) fn batch(lines: &[String]) -> String {
     let mut b = lines.join("\n");
     b.push('\n');
     b
 }
 
 /// Posts a batch as `token` and returns the acknowledgements (asserting 200 and one per line).
-async fn post(app: &TestApp, token: &str, body: &str) -> Vec<Value> {
+pub(crate) async fn post(app: &TestApp, token: &str, body: &str) -> Vec<Value> {
     let resp = client_with(token)
         .post(app.url("/feeds/v1/messages"))
         .header("content-type", "application/x-ndjson")
@@ -71,7 +71,7 @@ fn statuses(acks: &[Value]) -> Vec<&str> {
     acks.iter().map(|a| a["status"].as_str().unwrap()).collect()
 }
 
-fn feed_token(app: &TestApp) -> String {
+pub(crate) fn feed_token(app: &TestApp) -> String {
     app.mint(Role::Feed, Some("SC19"))
 }
 

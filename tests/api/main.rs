@@ -21,6 +21,7 @@ mod courts;
 mod crash;
 mod ecosystem;
 mod federation;
+mod feed_status;
 mod feeds;
 mod hardening;
 mod helpers;
