@@ -118,6 +118,28 @@ pub fn ack_errors(e: &AppError) -> Vec<AckError> {
     vec![AckError { path, message }]
 }
 
+/// The message `message_id` of the court, if stored before: a resend (`Duplicate`) or an id
+/// reused with other content (`Reused`).
+async fn seen<C: ConnectionTrait>(
+    db: &C,
+    court_id: i32,
+    message_id: &str,
+    hash: &str,
+) -> AppResult<Option<Step>> {
+    let m = feed_message::Entity::find()
+        .filter(feed_message::Column::CourtId.eq(court_id))
+        .filter(feed_message::Column::MessageId.eq(message_id))
+        .one(db)
+        .await?;
+    Ok(m.map(|m| {
+        if m.content_hash == hash {
+            Step::Duplicate(m.order_id)
+        } else {
+            Step::Reused
+        }
+    }))
+}
+
 /// A unique constraint refused the write: another server (or transaction) stored it first.
 fn lost_race(e: &AppError) -> bool {
     match e {
@@ -302,19 +324,15 @@ impl Feed<'_> {
         hash: &str,
         line: &str,
     ) -> AppResult<Step> {
+        // A resend is recognised without the write lock (a stored message never changes its
+        // id or content); a message not seen yet is looked for again under it.
+        if let Some(step) = seen(self.db, court_id, &msg.message_id, hash).await? {
+            return Ok(step);
+        }
         let txn = crate::db::begin_write(self.db).await?;
-        let seen = feed_message::Entity::find()
-            .filter(feed_message::Column::CourtId.eq(court_id))
-            .filter(feed_message::Column::MessageId.eq(&msg.message_id))
-            .one(&txn)
-            .await?;
-        if let Some(m) = seen {
+        if let Some(step) = seen(&txn, court_id, &msg.message_id, hash).await? {
             txn.rollback().await?;
-            return Ok(if m.content_hash == hash {
-                Step::Duplicate(m.order_id)
-            } else {
-                Step::Reused
-            });
+            return Ok(step);
         }
         let chain = find_chain(&txn, court_id, &msg.external_id).await?;
         let now = Utc::now();
