@@ -150,7 +150,7 @@ async fn take_all(s: HttpState, who: Requester, lines: Vec<String>) -> Result<Ve
         let outcome = match feed.take(line).await {
             Ok(o) => o,
             Err(e) => Outcome {
-                ack: crate::feed::store::rejected_internal(line, &e),
+                ack: crate::feed::ack::rejected_internal(line, &e),
                 action: None,
                 other_court: false,
                 new_order: None,
