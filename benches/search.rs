@@ -438,7 +438,9 @@ async fn freshness(tmp: &std::path::Path) -> Vec<f64> {
     let (db, _) = ccpor::db::connect(&url).await.unwrap();
     ccpor::db::migrate(&db).await.unwrap();
     let search = ccpor::search::Search::open(&tmp.join("fresh-search")).unwrap();
-    search.clone().spawn_indexer(db.clone());
+    search
+        .clone()
+        .spawn_indexer(db.clone(), ccpor::space::Space::default());
     let refs = ccpor::service::refs::Refs::load(&db).await.unwrap();
     let mut out = Vec::new();
     for i in 0..100 {

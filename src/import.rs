@@ -1,5 +1,7 @@
 //! NDJSON import: one `createOrder` input per line, parsed (`graphql::import_adapter`) and
-//! validated exactly like the mutation. Good lines are stored in batched transactions; a bad line
+//! validated exactly like the mutation; or a feed message per line (`feed::message`), taken as
+//! `POST /feeds/v1/messages` takes it (its `messageId` makes it idempotent; a plain line's key is
+//! its content, `line_key`). Good lines are stored in batched transactions; a bad line
 //! is reported with its number and costs only itself. Each stored line leaves its key
 //! (`line_key`) in the same transaction, so re-running a file stores nothing twice.
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -38,6 +40,8 @@ pub struct ImportReport {
     pub imported: usize,
     /// Lines an earlier run (or an earlier identical line) already stored: skipped.
     pub already_present: usize,
+    /// Feed messages waiting for their predecessor in `sequence`.
+    pub deferred: usize,
     pub rejected: Vec<LineError>,
 }
 
@@ -67,7 +71,9 @@ fn line_error(line: usize, e: AppError) -> LineError {
 /// Parses one line into a validated order.
 pub fn parse_line(text: &str, refs: &Refs) -> AppResult<NewOrder> {
     let input = import_adapter::create_order(text)?;
-    Ok(validate::create_order(&input, refs, time::now())?)
+    let mut order = validate::create_order(&input, refs, time::now())?;
+    order.channel = crate::domain::codes::Channel::Import;
+    Ok(order)
 }
 
 /// One read line on its way to the store: its number, its text, and the order or why not.
@@ -219,6 +225,42 @@ async fn store_batch(db: DatabaseConnection, batch: Vec<Line>) -> AppResult<Batc
     Ok(out)
 }
 
+/// One feed message line, as the feed endpoint takes it (the court is the message's).
+async fn take_message(
+    db: &DatabaseConnection,
+    refs: &Refs,
+    number: usize,
+    text: &str,
+    report: &mut ImportReport,
+) -> AppResult<()> {
+    use crate::feed::{Feed, Sender, Status};
+    let sender = Sender {
+        court: None,
+        channel: crate::domain::codes::Channel::Import,
+    };
+    let feed = Feed {
+        db,
+        refs,
+        sender: &sender,
+    };
+    let outcome = feed.take(text).await?;
+    match outcome.ack.status {
+        Status::Accepted => report.imported += 1,
+        Status::Duplicate => report.already_present += 1,
+        Status::Deferred => report.deferred += 1,
+        Status::Rejected => {
+            for e in outcome.ack.errors {
+                report.rejected.push(LineError {
+                    line: number,
+                    field: (!e.path.is_empty()).then_some(e.path),
+                    message: e.message,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 type InFlight = VecDeque<JoinHandle<AppResult<BatchOutcome>>>;
 
 async fn finish_one(
@@ -272,6 +314,21 @@ pub async fn import_ndjson<R: BufRead>(
                 });
             }
             Ok(text) if text.trim().is_empty() => {}
+            Ok(text) if crate::feed::message::is_message(&text) => {
+                report.lines += 1;
+                // In file order: what is queued goes first.
+                if !batch.is_empty() {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+                    in_flight.push_back(tokio::spawn(store_batch(db.clone(), full)));
+                }
+                while !in_flight.is_empty() {
+                    finish_one(&mut in_flight, &mut report, progress).await?;
+                }
+                take_message(db, &refs, number, &text, &mut report).await?;
+                if let Some(p) = progress {
+                    p.set_position((report.imported + report.already_present) as u64);
+                }
+            }
             Ok(text) => {
                 report.lines += 1;
                 // A rejected line goes to the store too: if an earlier run stored it (and

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod docs;
 pub mod domain;
 pub mod error;
+pub mod feed;
 pub mod graphql;
 pub mod http;
 pub mod images;

@@ -18,6 +18,9 @@ pub struct Model {
     pub ori: String,
     /// `full`, `image_only` or `not_participating`.
     pub participation_mode: String,
+    /// The agency (a sheriff) that keys this court's orders; `None`: the court keys its own.
+    #[serde(default)]
+    pub keyed_by_agency_id: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -70,6 +70,9 @@ pub struct Model {
     /// The court's finding on relinquishment: `complied`, `no_firearms` or `not_complied`.
     pub firearm_finding: Option<String>,
     pub firearm_finding_at: Option<DateTimeUtc>,
+    /// How the order came in: `graphql` (`None` for orders stored before this was recorded),
+    /// `feed`, `import` or `demo`.
+    pub entry_channel: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -16,6 +16,7 @@ mod m20261127_000011_order_event_notify;
 mod m20261205_000012_import_key;
 mod m20261206_000013_carpos_transmissions;
 mod m20261206_000014_clets_purged;
+mod m20261206_000014_feeds;
 mod m20261206_000015_law_records;
 mod seed_data;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000012_import_key::Migration),
             Box::new(m20261206_000013_carpos_transmissions::Migration),
             Box::new(m20261206_000014_clets_purged::Migration),
+            Box::new(m20261206_000014_feeds::Migration),
             Box::new(m20261206_000015_law_records::Migration),
         ]
     }

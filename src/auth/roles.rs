@@ -13,6 +13,9 @@ pub enum Role {
     Analyst,
     /// Courts, agencies, keys and audit; no order or person data (CJIS AC-5).
     Admin,
+    /// A court's case-management system: sends its court's orders to `POST /feeds/v1/messages`
+    /// and nothing else; no GraphQL at all.
+    Feed,
 }
 
 /// Everything the API guards.
@@ -38,15 +41,18 @@ pub enum Permission {
     ReadAudit,
     /// Confirm or reject a proposed link between person records of different courts.
     LinkPersons,
+    /// Send feed messages for one court (`POST /feeds/v1/messages`).
+    SendFeed,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Clerk,
         Role::BenchOfficer,
         Role::Lea,
         Role::Analyst,
         Role::Admin,
+        Role::Feed,
     ];
 
     /// The name used in tokens and on the command line.
@@ -57,6 +63,7 @@ impl Role {
             Role::Lea => "lea",
             Role::Analyst => "analyst",
             Role::Admin => "admin",
+            Role::Feed => "feed",
         }
     }
 
@@ -93,12 +100,13 @@ impl Role {
             ),
             Role::Analyst => matches!(p, ReadReference | ReadDeidentified),
             Role::Admin => matches!(p, ReadReference | Administer | ReadAudit),
+            Role::Feed => matches!(p, SendFeed),
         }
     }
 
     /// Court roles carry a court code; LEA roles an agency ORI.
     pub fn needs_court(self) -> bool {
-        matches!(self, Role::Clerk | Role::BenchOfficer)
+        matches!(self, Role::Clerk | Role::BenchOfficer | Role::Feed)
     }
 
     pub fn needs_agency(self) -> bool {

@@ -36,6 +36,27 @@ impl Caller {
         }
     }
 
+    /// A writer of court `court_code`'s orders: its clerk, or an LEA token of the agency the
+    /// court lets key its orders (`keying_ori`, a sheriff in counties where the sheriff keys).
+    pub fn require_keyer_of(
+        &self,
+        court_code: &str,
+        keying_ori: Option<&str>,
+        what: &str,
+    ) -> AppResult<()> {
+        if self.is_keyer(keying_ori) {
+            return Ok(());
+        }
+        self.require_clerk_of(court_code, what)
+    }
+
+    /// An LEA token of the agency `keying_ori` that keys a court's orders.
+    pub fn is_keyer(&self, keying_ori: Option<&str>) -> bool {
+        self.role == crate::auth::Role::Lea
+            && keying_ori.is_some()
+            && self.agency.as_deref() == keying_ori
+    }
+
     /// A writer of court `court_code`'s orders: a role that enters orders, of that court.
     /// `what` names the act in the denial ("change", "add images to").
     pub fn require_clerk_of(&self, court_code: &str, what: &str) -> AppResult<()> {

@@ -13,6 +13,11 @@ pub async fn run(cli: &Cli, orders: usize, seed: u64) -> anyhow::Result<ExitCode
     crate::db::analyze(&db).await?;
     bar.finish();
     invalidate_cache(cli).await?;
+    let detail = format!(
+        "seed {seed}: {} orders, {} persons",
+        report.orders, report.persons
+    );
+    super::record::record(&db, "cli.demo", "ccpor demo", detail).await?;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "loaded {} orders ({} persons) in {secs:.2}s: {:.0} orders/s",

@@ -10,6 +10,8 @@ pub async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     if !recorded.is_empty() {
         invalidate_cache(cli).await?;
     }
+    let detail = format!("{} expiries recorded", recorded.len());
+    super::record::record(&db, "cli.expire", "ccpor expire", detail).await?;
     println!("recorded {} expiries", recorded.len());
     Ok(ExitCode::SUCCESS)
 }

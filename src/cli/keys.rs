@@ -1,6 +1,5 @@
 //! `ccpor keys`: the root keys that sign tokens.
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -24,8 +23,22 @@ pub fn key_file_path(data_dir: &Path, explicit: Option<&Path>) -> PathBuf {
     explicit.map_or_else(|| data_dir.join(KEY_FILE_NAME), Path::to_path_buf)
 }
 
+/// What a key command did: its audit detail and what it prints once that is recorded.
+pub struct Done {
+    pub detail: String,
+    pub lines: Vec<String>,
+}
+
+impl Done {
+    pub fn print(&self) {
+        for l in &self.lines {
+            println!("{l}");
+        }
+    }
+}
+
 /// `ccpor keys generate`: a first root key, or a new current one.
-pub fn run(cmd: &KeysCommand, path: &Path) -> anyhow::Result<ExitCode> {
+pub fn run(cmd: &KeysCommand, path: &Path) -> anyhow::Result<Done> {
     match cmd {
         KeysCommand::Generate { previous_valid_for } => {
             let mut file = if path.exists() {
@@ -37,11 +50,17 @@ pub fn run(cmd: &KeysCommand, path: &Path) -> anyhow::Result<ExitCode> {
             let until = now + chrono::Duration::from_std(*previous_valid_for)?;
             let id = file.rotate(now, until);
             file.save(path)?;
-            println!("key {id} written to {}", path.display());
+            let mut lines = vec![format!("key {id} written to {}", path.display())];
             if id > 1 {
-                println!("tokens of earlier keys are accepted until {until}");
+                lines.push(format!("tokens of earlier keys are accepted until {until}"));
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(Done {
+                detail: format!(
+                    "root key {id} made current in {}; earlier keys valid until {until}",
+                    path.display()
+                ),
+                lines,
+            })
         }
     }
 }

@@ -19,6 +19,8 @@ pub async fn run(cli: &Cli, after: i32) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     bar.finish();
     invalidate_cache(cli).await?;
+    let detail = format!("person records above {after}: {seen} looked at, {created} new links");
+    super::record::record(&db, "cli.link", "ccpor link", detail).await?;
     println!(
         "looked at {seen} person records in {:.2}s; {created} new links (see personLinks)",
         started.elapsed().as_secs_f64()

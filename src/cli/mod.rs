@@ -13,6 +13,7 @@ pub mod images;
 pub mod import;
 pub mod keys;
 pub mod link;
+pub mod record;
 pub mod reindex;
 pub mod schema;
 pub mod serve;
@@ -312,10 +313,14 @@ async fn execute(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Check { json } => check::run(cli, *json).await,
         Command::Backup { file } => backup::backup(cli, file).await,
         Command::Restore { file } => backup::restore(cli, file).await,
-        Command::Keys { command } => keys::run(
-            command,
-            &keys::key_file_path(&cli.data_dir, cli.key_file.as_deref()),
-        ),
+        Command::Keys { command } => {
+            let path = keys::key_file_path(&cli.data_dir, cli.key_file.as_deref());
+            let done = keys::run(command, &path)?;
+            let (db, _) = open_db(cli).await?;
+            record::record(&db, "cli.keys", "ccpor keys generate", done.detail.clone()).await?;
+            done.print();
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Token { command } => token::run(cli, command).await,
         Command::Audit {
             command: audit::AuditCommand::Verify,

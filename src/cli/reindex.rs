@@ -13,6 +13,8 @@ pub async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     bar.finish();
+    let detail = format!("{n} persons indexed");
+    super::record::record(&db, "cli.reindex", "ccpor reindex", detail).await?;
     println!(
         "indexed {n} persons in {:.2}s",
         started.elapsed().as_secs_f64()

@@ -17,10 +17,10 @@ use crate::domain::ori::Ori;
 pub enum TokenCommand {
     /// Sign a token; prints it as the last line.
     Mint {
-        /// clerk, bench_officer, lea, analyst or admin.
+        /// clerk, bench_officer, lea, analyst, admin or feed.
         #[arg(long, value_parser = parse_role)]
         role: Role,
-        /// Court code (SC19) for clerk and bench_officer.
+        /// Court code (SC19) for clerk, bench_officer and feed.
         #[arg(long)]
         court: Option<String>,
         /// Agency ORI (CA0190000) for lea.
@@ -75,14 +75,27 @@ pub async fn run(cli: &Cli, command: &TokenCommand) -> anyhow::Result<ExitCode> 
             agency,
             user,
             ttl,
-        } => mint(
-            &super::keys::key_file_path(&cli.data_dir, cli.key_file.as_deref()),
-            *role,
-            court.as_deref(),
-            agency.as_deref(),
-            user.as_deref(),
-            *ttl,
-        ),
+        } => {
+            let done = mint(
+                &super::keys::key_file_path(&cli.data_dir, cli.key_file.as_deref()),
+                *role,
+                court.as_deref(),
+                agency.as_deref(),
+                user.as_deref(),
+                *ttl,
+            )?;
+            // Recorded before the token is shown: an unrecorded token is never handed out.
+            let (db, _) = super::open_db(cli).await?;
+            super::record::record(
+                &db,
+                "cli.token.mint",
+                "ccpor token mint",
+                done.detail.clone(),
+            )
+            .await?;
+            done.print();
+            Ok(ExitCode::SUCCESS)
+        }
         TokenCommand::Attenuate {
             token,
             read_only,
@@ -98,7 +111,17 @@ pub async fn run(cli: &Cli, command: &TokenCommand) -> anyhow::Result<ExitCode> 
         ),
         TokenCommand::Revoke { token, id, reason } => {
             let (db, _) = super::open_db(cli).await?;
-            revoke(&db, token.as_deref(), id.as_deref(), reason.as_deref()).await
+            let ids = revoke(&db, token.as_deref(), id.as_deref(), reason.as_deref()).await?;
+            let detail = format!(
+                "revoked {} ({})",
+                ids.join(", "),
+                reason.as_deref().unwrap_or("no reason given")
+            );
+            super::record::record(&db, "cli.token.revoke", "ccpor token revoke", detail).await?;
+            for i in &ids {
+                println!("revoked {i}");
+            }
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
@@ -152,16 +175,30 @@ fn mint(
     agency: Option<&str>,
     user: Option<&str>,
     ttl: Duration,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<super::keys::Done> {
     let file = KeyFile::load(path).with_context(|| "run `ccpor keys generate` first")?;
     let key = file.signing_key()?;
-    let m = token::mint(&key, &claims(role, court, agency, user)?, ttl)?;
-    println!("role:          {role}");
-    println!("expires:       {}", m.expires_at);
-    println!("key id:        {}", key.id);
-    println!("revocation id: {}", m.revocation_id);
-    println!("{}", m.token);
-    Ok(ExitCode::SUCCESS)
+    let claims = claims(role, court, agency, user)?;
+    let m = token::mint(&key, &claims, ttl)?;
+    let detail = format!(
+        "minted a {role} token for {} (court {}, agency {}), key {}, revocation id {}, expires {}",
+        claims.user,
+        claims.court.as_deref().unwrap_or("-"),
+        claims.agency.as_deref().unwrap_or("-"),
+        key.id,
+        m.revocation_id,
+        m.expires_at
+    );
+    Ok(super::keys::Done {
+        detail,
+        lines: vec![
+            format!("role:          {role}"),
+            format!("expires:       {}", m.expires_at),
+            format!("key id:        {}", key.id),
+            format!("revocation id: {}", m.revocation_id),
+            m.token,
+        ],
+    })
 }
 
 fn attenuate(
@@ -199,7 +236,7 @@ async fn revoke(
     token: Option<&str>,
     id: Option<&str>,
     reason: Option<&str>,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<Vec<String>> {
     let ids = match (token, id) {
         // The presented token's own (last) block: it and anything narrowed from it.
         (Some(t), _) => token::revocation_ids(t)?
@@ -217,10 +254,7 @@ async fn revoke(
         (None, None) => anyhow::bail!("give --token or --id"),
     };
     crate::auth::revocation::revoke(db, &ids, reason).await?;
-    for i in &ids {
-        println!("revoked {i}");
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(ids)
 }
 
 /// Short-lived tokens for `serve --demo`, one per role, so the playground is usable.

@@ -175,6 +175,7 @@ impl Rows {
             }),
             image_only: false,
             law: demo_law(chain.family, id, stage.expires_at),
+            channel: crate::domain::codes::Channel::Demo,
         };
         let mut row = order_row(&new, id, self.now);
         self.add_history(chain, chain_ids, i, &mut row);

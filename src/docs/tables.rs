@@ -201,10 +201,11 @@ fn permission(p: Permission) -> &'static str {
         Permission::Administer => "Administer courts and agencies",
         Permission::ReadAudit => "Read the audit log",
         Permission::LinkPersons => "Confirm or reject person links",
+        Permission::SendFeed => "Send its court's feed messages (no GraphQL)",
     }
 }
 
-const PERMISSIONS: [Permission; 10] = [
+const PERMISSIONS: [Permission; 11] = [
     Permission::ReadReference,
     Permission::ReadIdentified,
     Permission::ReadDeidentified,
@@ -215,6 +216,7 @@ const PERMISSIONS: [Permission; 10] = [
     Permission::LinkPersons,
     Permission::Administer,
     Permission::ReadAudit,
+    Permission::SendFeed,
 ];
 
 /// What each role may do (`auth::roles::Role::allows`).

@@ -95,6 +95,12 @@ code_enum!(
 );
 
 code_enum!(
+    /// How an order reached the registry: a GraphQL mutation, a court's feed, `ccpor import`, or
+    /// the demo generator.
+    Channel { Graphql => "graphql", Feed => "feed", Import => "import", Demo => "demo" }
+);
+
+code_enum!(
     /// How an order was served (Fam. Code 6383).
     ServiceMethod {
         Personal => "personal",
@@ -111,6 +117,12 @@ code_enum!(
         ImageOnly => "image_only",
         NotParticipating => "not_participating",
     }
+);
+
+code_enum!(
+    /// Who keys a court's orders into the registry: its own clerks, or (in counties where the
+    /// sheriff does it) the sheriff's agency the court names.
+    Keyer { Court => "court", Sheriff => "sheriff" }
 );
 
 code_enum!(

@@ -49,6 +49,7 @@ fn describe(p: Permission) -> &'static str {
         Permission::Administer => "administer courts and agencies",
         Permission::ReadAudit => "read the audit log",
         Permission::LinkPersons => "confirm or reject person links",
+        Permission::SendFeed => "send feed messages",
     }
 }
 
@@ -211,14 +212,17 @@ pub async fn person_in_scope(ctx: &Context<'_>, person_id: i32) -> async_graphql
 /// Row rule for writes: a clerk changes only their own court's orders (and only within a county
 /// scope, if the token is narrowed).
 pub async fn may_write_court(ctx: &Context<'_>, court_id: i32) -> async_graphql::Result<()> {
-    let c = require(ctx, Permission::WriteOrders)?;
+    let c = caller(ctx)?;
     let court = loader(ctx)?
         .load_one(CourtId(court_id))
         .await
         .gql()?
         .ok_or_else(|| AppError::not_found("court"))
         .gql()?;
-    c.require_clerk_of(&court.code, "change")
+    let keying = crate::service::refs::keying_ori(&state(ctx)?.db, &court)
+        .await
+        .gql()?;
+    c.require_keyer_of(&court.code, keying.as_deref(), "change")
         .and_then(|()| c.require_county(&court.county))
         .gql()
 }

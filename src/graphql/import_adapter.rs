@@ -12,6 +12,11 @@ use crate::service::commands::CreateOrder;
 pub fn create_order(text: &str) -> AppResult<CreateOrder> {
     let json: serde_json::Value =
         serde_json::from_str(text).map_err(|e| AppError::invalid("", format!("not JSON: {e}")))?;
+    create_order_value(json)
+}
+
+/// Reads a JSON value (a feed message's `order`) as a `createOrder` command.
+pub fn create_order_value(json: serde_json::Value) -> AppResult<CreateOrder> {
     let value = async_graphql::Value::from_json(json)
         .map_err(|e| AppError::invalid("", format!("not a createOrder input: {e}")))?;
     let input = CreateOrderInput::parse(Some(value)).map_err(|e| {

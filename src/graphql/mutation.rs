@@ -3,6 +3,7 @@
 use async_graphql::{Context, Object, SimpleObject};
 
 use crate::auth::{Caller, Permission, Role};
+use crate::domain::codes::Keyer;
 use crate::domain::court_code::CourtCode;
 use crate::domain::ids::{self, Kind};
 use crate::domain::order_rules::OrderFamily;
@@ -92,6 +93,10 @@ pub(crate) async fn may_change(ctx: &Context<'_>, order_id: &str) -> async_graph
 async fn may_create(ctx: &Context<'_>, input: &mut CreateOrder) -> async_graphql::Result<()> {
     let c = caller(ctx)?;
     match c.role {
+        Role::Lea if keys_for(ctx, c, &input.court_code).await? => {
+            // The court lets this agency key its orders: it enters them as a clerk would.
+            court_in_scope(ctx, c, &input.court_code).await?;
+        }
         Role::Lea => {
             require(ctx, Permission::EnterEpo)?;
             if input.family != OrderFamily::Epo {
@@ -133,6 +138,19 @@ async fn may_create(ctx: &Context<'_>, input: &mut CreateOrder) -> async_graphql
         }
     }
     Ok(())
+}
+
+/// Whether the court `code` lets the caller's agency key its orders.
+async fn keys_for(ctx: &Context<'_>, c: &Caller, code: &str) -> async_graphql::Result<bool> {
+    let db = &state(ctx)?.db;
+    let Some(court) = refs::court_by_code(db, &code.trim().to_ascii_uppercase())
+        .await
+        .gql()?
+    else {
+        return Ok(false);
+    };
+    let keying = refs::keying_ori(db, &court).await.gql()?;
+    Ok(c.is_keyer(keying.as_deref()))
 }
 
 /// The caller's own agency; an explicit other agency is refused.
@@ -323,18 +341,46 @@ pub struct CourtMutation;
 
 #[Object]
 impl CourtMutation {
-    /// Sets how a court takes part: `FULL`, `IMAGE_ONLY` or `NOT_PARTICIPATING`.
+    /// Sets how a court takes part: `FULL`, `IMAGE_ONLY` or `NOT_PARTICIPATING`; and, when
+    /// `keyedBy` is given, who keys its orders: the court's clerks (`COURT`), or the sheriff's
+    /// agency `keyingAgencyOri` (`SHERIFF`), whose LEA tokens then enter and change that court's
+    /// orders and add their images as the court's clerks do.
     #[graphql(guard = "crate::graphql::access::Need(Permission::Administer)")]
     async fn set_court_participation(
         &self,
         ctx: &Context<'_>,
         code: String,
         mode: crate::domain::codes::ParticipationMode,
+        keyed_by: Option<Keyer>,
+        keying_agency_ori: Option<String>,
     ) -> async_graphql::Result<crate::graphql::types::Court> {
         let code = CourtCode::parse("code", &code)
             .map_err(AppError::from)
             .gql()?;
-        let saved = refs::set_participation(&state(ctx)?.db, &code, mode)
+        let keyed_by = match (keyed_by, keying_agency_ori) {
+            (None | Some(Keyer::Court), Some(_)) => {
+                return Err(AppError::invalid(
+                    "keyingAgencyOri",
+                    "an agency keys a court's orders only with keyedBy: SHERIFF",
+                ))
+                .gql();
+            }
+            (Some(Keyer::Sheriff), None) => {
+                return Err(AppError::invalid(
+                    "keyingAgencyOri",
+                    "keyedBy: SHERIFF names the agency's ORI",
+                ))
+                .gql();
+            }
+            (Some(Keyer::Sheriff), Some(ori)) => Some(refs::KeyedBy::Sheriff(
+                Ori::parse("keyingAgencyOri", &ori)
+                    .map_err(AppError::from)
+                    .gql()?,
+            )),
+            (Some(Keyer::Court), None) => Some(refs::KeyedBy::Court),
+            (None, None) => None,
+        };
+        let saved = refs::set_participation(&state(ctx)?.db, &code, mode, keyed_by)
             .await
             .gql()?;
         Ok(crate::graphql::types::Court(saved))

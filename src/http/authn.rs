@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use crate::audit::Outcome;
-use crate::auth::{AuthFailure, Caller, Operation};
+use crate::auth::{AuthFailure, Caller, Operation, Role};
 use crate::error::AppError;
 use crate::http::HttpState;
 use crate::http::error::error_response;
@@ -127,6 +127,21 @@ pub async fn check_bearer(
             .authenticate_document(db, t, attempt.op, attempt.trusted)
             .await
         {
+            // A feed token sends feed messages and nothing else; only feed tokens send them.
+            Ok(c) if (c.role == Role::Feed) != attempt.is_feed() => {
+                let f = AuthFailure::Denied(if c.role == Role::Feed {
+                    "a feed token sends POST /feeds/v1/messages only".into()
+                } else {
+                    "only a feed token (ccpor token mint --role feed --court …) sends feed messages"
+                        .into()
+                });
+                let mut rec = refusal("auth.failed", Some(f.to_string()));
+                rec.user_id = Some(c.user.clone());
+                rec.role = Some(c.role.as_str().to_owned());
+                rec.court = c.court.clone();
+                rec.agency_ori = c.agency.clone();
+                (rec, auth_failure_response(&f))
+            }
             Ok(c) => return Ok(Some(c)),
             Err(f) => (
                 refusal("auth.failed", Some(f.to_string())),
@@ -138,6 +153,13 @@ pub async fn check_bearer(
         return Err(audit_unavailable(&e));
     }
     Err(resp)
+}
+
+impl Attempt {
+    /// The request is a feed's (`POST /feeds/v1/messages`).
+    fn is_feed(&self) -> bool {
+        self.operation.as_deref() == Some(crate::http::feeds::OPERATION)
+    }
 }
 
 /// The token holder of a non-GraphQL request, for `op`, answered as `/graphql` answers.

@@ -1,5 +1,6 @@
 //! `GET /metrics`: Prometheus text. Request figures are recorded as requests run; the search
-//! index lag and the database pool are sampled at scrape time.
+//! index lag, the database pool and the feed messages waiting for a predecessor (count, and age
+//! of the oldest) are sampled at scrape time.
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -49,6 +50,11 @@ pub async fn render(State(s): State<HttpState>) -> Response {
         metrics::gauge!("ccpor_search_index_lag_rows").set(lag as f64);
     }
     pool_gauges(&s);
+    if let Ok((waiting, oldest)) = crate::feed::status::waiting(&s.app.db, chrono::Utc::now()).await
+    {
+        metrics::gauge!("ccpor_feed_deferred_messages").set(waiting as f64);
+        metrics::gauge!("ccpor_feed_deferred_oldest_seconds").set(oldest as f64);
+    }
     (
         [(
             header::CONTENT_TYPE,

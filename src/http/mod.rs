@@ -2,6 +2,7 @@
 
 pub mod authn;
 pub mod error;
+pub mod feeds;
 pub mod graphql;
 pub mod health;
 pub mod images;
@@ -85,7 +86,8 @@ pub fn router_with(app: AppState, events: crate::service::events::Notifier) -> R
         ));
     let mut router = Router::new()
         .route("/graphql", get(graphql::handle).post(graphql::handle))
-        .route("/graphql/ws", get(ws::handle));
+        .route("/graphql/ws", get(ws::handle))
+        .route("/feeds/v1/messages", post(feeds::receive));
     // No playground in production (OWASP GraphQL Cheat Sheet: disable GraphiQL).
     if !production {
         router = router

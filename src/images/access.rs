@@ -209,6 +209,10 @@ impl Access {
             )));
         }
         c.require_county(&court.county)?;
+        let keying = crate::service::refs::keying_ori(db, &court).await?;
+        if c.is_keyer(keying.as_deref()) {
+            return Ok(());
+        }
         if c.role == Role::Lea {
             return lea_may_attach(db, c, o).await;
         }

@@ -48,6 +48,35 @@ pub struct CreateOrder {
     pub foreign_issuer: Option<ForeignIssuer>,
 }
 
+impl CreateOrder {
+    /// The restrained person's descriptors as the order states them, when it states any: a
+    /// feed's modification carries the whole order, so it completes an entry CARPOS holds for
+    /// lack of them as a clerk's `restrainedDescriptors` would.
+    pub fn restrained_descriptors(&self) -> Option<RestrainedDescriptors> {
+        let p = self
+            .parties
+            .iter()
+            .find(|p| p.role == PartyRole::Restrained)?
+            .person
+            .as_ref()?;
+        let d = RestrainedDescriptors {
+            sex: p.sex,
+            race: p.race,
+            height_inches: p.height_inches,
+            weight_pounds: p.weight_pounds,
+            hair: p.hair,
+            eye: p.eye,
+        };
+        let any = d.sex.is_some()
+            || d.race.is_some()
+            || d.height_inches.is_some()
+            || d.weight_pounds.is_some()
+            || d.hair.is_some()
+            || d.eye.is_some();
+        any.then_some(d)
+    }
+}
+
 /// Who issued an order registered from another state, tribe or territory.
 #[derive(Debug, Clone)]
 pub struct ForeignIssuer {

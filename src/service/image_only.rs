@@ -100,6 +100,7 @@ pub fn validate_record(
         supersedes: None,
         image_only: true,
         law: Default::default(),
+        channel: crate::domain::codes::Channel::Graphql,
     })
 }
 

@@ -41,13 +41,24 @@ pub async fn record_service(
     db: &DatabaseConnection,
     input: &RecordService,
 ) -> AppResult<(i32, service_record::Model)> {
+    let txn = crate::db::begin_write(db).await?;
+    let done = record_service_in(&txn, input).await?;
+    txn.commit().await?;
+    Ok(done)
+}
+
+/// `record_service` inside the caller's write transaction.
+pub async fn record_service_in<C: ConnectionTrait>(
+    txn: &C,
+    input: &RecordService,
+) -> AppResult<(i32, service_record::Model)> {
     let served_at = validate::issued_at("servedAt", input.served_at, time::now())
         .map_err(|_| AppError::invalid("servedAt", "service time is in the future"))?;
     // One indexed lookup; loading all reference data is for whole orders.
     let agency_id = match input.agency_ori.as_deref() {
         Some(o) => {
             let ori = Ori::parse("agencyOri", o)?;
-            let found = refs::agency_by_ori(db, &ori).await?;
+            let found = refs::agency_by_ori(txn, &ori).await?;
             Some(found.map(|a| a.id).ok_or_else(|| {
                 AppError::invalid("agencyOri", format!("no agency with ORI {}", ori.as_str()))
             })?)
@@ -56,8 +67,7 @@ pub async fn record_service(
     };
     let server_name = validate::text("serverName", input.server_name.as_deref(), 120)?;
     let notes = validate::text("notes", input.notes.as_deref(), validate::MAX_TEXT)?;
-    let txn = crate::db::begin_write(db).await?;
-    let o = load_order(&txn, "orderId", &input.order_id).await?;
+    let o = load_order(txn, "orderId", &input.order_id).await?;
     if served_at < o.issued_at {
         return Err(AppError::invalid(
             "servedAt",
@@ -81,7 +91,7 @@ pub async fn record_service(
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     let source = if agency_id.is_some() {
         EntrySource::Lea
@@ -96,10 +106,9 @@ pub async fn record_service(
         None,
         source,
     ))
-    .exec_without_returning(&txn)
+    .exec_without_returning(txn)
     .await?;
-    outbox::queue_change(&txn, o.id, Trigger::Service).await?;
-    txn.commit().await?;
+    outbox::queue_change(txn, o.id, Trigger::Service).await?;
     Ok((o.id, record))
 }
 
@@ -155,12 +164,19 @@ pub(crate) const CHANGED_ELSEWHERE: &str = "the order was changed by someone els
 
 /// `terminateOrder`: ends an order by court order.
 pub async fn terminate(db: &DatabaseConnection, input: &TerminateOrder) -> AppResult<i32> {
+    let txn = crate::db::begin_write(db).await?;
+    let id = terminate_in(&txn, input).await?;
+    txn.commit().await?;
+    Ok(id)
+}
+
+/// `terminate` inside the caller's write transaction.
+pub async fn terminate_in<C: ConnectionTrait>(txn: &C, input: &TerminateOrder) -> AppResult<i32> {
     let now = time::now();
     let at = validate::issued_at("terminatedAt", input.terminated_at, now)
         .map_err(|_| AppError::invalid("terminatedAt", "termination time is in the future"))?;
     let reason = validate::text("reason", input.reason.as_deref(), validate::MAX_TEXT)?;
-    let txn = crate::db::begin_write(db).await?;
-    let o = load_order(&txn, "orderId", &input.order_id).await?;
+    let o = load_order(txn, "orderId", &input.order_id).await?;
     require_open(&o, now, "terminate")?;
     if at < o.issued_at {
         return Err(AppError::invalid(
@@ -169,7 +185,7 @@ pub async fn terminate(db: &DatabaseConnection, input: &TerminateOrder) -> AppRe
         ));
     }
     set_once(
-        &txn,
+        txn,
         o.id,
         order::Column::TerminatedAt,
         at,
@@ -185,23 +201,29 @@ pub async fn terminate(db: &DatabaseConnection, input: &TerminateOrder) -> AppRe
         reason,
         EntrySource::Court,
     ))
-    .exec_without_returning(&txn)
+    .exec_without_returning(txn)
     .await?;
-    insert_chunked(&txn, outbox_rows(&[o.id], chrono::Utc::now())).await?;
-    outbox::queue_change(&txn, o.id, Trigger::Termination).await?;
-    txn.commit().await?;
+    insert_chunked(txn, outbox_rows(&[o.id], chrono::Utc::now())).await?;
+    outbox::queue_change(txn, o.id, Trigger::Termination).await?;
     Ok(o.id)
 }
 
 /// `cancelOrder`: entered in error. The order and its history stay; it shows as cancelled.
 pub async fn cancel(db: &DatabaseConnection, input: &CancelOrder) -> AppResult<i32> {
+    let txn = crate::db::begin_write(db).await?;
+    let id = cancel_in(&txn, input).await?;
+    txn.commit().await?;
+    Ok(id)
+}
+
+/// `cancel` inside the caller's write transaction.
+pub async fn cancel_in<C: ConnectionTrait>(txn: &C, input: &CancelOrder) -> AppResult<i32> {
     let reason = validate::text("reason", Some(&input.reason), validate::MAX_TEXT)?
         .ok_or_else(|| AppError::invalid("reason", "say why the order is cancelled"))?;
     let now = time::now();
-    let txn = crate::db::begin_write(db).await?;
-    let o = load_order(&txn, "orderId", &input.order_id).await?;
+    let o = load_order(txn, "orderId", &input.order_id).await?;
     set_once(
-        &txn,
+        txn,
         o.id,
         order::Column::CancelledAt,
         now,
@@ -217,10 +239,9 @@ pub async fn cancel(db: &DatabaseConnection, input: &CancelOrder) -> AppResult<i
         Some(reason),
         EntrySource::Court,
     ))
-    .exec_without_returning(&txn)
+    .exec_without_returning(txn)
     .await?;
-    insert_chunked(&txn, outbox_rows(&[o.id], chrono::Utc::now())).await?;
-    outbox::queue_change(&txn, o.id, Trigger::Cancellation).await?;
-    txn.commit().await?;
+    insert_chunked(txn, outbox_rows(&[o.id], chrono::Utc::now())).await?;
+    outbox::queue_change(txn, o.id, Trigger::Cancellation).await?;
     Ok(o.id)
 }

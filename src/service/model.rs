@@ -3,8 +3,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::case_number::CaseNumber;
 use crate::domain::codes::{
-    BradyIndicator, ContactLevel, EntrySource, EyeColor, HairColor, PartyRole, PartyType, PcoCode,
-    Race, Sex,
+    BradyIndicator, Channel, ContactLevel, EntrySource, EyeColor, HairColor, PartyRole, PartyType,
+    PcoCode, Race, Sex,
 };
 use crate::domain::law_records::{CriminalStage, ForeignIssuer};
 use crate::domain::order_rules::{OrderFamily, OrderKind};
@@ -93,6 +93,8 @@ pub struct NewOrder {
     pub supersedes: Option<Supersedes>,
     /// Registered by image with a minimal index record: data fields not keyed, no `issued` event.
     pub image_only: bool,
+    /// How the order came in (`protective_order.entry_channel`).
+    pub channel: Channel,
     pub law: LawRecord,
 }
 

@@ -278,6 +278,7 @@ pub fn order_row(o: &NewOrder, id: i32, now: DateTime<Utc>) -> order::ActiveMode
         firearm_receipt_agency_id: Set(None),
         firearm_finding: Set(None),
         firearm_finding_at: Set(None),
+        entry_channel: Set(Some(o.channel.as_db().to_owned())),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -53,14 +53,49 @@ pub async fn set_participation<C: ConnectionTrait>(
     db: &C,
     code: &CourtCode,
     mode: ParticipationMode,
+    keyed_by: Option<KeyedBy>,
 ) -> AppResult<court::Model> {
     let court = court_by_code(db, code.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(format!("court {}", code.as_str())))?;
+    let keyer = match keyed_by {
+        None => court.keyed_by_agency_id,
+        Some(KeyedBy::Court) => None,
+        Some(KeyedBy::Sheriff(ori)) => Some(
+            agency_by_ori(db, &ori)
+                .await?
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        "keyingAgencyOri",
+                        format!("no agency has ORI {}", ori.as_str()),
+                    )
+                })?
+                .id,
+        ),
+    };
     let mut m = court.into_active_model();
     m.participation_mode = Set(mode.as_db().to_owned());
+    m.keyed_by_agency_id = Set(keyer);
     m.updated_at = Set(chrono::Utc::now());
     Ok(m.update(db).await?)
+}
+
+/// Who is to key a court's orders.
+#[derive(Debug, Clone)]
+pub enum KeyedBy {
+    Court,
+    Sheriff(Ori),
+}
+
+/// The ORI of the agency that keys `court`'s orders, if the court has one key them.
+pub async fn keying_ori<C: ConnectionTrait>(
+    db: &C,
+    court: &court::Model,
+) -> AppResult<Option<String>> {
+    let Some(id) = court.keyed_by_agency_id else {
+        return Ok(None);
+    };
+    Ok(agency::Entity::find_by_id(id).one(db).await?.map(|a| a.ori))
 }
 
 /// The agency with this ORI, if any.

@@ -9,7 +9,7 @@ use crate::carpos::mapping::Trigger;
 use crate::carpos::outbox;
 use crate::domain::case_number::CaseNumber;
 use crate::domain::codes::{
-    BradyIndicator, ContactLevel, EntrySource, EventKind, PartyRole, PcoCode,
+    BradyIndicator, Channel, ContactLevel, EntrySource, EventKind, PartyRole, PcoCode,
 };
 use crate::domain::epo;
 use crate::domain::law_records::{self, CriminalStage, ForeignIssuer, ForeignKind};
@@ -55,6 +55,19 @@ pub async fn change_checked(
 
 /// Enters the successor order and supersedes the old one. Returns (new id, old id).
 pub async fn change_order(db: &DatabaseConnection, change: &OrderChange) -> AppResult<(i32, i32)> {
+    let txn = crate::db::begin_write(db).await?;
+    let ids = change_order_in(&txn, change, Channel::Graphql).await?;
+    txn.commit().await?;
+    Ok(ids)
+}
+
+/// `change_order` inside the caller's write transaction (a feed message stores its own record
+/// with the order it changes), the successor marked as coming by `channel`.
+pub async fn change_order_in<C: ConnectionTrait>(
+    txn: &C,
+    change: &OrderChange,
+    channel: Channel,
+) -> AppResult<(i32, i32)> {
     let now = time::now();
     let (issued_at, action, kind, too_early) = match change {
         OrderChange::Modify(m) => (
@@ -84,8 +97,7 @@ pub async fn change_order(db: &DatabaseConnection, change: &OrderChange) -> AppR
     if let Some(d) = restrained {
         descriptors::check(d)?;
     }
-    let txn = crate::db::begin_write(db).await?;
-    let old = load_order(&txn, "orderId", change.order_id()).await?;
+    let old = load_order(txn, "orderId", change.order_id()).await?;
     require_open(&old, now, action)?;
     if matches!(change, OrderChange::Renew(_)) {
         check_renewable(&old)?;
@@ -93,23 +105,23 @@ pub async fn change_order(db: &DatabaseConnection, change: &OrderChange) -> AppR
     if issued_at < old.issued_at {
         return Err(AppError::invalid("issuedAt", too_early));
     }
-    let mut new = successor_template(&txn, &old, issued_at).await?;
+    let mut new = successor_template(txn, &old, issued_at).await?;
+    new.channel = channel;
     match change {
         OrderChange::Modify(m) => modified(&mut new, m, issued_at)?,
         OrderChange::Renew(r) => renewed(&mut new, r, &old, issued_at)?,
     }
-    let new_id = first(insert_batch(&txn, std::slice::from_ref(&new)).await?)?;
-    supersede(&txn, &old, new_id, issued_at, kind, reason).await?;
+    let new_id = first(insert_batch(txn, std::slice::from_ref(&new)).await?)?;
+    supersede(txn, &old, new_id, issued_at, kind, reason).await?;
     let trigger = match change {
         OrderChange::Renew(_) => Trigger::Renewal,
         OrderChange::Modify(_) if after_hearing(&old, &new) => Trigger::OrderAfterHearing,
         OrderChange::Modify(_) => Trigger::Modification,
     };
     if let Some(d) = restrained {
-        descriptors::apply(&txn, new_id, d).await?;
+        descriptors::apply(txn, new_id, d).await?;
     }
-    outbox::queue_change(&txn, new_id, trigger).await?;
-    txn.commit().await?;
+    outbox::queue_change(txn, new_id, trigger).await?;
     Ok((new_id, old.id))
 }
 
@@ -324,6 +336,7 @@ async fn successor_template<C: ConnectionTrait>(
         }),
         image_only: false,
         law: law_record_of(o)?,
+        channel: crate::domain::codes::Channel::Graphql,
     })
 }
 

@@ -111,6 +111,7 @@ pub fn create_order(
         supersedes: None,
         image_only: false,
         law,
+        channel: crate::domain::codes::Channel::Graphql,
     })
 }
 

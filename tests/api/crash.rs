@@ -225,3 +225,101 @@ async fn a_repeated_line_is_stored_once_and_reported_present() {
         2
     );
 }
+
+/// Feed message lines (`ISSUE`s, and a `MODIFY` of every third order) killed mid-file and
+/// re-run: each message is stored once, with what it did, and the orders are one per `ISSUE`
+/// and `MODIFY`.
+#[tokio::test]
+async fn an_import_of_message_lines_killed_mid_file_and_rerun_stores_every_message_once() {
+    const ISSUES: usize = 600;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("messages.ndjson");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+    let issued = (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339();
+    let mut lines = 0usize;
+    for i in 0..ISSUES {
+        let mut o = dv_tro(&format!("26FL{i:06}"), 2);
+        o["courtCode"] = "SC19".into();
+        let issue = serde_json::json!({ "messageId": format!("k{i}-1"), "externalId": format!("E{i}"),
+            "sequence": 1, "action": "ISSUE", "order": o });
+        writeln!(f, "{issue}").unwrap();
+        lines += 1;
+        if i % 3 == 2 {
+            let j = i - 2;
+            let mut o = dv_tro(&format!("26FL{j:06}"), 2);
+            o["courtCode"] = "SC19".into();
+            o["issuedAt"] = issued.clone().into();
+            o["conditions"]["stayAwayYards"] = 200.into();
+            let modify = serde_json::json!({ "messageId": format!("k{j}-2"),
+                "externalId": format!("E{j}"), "sequence": 2, "action": "MODIFY", "order": o });
+            writeln!(f, "{modify}").unwrap();
+            lines += 1;
+        }
+    }
+    f.flush().unwrap();
+    drop(f);
+    let seed: u64 = rand::rng().random();
+    println!("seed {seed}");
+    let kill_at = rand_chacha::ChaCha8Rng::seed_from_u64(seed).random_range(50..lines as i64 - 100);
+    let ctx = format!("seed {seed}, kill after {kill_at} messages");
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("ccpor.db").display()
+    );
+    let (db, _) = ccpor::db::connect(&url).await.unwrap();
+    ccpor::db::migrate(&db).await.unwrap();
+    let import = ["import", file.to_str().unwrap()];
+    let mut child = cmd(dir.path(), &url, &import)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while scalar(&db, "SELECT COUNT(*) FROM feed_message").await < kill_at {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("{ctx}: the import ended ({status}) before the kill");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{ctx}: no progress"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let partial = scalar(&db, "SELECT COUNT(*) FROM feed_message").await;
+    assert!(
+        partial < lines as i64,
+        "{ctx}: {partial} stored at the kill"
+    );
+
+    let out = cmd(dir.path(), &url, &import).output().unwrap();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{ctx}: re-run: {said}");
+    let expect = format!("imported {} of {lines} orders", lines as i64 - partial);
+    assert!(said.contains(&expect), "{ctx}: {said}");
+    assert!(
+        said.contains(&format!("{partial} already present")),
+        "{ctx}: {said}"
+    );
+    assert_eq!(
+        scalar(&db, "SELECT COUNT(*) FROM feed_message").await,
+        lines as i64,
+        "{ctx}: every message stored once"
+    );
+    assert_eq!(
+        scalar(&db, "SELECT COUNT(*) FROM protective_order").await,
+        lines as i64,
+        "{ctx}: one order per ISSUE and MODIFY"
+    );
+    assert_eq!(
+        scalar(&db, "SELECT COUNT(*) FROM feed_chain").await,
+        ISSUES as i64,
+        "{ctx}: one chain per externalId"
+    );
+    db.close().await.ok();
+    let out = cmd(dir.path(), &url, &["reindex"]).output().unwrap();
+    assert!(out.status.success(), "{ctx}: reindex: {}", text(&out));
+    let out = cmd(dir.path(), &url, &["check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{ctx}: check: {}", text(&out));
+}

@@ -297,7 +297,7 @@ impl TestApp {
     /// A one-hour token for `role` (court roles at `scope` court, LEA at `scope` ORI).
     pub fn mint(&self, role: Role, scope: Option<&str>) -> String {
         let (court, agency) = match role {
-            Role::Clerk | Role::BenchOfficer => (scope, None),
+            Role::Clerk | Role::BenchOfficer | Role::Feed => (scope, None),
             Role::Lea => (None, scope),
             _ => (None, None),
         };

@@ -64,6 +64,7 @@ fn token(app: &TestApp, role: Role) -> String {
         Role::Clerk | Role::BenchOfficer => app.mint(role, Some(COURT)),
         Role::Lea => app.mint(role, Some(AGENCY)),
         Role::Analyst | Role::Admin => app.mint(role, None),
+        Role::Feed => app.mint(role, Some(COURT)),
     }
 }
 
@@ -571,6 +572,15 @@ fn operations() -> Vec<Op> {
             audit: Row,
             expect: [ROLE, ROLE, ROLE, ROLE, Allow],
         },
+        Op {
+            field: "setCourtParticipation",
+            case: "keyed by the sheriff",
+            document: "mutation { setCourtParticipation(code: \"SC58\", mode: FULL, keyedBy: SHERIFF, keyingAgencyOri: \"CA0580000\") { code keyedBy keyingAgencyOri } }",
+            variables: none,
+            target: Shared,
+            audit: Row,
+            expect: [ROLE, ROLE, ROLE, ROLE, Allow],
+        },
     ]
 }
 
@@ -793,6 +803,80 @@ async fn every_role_against_every_root_operation() {
         }
     }
     assert_eq!(cells, ROLES.len() * operations().len());
+}
+
+/// The `feed` role (issue 24) is its own row of the matrix: every root operation is refused at
+/// the door (HTTP 403, audited, nothing written), and the feed endpoint is the feed role's
+/// alone: every other role is refused there, audited.
+#[tokio::test]
+async fn the_feed_role_gets_no_root_operation_and_only_it_sends_feed_messages() {
+    let app = spawn_app().await;
+    let feed = token(&app, Role::Feed);
+    let fx = Fixture::default();
+    let before = app.snapshot().await;
+    for op in operations() {
+        let what = format!("feed × {} {}", op.field, op.case);
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let resp = client_with(&feed)
+            .post(app.url("/graphql"))
+            .header("x-request-id", &request_id)
+            .json(&json!({ "query": op.document, "variables": (op.variables)(&fx) }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 403, "{what}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{what}"
+        );
+        let rows = audit_rows(&app, &request_id).await;
+        let last = rows.iter().max_by_key(|r| r.seq).expect("audited");
+        assert_eq!(last.outcome, "denied", "{what}");
+        assert_eq!(last.role.as_deref(), Some("feed"), "{what}");
+    }
+    assert_eq!(app.snapshot().await, before, "nothing written");
+    let line = json!({ "messageId": "m1", "externalId": "E1", "sequence": 1, "action": "ISSUE",
+                       "order": dv_tro("26FL990001", 2) })
+    .to_string();
+    for role in ROLES {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let resp = client_with(&token(&app, role))
+            .post(app.url("/feeds/v1/messages"))
+            .header("x-request-id", &request_id)
+            .header("content-type", "application/x-ndjson")
+            .body(line.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 403, "{role} × POST /feeds/v1/messages");
+        let rows = audit_rows(&app, &request_id).await;
+        assert!(
+            rows.iter()
+                .any(|r| r.outcome == "denied" && r.role.as_deref() == Some(role.as_str())),
+            "{role}: the refusal is audited"
+        );
+    }
+    assert_eq!(app.snapshot().await, before, "nothing written");
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let resp = client_with(&feed)
+        .post(app.url("/feeds/v1/messages"))
+        .header("x-request-id", &request_id)
+        .header("content-type", "application/x-ndjson")
+        .body(line)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let ack: Value = serde_json::from_str(resp.text().await.unwrap().trim()).unwrap();
+    assert_eq!(ack["status"], "ACCEPTED", "{ack}");
+    let rows = audit_rows(&app, &request_id).await;
+    let row = rows
+        .iter()
+        .find(|r| r.event == "feed.message")
+        .expect("audited");
+    assert_eq!(row.outcome, "allowed");
+    assert!(row.object_ids.contains(ack["orderId"].as_str().unwrap()));
 }
 
 /// Orders of other courts and agencies: the row rules, for roles that pass the role check.

@@ -4,10 +4,11 @@ use chrono::{DateTime, Utc};
 use entities::court;
 
 use crate::auth::Permission;
-use crate::domain::codes::{CourtType, ParticipationMode};
+use crate::domain::codes::{CourtType, Keyer, ParticipationMode};
 use crate::domain::ids::{self, Kind};
 use crate::domain::order_rules::OrderFamily;
 use crate::domain::status::OrderStatus;
+use crate::feed::status::FeedStatus;
 use crate::graphql::GqlResult;
 use crate::graphql::access::Need;
 use crate::graphql::connection::{OrderConnection, order_connection};
@@ -46,6 +47,52 @@ impl Court {
     }
     async fn participation_mode(&self) -> async_graphql::Result<ParticipationMode> {
         ParticipationMode::from_db(&self.0.participation_mode).gql()
+    }
+    /// Who keys this court's orders: its clerks, or a sheriff's agency.
+    async fn keyed_by(&self) -> Keyer {
+        if self.0.keyed_by_agency_id.is_some() {
+            Keyer::Sheriff
+        } else {
+            Keyer::Court
+        }
+    }
+    /// The ORI of the agency that keys this court's orders (`keyedBy: SHERIFF`).
+    async fn keying_agency_ori(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        crate::service::refs::keying_ori(&crate::graphql::state(ctx)?.db, &self.0)
+            .await
+            .gql()
+    }
+    /// What this court's case-management feed sent over the last `days` days (1 to 90, default
+    /// 14): messages by day and status, and the messages waiting for a predecessor. For the
+    /// court's own clerks and bench officers, its feed, and administrators.
+    async fn feed_status(
+        &self,
+        ctx: &Context<'_>,
+        days: Option<i32>,
+    ) -> async_graphql::Result<FeedStatus> {
+        let days = days.unwrap_or(14);
+        let c = crate::graphql::access::caller(ctx)?;
+        if !c.can(Permission::Administer) && c.court.as_deref() != Some(self.0.code.as_str()) {
+            return Err(crate::error::AppError::forbidden(
+                crate::graphql::access::rule::OWN_COURT,
+                format!(
+                    "the feed status of {} is for that court and administrators",
+                    self.0.code
+                ),
+            ))
+            .gql();
+        }
+        if !(1..=90).contains(&days) {
+            return Err(crate::error::AppError::invalid("days", "from 1 to 90")).gql();
+        }
+        let now = Utc::now();
+        let since = (now - chrono::Duration::days(i64::from(days) - 1))
+            .date_naive()
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc();
+        crate::feed::status::of_court(&crate::graphql::state(ctx)?.db, self.0.id, since, now)
+            .await
+            .gql()
     }
     /// Orders issued by this court, newest first.
     #[graphql(

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entities::order;
 
 use super::{Agency, Court, OrderConditions, OrderEvent, Party, PcoCondition, ServiceRecord};
-use crate::domain::codes::{BradyIndicator, ContactLevel, EntrySource, PcoCode};
+use crate::domain::codes::{BradyIndicator, Channel, ContactLevel, EntrySource, PcoCode};
 use crate::domain::ids::{self, Kind};
 use crate::domain::law_records::{CriminalStage, ForeignKind};
 use crate::domain::order_rules::{OrderFamily, OrderKind};
@@ -51,6 +51,28 @@ impl Order {
             return Ok(None);
         }
         Ok(Some(&self.0.case_number))
+    }
+    /// The court case-management system's own id of this order's chain, when the order came
+    /// by its feed (or an import of its messages). Null with a `FORBIDDEN` error for
+    /// de-identified roles, as the case number.
+    async fn external_id(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        if !permit(ctx, identified(ctx)) {
+            return Ok(None);
+        }
+        crate::feed::status::external_id(&state(ctx)?.db, self.0.id)
+            .await
+            .gql()
+    }
+    /// The channel the order came in by: `GRAPHQL`, `FEED` (a court's case-management system),
+    /// `IMPORT` or `DEMO`; null for orders stored before this was recorded. (`source` says who
+    /// entered it: court, LEA or feed.)
+    async fn entry_channel(&self) -> async_graphql::Result<Option<Channel>> {
+        self.0
+            .entry_channel
+            .as_deref()
+            .map(Channel::from_db)
+            .transpose()
+            .gql()
     }
     async fn family(&self) -> async_graphql::Result<OrderFamily> {
         OrderFamily::from_db(&self.0.family).gql()
