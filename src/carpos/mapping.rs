@@ -1,7 +1,7 @@
 //! The data tables of transmission, shipped with the code and checked at start-up: which
 //! message(s) each lifecycle event makes (`data/event_messages.csv`) and how the registry's codes
 //! become NCIC's (`data/codes.csv`). Each row carries its source, and rows whose NCIC side is
-//! unconfirmed (⚠️ in domain.md §4.4; DOJ's CARPOS formats are not public) say so.
+//! unconfirmed (docs/law/ncic.md#message-keys; DOJ's CARPOS formats are not public) say so.
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -313,7 +313,7 @@ mod tests {
         assert_eq!(t.messages(Trigger::Termination)[0].key, MessageKey::Clear);
         assert_eq!(t.code("sex", "x"), Some("X"));
         assert_eq!(t.code("expiry", "none"), Some(rules::NON_EXPIRING));
-        // Every message key in use is unconfirmed (domain.md §4.4 marks them all ⚠️).
+        // Every message key in use is unconfirmed (docs/law/ncic.md#message-keys).
         assert!(t.event_rows.iter().all(|r| r.unconfirmed));
     }
 
