@@ -117,6 +117,29 @@ pub fn fault_of(e: &DbErr) -> Option<Fault> {
     }
 }
 
+/// Whether a statement lost a race with a concurrent transaction and may simply be run again:
+/// a unique key taken meanwhile (SQLSTATE 23505, SQLite 2067/1555), a serialization failure
+/// (40001) or a deadlock (40P01), which PostgreSQL reports when two instances write the same rows
+/// at once.
+pub fn lost_race(e: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    if matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    ) {
+        return true;
+    }
+    match e {
+        DbErr::Conn(RuntimeErr::SqlxError(s))
+        | DbErr::Exec(RuntimeErr::SqlxError(s))
+        | DbErr::Query(RuntimeErr::SqlxError(s)) => s
+            .as_database_error()
+            .and_then(|d| d.code())
+            .is_some_and(|c| matches!(c.as_ref(), "40001" | "40P01" | "23505")),
+        _ => false,
+    }
+}
+
 /// The fault an sqlx error stands for, if any. PostgreSQL SQLSTATE classes: 08 connection
 /// exception, 57P01-57P03 (admin/crash shutdown, cannot connect now), 53 insufficient resources
 /// (53100 disk full); SQLite result codes 13 (`SQLITE_FULL`) and 10 (`SQLITE_IOERR`, with the

@@ -70,12 +70,38 @@ async fn seen<C: ConnectionTrait>(
 }
 
 /// A unique constraint refused the write: another server (or transaction) stored it first.
+/// On PostgreSQL, holds the chain's advisory lock until the transaction ends, so two instances
+/// given the same message (or two messages of one chain) take turns: the second then finds the
+/// first's row and answers DUPLICATE, instead of failing on the order the first changed. SQLite's
+/// write transaction already serializes every writer.
+async fn chain_lock(
+    txn: &sea_orm::DatabaseTransaction,
+    court_id: i32,
+    external_id: &str,
+) -> AppResult<()> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    if txn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    txn.query_one_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+        [court_id.into(), external_id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
 fn lost_race(e: &AppError) -> bool {
     match e {
-        AppError::Internal(inner) => inner
-            .downcast_ref::<sea_orm::DbErr>()
-            .and_then(sea_orm::DbErr::sql_err)
-            .is_some_and(|s| matches!(s, SqlErr::UniqueConstraintViolation(_))),
+        AppError::Internal(inner) => inner.chain().any(|c| {
+            c.downcast_ref::<sea_orm::DbErr>()
+                .is_some_and(crate::db::lost_race)
+                || c.downcast_ref::<sea_orm::sqlx::Error>()
+                    .and_then(|e| e.as_database_error())
+                    .and_then(|d| d.code())
+                    .is_some_and(|c| matches!(c.as_ref(), "40001" | "40P01" | "23505"))
+        }),
         AppError::Conflict { message } => message == lifecycle::CHANGED_ELSEWHERE,
         _ => false,
     }
@@ -259,6 +285,7 @@ impl Feed<'_> {
             return Ok(step);
         }
         let txn = crate::db::begin_write(self.db).await?;
+        chain_lock(&txn, court_id, &msg.external_id).await?;
         if let Some(step) = seen(&txn, court_id, &msg.message_id, hash).await? {
             txn.rollback().await?;
             return Ok(step);
