@@ -220,8 +220,12 @@ impl Auth {
         match self.revocations.any_revoked(db, &ids).await {
             Ok(false) => {}
             Ok(true) => return Err(AuthFailure::Revoked),
+            // Fail closed: an unreadable revocation list admits nobody; an unreachable
+            // database is said as such, as every other request says it.
+            Err(e) if crate::db::fault_of(&e) == Some(crate::db::Fault::Unavailable) => {
+                return Err(AuthFailure::DatabaseUnavailable);
+            }
             Err(e) => {
-                // Fail closed: an unreadable revocation list admits nobody.
                 tracing::error!(error = %e, "reading the revocation list");
                 return Err(AuthFailure::AuthorizerLimit);
             }

@@ -40,7 +40,9 @@ pub fn auth_failure_response(f: &AuthFailure) -> Response {
     metrics::counter!("ccpor_auth_failures_total", "code" => f.code()).increment(1);
     let status = match f {
         AuthFailure::Denied(_) | AuthFailure::TrustedDocumentsOnly => StatusCode::FORBIDDEN,
-        AuthFailure::AuthorizerLimit => StatusCode::SERVICE_UNAVAILABLE,
+        AuthFailure::AuthorizerLimit | AuthFailure::DatabaseUnavailable => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         _ => StatusCode::UNAUTHORIZED,
     };
     let mut resp = error_response(status, f.code(), &f.to_string());
