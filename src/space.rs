@@ -13,8 +13,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Bytes kept free for the audit rows of reads while the disk is full (some thousands of rows).
-pub const RESERVE: u64 = 4 * 1024 * 1024;
+/// Bytes kept free for the audit rows of reads while the disk is full (some thousands of rows, and
+/// the rows background work writes after the last writes: 4 MiB was seen used up under load).
+pub const RESERVE: u64 = 16 * 1024 * 1024;
 /// How often a full disk is probed for returned space.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
 

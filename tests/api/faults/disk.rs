@@ -76,7 +76,7 @@ pub(super) fn code(body: &Value) -> Option<&str> {
 async fn sqlite_disk_full_refuses_writes_keeps_reads_and_recovers() {
     let mut d = Deployment::new(None).await;
     let disk = d.data_dir().join("disk");
-    let _mount = Tmpfs::mount(&disk, 24);
+    let _mount = Tmpfs::mount(&disk, 64);
     d.database_url = format!("sqlite://{}?mode=rwc", disk.join("ccpor.db").display());
     let server = d.serve(d.data_dir(), &[]);
     ready(&server.base, Duration::from_secs(30)).await;
