@@ -132,12 +132,16 @@ pub fn lost_race(e: &DbErr) -> bool {
     match e {
         DbErr::Conn(RuntimeErr::SqlxError(s))
         | DbErr::Exec(RuntimeErr::SqlxError(s))
-        | DbErr::Query(RuntimeErr::SqlxError(s)) => s
-            .as_database_error()
-            .and_then(|d| d.code())
-            .is_some_and(|c| matches!(c.as_ref(), "40001" | "40P01" | "23505")),
+        | DbErr::Query(RuntimeErr::SqlxError(s)) => lost_race_sqlx(s),
         _ => false,
     }
+}
+
+/// `lost_race` for an sqlx error met outside sea-orm's wrapping.
+pub fn lost_race_sqlx(e: &sea_orm::sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|c| matches!(c.as_ref(), "40001" | "40P01" | "23505"))
 }
 
 /// The fault an sqlx error stands for, if any. PostgreSQL SQLSTATE classes: 08 connection

@@ -98,9 +98,7 @@ fn lost_race(e: &AppError) -> bool {
             c.downcast_ref::<sea_orm::DbErr>()
                 .is_some_and(crate::db::lost_race)
                 || c.downcast_ref::<sea_orm::sqlx::Error>()
-                    .and_then(|e| e.as_database_error())
-                    .and_then(|d| d.code())
-                    .is_some_and(|c| matches!(c.as_ref(), "40001" | "40P01" | "23505"))
+                    .is_some_and(crate::db::lost_race_sqlx)
         }),
         AppError::Conflict { message } => message == lifecycle::CHANGED_ELSEWHERE,
         _ => false,
