@@ -86,6 +86,10 @@ impl App {
     pub async fn build(settings: Settings) -> anyhow::Result<App> {
         // A broken CARPOS mapping table stops the server here, not a transmission later.
         crate::carpos::mapping::tables().context("the CARPOS mapping tables")?;
+        // The rules table: the one the command line installed (`--rules`), else the shipped one,
+        // checked here so that a broken table stops the server before it judges an order.
+        let rules = crate::domain::rules::load(None).context("the rules table")?;
+        tracing::info!(file = %rules.file, version = %rules.version, "rules table");
         let keys = load_keys(&settings.keys)?;
         let auth = crate::auth::Auth::new(keys.key_ring()?, settings.auth.clone());
         let (db, sql_stats) = open_database(&settings.data_dir, &settings.database_url).await?;

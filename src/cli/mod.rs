@@ -15,6 +15,7 @@ pub mod keys;
 pub mod link;
 pub mod record;
 pub mod reindex;
+pub mod rules;
 pub mod schema;
 pub mod serve;
 pub mod telemetry;
@@ -95,6 +96,12 @@ pub struct Cli {
     /// measure the database path.
     #[arg(long, env = "CCPOR_NO_CACHE", global = true)]
     pub no_cache: bool,
+    /// The rules table: forms and their lengths, renewals, the hearing window, the families that
+    /// may protect an organisation, PCO conditions (default: the shipped
+    /// `src/domain/data/rules.toml`). Checked at start-up; a mistake stops the command with its
+    /// line and field. Applies to every command that judges orders (`serve`, `import`, ...).
+    #[arg(long, env = "CCPOR_RULES", global = true)]
+    pub rules: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -194,6 +201,16 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         after: i32,
     },
+    /// Print the rules table in use (`--rules FILE`, else the shipped one), every row with its
+    /// source and the days it is in force; a file with a mistake is refused with its line.
+    Rules {
+        /// Print JSON.
+        #[arg(long, conflicts_with = "markdown")]
+        json: bool,
+        /// Print the markdown of `docs/law/rules.md`.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Order image maintenance.
     Images {
         #[command(subcommand)]
@@ -286,11 +303,17 @@ fn exit_code(e: &anyhow::Error) -> u8 {
 }
 
 async fn execute(cli: &Cli) -> anyhow::Result<ExitCode> {
+    // The rules every command judges orders by, checked before anything else runs.
+    let rules = crate::domain::rules::load(cli.rules.as_deref())?;
+    if let Command::Rules { json, markdown } = &cli.command {
+        return rules::run(rules, *json, *markdown);
+    }
     if !matches!(cli.command, Command::Schema { .. }) {
         files::private(&cli.data_dir)
             .with_context(|| format!("closing data dir {}", cli.data_dir.display()))?;
     }
     match &cli.command {
+        Command::Rules { .. } => Ok(ExitCode::SUCCESS),
         Command::Schema { what, federation } => schema::run(what.as_ref(), *federation),
         Command::Serve(args) => serve::run(cli, args).await,
         Command::CarposSim(args) => carpos_sim::run(cli, args).await,

@@ -6,7 +6,7 @@ use rand::Rng;
 
 use super::{Chain, Generator, PlannedParty, Stage, internal, pick};
 use crate::domain::codes::{ContactLevel, EntrySource, EventKind, ServiceMethod};
-use crate::domain::order_rules::{FormRule, OrderFamily, form_rule, renewal_limit};
+use crate::domain::order_rules::{FormRule, OrderFamily, form_rule, renewal_rule};
 use crate::error::AppResult;
 
 /// How far back issue dates go.
@@ -303,7 +303,8 @@ impl Generator {
             let at = (exp - Duration::days(self.rng.random_range(1..60)))
                 .max(last.issued_at + Duration::days(1));
             if at <= self.now {
-                let (limit, _) = renewal_limit(family);
+                let limit = renewal_rule(family, at)
+                    .map_or(crate::domain::order_rules::Limit::Unlimited, |r| r.max);
                 let new_exp = match limit {
                     crate::domain::order_rules::Limit::Unlimited if self.rng.random_bool(0.15) => {
                         None

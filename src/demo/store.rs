@@ -7,7 +7,7 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction, Set};
 use super::{Chain, Stage, Stored, Who, internal};
 use crate::db::{IdTable, allocate_ids};
 use crate::domain::codes::{EntrySource, EventKind, PartyRole};
-use crate::domain::order_rules::{OrderFamily, check_expiry, renewal_limit};
+use crate::domain::order_rules::{Limit, OrderFamily, check_expiry, renewal_rule};
 use crate::error::AppResult;
 use crate::service::model::{NewOrder, NewParty, PartyPerson, Supersedes};
 use crate::service::orders::{
@@ -158,7 +158,7 @@ impl Rows {
             court_id: chain.court_id,
             case_number: chain.case_number.clone(),
             family: chain.family,
-            form_number: stage.rule.form,
+            form_number: stage.rule.form.as_str(),
             kind: stage.rule.kind,
             issued_at: stage.issued_at,
             hearing_date: stage.hearing_date,
@@ -311,7 +311,8 @@ fn demo_law(
 
 fn check_rules(family: OrderFamily, stage: &Stage) -> AppResult<()> {
     if stage.renewal {
-        let (limit, citation) = renewal_limit(family);
+        let (limit, citation) = renewal_rule(family, stage.issued_at)
+            .map_or((Limit::Unlimited, ""), |r| (r.max, r.source.as_str()));
         check_expiry(
             "expiresAt",
             stage.issued_at,
@@ -329,8 +330,8 @@ fn check_rules(family: OrderFamily, stage: &Stage) -> AppResult<()> {
             stage.expires_at,
             stage.rule.expiry_required,
             stage.rule.limit,
-            stage.rule.citation,
-            stage.rule.form,
+            &stage.rule.source,
+            &stage.rule.form,
         )
         .map_err(|e| internal(format!("demo order breaks a rule: {e}")))?;
     }

@@ -65,6 +65,11 @@ pub const SECTIONS: &[Section] = &[
         render: tables::roles,
     },
     Section {
+        file: "docs/law/rules.md",
+        name: "rules",
+        render: tables::rules,
+    },
+    Section {
         file: "docs/law/identity.md",
         name: "counties",
         render: tables::counties,

@@ -7,8 +7,9 @@ use crate::auth::{Permission, Role};
 use crate::domain::codes::{EyeColor, HairColor, PcoCode, Race, Sex};
 use crate::domain::conflict_rules::ConflictKind;
 use crate::domain::court_days;
-use crate::domain::order_rules::{FORMS, Limit, OrderFamily, OrderKind, renewable, renewal_limit};
+use crate::domain::order_rules::{Limit, OrderFamily};
 use crate::domain::precedence::PrecedenceRule;
+use crate::domain::rules;
 
 /// A markdown table; `|` in a cell is escaped so it cannot open a column.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
@@ -35,11 +36,8 @@ fn api_name<T: serde::Serialize>(v: T) -> String {
 
 fn limit(l: Limit) -> String {
     match l {
-        Limit::Days(1) => "1 day".to_owned(),
-        Limit::Days(d) => format!("{d} days"),
-        Limit::Years(1) => "1 year".to_owned(),
-        Limit::Years(y) => format!("{y} years"),
         Limit::Unlimited => "no cap".to_owned(),
+        l => l.describe(),
     }
 }
 
@@ -47,16 +45,20 @@ fn yes_no(b: bool) -> String {
     if b { "yes" } else { "no" }.to_owned()
 }
 
-/// Each order family with the forms the registry accepts for it (`domain::order_rules::FORMS`).
+/// Each order family with the forms the registry accepts for it (the rules table's `[[form]]`
+/// rows, `src/domain/data/rules.toml`).
 pub fn families() -> String {
+    let table_ = rules::active();
     let rows: Vec<Vec<String>> = OrderFamily::ALL
         .iter()
         .map(|f| {
-            let forms: Vec<String> = FORMS
+            let mut forms: Vec<String> = table_
+                .forms
                 .iter()
                 .filter(|r| r.family == *f)
                 .map(|r| format!("{} ({})", r.form, api_name(r.kind)))
                 .collect();
+            forms.dedup();
             vec![
                 format!("`{}`", api_name(*f)),
                 format!("`{}`", f.as_db()),
@@ -67,18 +69,21 @@ pub fn families() -> String {
     table(&["Family (API)", "Stored as", "Forms (kind)"], &rows)
 }
 
-/// Every form with the longest run the law allows and the authority cited in errors.
+/// Every form row with the longest run the law allows, the days it is in force and the
+/// authority cited in errors.
 pub fn caps() -> String {
-    let rows: Vec<Vec<String>> = FORMS
+    let rows: Vec<Vec<String>> = rules::active()
+        .forms
         .iter()
         .map(|r| {
             vec![
-                r.form.to_owned(),
+                r.form.clone(),
                 format!("`{}`", api_name(r.family)),
                 format!("`{}`", api_name(r.kind)),
                 limit(r.limit),
                 yes_no(r.expiry_required),
-                r.citation.to_owned(),
+                r.validity.describe(),
+                r.source.clone(),
             ]
         })
         .collect();
@@ -89,45 +94,79 @@ pub fn caps() -> String {
             "Kind",
             "Longest run from issuance",
             "Expiry required",
+            "In force",
             "Authority (as the API reports it)",
         ],
         &rows,
     )
 }
 
-/// How long a renewal may run, by family (`domain::order_rules::renewal_limit`), and which kinds
-/// of order can be renewed at all.
+/// How long a renewal may run, by family (the rules table's `[[renewal]]` rows), and which
+/// kinds of order can be renewed at all.
 pub fn renewals() -> String {
-    let kinds: Vec<String> = OrderKind::ALL
-        .iter()
-        .filter(|k| renewable(OrderFamily::Dv, **k))
-        .map(|k| format!("`{}`", api_name(*k)))
-        .collect();
+    let t = rules::active();
     let rows: Vec<Vec<String>> = OrderFamily::ALL
         .iter()
-        .map(|f| {
-            let (l, cite) = renewal_limit(*f);
-            let can = OrderKind::ALL.iter().any(|k| renewable(*f, *k));
-            vec![
-                format!("`{}`", api_name(*f)),
-                yes_no(can),
-                if can { limit(l) } else { "—".to_owned() },
-                cite.to_owned(),
-            ]
+        .flat_map(|f| {
+            let mine: Vec<_> = t.renewals.iter().filter(|r| r.family == *f).collect();
+            if mine.is_empty() {
+                return vec![vec![
+                    format!("`{}`", api_name(*f)),
+                    "—".to_owned(),
+                    "—".to_owned(),
+                    "—".to_owned(),
+                    "not renewed here: a new order is issued".to_owned(),
+                ]];
+            }
+            mine.into_iter()
+                .map(|r| {
+                    let kinds: Vec<String> = r
+                        .kinds
+                        .iter()
+                        .map(|k| format!("`{}`", api_name(*k)))
+                        .collect();
+                    let mut may = limit(r.max);
+                    if let Some(m) = r.min {
+                        may = format!("at least {}; at most {may}", m.describe());
+                    }
+                    if let Some(w) = r.request_window {
+                        may.push_str(&format!(
+                            "; request filed in the {} before expiry",
+                            w.describe()
+                        ));
+                    }
+                    vec![
+                        format!("`{}`", api_name(*f)),
+                        kinds.join(", "),
+                        may,
+                        r.validity.describe(),
+                        r.source.clone(),
+                    ]
+                })
+                .collect()
         })
         .collect();
-    let mut out = table(
-        &["Family", "Renewable", "Renewal may run", "Authority"],
+    table(
+        &[
+            "Family",
+            "Renewable kinds",
+            "Renewal may run",
+            "In force",
+            "Authority",
+        ],
         &rows,
-    );
-    let _ = write!(out, "\nRenewable kinds of order: {}.\n", kinds.join(", "));
-    out
+    )
+}
+
+/// The whole rules table, every row with its source (`ccpor rules --markdown`).
+pub fn rules() -> String {
+    rules::render::markdown(rules::active())
 }
 
 /// NCIC protection order conditions, as the registry shortens them.
 pub fn pco() -> String {
-    let rows: Vec<Vec<String>> = (1..=9u8)
-        .filter_map(|n| PcoCode::parse("pco", &format!("{n:02}")).ok())
+    let rows: Vec<Vec<String>> = PcoCode::all()
+        .into_iter()
         .map(|c| vec![format!("`{}`", c.as_str()), c.meaning().to_owned()])
         .collect();
     table(&["PCO", "Meaning (shortened)"], &rows)

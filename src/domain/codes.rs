@@ -157,23 +157,35 @@ code_enum!(
 );
 
 /// NCIC Protection Order Conditions, PCO 01–09 (NIEM `ncic:PCOCodeType`,
-/// docs/law/ncic.md#pco-conditions).
+/// docs/law/ncic.md#pco-conditions). The codes and their meanings are rows of the rules table
+/// (`domain::rules`, `[[pco]]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PcoCode(u8);
 
 impl PcoCode {
+    /// A code the rules table knows today.
     pub fn parse(field: &str, s: &str) -> Result<Self, super::Invalid> {
         let t = s.trim();
+        let today = super::court_days::california_date(chrono::Utc::now());
+        let table = super::rules::active();
         match t.parse::<u8>() {
-            Ok(n @ 1..=9) if t.len() == 2 => Ok(Self(n)),
-            _ => Err(super::Invalid::new(
-                field,
-                format!("'{t}' is not an NCIC PCO code (01 to 09)"),
-            )),
+            Ok(n) if t.len() == 2 && table.pco_on(n, today).is_some() => Ok(Self(n)),
+            _ => {
+                let known: Vec<String> = table
+                    .pco
+                    .iter()
+                    .filter(|p| p.validity.covers(today))
+                    .map(|p| format!("{:02}", p.code))
+                    .collect();
+                Err(super::Invalid::new(
+                    field,
+                    format!("'{t}' is not an NCIC PCO code ({})", known.join(", ")),
+                ))
+            }
         }
     }
 
-    /// The code as a number, 1 to 9.
+    /// The code as a number, 1 to 99.
     pub fn number(self) -> u8 {
         self.0
     }
@@ -182,30 +194,33 @@ impl PcoCode {
         format!("{:02}", self.0)
     }
 
-    /// The NCIC meaning, shortened.
+    /// Every code the rules table knows, in order.
+    pub fn all() -> Vec<PcoCode> {
+        let mut all: Vec<PcoCode> = super::rules::active()
+            .pco
+            .iter()
+            .map(|p| PcoCode(p.code))
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    /// The NCIC meaning, shortened (the latest row of the rules table for the code).
     pub fn meaning(self) -> &'static str {
-        match self.0 {
-            1 => {
-                "Restrained from assaulting, threatening, abusing, harassing, following or stalking the protected person"
-            }
-            2 => "May not threaten a member of the protected person's family or household",
-            3 => "Protected person granted exclusive possession of the residence",
-            4 => {
-                "Must stay away from the protected person's residence, property, school or workplace"
-            }
-            5 => "No communication with the protected person",
-            6 => "Subject has visitation or custody rights of the children named",
-            7 => "Prohibited from possessing or purchasing a firearm or other weapon",
-            8 => "See the miscellaneous field for further terms",
-            _ => "Protected person awarded temporary exclusive custody of the children named",
-        }
+        super::rules::active()
+            .pco
+            .iter()
+            .rev()
+            .find(|p| p.code == self.0)
+            .map_or("", |p| p.meaning.as_str())
     }
 
     /// Parses the stored comma-separated list.
     pub fn list_from_db(s: &str) -> Vec<PcoCode> {
         s.split(',')
             .filter_map(|c| c.trim().parse::<u8>().ok())
-            .filter(|n| (1..=9).contains(n))
+            .filter(|n| (1..=99).contains(n))
             .map(PcoCode)
             .collect()
     }

@@ -59,6 +59,8 @@ pub enum CourtDaysError {
     },
     #[error("court holiday data, line {line}: {message}")]
     Data { line: usize, message: String },
+    #[error("the rules table has no row for {form} in force on {day}")]
+    NoRule { form: &'static str, day: NaiveDate },
 }
 
 /// The judicial holidays of a contiguous run of years.

@@ -18,6 +18,7 @@ pub mod order_rules;
 pub mod ori;
 pub mod precedence;
 pub mod renewal;
+pub mod rules;
 pub mod status;
 pub mod time;
 

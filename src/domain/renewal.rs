@@ -1,15 +1,16 @@
-//! When and for how long a domestic violence order may be renewed (Fam. Code 6345(a);
-//! docs/law/durations.md#renewal): on a request filed in the 3 months before the order expires,
-//! for 5 years or more or permanently, and never once the order has expired.
-use chrono::{DateTime, Months, NaiveDate, Utc};
+//! When and for how long an order may be renewed, by the renewal row of its family in the rules
+//! table (`domain::rules`): a domestic violence order after hearing on a request filed in the 3
+//! months before it expires, for 5 years or more or permanently, and never once it has expired
+//! (Fam. Code 6345(a); docs/law/durations.md#renewal).
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Invalid;
+use super::order_rules::Limit;
+use super::rules::RenewalRule;
 
-const CITE: &str = "Fam. Code 6345(a)";
-
-/// What a DV renewal is checked against.
+/// What a renewal is checked against.
 #[derive(Debug, Clone, Copy)]
-pub struct DvRenewal {
+pub struct Renewal {
     /// Expiry of the order being renewed (`None`: it is already permanent).
     pub old_expires_at: Option<DateTime<Utc>>,
     /// When the renewal order is issued.
@@ -20,8 +21,37 @@ pub struct DvRenewal {
     pub request_filed_on: Option<NaiveDate>,
 }
 
-/// Checks a DV renewal against Fam. Code 6345(a).
-pub fn check_dv_renewal(r: DvRenewal) -> Result<(), Invalid> {
+/// Checks a renewal's request and shortest length against the family's renewal rule.
+pub fn check_renewal(rule: &RenewalRule, r: Renewal) -> Result<(), Invalid> {
+    let cite = rule.source.as_str();
+    if let Some(window) = rule.request_window {
+        check_request(window, cite, r)?;
+    }
+    if let (Some(min), Some(exp)) = (rule.min, r.expires_at) {
+        let shortest = min
+            .latest(r.issued_at)
+            .map_or(NaiveDate::MAX, |t| t.date_naive());
+        if exp.date_naive() < shortest {
+            let permanently = if rule.max == Limit::Unlimited {
+                " or permanently"
+            } else {
+                ""
+            };
+            return Err(Invalid::new(
+                "expiresAt",
+                format!(
+                    "a {} order is renewed for {} or more (until {shortest} at the earliest){permanently} ({cite})",
+                    rule.family.as_db(),
+                    min.describe()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The request must be filed in the window before expiry, and the order must not have expired.
+fn check_request(window: Limit, cite: &str, r: Renewal) -> Result<(), Invalid> {
     let Some(old_expiry) = r.old_expires_at else {
         return Err(Invalid::new(
             "orderId",
@@ -32,7 +62,7 @@ pub fn check_dv_renewal(r: DvRenewal) -> Result<(), Invalid> {
         return Err(Invalid::new(
             "issuedAt",
             format!(
-                "the order expired on {}; an expired order cannot be renewed, a new order must be sought ({CITE})",
+                "the order expired on {}; an expired order cannot be renewed, a new order must be sought ({cite})",
                 old_expiry.format("%Y-%m-%d %H:%M UTC")
             ),
         ));
@@ -41,14 +71,13 @@ pub fn check_dv_renewal(r: DvRenewal) -> Result<(), Invalid> {
         return Err(Invalid::new(
             "requestFiledOn",
             format!(
-                "a domestic violence renewal needs the date the request was filed; it must be filed in the 3 months before expiry ({CITE})"
+                "this renewal needs the date the request was filed; it must be filed in the {} before expiry ({cite})",
+                window.describe()
             ),
         ));
     };
     let expiry_day = old_expiry.date_naive();
-    let window_opens = expiry_day
-        .checked_sub_months(Months::new(3))
-        .unwrap_or(NaiveDate::MIN);
+    let window_opens = window.before(expiry_day);
     if filed > r.issued_at.date_naive() {
         return Err(Invalid::new(
             "requestFiledOn",
@@ -59,24 +88,10 @@ pub fn check_dv_renewal(r: DvRenewal) -> Result<(), Invalid> {
         return Err(Invalid::new(
             "requestFiledOn",
             format!(
-                "the request must be filed in the 3 months before the order expires, {window_opens} to {expiry_day} ({CITE})"
+                "the request must be filed in the {} before the order expires, {window_opens} to {expiry_day} ({cite})",
+                window.describe()
             ),
         ));
-    }
-    if let Some(exp) = r.expires_at {
-        let shortest = r
-            .issued_at
-            .date_naive()
-            .checked_add_months(Months::new(60))
-            .unwrap_or(NaiveDate::MAX);
-        if exp.date_naive() < shortest {
-            return Err(Invalid::new(
-                "expiresAt",
-                format!(
-                    "a domestic violence order is renewed for 5 years or more (until {shortest} at the earliest) or permanently ({CITE})"
-                ),
-            ));
-        }
     }
     Ok(())
 }
@@ -94,8 +109,8 @@ mod tests {
     }
 
     /// An order expiring 2026-06-30, renewed 2026-06-01 on a request of 2026-05-01.
-    fn base() -> DvRenewal {
-        DvRenewal {
+    fn base() -> Renewal {
+        Renewal {
             old_expires_at: Some(at(2026, 6, 30)),
             issued_at: at(2026, 6, 1),
             expires_at: Some(at(2031, 6, 1)),
@@ -103,25 +118,34 @@ mod tests {
         }
     }
 
-    fn field(r: DvRenewal) -> String {
-        check_dv_renewal(r).unwrap_err().field
+    fn check(r: Renewal) -> Result<(), Invalid> {
+        let rule = crate::domain::order_rules::renewal_rule(
+            crate::domain::order_rules::OrderFamily::Dv,
+            r.issued_at,
+        )
+        .unwrap();
+        check_renewal(rule, r)
+    }
+
+    fn field(r: Renewal) -> String {
+        check(r).unwrap_err().field
     }
 
     #[test]
     fn five_years_or_permanent() {
-        assert!(check_dv_renewal(base()).is_ok());
+        assert!(check(base()).is_ok());
         assert!(
-            check_dv_renewal(DvRenewal {
+            check(Renewal {
                 expires_at: None,
                 ..base()
             })
             .is_ok()
         );
-        let short = DvRenewal {
+        let short = Renewal {
             expires_at: Some(at(2031, 5, 31)),
             ..base()
         };
-        let err = check_dv_renewal(short).unwrap_err();
+        let err = check(short).unwrap_err();
         assert_eq!(err.field, "expiresAt");
         assert!(err.message.contains("6345(a)"), "{}", err.message);
     }
@@ -129,27 +153,27 @@ mod tests {
     #[test]
     fn request_in_the_three_months_before_expiry() {
         assert!(
-            check_dv_renewal(DvRenewal {
+            check(Renewal {
                 request_filed_on: day(2026, 3, 30),
                 ..base()
             })
             .is_ok()
         );
         for filed in [day(2026, 3, 29), day(2025, 1, 1)] {
-            let r = DvRenewal {
+            let r = Renewal {
                 request_filed_on: filed,
                 ..base()
             };
             assert_eq!(field(r), "requestFiledOn");
         }
-        let missing = DvRenewal {
+        let missing = Renewal {
             request_filed_on: None,
             ..base()
         };
-        let err = check_dv_renewal(missing).unwrap_err();
+        let err = check(missing).unwrap_err();
         assert_eq!(err.field, "requestFiledOn");
         assert!(err.message.contains("filed"), "{}", err.message);
-        let after_order = DvRenewal {
+        let after_order = Renewal {
             request_filed_on: day(2026, 6, 2),
             ..base()
         };
@@ -158,16 +182,16 @@ mod tests {
 
     #[test]
     fn expired_or_permanent_orders_are_not_renewed() {
-        let expired = DvRenewal {
+        let expired = Renewal {
             issued_at: at(2026, 7, 1),
             expires_at: Some(at(2031, 7, 1)),
             request_filed_on: day(2026, 6, 1),
             ..base()
         };
-        let err = check_dv_renewal(expired).unwrap_err();
+        let err = check(expired).unwrap_err();
         assert_eq!(err.field, "issuedAt");
         assert!(err.message.contains("expired"), "{}", err.message);
-        let permanent = DvRenewal {
+        let permanent = Renewal {
             old_expires_at: None,
             ..base()
         };

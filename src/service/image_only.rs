@@ -71,7 +71,7 @@ pub fn validate_record(
             }),
         })
         .collect();
-    let parties = validate::parties(&parties, input.family, now.date_naive())?;
+    let parties = validate::parties(&parties, input.family, now.date_naive(), now)?;
     Ok(NewOrder {
         court_id: court.id,
         case_number,

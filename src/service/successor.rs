@@ -15,9 +15,9 @@ use crate::domain::epo;
 use crate::domain::law_records::{self, CriminalStage, ForeignIssuer, ForeignKind};
 use crate::domain::order_rules::{
     Limit, OrderFamily, OrderKind, check_expiry, check_form, check_minimum, implied_expiry,
-    renewable, renewal_limit,
+    renewable, renewal_rule,
 };
-use crate::domain::renewal::{DvRenewal, check_dv_renewal};
+use crate::domain::renewal::{Renewal, check_renewal};
 use crate::domain::time;
 use crate::error::{AppError, AppResult};
 use crate::search::Search;
@@ -100,7 +100,7 @@ pub async fn change_order_in<C: ConnectionTrait>(
     let old = load_order(txn, "orderId", change.order_id()).await?;
     require_open(&old, now, action)?;
     if matches!(change, OrderChange::Renew(_)) {
-        check_renewable(&old)?;
+        check_renewable(&old, issued_at)?;
     }
     if issued_at < old.issued_at {
         return Err(AppError::invalid("issuedAt", too_early));
@@ -134,10 +134,11 @@ fn after_hearing(old: &order::Model, new: &NewOrder) -> bool {
 }
 
 /// Only some orders are renewed; the others end, and a new order is issued instead.
-fn check_renewable(old: &order::Model) -> AppResult<()> {
+/// Which are: the rules table's `[[renewal]]` rows in force on the renewal's issue day.
+fn check_renewable(old: &order::Model, issued_at: DateTime<Utc>) -> AppResult<()> {
     let family = OrderFamily::from_db(&old.family)?;
     let kind = OrderKind::from_db(&old.kind)?;
-    if !renewable(family, kind) {
+    if !renewable(family, kind, issued_at) {
         return Err(AppError::conflict(format!(
             "a {} order of kind {} cannot be renewed; issue a new order",
             old.form_number,
@@ -154,9 +155,10 @@ fn modified(new: &mut NewOrder, input: &ModifyOrder, issued_at: DateTime<Utc>) -
         "formNumber",
         new.family,
         input.form_number.as_deref().unwrap_or(new.form_number),
+        issued_at,
     )?;
     validate::check_kind(rule, input.kind)?;
-    new.form_number = rule.form;
+    new.form_number = rule.form.as_str();
     new.kind = rule.kind;
     match input.expires_at {
         Patch::Keep => {}
@@ -173,8 +175,8 @@ fn modified(new: &mut NewOrder, input: &ModifyOrder, issued_at: DateTime<Utc>) -
         new.expires_at,
         rule.expiry_required,
         rule.limit,
-        rule.citation,
-        rule.form,
+        &rule.source,
+        &rule.form,
     )?;
     epo::check_expiry("expiresAt", rule, issued_at, new.expires_at)?;
     match input.hearing_date {
@@ -244,33 +246,40 @@ fn renewed(
 ) -> AppResult<()> {
     let (family, kind) = (new.family, new.kind);
     if let Some(f) = &input.form_number {
-        let rule = check_form("formNumber", family, f)?;
+        let rule = check_form("formNumber", family, f, issued_at)?;
         if rule.kind != kind {
             return Err(AppError::invalid(
                 "formNumber",
                 format!("form {} is not a {} order", rule.form, kind.as_db()),
             ));
         }
-        new.form_number = rule.form;
+        new.form_number = rule.form.as_str();
     }
     new.expires_at = input.expires_at.map(time::to_seconds);
-    if family == OrderFamily::Dv {
-        check_dv_renewal(DvRenewal {
+    let rule = renewal_rule(family, issued_at).ok_or_else(|| {
+        AppError::conflict(format!(
+            "orders of family {} are not renewed on {}; issue a new order",
+            family.as_db(),
+            issued_at.date_naive()
+        ))
+    })?;
+    check_renewal(
+        rule,
+        Renewal {
             old_expires_at: old.expires_at,
             issued_at,
             expires_at: new.expires_at,
             request_filed_on: input.request_filed_on,
-        })?;
-    }
-    let (limit, citation) = renewal_limit(family);
-    let required = !matches!(limit, Limit::Unlimited);
+        },
+    )?;
+    let required = !matches!(rule.max, Limit::Unlimited);
     check_expiry(
         "expiresAt",
         issued_at,
         new.expires_at,
         required,
-        limit,
-        citation,
+        rule.max,
+        &rule.source,
         "a renewal",
     )?;
     if let Some(j) = &input.judicial_officer {
@@ -314,12 +323,22 @@ async fn successor_template<C: ConnectionTrait>(
         })
         .collect::<AppResult<Vec<_>>>()?;
     let family = OrderFamily::from_db(&o.family)?;
-    let form = check_form("formNumber", family, &o.form_number)?;
+    // The stored form, named as the rules table spells it (any of its rows: the successor is
+    // judged by the rows in force on its own issue day).
+    let form = crate::domain::rules::active()
+        .form_rows(&o.form_number)
+        .next()
+        .ok_or_else(|| {
+            AppError::invalid(
+                "formNumber",
+                format!("the rules table has no form {}", o.form_number),
+            )
+        })?;
     Ok(NewOrder {
         court_id: o.court_id,
         case_number: CaseNumber::parse("caseNumber", &o.case_number)?,
         family,
-        form_number: form.form,
+        form_number: form.form.as_str(),
         kind: OrderKind::from_db(&o.kind)?,
         issued_at,
         hearing_date: o.hearing_date,

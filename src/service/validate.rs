@@ -46,9 +46,9 @@ pub fn create_order(
         ));
     }
     let case_number = CaseNumber::parse("caseNumber", &input.case_number)?;
-    let rule = check_form("formNumber", input.family, &input.form_number)?;
-    check_kind(rule, input.kind)?;
     let issued_at = issued_at("issuedAt", input.issued_at, now)?;
+    let rule = check_form("formNumber", input.family, &input.form_number, issued_at)?;
+    check_kind(rule, input.kind)?;
     let expires_at = input
         .expires_at
         .map(to_seconds)
@@ -60,8 +60,8 @@ pub fn create_order(
         expires_at,
         rule.expiry_required,
         rule.limit,
-        rule.citation,
-        rule.form,
+        &rule.source,
+        &rule.form,
     )?;
     epo::check_expiry("expiresAt", rule, issued_at, expires_at)?;
     let law = LawRecord {
@@ -92,12 +92,12 @@ pub fn create_order(
     let hearing_date = hearing_date("hearingDate", input.hearing_date, issued_at)?;
     let conditions = conditions(&input.terms, issued_at).map_err(|e| e.at("conditions"))?;
     let (source, entered_by_court_id, entered_by_agency_id) = entry(input, court.id, refs)?;
-    let parties = parties(&input.parties, input.family, now.date_naive())?;
+    let parties = parties(&input.parties, input.family, now.date_naive(), issued_at)?;
     Ok(NewOrder {
         court_id: court.id,
         case_number,
         family: input.family,
-        form_number: rule.form,
+        form_number: rule.form.as_str(),
         kind: rule.kind,
         issued_at,
         hearing_date,
@@ -254,10 +254,12 @@ fn entry(
     }
 }
 
+/// `issued_at` picks the rules in force (which families may protect an organisation).
 pub fn parties(
     input: &[Party],
     family: OrderFamily,
     today: NaiveDate,
+    issued_at: DateTime<Utc>,
 ) -> Result<Vec<NewParty>, Invalid> {
     if input.len() > MAX_PARTIES {
         return Err(Invalid::new(
@@ -304,10 +306,20 @@ pub fn parties(
                             "an organization can only be a protected party",
                         ));
                     }
-                    if !matches!(family, OrderFamily::Rt | OrderFamily::Wv) {
+                    let day = crate::domain::court_days::california_date(issued_at);
+                    let table = crate::domain::rules::active();
+                    if !table.protects_organisations(family, day) {
+                        let may: Vec<&str> = table
+                            .organisation_families(day)
+                            .into_iter()
+                            .map(OrderFamily::as_db)
+                            .collect();
                         return Err(Invalid::new(
                             format!("{at}.person.partyType"),
-                            "only retail-crime and workplace-violence orders protect organizations",
+                            format!(
+                                "only orders of the families {} protect organizations (the rules table's [[organisation]] rows)",
+                                may.join(", ")
+                            ),
                         ));
                     }
                 }

@@ -24,5 +24,15 @@ pub struct FormRule {
     /// The whole duration rule in words.
     pub duration: String,
     pub expiry_required: bool,
+    /// The statute or form the rule comes from (the same text as `source`).
     pub citation: String,
+    /// The statute or form the rule comes from, as the rules table gives it.
+    pub source: String,
+    /// The first day the rule applies: an order is judged by the rule in force on the day it
+    /// was issued.
+    pub effective: chrono::NaiveDate,
+    /// The last day the rule applies, when a later rule replaced it.
+    pub until: Option<chrono::NaiveDate>,
+    /// The version of the rules table the rule is read from.
+    pub table_version: String,
 }
