@@ -26,15 +26,21 @@ pub(crate) fn serve_demo(
     String,
     std::collections::HashMap<String, String>,
 ) {
+    serve_demo_with(dir, &["--demo-orders", "500"])
+}
+
+/// `serve_demo` with more arguments (`--demo-orders N`, `--rules FILE`).
+pub(crate) fn serve_demo_with(
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> (
+    std::process::Child,
+    String,
+    std::collections::HashMap<String, String>,
+) {
     let mut child = ccpor()
-        .args([
-            "serve",
-            "--demo",
-            "--demo-orders",
-            "500",
-            "--addr",
-            "127.0.0.1:0",
-        ])
+        .args(["serve", "--demo", "--addr", "127.0.0.1:0"])
+        .args(extra)
         .env("CCPOR_DATA_DIR", dir)
         .env_remove("DATABASE_URL")
         .env_remove("CCPOR_KEY_FILE")
@@ -69,7 +75,7 @@ async fn data_dir_db(dir: &std::path::Path) -> sea_orm::DatabaseConnection {
     ccpor::db::connect(&url).await.unwrap().0
 }
 
-fn terminate(mut child: std::process::Child) {
+pub(crate) fn terminate(mut child: std::process::Child) {
     assert!(
         Command::new("kill")
             .args(["-TERM", &child.id().to_string()])

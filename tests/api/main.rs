@@ -41,6 +41,7 @@ mod matrix;
 mod observability;
 mod orders;
 mod paging;
+mod rules;
 mod search;
 mod security;
 mod sheriff;
