@@ -3,6 +3,7 @@
 use async_graphql::{Context, Object};
 use chrono::Utc;
 use entities::court;
+use sea_orm::ColumnTrait;
 
 use crate::auth::Permission;
 use crate::domain::court_code::CourtCode;
@@ -53,15 +54,76 @@ pub(crate) async fn list_court(
     Ok(found)
 }
 
+/// Which orders a list is read from: one court, or the courts of a county.
+pub(crate) struct ListScope {
+    pub court_id: Option<i32>,
+    pub court_ids: Option<Vec<i32>>,
+}
+
+/// The scope named by `court` or `county` (one of them; neither: a court role's own court). A
+/// court role reads only its own court, also when it names its court's county; others name a
+/// county their token's counties cover.
+pub(crate) async fn list_scope(
+    ctx: &Context<'_>,
+    court: Option<String>,
+    county: Option<String>,
+) -> async_graphql::Result<ListScope> {
+    let Some(county) = county else {
+        let found = list_court(ctx, court).await?;
+        return Ok(ListScope {
+            court_id: Some(found.id),
+            court_ids: None,
+        });
+    };
+    if court.is_some() {
+        return Err(AppError::invalid(
+            "county",
+            "name a court or a county, not both",
+        ))
+        .gql();
+    }
+    let county = crate::domain::county::county("county", &county)
+        .map_err(AppError::from)
+        .gql()?;
+    let c = caller(ctx)?;
+    if c.court.is_some() {
+        let own = list_court(ctx, None).await?;
+        if own.county != county {
+            return Err(AppError::forbidden(
+                rule::OWN_COURT,
+                format!(
+                    "a court role of {} reads only that court's lists, not {county} County's",
+                    own.code
+                ),
+            ))
+            .gql();
+        }
+        return Ok(ListScope {
+            court_id: Some(own.id),
+            court_ids: None,
+        });
+    }
+    c.require_county(county).gql()?;
+    let one = std::collections::BTreeSet::from([county.to_owned()]);
+    let ids = refs::court_ids_in(&state(ctx)?.db, &one).await.gql()?;
+    Ok(ListScope {
+        court_id: None,
+        court_ids: Some(ids),
+    })
+}
+
 #[derive(Default)]
 pub struct WorkListQuery;
 
 #[Object]
 impl WorkListQuery {
-    /// A court's work list of `kind`, evaluated now: EXPIRING_SOON (within `withinDays`, default
-    /// 30, at most 366), RENEWAL_WINDOW, UNSERVED, HEARING_PASSED, FIREARMS_OVERDUE. `court`
-    /// defaults to a court role's own court and must be it; law enforcement names a court in
-    /// its token's counties. Newest issued first; `first` at most 100.
+    /// A court's (or a county's) work list of `kind`, evaluated now: EXPIRING_SOON (within
+    /// `withinDays`, default 30, at most 366), RENEWAL_WINDOW, UNSERVED, HEARING_PASSED,
+    /// FIREARMS_OVERDUE, TRANSMISSION_PROBLEMS. `court` defaults to a court role's own court and
+    /// must be it; law enforcement names a court in its token's counties. `county` (a county
+    /// name, `Los Angeles`; instead of `court`) reads the lists of the county's courts: law
+    /// enforcement a county its token covers, a court role only its own court's county (and then
+    /// only its court). Newest issued first; `first` at most 100.
     #[graphql(
         guard = "Need(Permission::ReadIdentified)",
         complexity = "crate::graphql::limits::page_cost(first, crate::service::reads::DEFAULT_PAGE, crate::service::reads::MAX_PAGE, child_complexity)"
@@ -71,6 +133,7 @@ impl WorkListQuery {
         ctx: &Context<'_>,
         kind: WorkListKind,
         court: Option<String>,
+        county: Option<String>,
         within_days: Option<i32>,
         first: Option<i32>,
         after: Option<String>,
@@ -83,10 +146,17 @@ impl WorkListQuery {
             ))
             .gql();
         }
-        let court = list_court(ctx, court).await?;
+        let scope = list_scope(ctx, court, county).await?;
+        let mut extra = condition(kind, Utc::now(), within);
+        if let Some(ids) = scope.court_ids {
+            // The county's courts; the token's own county scope is applied on top.
+            extra = sea_orm::Condition::all()
+                .add(extra)
+                .add(entities::order::Column::CourtId.is_in(ids));
+        }
         let filter = OrderFilter {
-            court_id: Some(court.id),
-            extra: Some(condition(kind, Utc::now(), within)),
+            court_id: scope.court_id,
+            extra: Some(extra),
             ..Default::default()
         };
         order_connection(ctx, filter, first, after).await

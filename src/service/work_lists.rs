@@ -1,7 +1,7 @@
 //! Work lists clerks and officers live by (issue 25): which orders need someone's attention, as
 //! conditions on the order list (`reads::OrderFilter::extra`), each evaluated at one instant.
 use chrono::{DateTime, Duration, Months, Utc};
-use entities::{order, service_record};
+use entities::{carpos_transmission, order, service_record};
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition};
 
@@ -25,6 +25,10 @@ crate::domain::codes::code_enum!(
         HearingPassed => "hearing_passed",
         /// Firearm relinquishment receipt overdue (docs/law/firearms.md).
         FirearmsOverdue => "firearms_overdue",
+        /// Orders with a CARPOS transmission that was rejected, is held for missing data, or is
+        /// not acknowledged by its Fam. Code 6380(a) due time (the end of the next court day;
+        /// docs/wire/carpos.md#the-sending-side), whatever the order's status.
+        TransmissionProblems => "transmission_problems",
     }
 );
 
@@ -64,6 +68,26 @@ pub fn condition(kind: WorkListKind, at: DateTime<Utc>, within_days: i64) -> Con
             .add(order::Column::HearingDate.is_not_null())
             .add(order::Column::HearingDate.lt(at.date_naive())),
         WorkListKind::FirearmsOverdue => overdue_condition(at),
+        WorkListKind::TransmissionProblems => {
+            use crate::carpos::outbox::TxState;
+            let tx = carpos_transmission::Column::State;
+            let problem = Condition::any()
+                .add(tx.is_in([TxState::Rejected.as_db(), TxState::HeldIncomplete.as_db()]))
+                .add(
+                    Condition::all()
+                        .add(tx.ne(TxState::Acknowledged.as_db()))
+                        .add(carpos_transmission::Column::DueBy.lt(at)),
+                );
+            Condition::all().add(
+                order::Column::Id.in_subquery(
+                    Query::select()
+                        .column(carpos_transmission::Column::OrderId)
+                        .from(carpos_transmission::Entity)
+                        .cond_where(problem)
+                        .to_owned(),
+                ),
+            )
+        }
     }
 }
 
@@ -97,6 +121,14 @@ mod tests {
         assert!(hearing.contains("'temporary'") && hearing.contains("\"hearing_date\" <"));
         assert!(
             sql(WorkListKind::FirearmsOverdue).contains("\"firearm_receipt_filed_at\" IS NULL")
+        );
+        let tx = sql(WorkListKind::TransmissionProblems);
+        assert!(
+            tx.contains("'rejected'")
+                && tx.contains("'held_incomplete'")
+                && tx.contains("\"due_by\" <")
+                && tx.contains("<> 'acknowledged'"),
+            "{tx}"
         );
     }
 }

@@ -154,3 +154,145 @@ async fn each_work_list_holds_what_it_names() {
         .await;
     assert_eq!(cases(&body), ["26FL280003"]);
 }
+
+/// Sets columns of the one CARPOS transmission of an order.
+async fn set_transmission(app: &crate::helpers::TestApp, order_id: &str, set: &str) {
+    use sea_orm::ConnectionTrait;
+    let id = ccpor::domain::ids::decode("id", ccpor::domain::ids::Kind::Order, order_id).unwrap();
+    let n = app
+        .db
+        .execute_unprepared(&format!(
+            "UPDATE carpos_transmission SET {set} WHERE order_id = {id}"
+        ))
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(n, 1, "one transmission for order {order_id}");
+}
+
+/// TRANSMISSION_PROBLEMS: an entry held for missing data, one CARPOS rejected, one not
+/// acknowledged by its Fam. Code 6380(a) due time; not one queued and on time, nor another
+/// court's held entry. (No CARPOS peer here: the rejection and the passing of the due time are
+/// written as the transmitter and the clock would leave them.)
+#[tokio::test]
+async fn transmission_problems_lists_rejected_held_and_late() {
+    let app = spawn_app().await;
+    let (_on_time, _, _) = create(&app, dv_tro("26FL290001", 1)).await;
+    let mut held = dv_tro("26FL290002", 1);
+    held["parties"][0]["person"]["heightInches"] = Value::Null;
+    held["parties"][0]["person"]["hair"] = Value::Null;
+    create(&app, held.clone()).await;
+    let (rejected, _, _) = create(&app, dv_tro("26FL290003", 1)).await;
+    set_transmission(
+        &app,
+        &rejected,
+        "state = 'rejected', error = 'CARPOS rejected ETO: DUPLICATE'",
+    )
+    .await;
+    let (late, _, _) = create(&app, dv_tro("26FL290004", 3)).await;
+    let past = (chrono::Utc::now() - chrono::Duration::hours(2)).format("%Y-%m-%d %H:%M:%S");
+    set_transmission(&app, &late, &format!("due_by = '{past}'")).await;
+    let mut other = held;
+    other["caseNumber"] = json!("26FL290005");
+    other["courtCode"] = json!("SC38");
+    create(&app, other).await;
+
+    let clerk = app.mint(Role::Clerk, Some("SC19"));
+    let body = app
+        .gql_as(Some(&clerk), LIST, json!({ "k": "TRANSMISSION_PROBLEMS" }))
+        .await;
+    assert_eq!(
+        cases(&body),
+        ["26FL290002", "26FL290003", "26FL290004"],
+        "{body:#}"
+    );
+    // Acknowledged in time: off the list.
+    set_transmission(&app, &late, "state = 'acknowledged', fcn = '0000000000001'").await;
+    let body = app
+        .gql_as(Some(&clerk), LIST, json!({ "k": "TRANSMISSION_PROBLEMS" }))
+        .await;
+    assert_eq!(cases(&body), ["26FL290002", "26FL290003"], "{body:#}");
+}
+
+/// A county instead of a court: the county's courts (a superior court and a tribal court in
+/// Humboldt), within what the token may see.
+#[tokio::test]
+async fn unserved_by_county_within_the_tokens_reach() {
+    use ccpor::auth::token::{Narrowing, attenuate};
+    let app = spawn_app().await;
+    for (court, case) in [
+        ("SC12", "26FL300001"),
+        ("TC01", "26FL300002"),
+        ("SC19", "26FL300003"),
+        ("SC38", "26FL300004"),
+    ] {
+        let mut o = dv_tro(case, 2);
+        o["courtCode"] = json!(court);
+        create(&app, o).await;
+    }
+    let q = "query($k: WorkListKind!, $c: String, $n: String) { workList(kind: $k, court: $c, county: $n) { edges { node { caseNumber } } } }";
+    let lea = app.mint(Role::Lea, Some("CA0190000"));
+    let humboldt = app
+        .gql_as(Some(&lea), q, json!({ "k": "UNSERVED", "n": "humboldt" }))
+        .await;
+    assert_eq!(
+        cases(&humboldt),
+        ["26FL300001", "26FL300002"],
+        "{humboldt:#}"
+    );
+    // A token narrowed to Los Angeles reads Los Angeles, not Humboldt.
+    let narrowed = attenuate(
+        &lea,
+        &Narrowing {
+            county: Some("Los Angeles".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let la = app
+        .gql_as(
+            Some(&narrowed),
+            q,
+            json!({ "k": "UNSERVED", "n": "Los Angeles" }),
+        )
+        .await;
+    assert_eq!(cases(&la), ["26FL300003"], "{la:#}");
+    let body = app
+        .gql_as(
+            Some(&narrowed),
+            q,
+            json!({ "k": "UNSERVED", "n": "Humboldt" }),
+        )
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body:#}");
+    // A court role: its own court only, and only in its own county.
+    let clerk = app.mint(Role::Clerk, Some("SC12"));
+    let own = app
+        .gql_as(Some(&clerk), q, json!({ "k": "UNSERVED", "n": "Humboldt" }))
+        .await;
+    assert_eq!(cases(&own), ["26FL300001"], "{own:#}");
+    let body = app
+        .gql_as(
+            Some(&clerk),
+            q,
+            json!({ "k": "UNSERVED", "n": "San Francisco" }),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["rule"], "own_court",
+        "{body:#}"
+    );
+    // One of court and county; a real county.
+    let body = app
+        .gql_as(
+            Some(&lea),
+            q,
+            json!({ "k": "UNSERVED", "c": "SC12", "n": "Humboldt" }),
+        )
+        .await;
+    assert_eq!(error_field(&body), "county", "{body:#}");
+    let body = app
+        .gql_as(Some(&lea), q, json!({ "k": "UNSERVED", "n": "Gotham" }))
+        .await;
+    assert_eq!(error_field(&body), "county", "{body:#}");
+}
