@@ -10,6 +10,7 @@ pub mod bench_officer;
 pub mod clone;
 pub mod connection;
 pub mod document;
+pub mod expiring_soon;
 pub mod federation;
 pub mod firearms;
 pub mod identity;
@@ -67,7 +68,10 @@ pub struct MutationRoot(
 
 /// Subscriptions, one object per domain (served on `/graphql/ws`).
 #[derive(MergedSubscription, Default)]
-pub struct SubscriptionRoot(subscription::OrderSubscription);
+pub struct SubscriptionRoot(
+    subscription::OrderSubscription,
+    expiring_soon::ExpiringSoonSubscription,
+);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 

@@ -58,6 +58,8 @@ pub(crate) async fn list_court(
 pub(crate) struct ListScope {
     pub court_id: Option<i32>,
     pub court_ids: Option<Vec<i32>>,
+    /// The county of the court, or the county named.
+    pub county: String,
 }
 
 /// The scope named by `court` or `county` (one of them; neither: a court role's own court). A
@@ -73,6 +75,7 @@ pub(crate) async fn list_scope(
         return Ok(ListScope {
             court_id: Some(found.id),
             court_ids: None,
+            county: found.county,
         });
     };
     if court.is_some() {
@@ -101,6 +104,7 @@ pub(crate) async fn list_scope(
         return Ok(ListScope {
             court_id: Some(own.id),
             court_ids: None,
+            county: own.county,
         });
     }
     c.require_county(county).gql()?;
@@ -109,7 +113,44 @@ pub(crate) async fn list_scope(
     Ok(ListScope {
         court_id: None,
         court_ids: Some(ids),
+        county: county.to_owned(),
     })
+}
+
+impl ListScope {
+    /// The orders of list `kind` at `at` in this scope (the token's county scope is applied on
+    /// top, by the reader).
+    pub(crate) fn filter(
+        &self,
+        kind: WorkListKind,
+        at: chrono::DateTime<Utc>,
+        within_days: i64,
+    ) -> OrderFilter {
+        let mut extra = condition(kind, at, within_days);
+        if let Some(ids) = &self.court_ids {
+            extra = sea_orm::Condition::all()
+                .add(extra)
+                .add(entities::order::Column::CourtId.is_in(ids.clone()));
+        }
+        OrderFilter {
+            court_id: self.court_id,
+            extra: Some(extra),
+            ..Default::default()
+        }
+    }
+}
+
+/// `withinDays` checked: 0 to `MAX_WITHIN_DAYS`, default `DEFAULT_WITHIN_DAYS`.
+pub(crate) fn check_within_days(within_days: Option<i32>) -> async_graphql::Result<i64> {
+    let within = within_days.map_or(DEFAULT_WITHIN_DAYS, i64::from);
+    if !(0..=MAX_WITHIN_DAYS).contains(&within) {
+        return Err(AppError::invalid(
+            "withinDays",
+            format!("must be 0 to {MAX_WITHIN_DAYS}"),
+        ))
+        .gql();
+    }
+    Ok(within)
 }
 
 #[derive(Default)]
@@ -138,27 +179,9 @@ impl WorkListQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<OrderConnection> {
-        let within = i64::from(within_days.unwrap_or(DEFAULT_WITHIN_DAYS as i32));
-        if !(0..=MAX_WITHIN_DAYS).contains(&within) {
-            return Err(AppError::invalid(
-                "withinDays",
-                format!("must be 0 to {MAX_WITHIN_DAYS}"),
-            ))
-            .gql();
-        }
+        let within = check_within_days(within_days)?;
         let scope = list_scope(ctx, court, county).await?;
-        let mut extra = condition(kind, Utc::now(), within);
-        if let Some(ids) = scope.court_ids {
-            // The county's courts; the token's own county scope is applied on top.
-            extra = sea_orm::Condition::all()
-                .add(extra)
-                .add(entities::order::Column::CourtId.is_in(ids));
-        }
-        let filter = OrderFilter {
-            court_id: scope.court_id,
-            extra: Some(extra),
-            ..Default::default()
-        };
+        let filter = scope.filter(kind, Utc::now(), within);
         order_connection(ctx, filter, first, after).await
     }
 }

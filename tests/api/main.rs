@@ -46,5 +46,6 @@ mod search;
 mod security;
 mod sheriff;
 mod subscriptions;
+mod subscriptions_expiring;
 mod trusted;
 mod work_lists;
