@@ -171,15 +171,27 @@ impl PcoCode {
         match t.parse::<u8>() {
             Ok(n) if t.len() == 2 && table.pco_on(n, today).is_some() => Ok(Self(n)),
             _ => {
-                let known: Vec<String> = table
+                let mut known: Vec<u8> = table
                     .pco
                     .iter()
                     .filter(|p| p.validity.covers(today))
-                    .map(|p| format!("{:02}", p.code))
+                    .map(|p| p.code)
                     .collect();
+                known.sort_unstable();
+                // "01 to 09" when the codes run without a gap, else each one.
+                let listed = match (known.first(), known.last()) {
+                    (Some(a), Some(b)) if usize::from(b - a) + 1 == known.len() => {
+                        format!("{a:02} to {b:02}")
+                    }
+                    _ => known
+                        .iter()
+                        .map(|c| format!("{c:02}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                };
                 Err(super::Invalid::new(
                     field,
-                    format!("'{t}' is not an NCIC PCO code ({})", known.join(", ")),
+                    format!("'{t}' is not an NCIC PCO code ({listed})"),
                 ))
             }
         }
@@ -255,6 +267,8 @@ mod tests {
         for bad in ["5", "00", "10", "ab", ""] {
             assert!(PcoCode::parse("p", bad).is_err(), "{bad}");
         }
+        let err = PcoCode::parse("p", "10").unwrap_err();
+        assert!(err.message.contains("(01 to 09)"), "{}", err.message);
         let list = vec![PcoCode(1), PcoCode(4)];
         assert_eq!(PcoCode::list_from_db(&PcoCode::list_to_db(&list)), list);
         assert!(PcoCode::list_from_db("").is_empty());

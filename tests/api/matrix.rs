@@ -30,7 +30,7 @@ const OWN_AGENCY: Expect = Deny("own_agency");
 
 /// Root fields whose role table lives beside their feature, because each needs a court in
 /// another participation mode: (field, test).
-const ELSEWHERE: [(&str, &str); 3] = [
+const ELSEWHERE: [(&str, &str); 4] = [
     (
         "registerImageOnlyOrder",
         "images::access::image_only_orders_by_role",
@@ -43,6 +43,10 @@ const ELSEWHERE: [(&str, &str); 3] = [
     (
         "orderEvents",
         "subscriptions::every_role_that_reads_orders_may_subscribe (and ..._refused_...)",
+    ),
+    (
+        "expiringSoon",
+        "subscriptions_expiring::expiring_soon_is_scoped_like_the_work_list",
     ),
 ];
 
@@ -248,6 +252,15 @@ fn operations() -> Vec<Op> {
             audit: Reference,
             expect: [Allow, Allow, Allow, Allow, Allow],
         },
+        Op {
+            field: "formRules",
+            case: "every row, with source and dates",
+            document: "{ formRules(all: true, asOf: \"2020-08-01\") { formNumber source effective until tableVersion } }",
+            variables: none,
+            target: Shared,
+            audit: Reference,
+            expect: [Allow, Allow, Allow, Allow, Allow],
+        },
         // Apollo Federation: a gateway resolves our entities through `_entities`, under the
         // same rules as `node`.
         Op {
@@ -418,6 +431,24 @@ fn operations() -> Vec<Op> {
             field: "workList",
             case: "",
             document: "{ workList(kind: UNSERVED, court: \"SC19\", first: 5) { edges { node { id } } } }",
+            variables: none,
+            target: Shared,
+            audit: Row,
+            expect: [Allow, Allow, Allow, ROLE, ROLE],
+        },
+        Op {
+            field: "workList",
+            case: "UNSERVED by county (the court roles' own county)",
+            document: "{ workList(kind: UNSERVED, county: \"Los Angeles\", first: 5) { edges { node { id } } } }",
+            variables: none,
+            target: Shared,
+            audit: Row,
+            expect: [Allow, Allow, Allow, ROLE, ROLE],
+        },
+        Op {
+            field: "workList",
+            case: "TRANSMISSION_PROBLEMS",
+            document: "{ workList(kind: TRANSMISSION_PROBLEMS, court: \"SC19\", first: 5) { edges { node { id } } } }",
             variables: none,
             target: Shared,
             audit: Row,
