@@ -5,13 +5,18 @@
 # installs them (and HAProxy) when absent, starts
 # (and afterwards stops) the S3 server, installing it when absent, and fails loudly when any of
 # them cannot be had. Node packages for the ecosystem tests are installed in tests/node (npm ci),
-# and Debian's chromium for the playground test.
+# and Debian's chromium for the playground test. Then a short soak (benches/soak/soak.sh, a few
+# minutes of mixed load on the debug build, with its flatness check) and every fuzz target for a
+# few seconds against its committed corpus (the nightly toolchain and cargo-fuzz are installed
+# when absent; a crash fails the run).
 #
 #   bash scripts/test.sh
 #
 # Environment: CCPOR_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres),
 # REDIS_URL (default redis://127.0.0.1:6379), CCPOR_TEST_S3_ENDPOINT (default: start moto on
-# http://127.0.0.1:5077), CARGO_TARGET_DIR (a persistent one speeds reruns).
+# http://127.0.0.1:5077), CARGO_TARGET_DIR (a persistent one speeds reruns; the fuzz build goes to
+# its fuzz/ subdirectory), CCPOR_FUZZ_SECONDS (per target, default 10), CCPOR_CI_SOAK_SECONDS
+# (default 150).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -118,12 +123,65 @@ ensure_haproxy() {
   command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || die "haproxy is not installed and could not be installed"
 }
 
+# The short soak plots with matplotlib.
+ensure_matplotlib() {
+  python3 -c 'import matplotlib' 2>/dev/null && return
+  say "installing matplotlib (the soak's plot)"
+  python3 -m pip install --quiet matplotlib \
+    || python3 -m pip install --quiet --break-system-packages matplotlib \
+    || apt_install python3-matplotlib
+  python3 -c 'import matplotlib' 2>/dev/null || die "python3 matplotlib is not installed and could not be installed"
+}
+
+# A few minutes of the soak's mixed load on the debug build the tests made, on ports and a
+# database of its own (not the 2-hour soak's 18280/16399), with the flatness check.
+short_soak() {
+  local out; out=$(mktemp -d /tmp/ccpor-ci-soak.XXXX)
+  say "short soak: ${CCPOR_CI_SOAK_SECONDS:-150} s of mixed load (debug build, PostgreSQL, Redis), flatness check"
+  CCPOR_SOAK_SECONDS="${CCPOR_CI_SOAK_SECONDS:-150}" CCPOR_SOAK_SEEDED=50 CCPOR_SOAK_PROFILE=debug \
+    CCPOR_SOAK_PORT=18390 CCPOR_SOAK_REDIS_PORT=16499 CCPOR_SOAK_DB="ccpor_test_soak_$$" \
+    CCPOR_SOAK_OUT="$out" CCPOR_BENCH_POSTGRES="${PG_URL%/*}" bash benches/soak/soak.sh \
+    || die "the short soak failed (samples and plot: $out)"
+}
+
+# libFuzzer through cargo-fuzz, on the nightly toolchain.
+ensure_cargo_fuzz() {
+  command -v rustup >/dev/null || die "rustup is needed for the nightly toolchain of the fuzz targets"
+  rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal \
+    || die "could not install the nightly toolchain"
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    say "installing cargo-fuzz"
+    cargo install cargo-fuzz --locked || die "could not install cargo-fuzz"
+  fi
+}
+
+# Every fuzz target (fuzz/fuzz_targets/) for CCPOR_FUZZ_SECONDS against its committed corpus;
+# new inputs go to a scratch directory, a crash's input to fuzz/artifacts/<target>/.
+fuzz_targets() {
+  local dir="${CARGO_TARGET_DIR:-$PWD/target}/fuzz" secs="${CCPOR_FUZZ_SECONDS:-10}" scratch t
+  say "fuzz targets: nightly build (libFuzzer) into $dir"
+  (cd fuzz && cargo +nightly fuzz build --sanitizer none --target-dir "$dir") || die "the fuzz build failed"
+  scratch=$(mktemp -d /tmp/ccpor-fuzz.XXXX)
+  for t in $(cd fuzz && cargo +nightly fuzz list); do
+    say "fuzz $t: $secs s"
+    mkdir -p "$scratch/$t" "fuzz/artifacts/$t"
+    "$dir/x86_64-unknown-linux-gnu/release/$t" "$scratch/$t" "fuzz/corpus/$t" \
+      -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+      -artifact_prefix="fuzz/artifacts/$t/" 2>"$scratch/$t.log" \
+      || { tail -40 "$scratch/$t.log" >&2; die "fuzz target $t failed: the input is in fuzz/artifacts/$t/ (cargo +nightly fuzz run $t fuzz/artifacts/$t/<file> reproduces it)"; }
+    grep -E '^stat::number_of_executed_units|^#[0-9]+.*DONE' "$scratch/$t.log" | tail -1
+  done
+  rm -rf "$scratch"
+}
+
 ensure_postgres
 ensure_redis
 ensure_haproxy
 ensure_s3
 ensure_node_tools
 ensure_chromium
+ensure_matplotlib
+ensure_cargo_fuzz
 drop_test_databases
 
 say "tests on SQLite (unit + end-to-end)"
@@ -132,5 +190,8 @@ env -u CCPOR_TEST_POSTGRES_URL cargo test --workspace --locked
 say "end-to-end tests on PostgreSQL"
 CCPOR_TEST_POSTGRES_URL="$PG_URL" cargo test --locked --test api
 
+short_soak
+fuzz_targets
+
 drop_test_databases
-say "all tests passed on SQLite and PostgreSQL (images on the filesystem and on S3)"
+say "all tests passed on SQLite and PostgreSQL (images on the filesystem and on S3), the short soak held flat, the fuzz targets found nothing"

@@ -13,6 +13,8 @@ pub mod docs;
 pub mod domain;
 pub mod error;
 pub mod feed;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod graphql;
 pub mod http;
 pub mod images;

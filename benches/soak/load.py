@@ -3,7 +3,9 @@
 lookup by case number, by hash) and createOrder POSTs, at a fixed rate, from a few threads.
 
     load.py URL TOKEN HASH SECONDS RATE WRITE_SHARE
-    load.py URL TOKEN HASH seed 0 0      (first: the orders the GETs look up)
+    load.py lines                         (the orders the GETs look up, as NDJSON for
+                                           `ccpor import`, which soak.sh seeds with)
+    load.py URL TOKEN HASH seed 0 0      (the same orders by createOrder POSTs)
 
 Prints one summary line (JSON) at the end: requests, errors by kind. Synthetic data only."""
 import json
@@ -15,17 +17,20 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-url, token, op_hash, seconds, rate, write_share = sys.argv[1:7]
-seeding = seconds == "seed"
-seconds = 0.0 if seeding else float(seconds)
-rate, write_share = float(rate), float(write_share)
-THREADS = 4
-# How many orders the GETs look up (seeded first, one write after another: ~1 s each in a debug
-# build on the 2-core machine); CCPOR_SOAK_SEEDED.
+# How many orders the GETs look up (seeded first); CCPOR_SOAK_SEEDED.
 SEEDED = int(os.environ.get("CCPOR_SOAK_SEEDED", "500"))
+if sys.argv[1:] == ["lines"]:
+    lines_only = True
+else:
+    lines_only = False
+    url, token, op_hash, seconds, rate, write_share = sys.argv[1:7]
+    seeding = seconds == "seed"
+    seconds = 0.0 if seeding else float(seconds)
+    rate, write_share = float(rate), float(write_share)
+THREADS = 4
 counts = {"get": 0, "post": 0, "errors": 0}
 lock = threading.Lock()
-stop_at = time.time() + seconds
+stop_at = time.time() + (0 if lines_only else seconds)
 
 
 def order(case, days_ago=2):
@@ -94,6 +99,12 @@ def worker(n, create_doc):
 
 
 CREATE = "mutation($i: CreateOrderInput!) { createOrder(input: $i) { order { id } } }"
+if lines_only:
+    # The orders the GETs look up, 26SK000000, 26SK000001, …: one import is seconds where
+    # one POST after another took about a second each in a debug build.
+    for k in range(SEEDED):
+        print(json.dumps(order(f"26SK0{k:05d}")))
+    sys.exit(0)
 if seeding:
     # The orders the GETs look up: 26SK000000, 26SK000001, …
     for k in range(SEEDED):

@@ -7,7 +7,10 @@ fails when a measure keeps growing after the warm-up.
 Flat means: after the warm-up (a fifth of the run, at least 6 minutes when it is 12 or longer), the last quarter's mean RSS is within
 15 % (and 16 MiB) of the mean of the quarter after warm-up; the median of open files and of
 database connections in the last quarter is at most 4 above that of the first quarter after warm-up; the cache's keys and memory are bounded
-the same way as RSS (its entries expire; a leak would grow without bound)."""
+the same way as RSS (its entries expire; a leak would grow without bound). The cache is judged
+only when the warm-up is the full 6 minutes: answers live 5 minutes, so in a shorter run (the
+few-minute variant of scripts/test.sh) the cache is still filling by design and the check says
+it was not judged."""
 import csv
 import statistics
 import sys
@@ -48,7 +51,10 @@ if "--check" in sys.argv:
     after = rows[warm:]
     q = max(1, len(after) // 4)
     problems = []
-    for key in ("rss_mib", "cache_mib", "cache_keys"):
+    judged = ("rss_mib", "cache_mib", "cache_keys") if warm >= 36 else ("rss_mib",)
+    if warm < 36:
+        print(f"cache: not judged (warm-up {warm * 10} s is shorter than the answers' 5-minute lifetime)")
+    for key in judged:
         early = sum(r[key] for r in after[:q]) / q
         late = sum(r[key] for r in after[-q:]) / q
         slack = 16 if key.endswith("mib") else 0

@@ -7,14 +7,19 @@
 # growing (benches/soak/plot.py --check).
 #
 #   bash benches/soak/soak.sh                          # 2 h, release build
-#   CCPOR_SOAK_SECONDS=180 CCPOR_SOAK_SEEDED=50 bash benches/soak/soak.sh   # short variant
+#   CCPOR_SOAK_SECONDS=150 CCPOR_SOAK_SEEDED=50 CCPOR_SOAK_PROFILE=debug \
+#     CCPOR_SOAK_OUT=$(mktemp -d) bash benches/soak/soak.sh   # the short variant (scripts/test.sh)
+#
+# The orders the GETs look up are seeded by one `ccpor import` before the server starts.
 #
 # Environment: CCPOR_SOAK_SECONDS (default 7200), CCPOR_SOAK_RATE (requests/s, default 40),
 # CCPOR_SOAK_SEEDED (orders the GETs look up, seeded first; default 500, 50 for a short run),
 # CCPOR_SOAK_WRITES (share of POSTs, default 0.1), CCPOR_SOAK_PROFILE (release or debug, default
-# release), CCPOR_SOAK_OUT (where the CSV and PNG go, default benches/soak), CCPOR_BENCH_POSTGRES
-# (default postgres://postgres@127.0.0.1:5432), CARGO_TARGET_DIR. Needs python3 with matplotlib
-# for the plot (pip install matplotlib).
+# release), CCPOR_SOAK_OUT (where the CSV and PNG go, default benches/soak), CCPOR_SOAK_PORT and
+# CCPOR_SOAK_REDIS_PORT (the server's and its Redis's ports, default 18280 and 16399),
+# CCPOR_SOAK_DB (the database's name, default ccpor_soak_<pid>), CCPOR_BENCH_POSTGRES (default
+# postgres://postgres@127.0.0.1:5432), CARGO_TARGET_DIR. Needs python3 with matplotlib for the
+# plot (pip install matplotlib).
 set -euo pipefail
 cd "$(dirname "$0")"
 HERE=$PWD
@@ -25,9 +30,9 @@ WRITES=${CCPOR_SOAK_WRITES:-0.1}
 PROFILE=${CCPOR_SOAK_PROFILE:-release}
 OUT=${CCPOR_SOAK_OUT:-$HERE}
 PG=${CCPOR_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
-PORT=18280
-REDIS_PORT=16399
-DB=ccpor_soak_$$
+PORT=${CCPOR_SOAK_PORT:-18280}
+REDIS_PORT=${CCPOR_SOAK_REDIS_PORT:-16399}
+DB=${CCPOR_SOAK_DB:-ccpor_soak_$$}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$TARGET/$PROFILE/ccpor
 WORK=$(mktemp -d /tmp/ccpor-soak.XXXX)
@@ -51,6 +56,11 @@ psql "$PG/postgres" -qc "CREATE DATABASE $DB" >/dev/null
 DB_URL="$PG/$DB?sslmode=disable"
 "$BIN" --data-dir "$WORK" keys generate >/dev/null
 token=$("$BIN" --data-dir "$WORK" token mint --role clerk --court SC19 --ttl 4h | tail -1)
+log "seeding the orders the GETs look up (ccpor import)"
+python3 "$HERE/load.py" lines >"$WORK/seed.ndjson"
+env DATABASE_URL="$DB_URL" REDIS_URL="redis://127.0.0.1:$REDIS_PORT" RUST_LOG=warn \
+  "$BIN" --data-dir "$WORK" import "$WORK/seed.ndjson" >"$WORK/import.log" 2>&1 \
+  || { cat "$WORK/import.log" >&2; echo "seeding failed" >&2; exit 1; }
 hash=$("$BIN" schema operations | python3 -c 'import json,sys; print(next(o["id"] for o in json.load(sys.stdin)["operations"] if o["name"] == "LeaCaseLookup"))')
 
 env DATABASE_URL="$DB_URL" REDIS_URL="redis://127.0.0.1:$REDIS_PORT" CCPOR_LOG_FORMAT=json RUST_LOG=warn \
@@ -62,8 +72,6 @@ for _ in $(seq 1 300); do
   sleep 0.2
 done
 url="http://127.0.0.1:$PORT"
-log "seeding the orders the GETs look up"
-python3 "$HERE/load.py" "$url" "$token" "$hash" seed 0 0 || { rc=$?; cat "$WORK/server.log" | tail -5 >&2; echo "seeding failed (exit $rc)" >&2; exit 1; }
 
 csv="$OUT/samples.csv"
 echo "seconds,rss_mib,open_files,db_connections,cache_keys,cache_mib" >"$csv"

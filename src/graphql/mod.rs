@@ -96,22 +96,32 @@ pub fn build_schema(state: AppState) -> AppSchema {
 /// `build_schema` with the process's order-event notifier (what subscriptions listen to).
 pub fn build_schema_with(state: AppState, events: crate::service::events::Notifier) -> AppSchema {
     let production = state.auth.config.production;
-    let mut b = Schema::build(
-        QueryRoot::default(),
-        MutationRoot::default(),
-        SubscriptionRoot::default(),
-    )
-    .data(state)
-    .data(events)
-    .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY)
-    .limit_directives(MAX_DIRECTIVES)
-    .limit_recursive_depth(32)
-    .extension(limits::CostLimit);
+    let mut b = limited().data(state).data(events);
     if production {
         b = b.disable_introspection().disable_suggestions();
     }
     b.finish()
+}
+
+/// The schema with the served limits and cost extension, before its data.
+fn limited() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot::default(),
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .limit_directives(MAX_DIRECTIVES)
+    .limit_recursive_depth(32)
+    .extension(limits::CostLimit)
+}
+
+/// The served schema's limits with no state (the GraphQL fuzz target's): documents are
+/// validated as served, and every resolver past validation refuses for want of a caller.
+#[doc(hidden)]
+pub fn stateless_schema() -> AppSchema {
+    limited().finish()
 }
 
 /// The SDL clients build against.

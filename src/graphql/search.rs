@@ -170,7 +170,7 @@ impl SearchQuery {
     clippy::too_many_arguments,
     reason = "one argument per GraphQL field argument"
 )]
-fn build_query(
+pub(crate) fn build_query(
     name: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,

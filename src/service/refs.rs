@@ -142,6 +142,13 @@ impl Refs {
         Ok(Self { courts, agencies })
     }
 
+    /// Courts and agencies given rather than read from a database (the fuzz targets', which
+    /// validate inputs without one).
+    #[doc(hidden)]
+    pub fn from_parts(courts: HashMap<String, CourtRef>, agencies: HashMap<String, i32>) -> Self {
+        Self { courts, agencies }
+    }
+
     pub fn court(&self, code: &str) -> Option<&CourtRef> {
         self.courts.get(code)
     }

@@ -1,0 +1,5 @@
+#![no_main]
+//! `ccpor::fuzzing::identifiers` (what it feeds and asserts is documented there).
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| ccpor::fuzzing::identifiers(data));
