@@ -206,6 +206,47 @@ impl PersonIndex {
     }
 }
 
+impl PersonIndex {
+    /// A surname plus initials ("M Okafor"), or a given name plus a surname initial, without a
+    /// DOB: the persons with the full part who have a name starting with the initial, looked
+    /// up from the full part's side like the DOB list (see [`DobPrefixQuery`]). The union
+    /// retrieves the full part alone, which holds hundreds of persons with a common surname, so
+    /// its best 30 rarely hold the one with the right initial.
+    pub(crate) fn initial_query(
+        &self,
+        first: Option<&str>,
+        last: Option<&str>,
+    ) -> Option<Box<dyn Query>> {
+        let f = &self.f;
+        let (given, sur) = (raw_tokens(first?), raw_tokens(last?));
+        let initials = |t: &[String]| !t.is_empty() && t.iter().all(|x| x.len() == 1);
+        let (anchor_field, anchors, clue_field, clues) = if initials(&given) && !initials(&sur) {
+            (f.sur, sur, f.given, given)
+        } else if initials(&sur) && !initials(&given) {
+            (f.given, given, f.sur, sur)
+        } else {
+            return None;
+        };
+        let anchors: Vec<(Term, f32)> = anchors
+            .iter()
+            .filter(|t| t.len() >= 2)
+            .map(|t| (Term::from_field_text(anchor_field, t), 1.0))
+            .collect();
+        if anchors.is_empty() {
+            return None;
+        }
+        let clues = clues
+            .into_iter()
+            .map(|prefix| NameClue {
+                field: clue_field,
+                prefix,
+                similar: Vec::new(),
+            })
+            .collect();
+        Some(Box::new(DobPrefixQuery::new(anchors, clues)))
+    }
+}
+
 /// The recall union's terms with their summed boosts.
 pub(crate) struct RecallTerms<'s> {
     pub(crate) searcher: &'s Searcher,

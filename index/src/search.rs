@@ -78,6 +78,12 @@ impl PersonIndex {
         self.pair_terms(&mut recall, &variants)?;
         let dob_terms = self.dob_terms(&mut recall, q, &tokens);
         let dob_prefix = self.dob_prefix_query(&recall, &tokens, &dob_terms);
+        // with a DOB, the DOB list already finds "M Okafor"
+        let initials = if dob_terms.is_empty() {
+            self.initial_query(first, last)
+        } else {
+            None
+        };
         if let Some(c) = &parts.case {
             recall.add(Term::from_field_text(self.f.case, c), 20.0);
         }
@@ -85,7 +91,7 @@ impl PersonIndex {
             return Err(IndexError::EmptyQuery);
         }
         let filters = self.filters(q);
-        let addrs = self.candidates(&searcher, &recall, dob_prefix, &filters, limit)?;
+        let addrs = self.candidates(&searcher, &recall, [dob_prefix, initials], &filters, limit)?;
         let candidates = self.read_candidates(&searcher, addrs, !variants.is_empty())?;
         let rerank = Rerank {
             q,
@@ -119,16 +125,16 @@ impl PersonIndex {
         filters
     }
 
-    /// Three candidate lists, re-ranked together: the best pair matches; the best of the whole
+    /// Candidate lists, re-ranked together: the best pair matches; the best of the whole
     /// union (pairs and single name parts), which is where a person matching no pair comes
-    /// from; and DOB plus a partial name. Pair matches are searched first: if there are enough
+    /// from; and the side lists: DOB plus a partial name, a name part plus initials. Pair matches are searched first: if there are enough
     /// of them, the m-th bounds the union's m-th from below, and the union prunes from its first
     /// block instead of scoring every "Garcia".
     fn candidates(
         &self,
         searcher: &Searcher,
         recall: &RecallTerms<'_>,
-        dob_prefix: Option<Box<dyn Query>>,
+        side: [Option<Box<dyn Query>>; 2],
         filters: &[Term],
         limit: usize,
     ) -> Result<Vec<DocAddress>, IndexError> {
@@ -156,8 +162,8 @@ impl PersonIndex {
             let top = collect::top_k(searcher, filtered(union, filters).as_ref(), m, floor)?;
             addrs.extend(top.into_iter().map(|(_, a)| a));
         }
-        if let Some(dp) = dob_prefix {
-            let top = collect::top_k(searcher, filtered(dp, filters).as_ref(), wanted, 0.0)?;
+        for list in side.into_iter().flatten() {
+            let top = collect::top_k(searcher, filtered(list, filters).as_ref(), wanted, 0.0)?;
             addrs.extend(top.into_iter().map(|(_, a)| a));
         }
         Ok(addrs)
