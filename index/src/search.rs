@@ -7,8 +7,8 @@ use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 
 use crate::names::{norm_case_number, norm_county, norm_court};
 use crate::rank::{KeyCache, StoredPerson, query_variants};
-use crate::recall::{RecallTerms, query_tokens};
-use crate::rerank::Rerank;
+use crate::recall::{RecallTerms, SHORT_FORM, query_tokens};
+use crate::rerank::{MIN_SCORE, Rerank, SHORT_FORM_MIN_SCORE};
 use crate::{Hit, IndexError, PersonIndex, SearchQuery, collect, placeholder};
 
 /// Candidates of the pair list and of the DOB list retrieved for re-ranking (more if the caller
@@ -80,7 +80,7 @@ impl PersonIndex {
         let dob_prefix = self.dob_prefix_query(&recall, &tokens, &dob_terms);
         // with a DOB, the DOB list already finds "M Okafor"
         let initials = if dob_terms.is_empty() {
-            self.initial_query(first, last)
+            self.initial_query(&searcher, first, last)
         } else {
             None
         };
@@ -93,10 +93,24 @@ impl PersonIndex {
         let filters = self.filters(q);
         let addrs = self.candidates(&searcher, &recall, [dob_prefix, initials], &filters, limit)?;
         let candidates = self.read_candidates(&searcher, addrs, !variants.is_empty())?;
+        // A name of initials and short forms only ("Rob T", "J R"), both parts given, nothing
+        // else to go by: both parts matching as prefix or initial is a match.
+        let short_form = first.is_some()
+            && last.is_some()
+            && free.is_none()
+            && parts.case.is_none()
+            && q.dob.is_none()
+            && q.dob_partial.is_none()
+            && tokens.iter().all(|t| t.text.len() <= SHORT_FORM);
         let rerank = Rerank {
             q,
             variants: &variants,
             case: parts.case.as_deref(),
+            min_score: if short_form {
+                SHORT_FORM_MIN_SCORE
+            } else {
+                MIN_SCORE
+            },
         };
         Ok(rerank.hits(&searcher, self.f.sur, candidates, limit))
     }

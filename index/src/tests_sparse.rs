@@ -139,3 +139,44 @@ fn an_exact_dob_and_a_garbled_common_given_name_find_the_person() {
         );
     }
 }
+
+#[test]
+fn a_short_form_and_an_initial_find_the_names_they_start() {
+    // "Rob T": every name starting with Rob, with a surname starting with T. Hundreds of Roberts
+    // with other surnames fill the name union; two persons fit.
+    let mut docs: Vec<PersonDoc> = (0..300)
+        .map(|i| person(100 + i as i64, "Robert", &format!("Pu{}", word(i)), None))
+        .collect();
+    docs.push(person(1, "Roberto", "Tavira", None));
+    docs.push(person(2, "Robyn", "Teague", None));
+    docs.push(person(3, "Ramona", "Tavira", None));
+    let ix = PersonIndex::in_memory().expect("index");
+    ix.upsert(&docs).expect("upsert");
+    ix.compact().expect("compact");
+    let hits = search(&ix, "Rob", "T", None);
+    // the two fitting both parts first; Roberts matching the given name alone may follow
+    let mut ids: Vec<i64> = hits.iter().take(2).map(|h| h.person_id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, vec![1, 2], "{hits:?}");
+    assert!(
+        hits.iter()
+            .skip(2)
+            .all(|h| h.person_id >= 100 && h.score < hits[1].score)
+    );
+    for h in hits.iter().take(2) {
+        assert!(
+            h.explanation
+                .iter()
+                .any(|e| e.starts_with("surname initial (T→")),
+            "{h:?}"
+        );
+        // "Rob" is also a nickname of Robert's family of names
+        assert!(
+            h.explanation
+                .iter()
+                .any(|e| e.starts_with("given name prefix (Rob→")
+                    || e.starts_with("given name nickname Rob→")),
+            "{h:?}"
+        );
+    }
+}
