@@ -38,6 +38,8 @@ struct Case {
     query: SearchQuery,
     /// The same query as one string for pg_trgm.
     text: String,
+    /// For an information-poor name-only query: which persons it fits equally well.
+    clue: Option<noise::Clue>,
 }
 
 fn population(n: usize, rng: &mut ChaCha8Rng) -> Vec<Person> {
@@ -189,6 +191,7 @@ fn cases(people: &[Person], n: usize, rng: &mut ChaCha8Rng) -> Vec<Case> {
                 ..Default::default()
             },
             text,
+            clue: None,
         });
     }
     out
@@ -282,19 +285,39 @@ fn dump(dir: &std::path::Path, people: &[Person], dev: &[Case]) {
     std::fs::create_dir_all(dir).unwrap();
     let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join("persons.tsv")).unwrap());
     for p in people {
-        writeln!(w, "{}\t{}\t{}\t{}", p.id, p.last, p.first, p.dob).unwrap();
+        writeln!(
+            w,
+            "{}\t{}\t{}\t{}\t{}",
+            p.id,
+            p.last,
+            p.first,
+            p.dob,
+            p.middle.as_deref().unwrap_or("")
+        )
+        .unwrap();
     }
     let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join("cases.tsv")).unwrap());
     for c in dev {
         let q = &c.query;
+        let part = |x: Option<String>| x.unwrap_or_default();
+        let partial = q.dob_partial.as_ref().map_or(String::new(), |p| {
+            format!(
+                "{}-{}-{}",
+                part(p.year.map(|y| y.to_string())),
+                part(p.month.map(|m| m.to_string())),
+                part(p.day.map(|d| d.to_string()))
+            )
+        });
         writeln!(
             w,
-            "{}\t{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
             c.kind,
             c.target,
             q.last_name.as_deref().unwrap_or(""),
             q.first_name.as_deref().unwrap_or(""),
-            q.dob.map(|d| d.to_string()).unwrap_or_default()
+            q.dob.map(|d| d.to_string()).unwrap_or_default(),
+            partial,
+            q.dob_note.as_deref().unwrap_or("")
         )
         .unwrap();
     }
@@ -337,6 +360,7 @@ fn febrl(dir: &str) -> Option<(Vec<Person>, Vec<Case>)> {
             kind: "febrl 4b duplicate".to_owned(),
             target: id,
             text: format!("{last} {first}"),
+            clue: None,
             query: SearchQuery {
                 first_name: Some(first).filter(|s| !s.is_empty()),
                 last_name: Some(last).filter(|s| !s.is_empty()),
@@ -488,6 +512,63 @@ async fn freshness(tmp: &std::path::Path) -> Vec<f64> {
     out
 }
 
+/// Information-poor name-only queries against the best any ranking could do: `k` persons fit
+/// the query equally well (see [`noise::Clue`]), so at most `min(1, 10 / k)` of such queries
+/// can find their person in the top 10. Also name-only recall without those classes.
+fn ties(people: &[Person], dev: &[Case], ranks: &[Option<usize>]) {
+    let lower: Vec<(String, String)> = people
+        .iter()
+        .map(|p| (p.first.to_lowercase(), p.last.to_lowercase()))
+        .collect();
+    // per class: queries, found, bound sum, tied counts
+    let mut by: std::collections::BTreeMap<&str, (usize, usize, f64, Vec<usize>)> =
+        Default::default();
+    let (mut rest_n, mut rest_found) = (0usize, 0usize);
+    let (mut all_n, mut all_bound) = (0usize, 0.0f64);
+    for (c, r) in dev.iter().zip(ranks) {
+        if !c.kind.ends_with(", name-only") {
+            continue;
+        }
+        all_n += 1;
+        let Some(clue) = &c.clue else {
+            rest_n += 1;
+            rest_found += usize::from(r.is_some_and(|r| r < 10));
+            all_bound += 1.0;
+            continue;
+        };
+        let k = lower.iter().filter(|(f, l)| clue.fits(f, l)).count().max(1);
+        let bound = (10.0 / k as f64).min(1.0);
+        all_bound += bound;
+        let e = by.entry(c.kind.as_str()).or_default();
+        e.0 += 1;
+        e.1 += usize::from(r.is_some_and(|r| r < 10));
+        e.2 += bound;
+        e.3.push(k);
+    }
+    println!(
+        "\n| name-only class (tantivy) | queries | recall@10 | best possible recall@10 | persons tied with the target: median / max |\n|---|---:|---:|---:|---:|"
+    );
+    for (kind, (n, found, bound, mut ks)) in by {
+        ks.sort_unstable();
+        let nf = n.max(1) as f64;
+        println!(
+            "| {kind} | {n} | {:.3} | {:.3} | {} / {} |",
+            found as f64 / nf,
+            bound / nf,
+            ks[ks.len() / 2],
+            ks[ks.len() - 1]
+        );
+    }
+    println!(
+        "| name-only, every other class | {rest_n} | {:.3} | 1.000 | — |",
+        rest_found as f64 / rest_n.max(1) as f64
+    );
+    println!(
+        "| **name-only, all** | {all_n} | — | {:.3} | — |",
+        all_bound / all_n.max(1) as f64
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let n: usize = std::env::var("CCPOR_BENCH_PERSONS")
@@ -583,6 +664,8 @@ async fn main() {
     {
         println!("| {label} | {} |", s.row());
     }
+
+    ties(&people, &dev, &ranks);
 
     if let Ok(url) = std::env::var("CCPOR_BENCH_POSTGRES_URL") {
         match pg_side(&url, &people, &dev, tmp.path()).await {

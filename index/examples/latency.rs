@@ -25,7 +25,7 @@ use std::io::BufRead;
 use std::path::Path;
 use std::time::Instant;
 
-use ccpor_index::{PersonDoc, PersonIndex, Role, SearchQuery};
+use ccpor_index::{PartialDob, PersonDoc, PersonIndex, Role, SearchQuery};
 use chrono::NaiveDate;
 
 struct Case {
@@ -87,6 +87,19 @@ fn febrl(dir: &Path) -> Option<(Vec<PersonDoc>, Vec<Case>)> {
     Some((people, cases))
 }
 
+/// `year-month-day` with empty parts for what the typed DOB did not give.
+fn partial_dob(s: &str) -> Option<PartialDob> {
+    let parts: Vec<&str> = s.split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return None;
+    };
+    Some(PartialDob {
+        year: y.parse().ok(),
+        month: m.parse().ok(),
+        day: d.parse().ok(),
+    })
+}
+
 fn pct(v: &[f64], p: f64) -> f64 {
     let mut v = v.to_vec();
     v.sort_by(f64::total_cmp);
@@ -113,6 +126,7 @@ fn main() {
                 person_id: c[0].parse().unwrap(),
                 last_name: c[1].clone(),
                 first_name: Some(c[2].clone()),
+                middle_name: c.get(4).filter(|m| !m.is_empty()).cloned(),
                 dob: Some(c[3].parse::<NaiveDate>().unwrap()),
                 roles: vec![Role::Restrained],
                 active: true,
@@ -139,6 +153,8 @@ fn main() {
                     last_name: Some(c[2].clone()).filter(|s| !s.is_empty()),
                     first_name: Some(c[3].clone()).filter(|s| !s.is_empty()),
                     dob: c[4].parse().ok(),
+                    dob_partial: c.get(5).and_then(|p| partial_dob(p)),
+                    dob_note: c.get(6).filter(|n| !n.is_empty()).cloned(),
                     ..Default::default()
                 },
             })

@@ -8,6 +8,9 @@
 //! read first and each prefixed term only has to be checked against them: short postings are
 //! walked, long ones are skipped through with `seek`. A token also matches through its fuzzy
 //! spellings, so a right DOB with a mistyped surname and another given name is still found.
+//!
+//! The same query answers "a surname plus an initial" ("M Okafor"): the surname's documents take
+//! the place of the DOB's.
 
 use std::ops::Bound;
 
@@ -16,7 +19,8 @@ use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, TantivyError, Term};
 
-/// Documents with any of the `dob` terms and at least one term starting with one of `prefixes`.
+/// Documents with any of the `dob` terms (or other anchor terms of one field, such as a
+/// surname's) and at least one term starting with one of `prefixes`.
 /// Score (before boost): the best matching DOB term's weight plus 1 per matching
 /// `(field, prefix)` pair.
 #[derive(Debug, Clone)]
@@ -92,6 +96,9 @@ impl Weight for DobPrefixWeight {
         // Matching (field, prefix) pairs per DOB document; `seen` counts each pair once however
         // many of its terms the document holds.
         let mut matched = vec![0u16; docs.len()];
+        // The documents with the best-weighted DOB spelling (the DOB as entered), in doc order.
+        let top = scores.iter().copied().fold(f32::MIN, f32::max);
+        let best: Vec<usize> = (0..docs.len()).filter(|&i| scores[i] >= top).collect();
         let mut seen = vec![usize::MAX; docs.len()];
         // A short prefix covering many terms ("ma", "de") is checked from the documents' side: each
         // DOB document's few name ordinals against the prefix's ordinal range in the field's
@@ -161,15 +168,41 @@ impl Weight for DobPrefixWeight {
                 }
                 infos.push(terms.value().clone());
             }
+            // Spellings too common to check against every DOB document are checked against
+            // the best-matching ones (the DOB as entered), when those are few.
+            let mut best_only: Vec<TermInfo> = Vec::new();
             for similar in &clue.similar {
                 // Only spellings that are cheap to check (a short postings list to walk, or few
                 // DOB documents to seek to); a common one ("Garza" for "Garsia") with thousands
-                // of DOB documents is left to the name lists.
-                if !similar.as_bytes().starts_with(prefix)
-                    && let Some(info) = index.terms().get(similar.as_bytes())?
-                    && (info.doc_freq as usize).min(docs.len()) <= SIMILAR_CHECK_BUDGET
-                {
+                // of DOB documents is left to the name lists, but for the exact DOB.
+                if similar.as_bytes().starts_with(prefix) {
+                    continue;
+                }
+                let Some(info) = index.terms().get(similar.as_bytes())? else {
+                    continue;
+                };
+                if (info.doc_freq as usize).min(docs.len()) <= SIMILAR_CHECK_BUDGET {
                     infos.push(info);
+                } else if best.len() <= SIMILAR_CHECK_BUDGET && best_only.len() < BEST_DOB_SPELLINGS
+                {
+                    best_only.push(info);
+                }
+            }
+            for info in &best_only {
+                let mut postings =
+                    index.read_postings_from_terminfo(info, IndexRecordOption::Basic)?;
+                for &i in &best {
+                    let mut d = postings.doc();
+                    if d < docs[i] {
+                        d = postings.seek(docs[i]);
+                    }
+                    if d == TERMINATED {
+                        break;
+                    }
+                    if d == docs[i] && seen[i] != pair {
+                        seen[i] = pair;
+                        matched[i] += 1;
+                    }
                 }
             }
             for info in &infos {
@@ -232,6 +265,11 @@ impl Weight for DobPrefixWeight {
 
 /// Most postings entries (or DOB-document seeks) spent on checking one fuzzy spelling.
 const SIMILAR_CHECK_BUDGET: usize = 256;
+
+/// Most common fuzzy spellings (closest first) of one token checked against the documents of
+/// the DOB as entered: "Mqrcus" with the exact DOB must find Marcus however many Marcuses
+/// there are, and a garbled token has a handful of close common spellings.
+const BEST_DOB_SPELLINGS: usize = 8;
 
 /// Prefixes this short (initials, "de", "ma") cover thousands of terms; they are checked from
 /// the documents' side.

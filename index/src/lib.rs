@@ -156,3 +156,5 @@ pub struct PersonIndex {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_sparse;

@@ -114,6 +114,14 @@ mod tests {
             "Desconocido",
             "n/a",
             "Baby Girl",
+            "Unk.",
+            "UNKN",
+            "N/A",
+            "NLN",
+            "FNU",
+            "LNU",
+            "Jane Doe",
+            "JOHN DOE",
             "  ",
         ] {
             assert_eq!(meaningful(junk), None, "{junk}");

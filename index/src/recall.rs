@@ -14,6 +14,45 @@ use crate::names::{given_key, nicknames, phonetic_codes, raw_tokens, surname_key
 use crate::rank::{dob_variants, partial_dob_dates, ymd};
 use crate::{IndexError, PersonIndex, SearchQuery, fuzzy};
 
+/// A surname held by more persons than this is not looked up with an initial: reading its
+/// documents would cost milliseconds, and so many persons share it and the initial (a tenth of
+/// them or more) that the list could only return an arbitrary few anyway.
+const MAX_INITIAL_ANCHOR_DOCS: u64 = 20_000;
+
+/// Tokens this short are taken as short forms (prefixes) of a name when paired with initials.
+pub(crate) const SHORT_FORM: usize = 3;
+
+/// Most names a short form may stand for in the initials list.
+const MAX_SHORT_FORM_TERMS: usize = 64;
+
+/// The terms of `field` starting with `prefix` in any segment; `None` if there are more than
+/// [`MAX_SHORT_FORM_TERMS`] or a dictionary cannot be read.
+fn prefixed_terms(searcher: &Searcher, field: Field, prefix: &str) -> Option<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for segment in searcher.segment_readers() {
+        let index = segment.inverted_index(field).ok()?;
+        let mut terms = index
+            .terms()
+            .range()
+            .ge(prefix.as_bytes())
+            .into_stream()
+            .ok()?;
+        while terms.advance() {
+            if !terms.key().starts_with(prefix.as_bytes()) {
+                break;
+            }
+            let t = String::from_utf8_lossy(terms.key()).into_owned();
+            if !out.contains(&t) {
+                out.push(t);
+                if out.len() > MAX_SHORT_FORM_TERMS {
+                    return None;
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
 /// At most this many query tokens are looked up.
 const MAX_TOKENS: usize = 16;
 
@@ -203,6 +242,61 @@ impl PersonIndex {
             Box::new(DobPrefixQuery::new(weighted, prefixes)),
             3.0,
         )))
+    }
+}
+
+impl PersonIndex {
+    /// A surname plus initials ("M Okafor"), or a given name plus a surname initial ("Rob T":
+    /// a short form stands for every name it starts), without a DOB: the persons with the full part who have a name starting with the initial, looked
+    /// up from the full part's side like the DOB list (see [`DobPrefixQuery`]). The union
+    /// retrieves the full part alone, which holds hundreds of persons with a common surname, so
+    /// its best 30 rarely hold the one with the right initial. Not for a name part held by
+    /// more than [`MAX_INITIAL_ANCHOR_DOCS`] persons.
+    pub(crate) fn initial_query(
+        &self,
+        searcher: &Searcher,
+        first: Option<&str>,
+        last: Option<&str>,
+    ) -> Option<Box<dyn Query>> {
+        let f = &self.f;
+        let (given, sur) = (raw_tokens(first?), raw_tokens(last?));
+        let initials = |t: &[String]| !t.is_empty() && t.iter().all(|x| x.len() == 1);
+        let (anchor_field, anchors, clue_field, clues) = if initials(&given) && !initials(&sur) {
+            (f.sur, sur, f.given, given)
+        } else if initials(&sur) && !initials(&given) {
+            (f.given, given, f.sur, sur)
+        } else {
+            return None;
+        };
+        let mut terms: Vec<String> = Vec::new();
+        for t in anchors.iter().filter(|t| t.len() >= 2) {
+            if t.len() <= SHORT_FORM {
+                // a short form ("Rob T"): every name it starts
+                terms.extend(prefixed_terms(searcher, anchor_field, t)?);
+            } else {
+                terms.push(t.clone());
+            }
+        }
+        let anchors: Vec<(Term, f32)> = terms
+            .iter()
+            .map(|t| (Term::from_field_text(anchor_field, t), 1.0))
+            .collect();
+        let docs: u64 = anchors
+            .iter()
+            .map(|(t, _)| searcher.doc_freq(t).unwrap_or(0))
+            .sum();
+        if anchors.is_empty() || docs > MAX_INITIAL_ANCHOR_DOCS {
+            return None;
+        }
+        let clues = clues
+            .into_iter()
+            .map(|prefix| NameClue {
+                field: clue_field,
+                prefix,
+                similar: Vec::new(),
+            })
+            .collect();
+        Some(Box::new(DobPrefixQuery::new(anchors, clues)))
     }
 }
 

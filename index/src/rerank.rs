@@ -16,7 +16,13 @@ use crate::{Hit, SearchQuery};
 
 /// Hits scoring below this are noise: a given name alone (0.45 at best) is not a match, a
 /// surname alone (0.55), an exact DOB alone (0.5) or a case number (1.0) is.
-const MIN_SCORE: f32 = 0.5;
+pub(crate) const MIN_SCORE: f32 = 0.5;
+
+/// The threshold for a name given only as initials and short forms ("Rob T", "J R") and nothing
+/// else: both parts matching as prefix or initial score about 0.4 (a prefix or initial of one
+/// part alone at most 0.25; a given-name nickname alone, "Rob" for Robert, about 0.4, after
+/// them). With [`MIN_SCORE`] such a query could match no one at all.
+pub(crate) const SHORT_FORM_MIN_SCORE: f32 = 0.3;
 
 /// What each candidate is compared with.
 pub(crate) struct Rerank<'a> {
@@ -25,10 +31,12 @@ pub(crate) struct Rerank<'a> {
     pub(crate) variants: &'a [QueryVariant],
     /// The normalised case number.
     pub(crate) case: Option<&'a str>,
+    /// Hits scoring below this are left out ([`MIN_SCORE`] or [`SHORT_FORM_MIN_SCORE`]).
+    pub(crate) min_score: f32,
 }
 
 impl Rerank<'_> {
-    /// The candidates scoring at least [`MIN_SCORE`], best first (ties by person id), at most
+    /// The candidates scoring at least `min_score`, best first (ties by person id), at most
     /// `limit`. Surname rarity is read from `sur`'s document frequencies.
     pub(crate) fn hits(
         &self,
@@ -65,7 +73,7 @@ impl Rerank<'_> {
         hits
     }
 
-    /// `person` as a hit, if it scores at least [`MIN_SCORE`]. `keys` must hold its names.
+    /// `person` as a hit, if it scores at least `min_score`. `keys` must hold its names.
     fn hit(
         &self,
         person: &StoredPerson,
@@ -100,7 +108,7 @@ impl Rerank<'_> {
             score += 1.0;
             explanation.push("case number exact".to_owned());
         }
-        (score >= MIN_SCORE).then_some(Hit {
+        (score >= self.min_score).then_some(Hit {
             person_id: person.person_id,
             score,
             explanation,

@@ -7,8 +7,8 @@ use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 
 use crate::names::{norm_case_number, norm_county, norm_court};
 use crate::rank::{KeyCache, StoredPerson, query_variants};
-use crate::recall::{RecallTerms, query_tokens};
-use crate::rerank::Rerank;
+use crate::recall::{RecallTerms, SHORT_FORM, query_tokens};
+use crate::rerank::{MIN_SCORE, Rerank, SHORT_FORM_MIN_SCORE};
 use crate::{Hit, IndexError, PersonIndex, SearchQuery, collect, placeholder};
 
 /// Candidates of the pair list and of the DOB list retrieved for re-ranking (more if the caller
@@ -78,6 +78,12 @@ impl PersonIndex {
         self.pair_terms(&mut recall, &variants)?;
         let dob_terms = self.dob_terms(&mut recall, q, &tokens);
         let dob_prefix = self.dob_prefix_query(&recall, &tokens, &dob_terms);
+        // with a DOB, the DOB list already finds "M Okafor"
+        let initials = if dob_terms.is_empty() {
+            self.initial_query(&searcher, first, last)
+        } else {
+            None
+        };
         if let Some(c) = &parts.case {
             recall.add(Term::from_field_text(self.f.case, c), 20.0);
         }
@@ -85,12 +91,26 @@ impl PersonIndex {
             return Err(IndexError::EmptyQuery);
         }
         let filters = self.filters(q);
-        let addrs = self.candidates(&searcher, &recall, dob_prefix, &filters, limit)?;
+        let addrs = self.candidates(&searcher, &recall, [dob_prefix, initials], &filters, limit)?;
         let candidates = self.read_candidates(&searcher, addrs, !variants.is_empty())?;
+        // A name of initials and short forms only ("Rob T", "J R"), both parts given, nothing
+        // else to go by: both parts matching as prefix or initial is a match.
+        let short_form = first.is_some()
+            && last.is_some()
+            && free.is_none()
+            && parts.case.is_none()
+            && q.dob.is_none()
+            && q.dob_partial.is_none()
+            && tokens.iter().all(|t| t.text.len() <= SHORT_FORM);
         let rerank = Rerank {
             q,
             variants: &variants,
             case: parts.case.as_deref(),
+            min_score: if short_form {
+                SHORT_FORM_MIN_SCORE
+            } else {
+                MIN_SCORE
+            },
         };
         Ok(rerank.hits(&searcher, self.f.sur, candidates, limit))
     }
@@ -119,16 +139,16 @@ impl PersonIndex {
         filters
     }
 
-    /// Three candidate lists, re-ranked together: the best pair matches; the best of the whole
+    /// Candidate lists, re-ranked together: the best pair matches; the best of the whole
     /// union (pairs and single name parts), which is where a person matching no pair comes
-    /// from; and DOB plus a partial name. Pair matches are searched first: if there are enough
+    /// from; and the side lists: DOB plus a partial name, a name part plus initials. Pair matches are searched first: if there are enough
     /// of them, the m-th bounds the union's m-th from below, and the union prunes from its first
     /// block instead of scoring every "Garcia".
     fn candidates(
         &self,
         searcher: &Searcher,
         recall: &RecallTerms<'_>,
-        dob_prefix: Option<Box<dyn Query>>,
+        side: [Option<Box<dyn Query>>; 2],
         filters: &[Term],
         limit: usize,
     ) -> Result<Vec<DocAddress>, IndexError> {
@@ -156,8 +176,8 @@ impl PersonIndex {
             let top = collect::top_k(searcher, filtered(union, filters).as_ref(), m, floor)?;
             addrs.extend(top.into_iter().map(|(_, a)| a));
         }
-        if let Some(dp) = dob_prefix {
-            let top = collect::top_k(searcher, filtered(dp, filters).as_ref(), wanted, 0.0)?;
+        for list in side.into_iter().flatten() {
+            let top = collect::top_k(searcher, filtered(list, filters).as_ref(), wanted, 0.0)?;
             addrs.extend(top.into_iter().map(|(_, a)| a));
         }
         Ok(addrs)
