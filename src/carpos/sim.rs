@@ -11,18 +11,22 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::frame::{FrameError, read_frame, write_frame};
+use super::frame::{FrameError, read_frame};
 use super::ledger::{Ledger, LedgerError};
 use super::message::{Answer, Reject, RejectReason};
 use super::wire;
 
 /// How long a connection may sit idle between frames.
 const IDLE: Duration = Duration::from_secs(60);
+/// Frames decided together at most (one journal sync for them all).
+const GROUP: usize = 1024;
+/// Bytes read ahead on a connection: the frames already received are decided together.
+const READ_BUFFER: usize = 256 * 1024;
 
 /// Misbehaviour on request, for tests of the sender.
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
-    /// Wait this long after deciding before answering.
+    /// Wait this long after deciding before answering (once for the frames decided together).
     pub delay: Duration,
     /// Close the connection instead of answering every Nth message received (counting from the
     /// peer's start); the message has been decided and recorded, as when an answer is lost.
@@ -100,66 +104,120 @@ impl Sim {
         }
     }
 
-    /// Answers frame after frame until the sender closes.
+    /// Answers frame after frame until the sender closes. Frames that are already here when one
+    /// is read (a sender pipelining its messages) are decided together, with one journal sync,
+    /// and answered together, in order.
     async fn connection(self: Arc<Self>, stream: TcpStream) -> Result<(), ConnectionError> {
         let (read, mut write) = stream.into_split();
-        let mut read = BufReader::new(read);
+        let mut read = BufReader::with_capacity(READ_BUFFER, read);
         loop {
             let frame = tokio::time::timeout(IDLE, read_frame(&mut read))
                 .await
                 .map_err(|_| ConnectionError::Idle)?;
-            let text = match frame {
-                Ok(Some(text)) => text,
+            let mut texts = Vec::new();
+            // A frame that cannot be read ends the connection, after the ones before it.
+            let mut bad = None;
+            match frame {
+                Ok(Some(text)) => texts.push(text),
                 Ok(None) => return Ok(()),
-                Err(e @ (FrameError::TooLong | FrameError::NotUtf8)) => {
-                    // The rest of the stream cannot be trusted to start a frame: answer, close.
-                    let answer = syntax_reject(None, e.to_string());
-                    self.send(&mut write, &answer).await?;
-                    return Ok(linger(read, write).await?);
-                }
+                Err(e @ (FrameError::TooLong | FrameError::NotUtf8)) => bad = Some(e),
                 Err(e) => return Err(e.into()),
-            };
-            let n = self.received.fetch_add(1, Ordering::SeqCst) + 1;
-            let answer = Arc::clone(&self).answer(text).await?;
-            if self
-                .faults
-                .drop_every
-                .is_some_and(|d| n.is_multiple_of(d.get()))
-            {
+            }
+            while bad.is_none() && texts.len() < GROUP && read.buffer().contains(&b'\n') {
+                match read_frame(&mut read).await {
+                    Ok(Some(text)) => texts.push(text),
+                    Ok(None) => break,
+                    Err(e @ (FrameError::TooLong | FrameError::NotUtf8)) => bad = Some(e),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let first = self
+                .received
+                .fetch_add(texts.len() as u64, Ordering::SeqCst)
+                + 1;
+            let answers = Arc::clone(&self).answer_all(texts).await?;
+            let dropped = self.faults.drop_every.and_then(|d| {
+                (first..)
+                    .take(answers.len())
+                    .position(|n| n.is_multiple_of(d.get()))
+            });
+            self.send(&mut write, &answers[..dropped.unwrap_or(answers.len())])
+                .await?;
+            if let Some(i) = dropped {
                 tracing::info!(
-                    n,
+                    n = first + i as u64,
                     "carpos-sim: dropping the connection instead of answering"
                 );
                 return Ok(());
             }
-            self.send(&mut write, &answer).await?;
+            if let Some(e) = bad {
+                // The rest of the stream cannot be trusted to start a frame: answer, close.
+                self.send(&mut write, &[syntax_reject(None, e.to_string())])
+                    .await?;
+                return Ok(linger(read, write).await?);
+            }
         }
     }
 
-    /// Decides a frame: a syntax rejection, or the ledger's answer (decided off the async
-    /// threads, since the ledger syncs its journal to disk).
-    async fn answer(self: Arc<Self>, text: String) -> Result<Answer, ConnectionError> {
-        let message = match wire::parse_message(&text) {
-            Ok(m) => m,
-            Err(e) => return Ok(syntax_reject(e.field(), e.to_string())),
-        };
+    /// Decides frames: a syntax rejection each for those that are not messages, the ledger's
+    /// answers for the others, decided together off the async threads (the ledger syncs its
+    /// journal to disk once for them all).
+    async fn answer_all(
+        self: Arc<Self>,
+        texts: Vec<String>,
+    ) -> Result<Vec<Answer>, ConnectionError> {
+        let mut messages = Vec::with_capacity(texts.len());
+        let mut slots = Vec::with_capacity(texts.len());
+        for text in &texts {
+            match wire::parse_message(text) {
+                Ok(m) => {
+                    messages.push(m);
+                    slots.push(None);
+                }
+                Err(e) => slots.push(Some(syntax_reject(e.field(), e.to_string()))),
+            }
+        }
+        if messages.is_empty() {
+            return Ok(slots.into_iter().flatten().collect());
+        }
         tokio::task::spawn_blocking(move || {
-            let mut ledger = self.ledger.lock().map_err(|_| ConnectionError::Poisoned)?;
-            Ok(ledger.handle(&message)?)
+            let decided = {
+                let mut ledger = self.ledger.lock().map_err(|_| ConnectionError::Poisoned)?;
+                ledger.handle_batch(&messages)?
+            };
+            let mut decided = decided.into_iter();
+            slots
+                .into_iter()
+                .map(|slot| match slot {
+                    Some(answer) => Ok(answer),
+                    None => decided
+                        .next()
+                        .ok_or(ConnectionError::Ledger(LedgerError::Broken)),
+                })
+                .collect()
         })
         .await?
     }
 
-    async fn send(&self, write: &mut OwnedWriteHalf, answer: &Answer) -> std::io::Result<()> {
+    /// Sends answers, in one write (after the fault's delay, once for them all).
+    async fn send(&self, write: &mut OwnedWriteHalf, answers: &[Answer]) -> std::io::Result<()> {
+        if answers.is_empty() {
+            return Ok(());
+        }
         if !self.faults.delay.is_zero() {
             tokio::time::sleep(self.faults.delay).await;
         }
-        let text = wire::format_answer(answer);
-        write_frame(write, &text).await?;
-        if self.faults.ack_twice {
-            write_frame(write, &text).await?;
+        let mut bytes = Vec::new();
+        for answer in answers {
+            let text = wire::format_answer(answer);
+            let times = if self.faults.ack_twice { 2 } else { 1 };
+            for _ in 0..times {
+                bytes.extend_from_slice(text.as_bytes());
+                bytes.push(b'\n');
+            }
         }
-        Ok(())
+        write.write_all(&bytes).await?;
+        write.flush().await
     }
 }
 
