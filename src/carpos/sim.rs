@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
 
 use super::frame::{FrameError, read_frame};
 use super::ledger::{Ledger, LedgerError};
@@ -106,12 +107,32 @@ impl Sim {
 
     /// Answers frame after frame until the sender closes. Frames that are already here when one
     /// is read (a sender pipelining its messages) are decided together, with one journal sync,
-    /// and answered together, in order.
+    /// and answered together, in order. Deciding does not wait for answering: the answers go out
+    /// from a task of their own (after the fault's delay), so every frame received is decided
+    /// even when nobody reads the answers any more.
     async fn connection(self: Arc<Self>, stream: TcpStream) -> Result<(), ConnectionError> {
-        let (read, mut write) = stream.into_split();
+        let (read, write) = stream.into_split();
         let mut read = BufReader::with_capacity(READ_BUFFER, read);
+        let (answers, queue) = mpsc::unbounded_channel();
+        let writer = tokio::spawn(Arc::clone(&self).answer(write, queue));
+        let end = Arc::clone(&self).decide_frames(&mut read, &answers).await;
+        drop(answers);
+        let write = writer.await??;
+        match end? {
+            End::Closed => Ok(()),
+            End::Unreadable => Ok(linger(read, write).await?),
+        }
+    }
+
+    /// Reads and decides frames until the sender closes, a frame is unreadable, or the fault
+    /// drops the connection; hands each group's answers to `answer`.
+    async fn decide_frames(
+        self: Arc<Self>,
+        read: &mut BufReader<OwnedReadHalf>,
+        answers: &mpsc::UnboundedSender<Decided>,
+    ) -> Result<End, ConnectionError> {
         loop {
-            let frame = tokio::time::timeout(IDLE, read_frame(&mut read))
+            let frame = tokio::time::timeout(IDLE, read_frame(read))
                 .await
                 .map_err(|_| ConnectionError::Idle)?;
             let mut texts = Vec::new();
@@ -119,12 +140,12 @@ impl Sim {
             let mut bad = None;
             match frame {
                 Ok(Some(text)) => texts.push(text),
-                Ok(None) => return Ok(()),
+                Ok(None) => return Ok(End::Closed),
                 Err(e @ (FrameError::TooLong | FrameError::NotUtf8)) => bad = Some(e),
                 Err(e) => return Err(e.into()),
             }
             while bad.is_none() && texts.len() < GROUP && read.buffer().contains(&b'\n') {
-                match read_frame(&mut read).await {
+                match read_frame(read).await {
                     Ok(Some(text)) => texts.push(text),
                     Ok(None) => break,
                     Err(e @ (FrameError::TooLong | FrameError::NotUtf8)) => bad = Some(e),
@@ -135,27 +156,30 @@ impl Sim {
                 .received
                 .fetch_add(texts.len() as u64, Ordering::SeqCst)
                 + 1;
-            let answers = Arc::clone(&self).answer_all(texts).await?;
+            let mut decided = Arc::clone(&self).answer_all(texts).await?;
+            let at = tokio::time::Instant::now();
             let dropped = self.faults.drop_every.and_then(|d| {
                 (first..)
-                    .take(answers.len())
+                    .take(decided.len())
                     .position(|n| n.is_multiple_of(d.get()))
             });
-            self.send(&mut write, &answers[..dropped.unwrap_or(answers.len())])
-                .await?;
             if let Some(i) = dropped {
                 tracing::info!(
                     n = first + i as u64,
                     "carpos-sim: dropping the connection instead of answering"
                 );
-                return Ok(());
+                decided.truncate(i);
+                // The writer may be gone (the sender closed): the answers have nobody to go to.
+                let _ = answers.send((at, decided));
+                return Ok(End::Closed);
             }
             if let Some(e) = bad {
                 // The rest of the stream cannot be trusted to start a frame: answer, close.
-                self.send(&mut write, &[syntax_reject(None, e.to_string())])
-                    .await?;
-                return Ok(linger(read, write).await?);
+                decided.push(syntax_reject(None, e.to_string()));
+                let _ = answers.send((at, decided));
+                return Ok(End::Unreadable);
             }
+            let _ = answers.send((at, decided));
         }
     }
 
@@ -199,26 +223,43 @@ impl Sim {
         .await?
     }
 
-    /// Sends answers, in one write (after the fault's delay, once for them all).
-    async fn send(&self, write: &mut OwnedWriteHalf, answers: &[Answer]) -> std::io::Result<()> {
-        if answers.is_empty() {
-            return Ok(());
-        }
-        if !self.faults.delay.is_zero() {
-            tokio::time::sleep(self.faults.delay).await;
-        }
-        let mut bytes = Vec::new();
-        for answer in answers {
-            let text = wire::format_answer(answer);
-            let times = if self.faults.ack_twice { 2 } else { 1 };
-            for _ in 0..times {
-                bytes.extend_from_slice(text.as_bytes());
-                bytes.push(b'\n');
+    /// Writes each group's answers, in one write, once the fault's delay after deciding them has
+    /// passed; returns the writing side when the reader is done.
+    async fn answer(
+        self: Arc<Self>,
+        mut write: OwnedWriteHalf,
+        mut queue: mpsc::UnboundedReceiver<Decided>,
+    ) -> std::io::Result<OwnedWriteHalf> {
+        while let Some((at, answers)) = queue.recv().await {
+            if answers.is_empty() {
+                continue;
             }
+            tokio::time::sleep_until(at + self.faults.delay).await;
+            let mut bytes = Vec::new();
+            for answer in &answers {
+                let text = wire::format_answer(answer);
+                let times = if self.faults.ack_twice { 2 } else { 1 };
+                for _ in 0..times {
+                    bytes.extend_from_slice(text.as_bytes());
+                    bytes.push(b'\n');
+                }
+            }
+            write.write_all(&bytes).await?;
+            write.flush().await?;
         }
-        write.write_all(&bytes).await?;
-        write.flush().await
+        Ok(write)
     }
+}
+
+/// Answers decided together, and when.
+type Decided = (tokio::time::Instant, Vec<Answer>);
+
+/// How a connection's reading ended.
+enum End {
+    /// The sender closed, or the fault dropped the connection.
+    Closed,
+    /// An unreadable frame was refused: close without losing that answer.
+    Unreadable,
 }
 
 /// Closes after a refused frame without losing the answer: closing with unread input would
