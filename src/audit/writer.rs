@@ -123,6 +123,22 @@ impl AuditWriter {
         self.tx.send((rec, reply)).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
+
+    /// Appends `recs` and returns once all are committed: queued together, so the writer takes
+    /// them in as few transactions as `MAX_BATCH` allows. An error means some may not be
+    /// recorded, and the caller must not act on any of them.
+    pub async fn append_all(&self, recs: Vec<AuditRecord>) -> AppResult<()> {
+        let mut answers = Vec::with_capacity(recs.len());
+        for rec in recs {
+            let (reply, answer) = oneshot::channel();
+            self.tx.send((rec, reply)).await.map_err(|_| stopped())?;
+            answers.push(answer);
+        }
+        for answer in answers {
+            answer.await.map_err(|_| stopped())??;
+        }
+        Ok(())
+    }
 }
 
 /// The writer's side of the anchor: the head to sign next, when it last signed one, and the

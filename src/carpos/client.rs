@@ -1,10 +1,11 @@
-//! Sends one message to a CARPOS peer and reads its answer: one connection per message
-//! (docs/wire/carpos.md#framing). A `TransportError` leaves the outcome unknown and is always
+//! Sends messages to a CARPOS peer and reads their answers: one message per connection
+//! (`send`, `deliver`), or many pipelined on one connection (`deliver_all`, the transmitter's;
+//! docs/wire/carpos.md#framing). A `TransportError` leaves the outcome unknown and is always
 //! worth retrying with the same message (its idempotency key makes the retry safe); a
 //! `Reject` in the answer is final.
 use std::time::Duration;
 
-use tokio::io::BufReader;
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use super::frame::{FrameError, read_frame, write_frame};
@@ -48,6 +49,8 @@ pub enum TransportError {
         sent: IdempotencyKey,
         got: IdempotencyKey,
     },
+    #[error("no answer from CARPOS at {addr} to a pipelined message: {cause}")]
+    Unanswered { addr: String, cause: String },
 }
 
 /// A send that did not end in an acknowledgement: retry a transient failure, fix a rejection.
@@ -83,6 +86,123 @@ pub async fn send(
 /// [`send`], with a rejection as an error.
 pub async fn deliver(addr: &str, message: &Message, timeout: Duration) -> Result<Ack, SendError> {
     Ok(send(addr, message, timeout).await?.into_result()?)
+}
+
+/// Sends `messages` on one connection, all written before their answers are read (pipelined:
+/// the peer answers in order, docs/wire/carpos.md#framing), and returns each one's outcome in
+/// the same order, all within `timeout`. The messages must not depend on each other's answers
+/// (the transmitter sends at most one message of a chain at a time). A message whose answer did
+/// not come, or came garbled, is a transient failure: send it again with the same key.
+pub async fn deliver_all(
+    addr: &str,
+    messages: &[Message],
+    timeout: Duration,
+) -> Vec<Result<Ack, SendError>> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut got: Vec<Result<Ack, SendError>> = Vec::with_capacity(messages.len());
+    let failure = match tokio::time::timeout_at(deadline, pipeline(addr, messages, &mut got)).await
+    {
+        Ok(Ok(())) => return got,
+        Ok(Err(e)) => e,
+        Err(_) => TransportError::Timeout {
+            addr: addr.to_owned(),
+            timeout,
+        },
+    };
+    let cause = failure.to_string();
+    let mut failure = Some(failure);
+    while got.len() < messages.len() {
+        // The first unanswered message carries the failure itself, the others its words.
+        let e = failure
+            .take()
+            .unwrap_or_else(|| TransportError::Unanswered {
+                addr: addr.to_owned(),
+                cause: cause.clone(),
+            });
+        got.push(Err(SendError::Transient(e)));
+    }
+    got
+}
+
+/// Writes every message and reads the answers into `got` as they come.
+async fn pipeline(
+    addr: &str,
+    messages: &[Message],
+    got: &mut Vec<Result<Ack, SendError>>,
+) -> Result<(), TransportError> {
+    let owned = || addr.to_owned();
+    let stream = TcpStream::connect(addr)
+        .await
+        .map_err(|source| TransportError::Connect {
+            addr: owned(),
+            source,
+        })?;
+    let (read, mut write) = stream.into_split();
+    let mut bytes = Vec::new();
+    for m in messages {
+        bytes.extend_from_slice(wire::format_message(m).as_bytes());
+        bytes.push(b'\n');
+    }
+    // Written while the answers are read, so neither side waits for the other's buffer.
+    let writing = async move {
+        write.write_all(&bytes).await?;
+        write.flush().await?;
+        Ok::<_, std::io::Error>(write)
+    };
+    let reading = async {
+        let mut read = BufReader::new(read);
+        let mut last: Option<IdempotencyKey> = None;
+        while let Some(m) = messages.get(got.len()) {
+            let text = read_answer(addr, &mut read).await?;
+            let answer = wire::parse_answer(&text).map_err(|source| TransportError::Garbled {
+                addr: owned(),
+                source,
+            })?;
+            match answer.idempotency_key() {
+                Some(k) if k == m.idempotency_key() => {}
+                // The answer before, repeated (a peer may): ignored.
+                Some(k) if last.as_ref() == Some(k) => continue,
+                Some(k) => {
+                    return Err(TransportError::Mismatch {
+                        addr: owned(),
+                        sent: m.idempotency_key().clone(),
+                        got: k.clone(),
+                    });
+                }
+                None => {}
+            }
+            last = answer.idempotency_key().cloned();
+            got.push(answer.into_result().map_err(SendError::from));
+        }
+        Ok::<_, TransportError>(())
+    };
+    let (written, read) = tokio::join!(writing, reading);
+    read?;
+    // Every answer came, so every message was written; close our side cleanly.
+    if let Ok(mut write) = written {
+        let _ = write.shutdown().await;
+    }
+    Ok(())
+}
+
+/// Reads one answer frame.
+async fn read_answer<R: tokio::io::AsyncBufRead + Unpin>(
+    addr: &str,
+    read: &mut R,
+) -> Result<String, TransportError> {
+    let owned = || addr.to_owned();
+    match read_frame(read).await {
+        Ok(Some(text)) => Ok(text),
+        Ok(None) | Err(FrameError::Truncated) => Err(TransportError::Closed { addr: owned() }),
+        Err(FrameError::Io(source)) => Err(TransportError::Io {
+            addr: owned(),
+            source,
+        }),
+        Err(source) => Err(TransportError::Frame {
+            addr: owned(),
+            source,
+        }),
+    }
 }
 
 async fn exchange(addr: &str, message: &Message) -> Result<Answer, TransportError> {

@@ -2,6 +2,8 @@
 //! appended to a journal in the data dir (JSON lines holding the message and answer in their wire
 //! form, docs/wire/carpos.md#the-reference-peer) and synced before the answer leaves, so a
 //! restarted peer replays it and remembers every record and every idempotency key it answered.
+//! Messages that arrive together are decided together and synced once (group commit,
+//! `handle_batch`): none of their answers leaves before that one sync.
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -38,6 +40,8 @@ pub enum LedgerError {
     },
     #[error("every FCN with prefix {FCN_PREFIX} has been assigned")]
     Exhausted,
+    #[error("an earlier journal write failed; the ledger answers nothing more")]
+    Broken,
 }
 
 /// One journal line.
@@ -98,6 +102,9 @@ pub struct Ledger {
     answers: HashMap<IdempotencyKey, Answer>,
     last_sequence: u64,
     journal: Option<(PathBuf, File)>,
+    /// A journal write or sync failed after answers were decided in memory: those answers never
+    /// left, and the memory is ahead of the disk, so nothing more is answered (restart replays).
+    broken: bool,
 }
 
 impl Ledger {
@@ -164,13 +171,45 @@ impl Ledger {
     /// Answers a message: as before when its idempotency key was answered already, else by the
     /// rules and the records; the answer is in the journal before it is returned.
     pub fn handle(&mut self, message: &Message) -> Result<Answer, LedgerError> {
-        if let Some(previous) = self.answers.get(message.idempotency_key()) {
-            return Ok(replayed(previous));
+        let mut answers = self.handle_batch(std::slice::from_ref(message))?;
+        answers.pop().ok_or(LedgerError::Broken)
+    }
+
+    /// Answers messages in their order, each as `handle` would one after the other, with one
+    /// journal write and one sync for all of them before any answer is returned.
+    pub fn handle_batch(&mut self, messages: &[Message]) -> Result<Vec<Answer>, LedgerError> {
+        if self.broken {
+            return Err(LedgerError::Broken);
         }
-        let answer = self.decide(message)?;
-        self.append(message, &answer)?;
-        self.apply(message, &answer);
-        Ok(answer)
+        let mut answers = Vec::with_capacity(messages.len());
+        let mut lines = String::new();
+        for message in messages {
+            if let Some(previous) = self.answers.get(message.idempotency_key()) {
+                answers.push(replayed(previous));
+                continue;
+            }
+            let decided = self.decide(message).and_then(|answer| {
+                self.journal_line(&mut lines, message, &answer)
+                    .map(|()| answer)
+            });
+            let answer = match decided {
+                Ok(a) => a,
+                Err(e) => {
+                    // Decided answers not yet synced are in memory: keep them off the wire.
+                    if !lines.is_empty() {
+                        self.broken = true;
+                    }
+                    return Err(e);
+                }
+            };
+            self.apply(message, &answer);
+            answers.push(answer);
+        }
+        if let Err(e) = self.append(&lines) {
+            self.broken = true;
+            return Err(e);
+        }
+        Ok(answers)
     }
 
     pub fn record(&self, fcn: &Fcn) -> Option<&Record> {
@@ -244,22 +283,47 @@ impl Ledger {
         Fcn::parse(&text).map_err(|_| LedgerError::Exhausted)
     }
 
-    fn append(&mut self, m: &Message, answer: &Answer) -> Result<(), LedgerError> {
-        let Some((path, file)) = &mut self.journal else {
+    /// Adds the journal line of an answered message to `lines`.
+    fn journal_line(
+        &self,
+        lines: &mut String,
+        m: &Message,
+        answer: &Answer,
+    ) -> Result<(), LedgerError> {
+        if self.journal.is_none() {
             return Ok(());
-        };
+        }
         let entry = Entry {
             at: Utc::now(),
             message: wire::format_message(m),
             answer: wire::format_answer(answer),
         };
+        let line = serde_json::to_string(&entry).map_err(|e| LedgerError::Io {
+            path: self
+                .journal
+                .as_ref()
+                .map(|(p, _)| p.clone())
+                .unwrap_or_default(),
+            source: e.into(),
+        })?;
+        lines.push_str(&line);
+        lines.push('\n');
+        Ok(())
+    }
+
+    /// Writes journal lines and syncs them.
+    fn append(&mut self, lines: &str) -> Result<(), LedgerError> {
+        let Some((path, file)) = &mut self.journal else {
+            return Ok(());
+        };
+        if lines.is_empty() {
+            return Ok(());
+        }
         let io = |source: std::io::Error| LedgerError::Io {
             path: path.clone(),
             source,
         };
-        let mut line = serde_json::to_string(&entry).map_err(|e| io(e.into()))?;
-        line.push('\n');
-        file.write_all(line.as_bytes()).map_err(io)?;
+        file.write_all(lines.as_bytes()).map_err(io)?;
         file.sync_data().map_err(io)
     }
 

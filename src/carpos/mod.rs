@@ -5,6 +5,7 @@
 //! its records in a `ledger` and applying the Protection Order File's edits in `rules`), and a
 //! client (`client`).
 
+pub mod batch;
 pub mod client;
 pub mod facts;
 pub mod frame;

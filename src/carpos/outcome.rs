@@ -39,8 +39,17 @@ pub async fn record<C: ConnectionTrait>(
         .await?
         .ok_or_else(|| AppError::not_found(format!("order {}", row.order_id)))?;
     let source = EntrySource::from_db(&o.source)?;
+    let (kind, reason) = event_of(row, &answer);
+    order_event::Entity::insert(event(row.order_id, kind, now, None, Some(reason), source))
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// The order event's kind and reason for `answer` to `row`'s message.
+pub fn event_of(row: &tx::Model, answer: &Answer<'_>) -> (EventKind, String) {
     let key = &row.message_key;
-    let (kind, reason) = match answer {
+    match answer {
         Answer::Acknowledged(fcn) => (
             EventKind::Transmitted,
             format!("CARPOS acknowledged {key} (FCN {fcn})"),
@@ -49,11 +58,23 @@ pub async fn record<C: ConnectionTrait>(
             EventKind::TransmissionRejected,
             format!("CARPOS rejected {key}: {why}"),
         ),
-    };
-    order_event::Entity::insert(event(row.order_id, kind, now, None, Some(reason), source))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    }
+}
+
+/// The audit row announcing the purge of the CLETS-001 data of `persons` (of `row`'s order),
+/// once CARPOS acknowledged the entry `row` with `fcn`.
+pub fn purge_record(row: &tx::Model, fcn: &str, persons: &[i32]) -> AuditRecord {
+    let mut rec = AuditRecord::new("carpos.clets_purge", Outcome::Allowed);
+    rec.operation = Some(row.message_key.clone());
+    rec.object_ids = std::iter::once(ids::encode(Kind::Order, row.order_id))
+        .chain(persons.iter().map(|&p| ids::encode(Kind::Person, p)))
+        .collect();
+    rec.fields = CLETS_FIELDS.iter().map(|f| (*f).to_owned()).collect();
+    rec.detail = Some(format!(
+        "transmission {}: CARPOS acknowledged {} (FCN {fcn}); CLETS-001 data purged (CRC 1.51(e))",
+        row.id, row.message_key
+    ));
+    rec
 }
 
 /// The persons of `row`'s order who still hold CLETS-001 data, by id; when there are any, the
@@ -86,16 +107,7 @@ pub async fn announce_purge<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(ids);
     }
-    let mut rec = AuditRecord::new("carpos.clets_purge", Outcome::Allowed);
-    rec.operation = Some(row.message_key.clone());
-    rec.object_ids = std::iter::once(ids::encode(Kind::Order, row.order_id))
-        .chain(ids.iter().map(|&p| ids::encode(Kind::Person, p)))
-        .collect();
-    rec.fields = CLETS_FIELDS.iter().map(|f| (*f).to_owned()).collect();
-    rec.detail = Some(format!(
-        "transmission {}: CARPOS acknowledged {} (FCN {fcn}); CLETS-001 data purged (CRC 1.51(e))",
-        row.id, row.message_key
-    ));
+    let rec = purge_record(row, fcn, &ids);
     audit.append(rec).await?;
     Ok(ids)
 }

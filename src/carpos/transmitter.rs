@@ -13,25 +13,20 @@
 //!   rejection is final until a clerk fixes the data and asks for a retry.
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use entities::carpos_transmission as tx;
-use futures_util::StreamExt;
 use rand::Rng;
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
     Statement,
 };
 
+use super::batch::{self, Finish, Unsendable};
 use super::client::{self, SendError};
-use super::facts;
-use super::mapping::{self, Trigger};
-use super::message::{Ack, Fcn, Field, FieldCode, IdempotencyKey, Message, MessageKey, strict_ori};
+use super::message::Message;
 use super::outbox::TxState;
-use super::outcome::{self, Answer};
-use crate::audit::{AuditRecord, AuditWriter, Outcome};
-use crate::domain::ids::{self, Kind};
-use crate::error::{AppError, AppResult};
+use crate::audit::AuditWriter;
+use crate::error::AppResult;
 
 /// How often the queue gauges are refreshed (`status::publish`).
 const GAUGES_EVERY: Duration = Duration::from_secs(2);
@@ -47,7 +42,8 @@ pub struct Config {
     pub lease: Duration,
     /// Pause when nothing is due.
     pub poll: Duration,
-    /// Rows leased per pass (and sent at once: each is a different chain).
+    /// Rows leased per pass (and sent at once, pipelined on one connection: each is a
+    /// different chain).
     pub batch: usize,
     /// First retry delay, doubled per attempt up to `backoff_cap`.
     pub backoff: Duration,
@@ -64,7 +60,7 @@ impl Config {
             timeout: Duration::from_secs(10),
             lease: Duration::from_secs(30),
             poll: Duration::from_millis(200),
-            batch: 32,
+            batch: 512,
             backoff: Duration::from_millis(500),
             backoff_cap: Duration::from_secs(300),
             purge_clets: true,
@@ -113,16 +109,128 @@ pub async fn pass(
     owner: &str,
 ) -> AppResult<usize> {
     let ids = lease(db, owner, cfg.lease, cfg.batch).await?;
-    let n = ids.len();
-    futures_util::stream::iter(ids)
-        .for_each_concurrent(cfg.batch, |id| async move {
-            if let Err(e) = transmit(db, audit, cfg, owner, id).await {
-                tracing::error!(error = %e, transmission = id, "CARPOS transmission failed");
-                // The lease runs out and a later pass takes the row again.
-            }
+    if !ids.is_empty() {
+        transmit(db, audit, cfg, owner, &ids).await?;
+    }
+    Ok(ids.len())
+}
+
+/// Builds, sends and records the leased messages (each of a different chain), as a batch: their
+/// data loaded together, their sends audited together before any goes out, all pipelined on one
+/// connection, their answers audited together, and recorded in one transaction. An error leaves
+/// the rows to a later pass once their leases run out (a message sent again goes with its key,
+/// which the peer answers as before).
+async fn transmit(
+    db: &DatabaseConnection,
+    audit: &AuditWriter,
+    cfg: &Config,
+    owner: &str,
+    ids: &[i64],
+) -> AppResult<()> {
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        rows.extend(
+            tx::Entity::find()
+                .filter(tx::Column::Id.is_in(chunk.iter().copied()))
+                .filter(tx::Column::LeaseOwner.eq(owner))
+                .all(db)
+                .await?,
+        );
+    }
+    rows.sort_unstable_by_key(|r| r.id);
+    let built = batch::build_all(db, &rows).await?;
+    let mut fins = Vec::new();
+    let mut ready = Vec::new();
+    for (row, b) in rows.iter().zip(built) {
+        match b {
+            Ok(m) => ready.push((row, m)),
+            Err(Unsendable::Missing(missing)) => fins.push((row, Finish::Held(missing))),
+            Err(Unsendable::Invalid(e)) => fins.push((row, Finish::Rejected(e))),
+        }
+    }
+    // The sends are in the audit log before they happen: no record, no send (fail closed).
+    audit
+        .append_all(
+            ready
+                .iter()
+                .map(|(r, m)| batch::send_record(r, m))
+                .collect(),
+        )
+        .await?;
+    let marked = mark_sent(db, owner, &ready).await?;
+    ready.retain(|(r, _)| marked.contains(&r.id));
+    let (sent, messages): (Vec<&tx::Model>, Vec<Message>) = ready.into_iter().unzip();
+    let outcomes = client::deliver_all(&cfg.addr, &messages, cfg.timeout).await;
+    let answers = sent
+        .iter()
+        .zip(&messages)
+        .zip(&outcomes)
+        .map(|((r, m), o)| batch::answer_record(r, m, o))
+        .collect();
+    audit.append_all(answers).await?;
+    let entries: Vec<(&tx::Model, &str)> = sent
+        .iter()
+        .zip(&messages)
+        .zip(&outcomes)
+        .filter_map(|((r, m), o)| match o {
+            Ok(ack) if cfg.purge_clets && m.key().is_entry() => Some((*r, ack.fcn.as_str())),
+            _ => None,
         })
-        .await;
-    Ok(n)
+        .collect();
+    let mut purges = if entries.is_empty() {
+        Default::default()
+    } else {
+        batch::announce_purges(db, audit, &entries).await?
+    };
+    for (row, outcome) in sent.into_iter().zip(outcomes) {
+        let fin = match outcome {
+            Ok(ack) => Finish::Acknowledged(ack, purges.remove(&row.id).unwrap_or_default()),
+            Err(SendError::Rejected(r)) => Finish::Rejected(r.to_string()),
+            Err(SendError::Transient(e)) => {
+                Finish::Retry(e.to_string(), backoff(cfg, row.attempts + 1))
+            }
+        };
+        fins.push((row, fin));
+    }
+    batch::finish_all(db, owner, fins).await
+}
+
+/// Marks the rows of `ready` still leased by `owner` (and within their lease) as sent, one more
+/// attempt; returns their ids. A row not marked is not sent.
+async fn mark_sent(
+    db: &DatabaseConnection,
+    owner: &str,
+    ready: &[(&tx::Model, Message)],
+) -> AppResult<std::collections::BTreeSet<i64>> {
+    let mut out = std::collections::BTreeSet::new();
+    let backend = db.get_database_backend();
+    let p = |n| crate::db::placeholder(backend, n);
+    let now = Utc::now();
+    for chunk in ready.chunks(500) {
+        let mut values: Vec<sea_orm::Value> =
+            vec![TxState::Sent.as_db().into(), now.into(), owner.into()];
+        let mut list = Vec::with_capacity(chunk.len());
+        for (r, _) in chunk {
+            values.push(r.id.into());
+            list.push(p(values.len()));
+        }
+        let sql = format!(
+            "UPDATE carpos_transmission SET state = {p1}, attempts = attempts + 1, \
+             sent_at = {p2}, updated_at = {p2} \
+             WHERE id IN ({list}) AND lease_owner = {p3} AND lease_until > {p2} RETURNING id",
+            p1 = p(1),
+            p2 = p(2),
+            p3 = p(3),
+            list = list.join(", "),
+        );
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+        for r in rows {
+            out.insert(r.try_get::<i64>("", "id")?);
+        }
+    }
+    Ok(out)
 }
 
 /// Takes up to `limit` due rows: queued, retrying, or sent with a lease that ran out (an
@@ -175,239 +283,6 @@ async fn lease(
     Ok(ids)
 }
 
-/// Builds, sends and records one leased message.
-async fn transmit(
-    db: &DatabaseConnection,
-    audit: &AuditWriter,
-    cfg: &Config,
-    owner: &str,
-    id: i64,
-) -> AppResult<()> {
-    let Some(row) = tx::Entity::find_by_id(id).one(db).await? else {
-        return Ok(());
-    };
-    if row.lease_owner.as_deref() != Some(owner) {
-        return Ok(());
-    }
-    let message = match build(db, &row).await? {
-        Ok(m) => m,
-        Err(Unsendable::Missing(missing)) => {
-            return finish(db, &row, owner, Finish::Held(missing)).await;
-        }
-        Err(Unsendable::Invalid(e)) => {
-            return finish(db, &row, owner, Finish::Rejected(e)).await;
-        }
-    };
-    let order = ids::encode(Kind::Order, row.order_id);
-    // The send is in the audit log before it happens: no record, no send (fail closed).
-    let mut rec = AuditRecord::new("carpos.send", Outcome::Allowed);
-    rec.operation = Some(message.key().code().to_owned());
-    rec.object_ids = vec![order.clone()];
-    rec.detail = Some(format!(
-        "transmission {id}, seq {}, key {}, attempt {}",
-        row.seq,
-        row.idempotency_key,
-        row.attempts + 1
-    ));
-    audit.append(rec).await?;
-    let now = Utc::now();
-    let marked = tx::Entity::update_many()
-        .col_expr(tx::Column::State, Expr::value(TxState::Sent.as_db()))
-        .col_expr(tx::Column::Attempts, attempts_plus_one())
-        .col_expr(tx::Column::SentAt, Expr::value(now))
-        .col_expr(tx::Column::UpdatedAt, Expr::value(now))
-        .filter(tx::Column::Id.eq(id))
-        .filter(tx::Column::LeaseOwner.eq(owner))
-        .exec(db)
-        .await?;
-    if marked.rows_affected != 1 {
-        return Ok(());
-    }
-    let outcome = client::deliver(&cfg.addr, &message, cfg.timeout).await;
-    let (event, result, detail) = match &outcome {
-        Ok(ack) => ("carpos.ack", Outcome::Allowed, format!("FCN {}", ack.fcn)),
-        Err(SendError::Rejected(r)) => ("carpos.reject", Outcome::Denied, r.to_string()),
-        Err(SendError::Transient(e)) => ("carpos.retry", Outcome::Error, e.to_string()),
-    };
-    let mut rec = AuditRecord::new(event, result);
-    rec.operation = Some(message.key().code().to_owned());
-    rec.object_ids = vec![order];
-    rec.detail = Some(format!("transmission {id}: {detail}"));
-    audit.append(rec).await?;
-    let purge = match &outcome {
-        Ok(ack) if cfg.purge_clets && message.key().is_entry() => {
-            outcome::announce_purge(db, audit, &row, ack.fcn.as_str()).await?
-        }
-        _ => Vec::new(),
-    };
-    let fin = match outcome {
-        Ok(ack) => Finish::Acknowledged(ack, purge),
-        Err(SendError::Rejected(r)) => Finish::Rejected(r.to_string()),
-        Err(SendError::Transient(e)) => {
-            Finish::Retry(e.to_string(), backoff(cfg, row.attempts + 1))
-        }
-    };
-    finish(db, &row, owner, fin).await
-}
-
-/// Why a row cannot become a message.
-enum Unsendable {
-    /// An entry lacks mandatory data (it was complete when queued, and is no longer).
-    Missing(Vec<String>),
-    /// Our own data does not make a valid message (a court ORI of the wrong shape).
-    Invalid(String),
-}
-
-/// The message a row stands for, from the order as it is now.
-async fn build(db: &DatabaseConnection, row: &tx::Model) -> AppResult<Result<Message, Unsendable>> {
-    let tables = mapping::tables().map_err(|e| internal(e.to_string()))?;
-    let key = MessageKey::from_code(&row.message_key)
-        .ok_or_else(|| internal(format!("unknown message key {}", row.message_key)))?;
-    let all = facts::load(db, &[row.order_id]).await?;
-    let f = all
-        .get(&row.order_id)
-        .ok_or_else(|| AppError::not_found(format!("order {}", row.order_id)))?;
-    let fields = match (key, Trigger::parse(&row.trigger)) {
-        (MessageKey::Enter | MessageKey::EnterTemporary, _) => {
-            let (fields, missing) = facts::record_fields(f, tables);
-            if !missing.is_empty() {
-                return Ok(Err(Unsendable::Missing(missing)));
-            }
-            fields
-        }
-        (MessageKey::Supplemental, _) => {
-            let p = f.protected.iter().find(|p| Some(p.id) == row.person_id);
-            match p {
-                Some(p) => facts::supplemental_fields(p, f.order.issued_at, tables),
-                None => {
-                    return Ok(Err(Unsendable::Invalid(
-                        "the protected person is gone".into(),
-                    )));
-                }
-            }
-        }
-        (MessageKey::Modify, Some(Trigger::Service)) => {
-            let served = facts::latest_service(db, row.order_id).await?;
-            let mis = served.map_or_else(
-                || "PROOF OF SERVICE FILED".to_owned(),
-                |s| {
-                    format!(
-                        "SERVED {} {}",
-                        facts::ncic_date(s.served_at),
-                        s.method.to_uppercase()
-                    )
-                },
-            );
-            vec![Field::new(FieldCode::Mis, mis)]
-        }
-        (MessageKey::Modify, _) => facts::record_fields(f, tables).0,
-        (MessageKey::Clear, _) => vec![Field::new(FieldCode::Mis, "ORDER TERMINATED")],
-        (MessageKey::Cancel, _) => vec![Field::new(FieldCode::Mis, "ENTERED IN ERROR")],
-    };
-    let fcn = if key.is_entry() {
-        None
-    } else {
-        match chain_fcn(db, row.chain_root_id).await? {
-            Some(f) => Some(f),
-            None => return Ok(Err(Unsendable::Invalid("the entry has no FCN".into()))),
-        }
-    };
-    let ori = match strict_ori(&f.court_ori) {
-        Ok(o) => o,
-        Err(e) => return Ok(Err(Unsendable::Invalid(e.to_string()))),
-    };
-    let idk = IdempotencyKey::new(&row.idempotency_key).map_err(|e| internal(e.to_string()))?;
-    Ok(Message::new(key, ori, idk, fcn, fields).map_err(|e| Unsendable::Invalid(e.to_string())))
-}
-
-/// The FCN CARPOS gave the chain's record (every acknowledged row of the chain carries it).
-async fn chain_fcn(db: &DatabaseConnection, chain: i32) -> AppResult<Option<Fcn>> {
-    let row = tx::Entity::find()
-        .filter(tx::Column::ChainRootId.eq(chain))
-        .filter(tx::Column::Fcn.is_not_null())
-        .one(db)
-        .await?;
-    row.and_then(|r| r.fcn)
-        .map(|f| Fcn::parse(&f).map_err(|e| internal(e.to_string())))
-        .transpose()
-}
-
-enum Finish {
-    /// With the persons whose CLETS-001 data goes (announced in the audit log already).
-    Acknowledged(Ack, Vec<i32>),
-    Rejected(String),
-    Retry(String, Duration),
-    Held(Vec<String>),
-}
-
-/// Records the outcome and gives up the lease.
-async fn finish(
-    db: &DatabaseConnection,
-    row: &tx::Model,
-    owner: &str,
-    fin: Finish,
-) -> AppResult<()> {
-    let now = Utc::now();
-    let mut q = tx::Entity::update_many()
-        .col_expr(tx::Column::LeaseOwner, Expr::value(Option::<String>::None))
-        .col_expr(
-            tx::Column::LeaseUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(tx::Column::UpdatedAt, Expr::value(now));
-    let answer = match &fin {
-        Finish::Acknowledged(ack, purge) => Some(Ok((ack.fcn.as_str().to_owned(), purge.clone()))),
-        Finish::Rejected(e) => Some(Err(e.clone())),
-        Finish::Retry(..) | Finish::Held(_) => None,
-    };
-    let state = match fin {
-        Finish::Acknowledged(ack, _) => {
-            q = q
-                .col_expr(tx::Column::Fcn, Expr::value(ack.fcn.as_str()))
-                .col_expr(tx::Column::AcknowledgedAt, Expr::value(now))
-                .col_expr(tx::Column::Error, Expr::value(Option::<String>::None));
-            TxState::Acknowledged
-        }
-        Finish::Rejected(e) => {
-            q = q.col_expr(tx::Column::Error, Expr::value(e));
-            TxState::Rejected
-        }
-        Finish::Retry(e, after) => {
-            let at = now + chrono::Duration::from_std(after).unwrap_or(chrono::Duration::zero());
-            q = q
-                .col_expr(tx::Column::Error, Expr::value(e))
-                .col_expr(tx::Column::NextAttemptAt, Expr::value(at));
-            TxState::Retrying
-        }
-        Finish::Held(missing) => {
-            q = q.col_expr(tx::Column::MissingFields, Expr::value(missing.join(",")));
-            TxState::HeldIncomplete
-        }
-    };
-    // The state and what the answer leaves behind (an order event) commit together; a row whose
-    // lease another instance took meanwhile is left to that instance.
-    let txn = crate::db::begin_write(db).await?;
-    let done = q
-        .col_expr(tx::Column::State, Expr::value(state.as_db()))
-        .filter(tx::Column::Id.eq(row.id))
-        .filter(tx::Column::LeaseOwner.eq(owner))
-        .exec(&txn)
-        .await?;
-    if done.rows_affected == 1 {
-        match &answer {
-            Some(Ok((fcn, purge))) => {
-                outcome::record(&txn, row, Answer::Acknowledged(fcn), now).await?;
-                outcome::purge(&txn, purge, now).await?;
-                super::status::acknowledged(row, now);
-            }
-            Some(Err(why)) => outcome::record(&txn, row, Answer::Rejected(why), now).await?,
-            None => {}
-        }
-    }
-    txn.commit().await?;
-    Ok(())
-}
-
 /// The wait before attempt `attempt + 1`: `backoff · 2^(attempt-1)`, capped, then a random
 /// point in its upper half, so instances that failed together do not retry together.
 pub fn backoff(cfg: &Config, attempt: i32) -> Duration {
@@ -417,16 +292,6 @@ pub fn backoff(cfg: &Config, attempt: i32) -> Duration {
     let full = cfg.backoff.saturating_mul(1 << exp).min(cfg.backoff_cap);
     let half = full / 2;
     half + full.mul_f64(rand::rng().random_range(0.0..0.5))
-}
-
-/// `attempts + 1`, in SQL (the trait that spells it also shadows `Ord::min` where imported).
-fn attempts_plus_one() -> Expr {
-    use sea_orm::sea_query::ExprTrait;
-    Expr::col(tx::Column::Attempts).add(1)
-}
-
-fn internal(m: String) -> AppError {
-    AppError::Internal(std::sync::Arc::new(anyhow::anyhow!(m)))
 }
 
 #[cfg(test)]

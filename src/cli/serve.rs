@@ -33,9 +33,13 @@ pub struct ServeArgs {
     /// with the same idempotency key).
     #[arg(long, env = "CCPOR_CARPOS_LEASE_SECS", default_value_t = 30)]
     pub carpos_lease_secs: u64,
-    /// Seconds to wait for CARPOS's answer to one message.
+    /// Seconds to wait for CARPOS's answers to one batch of messages.
     #[arg(long, env = "CCPOR_CARPOS_TIMEOUT_SECS", default_value_t = 10)]
     pub carpos_timeout_secs: u64,
+    /// Transmissions leased per pass and pipelined on one connection (each of another order's
+    /// chain).
+    #[arg(long, env = "CCPOR_CARPOS_BATCH", default_value_t = 512)]
+    pub carpos_batch: usize,
     /// Keep the CLETS-001 data (address, telephone, driver's licence) after CARPOS acknowledged
     /// the entry that carried it. By default it is purged then, as CRC 1.51(e) requires of a
     /// court that enters the data into CLETS itself.
@@ -67,6 +71,7 @@ pub fn settings(cli: &Cli, args: &ServeArgs) -> Settings {
             let mut cfg = crate::carpos::transmitter::Config::new(addr);
             cfg.lease = std::time::Duration::from_secs(args.carpos_lease_secs.max(1));
             cfg.timeout = std::time::Duration::from_secs(args.carpos_timeout_secs.max(1));
+            cfg.batch = args.carpos_batch.clamp(1, 4096);
             cfg.purge_clets = !args.carpos_keep_clets;
             cfg
         }),

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# CARPOS transmission throughput (issue 23): imports N synthetic orders with `ccpor import`
+# (each queues one ETO entry in the outbox), then starts the reference peer `ccpor carpos-sim`
+# and `ccpor serve --carpos-addr` on that database, and reports messages acknowledged per second
+# (counted in the registry's carpos_transmission table, polled every 0.1 s, from the first
+# acknowledgement seen to the last; server start-up excluded). Everything on loopback; bounded:
+# it stops when all N are acknowledged or after TIMEOUT seconds.
+#
+#   cargo build --release
+#   benches/carpos/carpos_bench.sh target/release/ccpor 20000                      # SQLite
+#   benches/carpos/carpos_bench.sh target/release/ccpor 20000 postgres://postgres@127.0.0.1:5432/postgres
+#
+# Env: BATCH (serve --carpos-batch, default 512), TIMEOUT (default 600).
+set -euo pipefail
+BIN=$(realpath "${1:?path to the ccpor binary}")
+N=${2:-20000}
+PG_BASE=${3:-}
+BATCH=${BATCH:-512}
+TIMEOUT=${TIMEOUT:-600}
+HERE=$(cd "$(dirname "$0")" && pwd)
+WORK=$(mktemp -d /tmp/carpos-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -n "$PG_BASE" ]; then psql "$PG_BASE" -qc "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if [ -n "$PG_BASE" ]; then
+  DB="ccpor_carposbench_$$"
+  psql "$PG_BASE" -qc "CREATE DATABASE $DB" >/dev/null
+  URL="${PG_BASE%/*}/$DB"
+  count() { psql "$URL" -tAc "SELECT count(*) FROM carpos_transmission WHERE state = 'acknowledged'"; }
+else
+  URL="sqlite://$WORK/ccpor.db?mode=rwc"
+  count() { sqlite3 "$WORK/ccpor.db" "PRAGMA busy_timeout=5000; SELECT count(*) FROM carpos_transmission WHERE state = 'acknowledged'" | tail -1; }
+fi
+now() { date +%s.%N; }
+ccpor() { "$BIN" --data-dir "$WORK/data" --database-url "$URL" "$@"; }
+
+python3 "$HERE/gen_orders.py" "$N" > "$WORK/orders.ndjson"
+t0=$(now)
+ccpor import "$WORK/orders.ndjson" > "$WORK/import.out"
+t1=$(now)
+echo "import: $N orders in $(echo "$t1 - $t0" | bc -l | xargs printf %.2f) s = $(echo "$N / ($t1 - $t0)" | bc -l | xargs printf %.0f) orders/s"
+ccpor keys generate > /dev/null
+
+"$BIN" carpos-sim --addr 127.0.0.1:0 --data-dir "$WORK/peer" > "$WORK/peer.out" 2> "$WORK/peer.err" &
+PIDS+=($!)
+for _ in $(seq 100); do [ -s "$WORK/peer.out" ] && break; sleep 0.1; done
+PEER=$(head -1 "$WORK/peer.out")
+ccpor serve --addr 127.0.0.1:0 --carpos-addr "$PEER" --carpos-batch "$BATCH" > "$WORK/serve.out" 2> "$WORK/serve.err" &
+PIDS+=($!)
+
+first=""; a0=0; start=$(now)
+while :; do
+  a=$(count 2>/dev/null || echo 0)
+  t=$(now)
+  if [ -z "$first" ] && [ "${a:-0}" -gt 0 ]; then first=$t; a0=$a; fi
+  [ "${a:-0}" -ge "$N" ] && break
+  if [ "$(echo "$t - $start > $TIMEOUT" | bc)" = 1 ]; then echo "timed out at $a acknowledged" >&2; exit 1; fi
+  sleep 0.1
+done
+if [ "$(echo "$t - $first > 0" | bc)" = 1 ]; then
+  rate=$(echo "($a - $a0) / ($t - $first)" | bc -l | xargs printf %.0f)
+else
+  rate="(all $a acknowledged before the first poll)"
+fi
+echo "transmission: $N acknowledged; $a0 at the first poll that saw any, the rest in $(echo "$t - $first" | bc -l | xargs printf %.2f) s = $rate acknowledged/s (batch $BATCH)"
+echo "peer journal: $(wc -l < "$WORK/peer/carpos-sim.jsonl") lines (one per message applied)"
