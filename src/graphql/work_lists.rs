@@ -169,6 +169,10 @@ impl WorkListQuery {
         guard = "Need(Permission::ReadIdentified)",
         complexity = "crate::graphql::limits::page_cost(first, crate::service::reads::DEFAULT_PAGE, crate::service::reads::MAX_PAGE, child_complexity)"
     )]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each is a GraphQL argument of workList"
+    )]
     async fn work_list(
         &self,
         ctx: &Context<'_>,
