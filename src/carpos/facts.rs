@@ -56,8 +56,22 @@ pub async fn load<C: ConnectionTrait>(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let mut persons = HashMap::with_capacity(person_ids.len());
-    for chunk in person_ids.chunks(CHUNK) {
+    let persons = load_persons(conn, &person_ids).await?;
+    let oris = court_oris(conn, orders.iter().map(|o| o.court_id)).await?;
+    let parties: Vec<(i32, i32, &str)> = parties
+        .iter()
+        .map(|p| (p.order_id, p.person_id, p.role.as_str()))
+        .collect();
+    assemble(orders, &parties, &persons, &oris)
+}
+
+/// The person rows of `ids` (those that exist), by id.
+pub async fn load_persons<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[i32],
+) -> AppResult<HashMap<i32, person::Model>> {
+    let mut persons = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
         for p in person::Entity::find()
             .filter(person::Column::Id.is_in(chunk.iter().copied()))
             .all(conn)
@@ -66,14 +80,33 @@ pub async fn load<C: ConnectionTrait>(
             persons.insert(p.id, p);
         }
     }
-    let court_ids: BTreeSet<i32> = orders.iter().map(|o| o.court_id).collect();
-    let oris: HashMap<i32, String> = court::Entity::find()
+    Ok(persons)
+}
+
+/// The ORIs of the courts `court_ids`, by court id.
+pub async fn court_oris<C: ConnectionTrait>(
+    conn: &C,
+    court_ids: impl IntoIterator<Item = i32>,
+) -> AppResult<HashMap<i32, String>> {
+    let court_ids: BTreeSet<i32> = court_ids.into_iter().collect();
+    Ok(court::Entity::find()
         .filter(court::Column::Id.is_in(court_ids))
         .all(conn)
         .await?
         .into_iter()
         .map(|c| (c.id, c.ori))
-        .collect();
+        .collect())
+}
+
+/// The facts of `orders` from rows at hand: their parties as `(order id, person id, role)` in
+/// the order they were entered, the persons by id and the courts' ORIs. For a batch just
+/// written (`insert_batch`), which need not read back what it wrote.
+pub fn assemble(
+    orders: Vec<order::Model>,
+    parties: &[(i32, i32, &str)],
+    persons: &HashMap<i32, person::Model>,
+    oris: &HashMap<i32, String>,
+) -> AppResult<HashMap<i32, Facts>> {
     let mut out: HashMap<i32, Facts> = orders
         .into_iter()
         .map(|o| {
@@ -86,11 +119,11 @@ pub async fn load<C: ConnectionTrait>(
             (facts.order.id, facts)
         })
         .collect();
-    for p in parties {
-        let (Some(f), Some(person)) = (out.get_mut(&p.order_id), persons.get(&p.person_id)) else {
+    for &(order_id, person_id, role) in parties {
+        let (Some(f), Some(person)) = (out.get_mut(&order_id), persons.get(&person_id)) else {
             continue;
         };
-        match PartyRole::from_db(&p.role)? {
+        match PartyRole::from_db(role)? {
             PartyRole::Restrained => f.restrained = Some(person.clone()),
             // The named protected person first, the additional ones (Item 4) after.
             PartyRole::Protected => f.protected.insert(0, person.clone()),

@@ -82,8 +82,18 @@ pub async fn queue_entries<C: ConnectionTrait>(conn: &C, order_ids: &[i32]) -> A
     if order_ids.is_empty() {
         return Ok(());
     }
-    let tables = mapping::tables().map_err(|e| internal(e.to_string()))?;
     let facts = facts::load(conn, order_ids).await?;
+    queue_entries_of(conn, order_ids, &facts).await
+}
+
+/// `queue_entries` with the orders' facts at hand (a batch just written builds them from its
+/// own rows instead of reading them back).
+pub async fn queue_entries_of<C: ConnectionTrait>(
+    conn: &C,
+    order_ids: &[i32],
+    facts: &HashMap<i32, Facts>,
+) -> AppResult<()> {
+    let tables = mapping::tables().map_err(|e| internal(e.to_string()))?;
     let now = Utc::now();
     let due = due_by(now);
     let mut rows = Vec::new();

@@ -2,13 +2,13 @@
 //! their new persons, parties, `issued` events and search outbox rows. The rows are built here
 //! and inserted in multi-row statements; the lifecycle writes (`lifecycle`, `successor`) append
 //! to what these store.
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use entities::{order, order_event, order_party, person, person_alias, search_outbox};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Iterable,
-    QueryFilter, QuerySelect, Set,
+    QueryFilter, QuerySelect, Set, TryIntoModel,
 };
 
 use crate::db::{IdTable, allocate_ids};
@@ -62,7 +62,7 @@ pub async fn insert_batch<C: ConnectionTrait>(
     check_existing_persons(conn, orders).await?;
     let order_ids = allocate_ids(conn, IdTable::Order, orders.len()).await?;
     let now = chrono::Utc::now();
-    let order_rows = orders
+    let order_rows: Vec<order::ActiveModel> = orders
         .iter()
         .zip(&order_ids)
         .map(|(o, &id)| order_row(o, id, now))
@@ -83,25 +83,64 @@ pub async fn insert_batch<C: ConnectionTrait>(
             )
         })
         .collect();
+    // New chains enter CARPOS; a successor's message is queued by its change
+    // (`successor`), an image-only order's when its data is keyed.
+    let is_entry = |o: &NewOrder| o.supersedes.is_none() && !o.image_only;
+    // The entries' CARPOS facts are built from the rows written here, not read back.
+    let entry_models = order_rows
+        .iter()
+        .zip(orders)
+        .filter(|(_, o)| is_entry(o))
+        .map(|(r, _)| r.clone().try_into_model())
+        .collect::<Result<Vec<order::Model>, _>>()?;
     insert_chunked(conn, order_rows).await?;
     let parties: Vec<(i32, &[NewParty])> = order_ids
         .iter()
         .zip(orders)
         .map(|(&id, o)| (id, o.parties.as_slice()))
         .collect();
-    insert_parties(conn, &parties, now).await?;
+    let written = write_parties(conn, &parties, now, !entry_models.is_empty()).await?;
     insert_chunked(conn, events).await?;
     insert_chunked(conn, outbox_rows(&order_ids, now)).await?;
-    // New chains enter CARPOS; a successor's message is queued by its change
-    // (`successor`), an image-only order's when its data is keyed.
-    let entries: Vec<i32> = orders
-        .iter()
-        .zip(&order_ids)
-        .filter(|(o, _)| o.supersedes.is_none() && !o.image_only)
-        .map(|(_, &id)| id)
-        .collect();
-    crate::carpos::outbox::queue_entries(conn, &entries).await?;
+    let entries: Vec<i32> = entry_models.iter().map(|m| m.id).collect();
+    if !entries.is_empty() {
+        let facts = entry_facts(conn, entry_models, written).await?;
+        crate::carpos::outbox::queue_entries_of(conn, &entries, &facts).await?;
+    }
     Ok(order_ids)
+}
+
+/// What `write_parties` wrote: each party as `(order id, person id, role)`, in input order, and
+/// the new persons' rows by id (when asked to keep them).
+struct WrittenParties {
+    parties: Vec<(i32, i32, &'static str)>,
+    new_persons: HashMap<i32, person::Model>,
+}
+
+/// The CARPOS facts of orders just written, from their rows: only the persons that existed
+/// before and the courts' ORIs are read.
+async fn entry_facts<C: ConnectionTrait>(
+    conn: &C,
+    orders: Vec<order::Model>,
+    written: WrittenParties,
+) -> AppResult<HashMap<i32, crate::carpos::facts::Facts>> {
+    use crate::carpos::facts;
+    let WrittenParties {
+        parties,
+        mut new_persons,
+    } = written;
+    let existing: Vec<i32> = parties
+        .iter()
+        .map(|&(_, person_id, _)| person_id)
+        .filter(|id| !new_persons.contains_key(id))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !existing.is_empty() {
+        new_persons.extend(facts::load_persons(conn, &existing).await?);
+    }
+    let oris = facts::court_oris(conn, orders.iter().map(|o| o.court_id)).await?;
+    facts::assemble(orders, &parties, &new_persons, &oris)
 }
 
 /// Inserts the new persons (with aliases) and party rows of each `(order id, parties)`.
@@ -111,6 +150,16 @@ pub async fn insert_parties<C: ConnectionTrait>(
     orders: &[(i32, &[NewParty])],
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    write_parties(conn, orders, now, false).await.map(|_| ())
+}
+
+/// `insert_parties`, telling what it wrote; the new persons' rows only when `keep`.
+async fn write_parties<C: ConnectionTrait>(
+    conn: &C,
+    orders: &[(i32, &[NewParty])],
+    now: DateTime<Utc>,
+    keep: bool,
+) -> AppResult<WrittenParties> {
     let new_persons = orders
         .iter()
         .flat_map(|(_, ps)| ps.iter())
@@ -121,6 +170,10 @@ pub async fn insert_parties<C: ConnectionTrait>(
     let mut aliases = Vec::new();
     let mut parties = Vec::new();
     let mut next_person = person_ids.into_iter();
+    let mut written = WrittenParties {
+        parties: Vec::new(),
+        new_persons: HashMap::new(),
+    };
     for &(order_id, ps) in orders {
         for p in ps {
             let person_id = match &p.person {
@@ -131,17 +184,25 @@ pub async fn insert_parties<C: ConnectionTrait>(
                             "id block too small"
                         )))
                     })?;
-                    persons.push(person_row(np, id, now));
+                    let row = person_row(np, id, now);
+                    if keep {
+                        written
+                            .new_persons
+                            .insert(id, row.clone().try_into_model()?);
+                    }
+                    persons.push(row);
                     aliases.extend(alias_rows(np, id, now));
                     id
                 }
             };
             parties.push(party_row(order_id, person_id, p, now));
+            written.parties.push((order_id, person_id, p.role.as_db()));
         }
     }
     insert_chunked(conn, persons).await?;
     insert_chunked(conn, aliases).await?;
-    insert_chunked(conn, parties).await
+    insert_chunked(conn, parties).await?;
+    Ok(written)
 }
 
 /// The `person` row of a new person.

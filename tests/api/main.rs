@@ -32,6 +32,7 @@ mod hardening;
 mod helpers;
 mod http;
 mod images;
+mod import_carpos;
 mod law;
 mod law_firearms;
 mod law_precedence;
