@@ -251,15 +251,24 @@ async fn a_server_killed_between_send_and_answer_makes_no_duplicate() {
     let (db, _) = ccpor::db::connect(&url).await.unwrap();
     assert_eq!(wait_for(&db, 3, "queued").await.len(), 3);
 
-    // The peer answers after 3 s; the server dies while it waits.
+    // The peer answers 5 s after deciding; the server dies while it waits. A row is `sent` just
+    // before its message is written to the socket, so the kill waits for the peer to have
+    // received (and recorded) all three, not for the rows alone: killed in between, a message
+    // would first reach the peer from the restarted server (no duplicate either, but not the
+    // case under test).
     let peer_dir = tempfile::tempdir().unwrap();
-    let peer = Peer::start(peer_dir.path(), &["--delay-ms", "3000"]);
+    let peer = Peer::start(peer_dir.path(), &["--delay-ms", "5000"]);
     let mut server = serve(dir.path(), &url, &peer.addr, "2");
     wait_for(&db, 3, "sent").await;
+    let start = Instant::now();
+    while applied(peer_dir.path()) < 3 {
+        assert!(start.elapsed() < WAIT, "the peer never received all three");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     server.kill().unwrap();
     server.wait().unwrap();
     // The peer applied each message once (in its delay it is still answering nobody).
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    tokio::time::sleep(Duration::from_millis(5500)).await;
     assert_eq!(applied(peer_dir.path()), 3);
 
     // Restarted: the leases run out, the same messages go again, the peer replays its answers.
