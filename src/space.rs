@@ -45,6 +45,12 @@ fn sqlite_file(url: &str) -> Option<PathBuf> {
     (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
 }
 
+/// Bytes an unprivileged process may still write on the filesystem holding `dir`.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    let st = rustix::fs::statvfs(dir).ok()?;
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
 /// Writes `bytes` zero bytes to `path` (really written: a sparse file would reserve nothing).
 fn fill(path: &Path, bytes: u64) -> std::io::Result<()> {
     let mut f = std::fs::File::create(path)?;
@@ -84,7 +90,10 @@ impl Space {
             return space;
         };
         let reserve = db.with_extension("reserve");
-        let probe = db.with_extension("reserve-probe");
+        let dir = db
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         if !reserve.exists()
             && let Err(e) = fill(&reserve, RESERVE)
         {
@@ -113,11 +122,12 @@ impl Space {
                 if !full.load(Ordering::Relaxed) {
                     continue;
                 }
-                let (reserve, probe) = (reserve.clone(), probe.clone());
+                // Free space is read, not probed by writing: a probe file would take the room
+                // the reads' audit rows are using while it exists.
+                let (reserve, dir) = (reserve.clone(), dir.clone());
                 let back = tokio::task::spawn_blocking(move || {
-                    let fits = fill(&probe, 2 * RESERVE).is_ok();
-                    let _ = std::fs::remove_file(&probe);
-                    fits && fill(&reserve, RESERVE).is_ok()
+                    free_bytes(&dir).is_some_and(|free| free >= 2 * RESERVE)
+                        && fill(&reserve, RESERVE).is_ok()
                 })
                 .await
                 .unwrap_or(false);
