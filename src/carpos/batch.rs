@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use entities::{carpos_transmission as tx, order, order_party, person};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, Statement, Value,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+    Statement, Value,
 };
 
 use super::facts::{self, Facts};
@@ -185,11 +185,7 @@ pub async fn announce_purges(
             .all(db)
             .await?;
         let persons: BTreeSet<i32> = found.iter().map(|(_, p)| *p).collect();
-        let holding = Condition::any()
-            .add(person::Column::Address.is_not_null())
-            .add(person::Column::Phone.is_not_null())
-            .add(person::Column::DlNumber.is_not_null())
-            .add(person::Column::DlState.is_not_null());
+        let holding = super::outcome::holds_clets_data();
         let ids: Vec<i32> = person::Entity::find()
             .select_only()
             .column(person::Column::Id)

@@ -91,11 +91,7 @@ pub async fn announce_purge<C: ConnectionTrait>(
         .from(order_party::Entity)
         .and_where(order_party::Column::OrderId.eq(row.order_id))
         .to_owned();
-    let held = Condition::any()
-        .add(person::Column::Address.is_not_null())
-        .add(person::Column::Phone.is_not_null())
-        .add(person::Column::DlNumber.is_not_null())
-        .add(person::Column::DlState.is_not_null());
+    let held = holds_clets_data();
     let ids: Vec<i32> = person::Entity::find()
         .select_only()
         .column(person::Column::Id)
@@ -143,4 +139,14 @@ pub async fn purge<C: ConnectionTrait>(
         .exec(conn)
         .await?;
     Ok(())
+}
+
+/// Persons still holding CLETS-001 data (address, telephone, driver's licence) that the purge
+/// after an acknowledged entry removes (CRC 1.51(e)).
+pub(crate) fn holds_clets_data() -> Condition {
+    Condition::any()
+        .add(person::Column::Address.is_not_null())
+        .add(person::Column::Phone.is_not_null())
+        .add(person::Column::DlNumber.is_not_null())
+        .add(person::Column::DlState.is_not_null())
 }
