@@ -59,7 +59,8 @@ pub async fn connect(url: &str) -> Result<(DatabaseConnection, SqlStats), DbErr>
                 .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
         });
     if url.starts_with("sqlite") {
-        opts.max_connections(8);
+        opts.max_connections(8)
+            .map_sqlx_sqlite_pool_opts(|p| p.after_release(sqlite_release_check));
     } else {
         opts.max_connections(16);
     }
@@ -70,6 +71,27 @@ pub async fn connect(url: &str) -> Result<(DatabaseConnection, SqlStats), DbErr>
         counter.fetch_add(1, Ordering::Relaxed);
     });
     Ok((db, stats))
+}
+
+/// Whether a SQLite connection may go back to the pool: not while the driver counts it inside a
+/// transaction. SQLite ends a transaction by itself on some errors (`SQLITE_FULL` at `COMMIT`);
+/// the driver's rollback on drop then fails and its count stays open, so the next `BEGIN
+/// IMMEDIATE` on the connection is refused and a transaction begun and dropped there leaves a
+/// real one open, pinning an old snapshot for every later read. Such a connection is closed.
+fn sqlite_release_check(
+    conn: &mut sea_orm::sqlx::SqliteConnection,
+    _: sea_orm::sqlx::pool::PoolConnectionMetadata,
+) -> futures_util::future::BoxFuture<'_, Result<bool, sea_orm::sqlx::Error>> {
+    use sea_orm::sqlx::Connection;
+    Box::pin(async move {
+        // A dropped transaction queues its rollback on the connection: let it run first.
+        conn.ping().await?;
+        let clean = !conn.is_in_transaction();
+        if !clean {
+            tracing::warn!("a SQLite connection came back inside a transaction; closing it");
+        }
+        Ok(clean)
+    })
 }
 
 /// The `n`th (from 1) bound parameter of a hand-written statement: `$n` on PostgreSQL, `?n` on
@@ -341,5 +363,67 @@ mod fault_tests {
             crate::error::AppError::from(timeout).code(),
             "DATABASE_UNAVAILABLE"
         );
+    }
+}
+
+#[cfg(test)]
+mod pool_tests {
+    use super::*;
+
+    /// SQLite ends a transaction by itself on some errors (`SQLITE_FULL` at `COMMIT`, seen with a
+    /// full disk); the driver still counts it open, its rollback on drop then fails, and the
+    /// connection went back to the pool counted inside a transaction: the next `BEGIN
+    /// IMMEDIATE` on it was refused, and a transaction begun and dropped on it left a real one
+    /// open, pinning an old snapshot (a person just written read as missing).
+    #[tokio::test]
+    async fn a_connection_the_database_took_out_of_its_transaction_is_not_pooled_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let (db, _) = connect(&url).await.unwrap();
+        db.execute_unprepared("CREATE TABLE t (v INTEGER)")
+            .await
+            .unwrap();
+        for round in 0..20 {
+            // What the full disk did: the transaction ends under the driver.
+            let txn = begin_write(&db).await.unwrap();
+            txn.execute_unprepared("ROLLBACK").await.unwrap();
+            drop(txn);
+            // A read-only transaction, dropped: on a miscounted connection it left one open.
+            let read = db.begin().await.unwrap();
+            read.query_one_raw(Statement::from_string(
+                DatabaseBackend::Sqlite,
+                "SELECT COUNT(*) FROM t",
+            ))
+            .await
+            .unwrap();
+            drop(read);
+            let txn = begin_write(&db)
+                .await
+                .unwrap_or_else(|e| panic!("round {round}: BEGIN IMMEDIATE refused: {e}"));
+            txn.execute_unprepared("INSERT INTO t (v) VALUES (1)")
+                .await
+                .unwrap();
+            txn.commit().await.unwrap();
+            // Written by another connection, seen by every pooled one.
+            let (other, _) = connect(&url).await.unwrap();
+            other
+                .execute_unprepared("INSERT INTO t (v) VALUES (2)")
+                .await
+                .unwrap();
+            other.close().await.unwrap();
+            for _ in 0..8 {
+                let n: i64 = db
+                    .query_one_raw(Statement::from_string(
+                        DatabaseBackend::Sqlite,
+                        "SELECT COUNT(*) AS n FROM t",
+                    ))
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .try_get("", "n")
+                    .unwrap();
+                assert_eq!(n, 2 * (round + 1), "round {round}: a stale snapshot");
+            }
+        }
     }
 }
