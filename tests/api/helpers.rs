@@ -319,11 +319,10 @@ impl TestApp {
         resp.json().await.expect("json body")
     }
 
-    /// `gql_as`, repeated until the token is refused as revoked or the revocation list's refresh
-    /// interval has passed several times over: a revocation reaches every instance's copy of
-    /// the list within `revocation::REFRESH`. Returns the last answer.
+    /// `gql_as`, repeated until the token is refused as revoked or `revocation_deadline` has
+    /// passed. Returns the last answer.
     pub async fn gql_once_revoked(&self, token: &str, query: &str, variables: Value) -> Value {
-        let deadline = std::time::Instant::now() + 5 * ccpor::auth::revocation::REFRESH;
+        let deadline = revocation_deadline();
         loop {
             let body = self.gql_as(Some(token), query, variables.clone()).await;
             if error_code(&body) == "TOKEN_REVOKED" || std::time::Instant::now() > deadline {
@@ -492,4 +491,13 @@ pub async fn create(app: &TestApp, input: Value) -> (String, String, String) {
         pid("RESTRAINED"),
         pid("PROTECTED"),
     )
+}
+
+/// When a revocation committed now must be in force: the refresher brings each instance's copy
+/// up to date every `REFRESH`, and a copy it has not refreshed for `STALE_AFTER` (a busy machine,
+/// a stalled task) is not trusted, so the request reads the table. A deadline of a few `REFRESH`
+/// alone failed in CI with 224 tests sharing two cores.
+pub fn revocation_deadline() -> std::time::Instant {
+    use ccpor::auth::revocation::{REFRESH, STALE_AFTER};
+    std::time::Instant::now() + STALE_AFTER + 5 * REFRESH
 }
