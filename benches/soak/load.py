@@ -33,8 +33,38 @@ lock = threading.Lock()
 stop_at = time.time() + (0 if lines_only else seconds)
 
 
-def order(case, days_ago=2):
-    """A DV-110 input like the tests' `dv_tro`: two made-up persons."""
+# Made-up name parts: 85 surnames (some compound) and 40 given names, so the persons of a
+# two-hour run are mostly distinct, as a registry's are.
+SURNAMES = [a + b for a in ("Quin", "Oko", "Vale", "Ardo", "Belm", "Corv", "Dun", "Esq", "Fal",
+                            "Gar", "Hol", "Ibar", "Jun", "Kel", "Lor", "Mend")
+            for b in ("tero", "nkwo", "sby")] + [
+    a + " " + b for a in ("Ruiz", "Paz", "Soto", "Lind") for b in ("Vale", "Ortega", "Marin", "Okafor")
+    ] + ["Synth-" + c for c in "ABCDEFGHIJKLMNOPQRSTU"]
+GIVEN = ["Ramiro", "Teodora", "Anselm", "Brisa", "Casimir", "Dalia", "Efrain", "Fenna", "Gideon",
+         "Hilde", "Ivo", "Jacinta", "Koa", "Liesel", "Matteo", "Nerea", "Osric", "Paloma", "Quill",
+         "Rosalind", "Saul", "Tamsin", "Ulises", "Vesna", "Wim", "Xiomara", "Yusuf", "Zinnia",
+         "Amparo", "Bram", "Celeste", "Dorian", "Esme", "Florian", "Greta", "Hugo", "Ines", "Jory",
+         "Karsten", "Leocadia"]
+SEXES = ("MALE", "FEMALE")
+
+
+def person(k, restrained):
+    """Made-up person number `k`: a name, a DOB and (for the restrained party) descriptors. Each
+    number is one person; order n names persons n and n // 4, so a person comes back in a few
+    orders (identities of a handful of records) and never in thousands."""
+    last = SURNAMES[k % len(SURNAMES)]
+    first = GIVEN[(k // len(SURNAMES)) % len(GIVEN)]
+    dob = time.strftime("%Y-%m-%d", time.gmtime(-315619200 + 86400 * ((k * 7919) % 14600)))
+    p = {"lastName": last, "firstName": first, "dob": dob, "sex": SEXES[k % 2]}
+    if restrained:
+        p.update({"race": "WHITE", "heightInches": 60 + k % 18, "weightPounds": 120 + k % 90,
+                  "hair": "BLACK", "eye": "BROWN"})
+    return p
+
+
+def order(case, k, days_ago=2):
+    """A DV-110 input like the tests' `dv_tro`: made-up persons 2k+1 (restrained) and the
+    protected person k // 4 of an earlier order, so some persons come back."""
     issued = time.time() - days_ago * 86400
     expires = issued + 21 * 86400
     iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
@@ -46,12 +76,8 @@ def order(case, days_ago=2):
         "conditions": {"pcoCodes": ["01", "04", "05", "07"], "contactLevel": "NO_CONTACT",
                        "stayAwayYards": 100, "firearmRelinquishment": True},
         "parties": [
-            {"role": "RESTRAINED", "relationship": "former spouse",
-             "person": {"lastName": "Quintero Vale", "firstName": "Ramiro", "dob": "1984-02-29",
-                        "sex": "MALE", "race": "WHITE", "heightInches": 70, "weightPounds": 180,
-                        "hair": "BLACK", "eye": "BROWN"}},
-            {"role": "PROTECTED", "person": {"lastName": "Okonkwo-Lind", "firstName": "Teodora",
-                                             "estimatedAge": 35, "sex": "FEMALE"}},
+            {"role": "RESTRAINED", "relationship": "former spouse", "person": person(2 * k + 1, True)},
+            {"role": "PROTECTED", "person": person(2 * (k // 4), False)},
         ],
     }
 
@@ -82,7 +108,8 @@ def worker(n, create_doc):
         try:
             if writing:
                 case = f"26SK{n + 1}{i % 100000:05d}"
-                body = post({"query": create_doc, "variables": {"i": order(case)}})
+                k = SEEDED + (n + 1) * 1_000_000 + i
+                body = post({"query": create_doc, "variables": {"i": order(case, k)}})
                 kind = "post"
             else:
                 body = get(f"26SK0{(i * 31) % SEEDED:05d}")
@@ -103,12 +130,12 @@ if lines_only:
     # The orders the GETs look up, 26SK000000, 26SK000001, …: one import is seconds where
     # one POST after another took about a second each in a debug build.
     for k in range(SEEDED):
-        print(json.dumps(order(f"26SK0{k:05d}")))
+        print(json.dumps(order(f"26SK0{k:05d}", k)))
     sys.exit(0)
 if seeding:
     # The orders the GETs look up: 26SK000000, 26SK000001, …
     for k in range(SEEDED):
-        body = post({"query": CREATE, "variables": {"i": order(f"26SK0{k:05d}")}})
+        body = post({"query": CREATE, "variables": {"i": order(f"26SK0{k:05d}", k)}})
         if "errors" in body:
             sys.exit(f"seeding: {body}")
     sys.exit(0)

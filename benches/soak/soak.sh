@@ -17,7 +17,8 @@
 # CCPOR_SOAK_WRITES (share of POSTs, default 0.1), CCPOR_SOAK_PROFILE (release or debug, default
 # release), CCPOR_SOAK_OUT (where the CSV and PNG go, default benches/soak), CCPOR_SOAK_PORT and
 # CCPOR_SOAK_REDIS_PORT (the server's and its Redis's ports, default 18280 and 16399),
-# CCPOR_SOAK_DB (the database's name, default ccpor_soak_<pid>), CCPOR_BENCH_POSTGRES (default
+# CCPOR_SOAK_DB (the database's name, default ccpor_soak_<pid>), CCPOR_SOAK_BIN (a ccpor binary
+# to run instead of building one; a copy keeps a long run off later builds), CCPOR_BENCH_POSTGRES (default
 # postgres://postgres@127.0.0.1:5432), CARGO_TARGET_DIR. Needs python3 with matplotlib for the
 # plot (pip install matplotlib).
 set -euo pipefail
@@ -34,7 +35,7 @@ PORT=${CCPOR_SOAK_PORT:-18280}
 REDIS_PORT=${CCPOR_SOAK_REDIS_PORT:-16399}
 DB=${CCPOR_SOAK_DB:-ccpor_soak_$$}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN=$TARGET/$PROFILE/ccpor
+BIN=${CCPOR_SOAK_BIN:-$TARGET/$PROFILE/ccpor}
 WORK=$(mktemp -d /tmp/ccpor-soak.XXXX)
 SERVER_PID="" REDIS_PID="" LOAD_PID=""
 
@@ -46,8 +47,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-log "$PROFILE build"
-if [ "$PROFILE" = release ]; then (cd "$ROOT" && cargo build --release --locked -q); else (cd "$ROOT" && cargo build --locked -q); fi
+if [ -n "${CCPOR_SOAK_BIN:-}" ]; then log "binary $BIN (not built here)"
+elif [ "$PROFILE" = release ]; then log "release build"; (cd "$ROOT" && cargo build --release --locked -q)
+else log "debug build"; (cd "$ROOT" && cargo build --locked -q); fi
 python3 -c 'import matplotlib' 2>/dev/null || { echo "python3 matplotlib is needed for the plot (pip install matplotlib)" >&2; exit 1; }
 
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" >"$WORK/redis.log" 2>&1 &
