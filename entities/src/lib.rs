@@ -20,6 +20,7 @@ pub mod order_image;
 pub mod order_party;
 pub mod person;
 pub mod person_alias;
+pub mod person_identity;
 pub mod person_link;
 pub mod person_link_event;
 pub mod revoked_token;

@@ -22,12 +22,13 @@ pub async fn run(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
             println!("{:<7} {}", p.area, p.message);
         }
         println!(
-            "checked {} orders, {} events, {} persons ({} indexed, {} outbox rows pending), {} image \
-             objects, {} audit rows: {}",
+            "checked {} orders, {} events, {} persons ({} indexed, {} in identities of several \
+             records, {} outbox rows pending), {} image objects, {} audit rows: {}",
             report.orders,
             report.events,
             report.persons,
             report.indexed_persons,
+            report.linked_persons,
             report.outbox_pending,
             report.image_objects,
             report.audit_rows,

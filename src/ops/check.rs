@@ -1,12 +1,15 @@
 //! `ccpor check`: is the deployment consistent? Order chains and events well-formed, the search
 //! index holding exactly the persons of the database, image objects present and intact, the
 //! audit chain unbroken, the search outbox not stuck, every import key naming a stored order, no
-//! half-written order (one without its parties). Read-only; safe beside running servers.
+//! half-written order (one without its parties), each record's identity root as its links give. Read-only; safe beside running servers.
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use chrono::{Duration, Utc};
-use entities::{import_key, order, order_event, order_party, person, search_outbox};
+use entities::{
+    import_key, order, order_event, order_party, person, person_identity, person_link,
+    search_outbox,
+};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use serde::Serialize;
 
@@ -29,7 +32,8 @@ const TERMINAL: [EventKind; 4] = [
 /// One inconsistency.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Problem {
-    /// Which check found it: `order`, `event`, `index`, `image`, `audit`, `outbox`, `import`.
+    /// Which check found it: `order`, `event`, `index`, `identity`, `image`, `audit`, `outbox`,
+    /// `import`.
     pub area: &'static str,
     pub message: String,
 }
@@ -45,6 +49,8 @@ pub struct Report {
     pub audit_rows: u64,
     pub outbox_pending: usize,
     pub import_keys: usize,
+    /// Records in identities of two or more.
+    pub linked_persons: usize,
     pub problems: Vec<Problem>,
 }
 
@@ -69,6 +75,7 @@ pub async fn run(
     let ids = orders(db, &mut report).await?;
     parties_and_keys(db, &ids, &mut report).await?;
     index(db, search_root, &mut report).await?;
+    identities(db, &mut report).await?;
     let images = crate::images::verify::verify(db, images, None).await?;
     report.image_objects = images.checked;
     for p in images.problems {
@@ -278,6 +285,63 @@ async fn parties_and_keys(
                 format!("import key {key} names order {order_id}, which does not exist"),
             );
         }
+    }
+    Ok(())
+}
+
+/// `person_identity` names each record of an identity of two or more with the identity's root,
+/// as the joining links give them, and no other record.
+async fn identities(db: &DatabaseConnection, report: &mut Report) -> AppResult<()> {
+    use crate::service::identity_roots;
+    let states: Vec<&str> = identity_roots::JOINING.iter().map(|s| s.as_db()).collect();
+    let links: Vec<(i32, i32)> = person_link::Entity::find()
+        .select_only()
+        .column(person_link::Column::PersonA)
+        .column(person_link::Column::PersonB)
+        .filter(person_link::Column::State.is_in(states))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let want = identity_roots::expected(&links);
+    let have: HashMap<i32, i32> = person_identity::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.person_id, r.root_id))
+        .collect();
+    report.linked_persons = want.len();
+    const SHOWN: usize = 20;
+    let mut wrong = 0;
+    for (person, root) in &want {
+        if have.get(person) != Some(root) {
+            wrong += 1;
+            if wrong <= SHOWN {
+                let found = have.get(person).map_or("none".to_owned(), i32::to_string);
+                report.problem(
+                    "identity",
+                    format!("person {person}: identity root {found}, its links give {root}"),
+                );
+            }
+        }
+    }
+    for (person, root) in &have {
+        if !want.contains_key(person) {
+            wrong += 1;
+            if wrong <= SHOWN {
+                report.problem(
+                    "identity",
+                    format!(
+                        "person {person}: identity root {root}, but no link joins it to another"
+                    ),
+                );
+            }
+        }
+    }
+    if wrong > SHOWN {
+        report.problem(
+            "identity",
+            format!("{} more records with a wrong identity root", wrong - SHOWN),
+        );
     }
     Ok(())
 }

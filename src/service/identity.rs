@@ -16,6 +16,7 @@ use sea_orm::{
 use crate::domain::codes::PartyType;
 use crate::domain::identity_match::{Descriptors, LinkState, MatchScore, score};
 use crate::error::{AppError, AppResult};
+use crate::service::identity_roots;
 use crate::service::model::NewPerson;
 
 /// Actor recorded on automatic link events.
@@ -229,6 +230,9 @@ pub async fn link_persons(
         person_link_event::Entity::insert(link_event(id, None, c.state, &c.score, SYSTEM, None))
             .exec_without_returning(&txn)
             .await?;
+        if identity_roots::joins(c.state) {
+            identity_roots::join(&txn, a, b).await?;
+        }
         created += 1;
     }
     txn.commit().await?;
@@ -283,6 +287,11 @@ pub async fn decide(
     person_link_event::Entity::insert(link_event(link_id, Some(from), to, &s, actor, reason))
         .exec_without_returning(&txn)
         .await?;
+    match (identity_roots::joins(from), identity_roots::joins(to)) {
+        (false, true) => identity_roots::join(&txn, link.person_a, link.person_b).await?,
+        (true, false) => identity_roots::split(&txn, link.person_a, link.person_b).await?,
+        _ => {}
+    }
     let saved = person_link::Entity::find_by_id(link_id)
         .one(&txn)
         .await?
@@ -291,25 +300,21 @@ pub async fn decide(
     Ok(saved)
 }
 
-/// `WITH RECURSIVE ident(root, pid)`: every record linked to the roots in `marks` (bound
-/// parameters), following automatic and confirmed links transitively. The roots are bound, not
-/// spliced: PostgreSQL prepares and caches each distinct statement text per connection, so one
-/// text per person would be planned anew every time and push the other cached statements out.
-/// UNION (not UNION ALL) stops at cycles.
+/// `WITH ident(root, pid)`: every record of the identity of each root in `marks` (bound
+/// parameters, each named twice), itself included: records joined by automatic and confirmed
+/// links, transitively, as `person_identity` keeps them (`identity_roots`). The roots are bound,
+/// not spliced: PostgreSQL prepares and caches each distinct statement text per connection, so
+/// one text per person would be planned anew every time and push the other cached statements
+/// out.
 pub(crate) fn ident_cte(marks: &str) -> String {
-    let states: Vec<String> = [LinkState::Auto, LinkState::Confirmed]
-        .iter()
-        .map(|s| format!("'{}'", s.as_db()))
-        .collect();
     format!(
-        "WITH RECURSIVE ident(root, pid) AS ( \
+        "WITH ident(root, pid) AS ( \
            SELECT id, id FROM person WHERE id IN ({marks}) \
            UNION \
-           SELECT ident.root, CASE WHEN l.person_a = ident.pid THEN l.person_b ELSE l.person_a END \
-           FROM ident JOIN person_link l ON (l.person_a = ident.pid OR l.person_b = ident.pid) \
-           WHERE l.state IN ({states}) \
-         )",
-        states = states.join(","),
+           SELECT mine.person_id, same.person_id FROM person_identity mine \
+           JOIN person_identity same ON same.root_id = mine.root_id \
+           WHERE mine.person_id IN ({marks}) \
+         )"
     )
 }
 
@@ -323,7 +328,7 @@ fn ident_statement(backend: DbBackend, roots: &[i32], select: &str) -> Statement
 }
 
 /// Every record linked to each of `roots` (itself included), following automatic and confirmed
-/// links transitively: one recursive statement per 2000 roots.
+/// links transitively: one statement per 2000 roots.
 pub async fn identities<C: ConnectionTrait>(
     db: &C,
     roots: &[i32],

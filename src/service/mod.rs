@@ -10,6 +10,7 @@ pub mod expiry;
 pub mod firearms;
 pub mod history;
 pub mod identity;
+pub mod identity_roots;
 pub mod image_only;
 pub mod joined;
 pub mod lifecycle;

@@ -82,6 +82,14 @@ async fn check_passes_on_a_clean_demo_and_names_each_break() {
     let mut p = last.into_active_model().reset_all();
     p.id = Set(unindexed);
     p.insert(&db).await.unwrap();
+    // An identity no link makes.
+    entities::person_identity::ActiveModel {
+        person_id: Set(unindexed),
+        root_id: Set(1),
+    }
+    .insert(&db)
+    .await
+    .unwrap();
     // Half an order: its parties gone. An import key whose order is gone.
     let half: i32 = entities::order::Entity::find()
         .order_by_asc(entities::order::Column::Id)
@@ -148,7 +156,13 @@ async fn check_passes_on_a_clean_demo_and_names_each_break() {
         )),
         "{out}"
     );
-    assert!(out.contains("5 problems"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "person {unindexed}: identity root 1, but no link joins it to another"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("6 problems"), "{out}");
 
     let (code, out) = run(dir.path(), &["check", "--json"]);
     assert_eq!(code, 4, "{out}");
@@ -162,7 +176,7 @@ async fn check_passes_on_a_clean_demo_and_names_each_break() {
         .collect();
     assert_eq!(
         areas,
-        ["event", "order", "import", "index", "image"],
+        ["event", "order", "import", "index", "identity", "image"],
         "{report:#}"
     );
 
