@@ -191,6 +191,7 @@ pub async fn link_persons(
         return Ok(0);
     }
     let txn = crate::db::begin_write(db).await?;
+    identity_roots::take_turn(&txn).await?;
     let mut cond = Condition::any();
     for ((a, b), _) in &found {
         cond = cond.add(
@@ -254,6 +255,7 @@ pub async fn decide(
         )));
     }
     let txn = crate::db::begin_write(db).await?;
+    identity_roots::take_turn(&txn).await?;
     let link = person_link::Entity::find_by_id(link_id)
         .one(&txn)
         .await?

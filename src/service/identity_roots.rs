@@ -30,7 +30,10 @@ pub fn joins(state: LinkState) -> bool {
 
 /// Two identity changes at once would each read roots the other is rewriting; on PostgreSQL
 /// they take turns here (SQLite's write transaction already lets one writer in at a time).
-async fn take_turn(txn: &DatabaseTransaction) -> AppResult<()> {
+/// A transaction that writes links takes its turn before its first link row, so two of them never
+/// wait on each other's rows while one holds the turn. Taking it again in the same transaction is
+/// free.
+pub async fn take_turn(txn: &DatabaseTransaction) -> AppResult<()> {
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
