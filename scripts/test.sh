@@ -5,23 +5,20 @@
 # installs them (and HAProxy) when absent, starts
 # (and afterwards stops) the S3 server, installing it when absent, and fails loudly when any of
 # them cannot be had. Node packages for the ecosystem tests are installed in tests/node (npm ci),
-# and Debian's chromium for the playground test. With CCPOR_SOAK=1, then a short soak
-# (benches/soak/soak.sh, a few minutes of mixed load on the debug build, with its flatness check;
-# opt-in: a 150 s run failed its open-files check, median 40 -> 46, with no request failing, so
-# the check needs a longer run or a steadier rule before CI depends on it). The fuzz targets' corpora
-# are replayed on stable by the unit tests (src/fuzzing/); with CCPOR_FUZZ=1 every fuzz target
-# also runs for a few seconds under libFuzzer (the nightly toolchain and cargo-fuzz are installed
-# when absent; a crash fails the run). That step is opt-in until its cold nightly build (all
-# dependencies instrumented) fits the CI time budget.
+# and Debian's chromium for the playground test. Then a short soak (benches/soak/soak.sh, a few
+# minutes of mixed load on the debug build, with its flatness check; CCPOR_SOAK=0 skips it), and
+# every fuzz target for a few seconds under libFuzzer (cargo-fuzz's development build, with the
+# nightly toolchain and cargo-fuzz installed when absent; a crash fails the run; CCPOR_FUZZ=0
+# skips it). The fuzz targets' corpora are also replayed on stable by the unit tests
+# (src/fuzzing/).
 #
 #   bash scripts/test.sh
 #
 # Environment: CCPOR_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres),
 # REDIS_URL (default redis://127.0.0.1:6379), CCPOR_TEST_S3_ENDPOINT (default: start moto on
 # http://127.0.0.1:5077), CARGO_TARGET_DIR (a persistent one speeds reruns; the fuzz build goes to
-# its fuzz/ subdirectory), CCPOR_FUZZ (1: run the fuzz targets), CCPOR_FUZZ_SECONDS (per
-# target, default 10), CCPOR_CI_SOAK_SECONDS
-# (default 150).
+# its fuzz/ subdirectory), CCPOR_SOAK (0: no short soak), CCPOR_CI_SOAK_SECONDS (default 150),
+# CCPOR_FUZZ (0: no fuzz runs), CCPOR_FUZZ_SECONDS (per target, default 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -138,14 +135,15 @@ ensure_matplotlib() {
   python3 -c 'import matplotlib' 2>/dev/null || die "python3 matplotlib is not installed and could not be installed"
 }
 
-# A few minutes of the soak's mixed load on the debug build the tests made, on ports and a
+# A few minutes of the soak's mixed load on the debug binary the tests built, on ports and a
 # database of its own (not the 2-hour soak's 18280/16399), with the flatness check.
 short_soak() {
   local out; out=$(mktemp -d /tmp/ccpor-ci-soak.XXXX)
   say "short soak: ${CCPOR_CI_SOAK_SECONDS:-150} s of mixed load (debug build, PostgreSQL, Redis), flatness check"
   CCPOR_SOAK_SECONDS="${CCPOR_CI_SOAK_SECONDS:-150}" CCPOR_SOAK_SEEDED=50 CCPOR_SOAK_PROFILE=debug \
     CCPOR_SOAK_PORT=18390 CCPOR_SOAK_REDIS_PORT=16499 CCPOR_SOAK_DB="ccpor_test_soak_$$" \
-    CCPOR_SOAK_OUT="$out" CCPOR_BENCH_POSTGRES="${PG_URL%/*}" bash benches/soak/soak.sh \
+    CCPOR_SOAK_OUT="$out" CCPOR_BENCH_POSTGRES="${PG_URL%/*}" \
+    CCPOR_SOAK_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/ccpor" bash benches/soak/soak.sh \
     || die "the short soak failed (samples and plot: $out)"
 }
 
@@ -164,13 +162,16 @@ ensure_cargo_fuzz() {
 # new inputs go to a scratch directory, a crash's input to fuzz/artifacts/<target>/.
 fuzz_targets() {
   local dir="${CARGO_TARGET_DIR:-$PWD/target}/fuzz" secs="${CCPOR_FUZZ_SECONDS:-10}" scratch t
-  say "fuzz targets: nightly build (libFuzzer) into $dir"
-  (cd fuzz && cargo +nightly fuzz build --sanitizer none --target-dir "$dir") || die "the fuzz build failed"
+  # The development build (no optimisation, debug assertions on): about 10 minutes cold where the
+  # optimised one took over an hour on two cores; it runs fewer inputs a second, which a run of
+  # seconds does not need.
+  say "fuzz targets: nightly development build (libFuzzer) into $dir"
+  (cd fuzz && cargo +nightly fuzz build --dev --sanitizer none --target-dir "$dir") || die "the fuzz build failed"
   scratch=$(mktemp -d /tmp/ccpor-fuzz.XXXX)
   for t in $(cd fuzz && cargo +nightly fuzz list); do
     say "fuzz $t: $secs s"
     mkdir -p "$scratch/$t" "fuzz/artifacts/$t"
-    "$dir/x86_64-unknown-linux-gnu/release/$t" "$scratch/$t" "fuzz/corpus/$t" \
+    "$dir/x86_64-unknown-linux-gnu/debug/$t" "$scratch/$t" "fuzz/corpus/$t" \
       -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="fuzz/artifacts/$t/" 2>"$scratch/$t.log" \
       || { tail -40 "$scratch/$t.log" >&2; die "fuzz target $t failed: the input is in fuzz/artifacts/$t/ (cargo +nightly fuzz run $t fuzz/artifacts/$t/<file> reproduces it)"; }
@@ -186,7 +187,7 @@ ensure_s3
 ensure_node_tools
 ensure_chromium
 ensure_matplotlib
-if [ "${CCPOR_FUZZ:-0}" = 1 ]; then ensure_cargo_fuzz; fi
+if [ "${CCPOR_FUZZ:-1}" != 0 ]; then ensure_cargo_fuzz; fi
 drop_test_databases
 
 say "tests on SQLite (unit + end-to-end)"
@@ -195,8 +196,8 @@ env -u CCPOR_TEST_POSTGRES_URL cargo test --workspace --locked
 say "end-to-end tests on PostgreSQL"
 CCPOR_TEST_POSTGRES_URL="$PG_URL" cargo test --locked --test api
 
-if [ "${CCPOR_SOAK:-0}" = 1 ]; then short_soak; else say "short soak not run (CCPOR_SOAK=1 runs it)"; fi
-if [ "${CCPOR_FUZZ:-0}" = 1 ]; then fuzz_targets; else say "fuzz targets not run (CCPOR_FUZZ=1 runs them; the corpora were replayed by the unit tests)"; fi
+if [ "${CCPOR_SOAK:-1}" != 0 ]; then short_soak; else say "short soak skipped (CCPOR_SOAK=0)"; fi
+if [ "${CCPOR_FUZZ:-1}" != 0 ]; then fuzz_targets; else say "fuzz targets skipped (CCPOR_FUZZ=0; the corpora were replayed by the unit tests)"; fi
 
 drop_test_databases
 say "all tests passed on SQLite and PostgreSQL (images on the filesystem and on S3)"
