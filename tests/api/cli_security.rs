@@ -10,13 +10,17 @@ use serde_json::{Value, json};
 use crate::cli::ccpor;
 use crate::helpers::{CREATE, TestApp, dv_tro, error_code, spawn_app};
 
-/// Runs `ccpor` with `args`; stdout as text, asserting the exit code.
+/// Runs `ccpor` with `args`; stdout as text, asserting the exit code. Without a data dir in
+/// `env` it gets a scratch one: the default (`./data` in the working directory) is shared by
+/// every test, and two tests' commands migrating a new database there at once failed in CI
+/// ("table … already exists").
 fn run(args: &[&str], env: &[(&str, &str)], code: i32) -> String {
+    let scratch = tempfile::tempdir().unwrap();
     let mut cmd = ccpor();
     cmd.args(args)
         .env_remove("DATABASE_URL")
         .env_remove("CCPOR_KEY_FILE")
-        .env_remove("CCPOR_DATA_DIR");
+        .env("CCPOR_DATA_DIR", scratch.path());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -52,7 +56,9 @@ fn mint(key_file: &Path, role: &str, scope: &[&str]) -> (String, String) {
         key_file.to_str().unwrap(),
     ];
     args.extend_from_slice(scope);
-    let out = run(&args, &[], 0);
+    // Recorded in the data dir beside the key file, as an operator's mint is in the deployment's.
+    let dir = key_file.parent().unwrap().to_str().unwrap();
+    let out = run(&args, &[("CCPOR_DATA_DIR", dir)], 0);
     let revocation_id = out
         .lines()
         .find_map(|l| l.strip_prefix("revocation id:"))
