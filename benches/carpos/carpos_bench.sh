@@ -51,7 +51,10 @@ ccpor keys generate > /dev/null
 PIDS+=($!)
 for _ in $(seq 100); do [ -s "$WORK/peer.out" ] && break; sleep 0.1; done
 PEER=$(head -1 "$WORK/peer.out")
-ccpor serve --addr 127.0.0.1:0 --carpos-addr "$PEER" --carpos-batch "$BATCH" > "$WORK/serve.out" 2> "$WORK/serve.err" &
+# The binary itself in the background (not the `ccpor` function, whose subshell's pid `kill`
+# would end, leaving the server running after the bench).
+"$BIN" --data-dir "$WORK/data" --database-url "$URL" serve --addr 127.0.0.1:0 --carpos-addr "$PEER" \
+  --carpos-batch "$BATCH" > "$WORK/serve.out" 2> "$WORK/serve.err" &
 PIDS+=($!)
 
 first=""; a0=0; start=$(now)
