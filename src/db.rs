@@ -84,7 +84,11 @@ fn sqlite_release_check(
 ) -> futures_util::future::BoxFuture<'_, Result<bool, sea_orm::sqlx::Error>> {
     use sea_orm::sqlx::Connection;
     Box::pin(async move {
-        // A dropped transaction queues its rollback on the connection: let it run first.
+        if !conn.is_in_transaction() {
+            return Ok(true);
+        }
+        // A dropped transaction queues its rollback on the connection: let it run, then look
+        // again (the usual case; the count stays up only when the rollback failed).
         conn.ping().await?;
         let clean = !conn.is_in_transaction();
         if !clean {
