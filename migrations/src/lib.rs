@@ -23,6 +23,7 @@ mod seed_data;
 
 pub use m20261127_000009_access_and_audit::GENESIS as AUDIT_GENESIS;
 pub use m20261127_000011_order_event_notify::CHANNEL as ORDER_EVENT_CHANNEL;
+pub use m20261206_000016_person_identity::roots_in as identity_roots_in;
 pub use seed_data::{COUNTIES, County, TRIBAL_COURTS, TribalCourt};
 
 /// All migrations in order.

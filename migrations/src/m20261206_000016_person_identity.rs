@@ -6,7 +6,7 @@
 //! now they are an index lookup. Derived data: the server keeps it in the transaction that
 //! changes a link, and `ccpor check` compares it with the links. Existing links are folded in
 //! here, once.
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, Statement};
@@ -73,19 +73,12 @@ impl MigrationTrait for Migration {
                 "SELECT person_a, person_b FROM person_link WHERE state IN ('auto', 'confirmed')",
             ))
             .await?;
-        let mut parent: HashMap<i32, i32> = HashMap::new();
+        let mut pairs: Vec<(i32, i32)> = Vec::with_capacity(links.len());
         for row in links {
-            let a: i32 = row.try_get("", "person_a")?;
-            let b: i32 = row.try_get("", "person_b")?;
-            let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
-            if ra != rb {
-                parent.insert(Ord::max(ra, rb), Ord::min(ra, rb));
-            }
+            pairs.push((row.try_get("", "person_a")?, row.try_get("", "person_b")?));
         }
-        let ids: Vec<i32> = parent.keys().copied().collect();
-        let mut rows: Vec<(i32, i32)> =
-            ids.into_iter().map(|p| (p, find(&mut parent, p))).collect();
-        rows.sort_unstable();
+        let members: Vec<i32> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
+        let rows: Vec<(i32, i32)> = roots_in(members, pairs).into_iter().collect();
         for chunk in rows.chunks(BATCH) {
             let mut insert = Query::insert();
             insert
@@ -106,7 +99,27 @@ impl MigrationTrait for Migration {
     }
 }
 
-/// The root of `p` in the forest `parent` (a missing entry is a root), halving the path.
+/// The root (lowest id) of each of `members` under `links` (pairs of members; a link naming
+/// anything else is ignored). Shared with the server, which keeps the table with it.
+pub fn roots_in(
+    members: impl IntoIterator<Item = i32>,
+    links: impl IntoIterator<Item = (i32, i32)>,
+) -> BTreeMap<i32, i32> {
+    let mut parent: HashMap<i32, i32> = members.into_iter().map(|m| (m, m)).collect();
+    for (a, b) in links {
+        if !(parent.contains_key(&a) && parent.contains_key(&b)) {
+            continue;
+        }
+        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+        if ra != rb {
+            parent.insert(Ord::max(ra, rb), Ord::min(ra, rb));
+        }
+    }
+    let ids: Vec<i32> = parent.keys().copied().collect();
+    ids.into_iter().map(|m| (m, find(&mut parent, m))).collect()
+}
+
+/// The root of `p` in the forest `parent`, halving the path.
 fn find(parent: &mut HashMap<i32, i32>, mut p: i32) -> i32 {
     loop {
         let up = *parent.entry(p).or_insert(p);

@@ -31,8 +31,7 @@ pub fn joins(state: LinkState) -> bool {
 /// Two identity changes at once would each read roots the other is rewriting; on PostgreSQL
 /// they take turns here (SQLite's write transaction already lets one writer in at a time).
 /// A transaction that writes links takes its turn before its first link row, so two of them never
-/// wait on each other's rows while one holds the turn. Taking it again in the same transaction is
-/// free.
+/// wait on each other's rows while one holds the turn.
 pub async fn take_turn(txn: &DatabaseTransaction) -> AppResult<()> {
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.query_one_raw(Statement::from_sql_and_values(
@@ -57,9 +56,9 @@ async fn roots_of(txn: &DatabaseTransaction, ids: &[i32]) -> AppResult<HashMap<i
 }
 
 /// `a` and `b` are now one identity (a link between them became `auto` or `confirmed`): the
-/// identity with the higher root takes the lower one.
+/// identity with the higher root takes the lower one. The transaction has taken its turn
+/// (`take_turn`).
 pub async fn join(txn: &DatabaseTransaction, a: i32, b: i32) -> AppResult<()> {
-    take_turn(txn).await?;
     let roots = roots_of(txn, &[a, b]).await?;
     let (ra, rb) = (roots.get(&a).copied(), roots.get(&b).copied());
     let (Some(ra), Some(rb)) = (ra, rb) else {
@@ -90,9 +89,9 @@ pub async fn join(txn: &DatabaseTransaction, a: i32, b: i32) -> AppResult<()> {
 }
 
 /// A link between `a` and `b` no longer joins them (rejected): their identity is worked out
-/// again from the links still joining its records, and may fall apart.
+/// again from the links still joining its records, and may fall apart. The transaction has taken
+/// its turn (`take_turn`).
 pub async fn split(txn: &DatabaseTransaction, a: i32, b: i32) -> AppResult<()> {
-    take_turn(txn).await?;
     let roots = roots_of(txn, &[a, b]).await?;
     let olds: BTreeSet<i32> = roots.values().copied().collect();
     let members: Vec<i32> = person_identity::Entity::find()
@@ -153,38 +152,9 @@ pub async fn split(txn: &DatabaseTransaction, a: i32, b: i32) -> AppResult<()> {
     Ok(())
 }
 
-/// The root (lowest id) of each of `members` under `links` (pairs of members; a link naming
-/// anything else is ignored).
-pub fn roots_in(
-    members: impl IntoIterator<Item = i32>,
-    links: impl IntoIterator<Item = (i32, i32)>,
-) -> BTreeMap<i32, i32> {
-    let mut parent: HashMap<i32, i32> = members.into_iter().map(|m| (m, m)).collect();
-    for (a, b) in links {
-        if !(parent.contains_key(&a) && parent.contains_key(&b)) {
-            continue;
-        }
-        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
-        if ra != rb {
-            parent.insert(ra.max(rb), ra.min(rb));
-        }
-    }
-    let ids: Vec<i32> = parent.keys().copied().collect();
-    ids.into_iter().map(|m| (m, find(&mut parent, m))).collect()
-}
-
-/// The root of `p` in the forest `parent`, halving the path.
-fn find(parent: &mut HashMap<i32, i32>, mut p: i32) -> i32 {
-    loop {
-        let up = *parent.entry(p).or_insert(p);
-        if up == p {
-            return p;
-        }
-        let grand = *parent.entry(up).or_insert(up);
-        parent.insert(p, grand);
-        p = grand;
-    }
-}
+/// The root (lowest id) of each record under the links (the migration's union-find, which
+/// filled the table first).
+pub use migrations::identity_roots_in as roots_in;
 
 /// What `person_identity` should hold for `links` (every joining link): each record of an
 /// identity of two or more, with its root. `ccpor check` compares the table with it.
