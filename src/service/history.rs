@@ -288,7 +288,7 @@ impl statements::Shape for Shape {
 }
 
 /// The history statement for `shape`, its values bound in this order: the person's id, `as_of`,
-/// then the courts. The identity (a recursive walk over the links) and the history's order ids
+/// then the courts. The identity (its records, by their root in `person_identity`) and the history's order ids
 /// are common table expressions, so each is worked out once per statement however many
 /// branches read it.
 fn history_sql(backend: DbBackend, shape: Shape) -> String {
