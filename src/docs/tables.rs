@@ -294,8 +294,8 @@ pub fn counties() -> String {
     table(&["No.", "County", "FIPS", "Court code"], &rows)
 }
 
-/// The judicial holidays the court-day count skips (`domain::court_days`, from
-/// `src/domain/data/court_holidays.csv`), with the years covered and each date's source.
+/// The judicial holidays the court-day count skips (`domain::court_days`, the rules table's
+/// `[[holiday]]` rows), with the years covered and each date's source.
 pub fn court_holidays() -> String {
     let cal = match court_days::calendar() {
         Ok(cal) => cal,

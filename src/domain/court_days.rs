@@ -1,21 +1,15 @@
 //! California court days. Saturdays, Sundays and the judicial holidays (CCP 135, Gov. Code 6700;
-//! observed dates per Cal. Rules of Court, rule 1.11) are not court days. The holidays are data,
-//! one row per observed day with its source, in `data/court_holidays.csv`
-//! (docs/law/durations.md#court-holidays). A date in a year the data does not cover is an error:
-//! an unknown year is never taken to be free of holidays.
+//! observed dates per Cal. Rules of Court, rule 1.11) are not court days. The holidays are rows of
+//! the rules table (`[[holiday]]` in `data/rules.toml`, or the file `--rules` names), one per
+//! observed day with its source (docs/law/durations.md#court-holidays). A date in a year the data
+//! does not cover is an error: an unknown year is never taken to be free of holidays.
 //!
 //! Days are California days: an instant is placed on the calendar in Pacific time, and a day ends
 //! at the following midnight, Pacific time.
-use std::sync::LazyLock;
-
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::America::Los_Angeles;
 
-/// The shipped holiday data (versioned with the code; one row per day).
-const DATA: &str = include_str!("data/court_holidays.csv");
-
-/// The header line the data file must have.
-const HEADER: &str = "date,name,basis,source";
+use super::rules;
 
 /// Where a holiday's date comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +21,15 @@ pub enum Basis {
 }
 
 impl Basis {
+    /// The data's word for it: `published` or `statute`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "published" => Some(Basis::Published),
+            "statute" => Some(Basis::Statute),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Basis::Published => "published",
@@ -50,15 +53,13 @@ pub struct Holiday {
 pub enum CourtDaysError {
     #[error(
         "court holidays are known for {first} to {last} only, not for {date} \
-         (src/domain/data/court_holidays.csv)"
+         (the rules table's [[holiday]] rows)"
     )]
     OutOfRange {
         date: NaiveDate,
         first: i32,
         last: i32,
     },
-    #[error("court holiday data, line {line}: {message}")]
-    Data { line: usize, message: String },
     #[error("the rules table has no row for {form} in force on {day}")]
     NoRule { form: &'static str, day: NaiveDate },
 }
@@ -72,36 +73,39 @@ pub struct Calendar {
 }
 
 impl Calendar {
-    /// Parses and checks the data: the header, one valid row per line in date order, no
-    /// holiday on a weekend (the observed day is listed), every year from the first to the last
-    /// present. Lines starting with `#` and blank lines are comments.
-    pub fn parse(text: &str) -> Result<Self, CourtDaysError> {
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.trim()))
-            .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
-        let bad = |line: usize, message: String| CourtDaysError::Data { line, message };
-        match lines.next() {
-            Some((_, HEADER)) => {}
-            Some((n, other)) => return Err(bad(n, format!("header is '{other}', not '{HEADER}'"))),
-            None => return Err(bad(0, "no header and no rows".to_owned())),
-        }
-        let mut holidays: Vec<Holiday> = Vec::new();
-        for (n, line) in lines {
-            let holiday = row(line).map_err(|m| bad(n, m))?;
-            if holidays.last().is_some_and(|h| h.date >= holiday.date) {
-                return Err(bad(n, format!("{} is out of date order", holiday.date)));
+    /// Checks the holidays: in date order, none on a weekend (the observed day is listed), every
+    /// year from the first to the last present, at least one. An error names the index of the
+    /// holiday at fault (the rules loader turns it into a line).
+    pub fn new(holidays: Vec<Holiday>) -> Result<Self, (usize, String)> {
+        for (i, h) in holidays.iter().enumerate() {
+            if matches!(h.date.weekday(), Weekday::Sat | Weekday::Sun) {
+                return Err((
+                    i,
+                    format!(
+                        "{} is a {}; list the day observed instead (Cal. Rules of Court, rule 1.11)",
+                        h.date,
+                        h.date.format("%A")
+                    ),
+                ));
             }
-            holidays.push(holiday);
+            if i > 0 && holidays[i - 1].date >= h.date {
+                return Err((i, format!("{} is out of date order", h.date)));
+            }
         }
         let (Some(first), Some(last)) = (holidays.first(), holidays.last()) else {
-            return Err(bad(0, "no holidays".to_owned()));
+            return Err((
+                0,
+                "no [[holiday]] rows: court days cannot be counted".to_owned(),
+            ));
         };
         let (first, last) = (first.date.year(), last.date.year());
         if let Some(gap) = (first..=last).find(|y| !holidays.iter().any(|h| h.date.year() == *y)) {
-            return Err(bad(
-                0,
+            let after = holidays
+                .iter()
+                .position(|h| h.date.year() > gap)
+                .unwrap_or(0);
+            return Err((
+                after,
                 format!("no holidays for {gap}, between {first} and {last}"),
             ));
         }
@@ -110,6 +114,16 @@ impl Calendar {
             first,
             last,
         })
+    }
+
+    /// A calendar that covers no year: every court-day count is an error. Only for a rules table
+    /// that could not be read (start-up stops first).
+    pub fn none() -> Self {
+        Self {
+            holidays: Vec::new(),
+            first: 1,
+            last: 0,
+        }
     }
 
     /// Every holiday, in date order.
@@ -158,57 +172,17 @@ impl Calendar {
     }
 }
 
-/// One data row: `date,name,basis,source` (the source may itself hold commas).
-fn row(line: &str) -> Result<Holiday, String> {
-    let mut cells = line.splitn(4, ',').map(str::trim);
-    let (Some(date), Some(name), Some(basis), Some(source)) =
-        (cells.next(), cells.next(), cells.next(), cells.next())
-    else {
-        return Err(format!("'{line}' does not have 4 cells ({HEADER})"));
-    };
-    let date = NaiveDate::parse_from_str(date, "%Y-%m-%d")
-        .map_err(|e| format!("date '{date}' is not YYYY-MM-DD: {e}"))?;
-    if matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {
-        return Err(format!(
-            "{date} is a {}; list the day observed instead (Cal. Rules of Court, rule 1.11)",
-            date.format("%A")
-        ));
-    }
-    let basis = match basis {
-        "published" => Basis::Published,
-        "statute" => Basis::Statute,
-        other => {
-            return Err(format!(
-                "basis '{other}' is neither 'published' nor 'statute'"
-            ));
-        }
-    };
-    if name.is_empty() || source.is_empty() {
-        return Err(format!("{date}: a holiday needs a name and a source"));
-    }
-    Ok(Holiday {
-        date,
-        name: name.to_owned(),
-        basis,
-        source: source.to_owned(),
-    })
-}
-
-static CALENDAR: LazyLock<Result<Calendar, CourtDaysError>> =
-    LazyLock::new(|| Calendar::parse(DATA));
-
-/// The shipped calendar (`data/court_holidays.csv`); an error if the data is malformed, which the
-/// tests below rule out for the shipped file.
+/// The calendar of the rules in force (`rules::active`).
 pub fn calendar() -> Result<&'static Calendar, CourtDaysError> {
-    CALENDAR.as_ref().map_err(Clone::clone)
+    Ok(&rules::active().holidays)
 }
 
-/// Whether the courts sit on `date` (shipped calendar).
+/// Whether the courts sit on `date`.
 pub fn is_court_day(date: NaiveDate) -> Result<bool, CourtDaysError> {
     calendar()?.is_court_day(date)
 }
 
-/// The `n`th court day following `date`, not counting `date` (shipped calendar).
+/// The `n`th court day following `date`, not counting `date`.
 pub fn add_court_days(date: NaiveDate, n: u32) -> Result<NaiveDate, CourtDaysError> {
     calendar()?.add_court_days(date, n)
 }
@@ -415,23 +389,31 @@ mod tests {
         );
     }
 
+    fn h(date: NaiveDate) -> Holiday {
+        Holiday {
+            date,
+            name: "A".to_owned(),
+            basis: Basis::Statute,
+            source: "CCP 135".to_owned(),
+        }
+    }
+
     #[test]
-    fn malformed_data_is_refused_with_its_line() {
-        let bad = |text: &str| Calendar::parse(text).unwrap_err().to_string();
-        assert!(bad("date,name\n").contains("header"));
-        assert!(
-            bad("date,name,basis,source\n2026-12-26,Boxing Day,statute,CCP 135\n")
-                .contains("Saturday")
-        );
-        assert!(bad("date,name,basis,source\n2026-12-25,Christmas,guess,x\n").contains("basis"));
-        let unordered = "date,name,basis,source\n2026-12-25,A,statute,x\n2026-01-01,B,statute,x\n";
-        assert!(bad(unordered).contains("line 3"), "{}", bad(unordered));
-        let gap = "date,name,basis,source\n2024-12-25,A,statute,x\n2026-12-25,B,statute,x\n";
-        assert!(bad(gap).contains("2025"));
-        let ok = Calendar::parse(
-            "# c\ndate,name,basis,source\n2026-12-25,Christmas,statute,CCP 135, Gov. Code 6700\n",
-        )
-        .unwrap();
-        assert_eq!(ok.holidays()[0].source, "CCP 135, Gov. Code 6700");
+    fn malformed_holidays_are_refused_with_their_row() {
+        let bad =
+            |days: &[NaiveDate]| Calendar::new(days.iter().map(|d| h(*d)).collect()).unwrap_err();
+        assert!(bad(&[]).1.contains("no [[holiday]]"));
+        let sat = bad(&[d(2026, 12, 25), d(2026, 12, 26)]);
+        assert_eq!(sat.0, 1);
+        assert!(sat.1.contains("Saturday"), "{}", sat.1);
+        let unordered = bad(&[d(2026, 12, 25), d(2026, 1, 1)]);
+        assert_eq!(unordered.0, 1);
+        assert!(unordered.1.contains("order"));
+        let gap = bad(&[d(2024, 12, 25), d(2026, 12, 25)]);
+        assert!(gap.1.contains("2025"), "{}", gap.1);
+        assert_eq!(gap.0, 1);
+        let ok = Calendar::new(vec![h(d(2026, 12, 25))]).unwrap();
+        assert_eq!(ok.years(), (2026, 2026));
+        assert!(Calendar::none().is_court_day(d(2026, 12, 24)).is_err());
     }
 }

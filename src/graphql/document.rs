@@ -33,6 +33,7 @@ pub const REFERENCE_FIELDS: &[&str] = &[
     "agencies",
     "agency",
     "formRules",
+    "rulesTable",
     "_service",
 ];
 
@@ -51,6 +52,7 @@ const REUSABLE_FIELDS: &[&str] = &[
     "agencies",
     "agency",
     "formRules",
+    "rulesTable",
 ];
 
 impl DocInfo {

@@ -22,6 +22,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod parsed;
 pub mod query;
+pub mod rules_table;
 pub mod search;
 pub mod statistics;
 pub mod subscription;
@@ -52,6 +53,7 @@ pub struct QueryRoot(
     firearms::FirearmQuery,
     work_lists::WorkListQuery,
     transmission::TransmissionQuery,
+    rules_table::RulesQuery,
 );
 
 /// Mutations, one object per domain.

@@ -8,17 +8,15 @@ use crate::auth::Permission;
 use crate::domain::case_number::CaseNumber;
 use crate::domain::codes::{CourtType, ParticipationMode};
 use crate::domain::court_code::CourtCode;
-use crate::domain::court_days::california_date;
 use crate::domain::ids::{self, Kind};
-use crate::domain::order_rules::{Limit, OrderFamily, describe_duration, whole_years};
+use crate::domain::order_rules::OrderFamily;
 use crate::domain::ori::Ori;
-use crate::domain::rules;
 use crate::domain::status::OrderStatus;
 use crate::error::AppError;
 use crate::graphql::access::{Need, caller, log, order_visible, person_visible, require};
 use crate::graphql::connection::{OrderConnection, order_connection};
 use crate::graphql::loaders::{AgencyId, CourtId, OrderId, PersonId};
-use crate::graphql::types::{Agency, Court, FormRule, Node, Order, Person};
+use crate::graphql::types::{Agency, Court, Node, Order, Person};
 use crate::graphql::{GqlResult, loader, state};
 use crate::service::reads::{MAX_PAGE, OrderFilter};
 use crate::service::scope::Scope;
@@ -220,47 +218,6 @@ impl OrderQuery {
             ..Default::default()
         };
         order_connection(ctx, filter, first, after).await
-    }
-
-    /// The forms the registry accepts and the durations the law allows them, as rows of the
-    /// rules table (`ccpor rules`): those in force on `asOf` (default today, California date),
-    /// or with `all: true` every row, superseded ones included.
-    #[graphql(guard = "Need(Permission::ReadReference)")]
-    async fn form_rules(
-        &self,
-        as_of: Option<chrono::NaiveDate>,
-        all: Option<bool>,
-    ) -> Vec<FormRule> {
-        let table = rules::active();
-        let day = as_of.unwrap_or_else(|| california_date(chrono::Utc::now()));
-        table
-            .forms
-            .iter()
-            .filter(|r| all.unwrap_or(false) || r.validity.covers(day))
-            .map(|r| FormRule {
-                form_number: r.form.clone(),
-                family: r.family,
-                kind: r.kind,
-                max_days: match r.limit {
-                    Limit::Days(d) => Some(d),
-                    _ => None,
-                },
-                max_court_days: r.max_court_days.and_then(|n| i32::try_from(n).ok()),
-                max_years: match r.limit {
-                    Limit::Years(y) => i32::try_from(y).ok(),
-                    _ => None,
-                },
-                min_years: whole_years(r.min).and_then(|y| i32::try_from(y).ok()),
-                default_years: whole_years(r.default).and_then(|y| i32::try_from(y).ok()),
-                duration: describe_duration(r),
-                expiry_required: r.expiry_required,
-                citation: r.source.clone(),
-                source: r.source.clone(),
-                effective: r.validity.effective,
-                until: r.validity.until,
-                table_version: table.version.clone(),
-            })
-            .collect()
     }
 }
 

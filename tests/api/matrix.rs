@@ -261,6 +261,15 @@ fn operations() -> Vec<Op> {
             audit: Reference,
             expect: [Allow, Allow, Allow, Allow, Allow],
         },
+        Op {
+            field: "rulesTable",
+            case: "",
+            document: "{ rulesTable { version forms { formNumber } renewals { family max } hearingWindows { days } organisationFamilies { family } pcoConditions { code } courtHolidays(year: 2026) { date name source } } }",
+            variables: none,
+            target: Shared,
+            audit: Reference,
+            expect: [Allow, Allow, Allow, Allow, Allow],
+        },
         // Apollo Federation: a gateway resolves our entities through `_entities`, under the
         // same rules as `node`.
         Op {

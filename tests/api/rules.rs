@@ -94,6 +94,11 @@ async fn serve_with_rules_judges_create_and_renew_by_the_file() {
                 "request_window = \"3 months\"",
                 "request_window = \"1 month\"",
             ),
+            // A court holiday the shipped table does not have: Wednesday 7 October 2026.
+            (
+                "[[holiday]]\ndate = \"2026-11-11\"",
+                "[[holiday]]\ndate = \"2026-10-07\"\nname = \"Test closure\"\nbasis = \"statute\"\nsource = \"test\"\n\n[[holiday]]\ndate = \"2026-11-11\"",
+            ),
         ],
     );
     let data = dir.path().join("data");
@@ -159,6 +164,62 @@ async fn serve_with_rules_judges_create_and_renew_by_the_file() {
             .unwrap()
             .starts_with("test-override-")
     );
+
+    // rulesTable serves the loaded table, holidays included.
+    let table = post(
+        &base,
+        clerk,
+        "{ rulesTable(asOf: \"2026-10-01\") { version asOf renewals { family requestWindow source } courtHolidays(year: 2026) { date name basis source } } }",
+        json!({}),
+    )
+    .await;
+    let t = &table["data"]["rulesTable"];
+    assert!(
+        t["version"].as_str().unwrap().starts_with("test-override-"),
+        "{table:#}"
+    );
+    assert_eq!(t["asOf"], "2026-10-01");
+    let dv = t["renewals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["family"] == "DV")
+        .cloned()
+        .unwrap();
+    assert_eq!(dv["requestWindow"], "1 month", "{dv:#}");
+    let holidays = t["courtHolidays"].as_array().unwrap();
+    assert!(
+        holidays
+            .iter()
+            .all(|h| h["date"].as_str().unwrap().starts_with("2026-"))
+    );
+    assert!(
+        holidays
+            .iter()
+            .any(|h| h["date"] == "2026-10-07" && h["name"] == "Test closure"),
+        "{table:#}"
+    );
+
+    // Court days follow the file's holidays. An EPO issued Saturday 3 October 2026: the shipped
+    // table ends it with Friday 9 October (5 court days); with Wednesday 7 October closed the
+    // fifth court day is Monday 12 October, so the 7-day cap (Saturday 10 October) decides.
+    let lea = &tokens["lea"];
+    let mut epo = crate::helpers::epo("EPO26-620001", "CA0190000");
+    epo["issuedAt"] = json!("2026-10-03T17:00:00Z");
+    epo["expiresAt"] = json!("2026-10-10T17:00:00Z");
+    let entered = post(&base, lea, CREATE, json!({ "i": epo })).await;
+    assert!(entered.get("errors").is_none(), "{entered:#}");
+    let mut epo = crate::helpers::epo("EPO26-620002", "CA0370000");
+    epo["issuedAt"] = json!("2026-10-03T17:00:00Z");
+    epo["expiresAt"] = json!("2026-10-10T17:00:00Z");
+    let shipped_epo = shipped
+        .gql_as(
+            Some(&shipped.mint(ccpor::auth::Role::Lea, Some("CA0370000"))),
+            CREATE,
+            json!({ "i": epo }),
+        )
+        .await;
+    assert_eq!(field(&shipped_epo), "expiresAt", "{shipped_epo:#}");
 
     // renewOrder: a request filed 40 days before expiry is outside the override's month.
     let created = post(

@@ -7,6 +7,7 @@ use toml::Spanned;
 use super::{
     HearingWindow, OrganisationRule, PcoRule, RenewalRule, RuleTable, RulesError, Validity,
 };
+use crate::domain::court_days::{Basis, Calendar, Holiday};
 use crate::domain::order_rules::{FormRule, Limit, OrderFamily, OrderKind};
 
 #[derive(Deserialize)]
@@ -23,6 +24,17 @@ struct RawFile {
     organisation: Vec<Spanned<RawOrganisation>>,
     #[serde(default)]
     pco: Vec<Spanned<RawPco>>,
+    #[serde(default)]
+    holiday: Vec<Spanned<RawHoliday>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHoliday {
+    date: String,
+    name: String,
+    basis: String,
+    source: String,
 }
 
 #[derive(Deserialize)]
@@ -332,6 +344,7 @@ pub fn parse(file: &str, text: &str) -> Result<RuleTable, RulesError> {
             line: a.line,
         });
     }
+    let holidays = holidays(file, text, raw.holiday)?;
     Ok(RuleTable {
         file: file.to_owned(),
         version: raw.version.trim().to_owned(),
@@ -340,6 +353,52 @@ pub fn parse(file: &str, text: &str) -> Result<RuleTable, RulesError> {
         hearing,
         organisations,
         pco,
+        holidays,
+    })
+}
+
+/// The `[[holiday]]` rows as a checked calendar (`court_days::Calendar::new`).
+fn holidays(file: &str, text: &str, raw: Vec<Spanned<RawHoliday>>) -> Result<Calendar, RulesError> {
+    let mut lines = Vec::with_capacity(raw.len());
+    let mut days = Vec::with_capacity(raw.len());
+    for r in raw {
+        let line = line_of(text, r.span().start);
+        let r = r.into_inner();
+        let a = At {
+            file,
+            line,
+            what: format!("[[holiday]] {}", r.date.trim()),
+        };
+        let date = date(&a, "date", &r.date)?;
+        let basis = Basis::parse(&r.basis).ok_or_else(|| {
+            a.err(
+                "basis",
+                format!("'{}' is neither 'published' nor 'statute'", r.basis),
+            )
+        })?;
+        if r.name.trim().is_empty() {
+            return Err(a.err("name", "a holiday needs a name"));
+        }
+        if r.source.trim().is_empty() {
+            return Err(a.err("source", "a holiday needs a source"));
+        }
+        lines.push(line);
+        days.push(Holiday {
+            date,
+            name: r.name.trim().to_owned(),
+            basis,
+            source: r.source.trim().to_owned(),
+        });
+    }
+    Calendar::new(days).map_err(|(i, message)| RulesError {
+        file: file.to_owned(),
+        line: lines.get(i).copied().unwrap_or(0),
+        field: if lines.is_empty() {
+            "holiday".to_owned()
+        } else {
+            "date".to_owned()
+        },
+        message: format!("[[holiday]]: {message}"),
     })
 }
 

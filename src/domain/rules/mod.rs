@@ -1,12 +1,13 @@
 //! The registry's rules as data (issue 25): forms and their lengths, renewals, the hearing window
-//! of temporary orders, the families that may protect an organisation, and the NCIC PCO
-//! conditions, read from one versioned file: `data/rules.toml` as shipped, or the file
-//! `--rules FILE` (`CCPOR_RULES`) names. Each row carries its source and the days it is in force;
-//! an order is judged by the rows in force on the day it was issued (`order_rules::check_form`).
-//! Court holidays are data of their own (`court_days`, `data/court_holidays.csv`).
+//! of temporary orders, the families that may protect an organisation, the NCIC PCO conditions
+//! and the court holidays, read from one versioned file: `data/rules.toml` as shipped, or the file
+//! `--rules FILE` (`CCPOR_RULES`) names. Each row carries its source and the days it is in force
+//! (a holiday is itself a day); an order is judged by the rows in force on the day it was issued
+//! (`order_rules::check_form`).
 //!
 //! The table is loaded and checked once at start-up (`install`) and then read by every rule of
-//! `order_rules`, `renewal` and `codes::PcoCode`; nothing holds a second copy of its numbers.
+//! `order_rules`, `renewal`, `codes::PcoCode` and `court_days`; nothing holds a second copy of its
+//! numbers.
 mod load;
 pub mod render;
 
@@ -15,6 +16,7 @@ use std::sync::OnceLock;
 
 use chrono::NaiveDate;
 
+use crate::domain::court_days::Calendar;
 use crate::domain::order_rules::{FormRule, Limit, OrderFamily, OrderKind};
 
 pub use load::parse;
@@ -127,6 +129,8 @@ pub struct RuleTable {
     pub hearing: Vec<HearingWindow>,
     pub organisations: Vec<OrganisationRule>,
     pub pco: Vec<PcoRule>,
+    /// The judicial holidays court days skip.
+    pub holidays: Calendar,
 }
 
 impl RuleTable {
@@ -158,6 +162,7 @@ impl RuleTable {
             hearing: Vec::new(),
             organisations: Vec::new(),
             pco: Vec::new(),
+            holidays: Calendar::none(),
         }
     }
 

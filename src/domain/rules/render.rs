@@ -78,9 +78,19 @@ pub fn json(t: &RuleTable) -> Value {
             v
         })
         .collect();
+    let holidays: Vec<Value> = t
+        .holidays
+        .holidays()
+        .iter()
+        .map(|h| {
+            json!({ "date": h.date.to_string(), "name": h.name, "basis": h.basis.as_str(),
+                "source": h.source })
+        })
+        .collect();
     json!({
         "file": t.file, "version": t.version, "forms": forms, "renewals": renewals,
         "hearingWindows": hearing, "organisations": organisations, "pco": pco,
+        "holidays": holidays,
     })
 }
 
@@ -188,6 +198,14 @@ pub fn markdown(t: &RuleTable) -> String {
         })
         .collect();
     out.push_str(&table(&["PCO", "Meaning", "In force", "Source"], &rows));
+    let (first, last) = t.holidays.years();
+    let _ = write!(
+        out,
+        "\n### Court holidays\n\n{} judicial holidays, {first} to {last}, each with its basis and \
+         source: the table in [durations.md#court-holidays](durations.md#court-holidays). A day in \
+         a year outside them is an error, never taken to be free of holidays.\n",
+        t.holidays.holidays().len()
+    );
     out
 }
 
@@ -253,6 +271,19 @@ pub fn text(t: &RuleTable) -> String {
             p.meaning,
             p.validity.describe(),
             p.source
+        );
+    }
+    let (first, last) = t.holidays.years();
+    let _ = writeln!(out, "\ncourt holidays ({first} to {last}):");
+    for h in t.holidays.holidays() {
+        let _ = writeln!(
+            out,
+            "  {} {:<9} {:<48} ({}; {})",
+            h.date,
+            h.date.format("%A"),
+            h.name,
+            h.basis.as_str(),
+            h.source
         );
     }
     out

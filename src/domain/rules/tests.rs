@@ -175,3 +175,37 @@ fn a_rule_is_found_by_the_day_it_is_in_force() {
         "No communication with the protected person"
     );
 }
+
+#[test]
+fn holidays_are_rows_of_the_table() {
+    let t = shipped();
+    let (first, last) = t.holidays.years();
+    assert!(first <= 2024 && last >= 2028, "{first}..{last}");
+    let christmas = NaiveDate::from_ymd_opt(2026, 12, 25).unwrap();
+    assert_eq!(t.holidays.is_court_day(christmas), Ok(false));
+    assert!(t.holidays.holidays().iter().all(|h| !h.source.is_empty()));
+}
+
+#[test]
+fn a_bad_holiday_is_refused_with_its_line_and_field() {
+    // Christmas 2027 observed on Friday 24th: written as the Saturday, refused.
+    let text = edited("date = \"2027-12-24\"", "date = \"2027-12-25\"");
+    let e = err(&text);
+    let at = line_of(&text, "date = \"2027-12-25\"");
+    assert!(e.line == at || e.line == at - 1, "{e}");
+    assert_eq!(e.field, "date");
+    assert!(e.message.contains("Saturday"), "{e}");
+
+    let text = edited(
+        "date = \"2026-12-25\"\nname = \"Christmas Day\"\nbasis = \"published\"",
+        "date = \"2026-12-25\"\nname = \"Christmas Day\"\nbasis = \"guessed\"",
+    );
+    let e = err(&text);
+    assert_eq!(e.field, "basis", "{e}");
+    assert!(e.message.contains("guessed"), "{e}");
+
+    // Without any holiday row court days cannot be counted: refused, not taken as no holidays.
+    let start = SHIPPED.find("\n[[holiday]]").unwrap();
+    let e = err(&SHIPPED[..start]);
+    assert_eq!(e.field, "holiday", "{e}");
+}

@@ -10,6 +10,7 @@ mod form_rule;
 mod order;
 mod party;
 mod person;
+mod rules_table;
 mod service;
 
 use async_graphql::{ID, Interface};
@@ -23,6 +24,9 @@ pub use form_rule::FormRule;
 pub use order::Order;
 pub use party::Party;
 pub use person::{Alias, Person, full_name};
+pub use rules_table::{
+    CourtHoliday, HearingWindowRule, OrganisationFamilyRule, PcoRule, RenewalRule, RulesTable,
+};
 pub use service::ServiceRecord;
 
 /// Anything fetchable by global id.
