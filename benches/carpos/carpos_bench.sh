@@ -10,12 +10,14 @@
 #   benches/carpos/carpos_bench.sh target/release/ccpor 20000                      # SQLite
 #   benches/carpos/carpos_bench.sh target/release/ccpor 20000 postgres://postgres@127.0.0.1:5432/postgres
 #
-# Env: BATCH (serve --carpos-batch, default 512), TIMEOUT (default 600).
+# Env: BATCH (serve --carpos-batch, default 512), WORKERS (serve --carpos-workers, default 2),
+# TIMEOUT (default 600).
 set -euo pipefail
 BIN=$(realpath "${1:?path to the ccpor binary}")
 N=${2:-20000}
 PG_BASE=${3:-}
 BATCH=${BATCH:-512}
+WORKERS=${WORKERS:-2}
 TIMEOUT=${TIMEOUT:-600}
 HERE=$(cd "$(dirname "$0")" && pwd)
 WORK=$(mktemp -d /tmp/carpos-bench.XXXXXX)
@@ -54,7 +56,7 @@ PEER=$(head -1 "$WORK/peer.out")
 # The binary itself in the background (not the `ccpor` function, whose subshell's pid `kill`
 # would end, leaving the server running after the bench).
 "$BIN" --data-dir "$WORK/data" --database-url "$URL" serve --addr 127.0.0.1:0 --carpos-addr "$PEER" \
-  --carpos-batch "$BATCH" > "$WORK/serve.out" 2> "$WORK/serve.err" &
+  --carpos-batch "$BATCH" --carpos-workers "$WORKERS" > "$WORK/serve.out" 2> "$WORK/serve.err" &
 PIDS+=($!)
 
 first=""; a0=0; start=$(now)
@@ -71,5 +73,5 @@ if [ "$(echo "$t - $first > 0" | bc)" = 1 ]; then
 else
   rate="(all $a acknowledged before the first poll)"
 fi
-echo "transmission: $N acknowledged; $a0 at the first poll that saw any, the rest in $(echo "$t - $first" | bc -l | xargs printf %.2f) s = $rate acknowledged/s (batch $BATCH)"
+echo "transmission: $N acknowledged; $a0 at the first poll that saw any, the rest in $(echo "$t - $first" | bc -l | xargs printf %.2f) s = $rate acknowledged/s (batch $BATCH, workers $WORKERS)"
 echo "peer journal: $(wc -l < "$WORK/peer/carpos-sim.jsonl") lines (one per message applied)"

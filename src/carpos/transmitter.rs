@@ -9,6 +9,9 @@
 //! - **No duplicates.** A row is marked `sent` (with an audit row) before it goes out; if the
 //!   process dies before the answer, the lease runs out and another pass sends the same message
 //!   with the same idempotency key, which the peer answers as before without applying it again.
+//! - **Workers.** An instance runs `workers` passes side by side (each its own lease owner), so
+//!   one pass's wait for the peer's answers overlaps another's reading and recording: the leases
+//!   keep them apart as they keep instances apart.
 //! - **Retries.** A transport failure is retried with capped exponential backoff and jitter; a
 //!   rejection is final until a clerk fixes the data and asks for a retry.
 use std::time::Duration;
@@ -38,13 +41,16 @@ pub struct Config {
     pub addr: String,
     /// Longest wait for one answer.
     pub timeout: Duration,
-    /// How long a leased row is this instance's; past it, another pass may send it again.
+    /// How long a leased row is this worker's before it is sent; once sent, until the answers'
+    /// deadline (`timeout`) and this again. Past it, another pass may send it again.
     pub lease: Duration,
     /// Pause when nothing is due.
     pub poll: Duration,
     /// Rows leased per pass (and sent at once, pipelined on one connection: each is a
     /// different chain).
     pub batch: usize,
+    /// Passes run side by side in this instance.
+    pub workers: usize,
     /// First retry delay, doubled per attempt up to `backoff_cap`.
     pub backoff: Duration,
     pub backoff_cap: Duration,
@@ -61,6 +67,7 @@ impl Config {
             lease: Duration::from_secs(30),
             poll: Duration::from_millis(200),
             batch: 512,
+            workers: 2,
             backoff: Duration::from_millis(500),
             backoff_cap: Duration::from_secs(300),
             purge_clets: true,
@@ -68,37 +75,59 @@ impl Config {
     }
 }
 
-/// Starts the transmitter on `db` (the background jobs' pool); it runs until aborted.
+/// Starts the transmitter on `db` (the background jobs' pool): `cfg.workers` passes side by
+/// side, until the returned task is aborted (which ends them all).
 pub fn spawn(
     db: DatabaseConnection,
     audit: AuditWriter,
     cache: crate::cache::Cache,
     cfg: Config,
 ) -> tokio::task::JoinHandle<()> {
-    let owner = format!("tx-{}", uuid::Uuid::new_v4().simple());
     tokio::spawn(async move {
-        let mut gauges_at: Option<tokio::time::Instant> = None;
-        loop {
-            if gauges_at.is_none_or(|t| t.elapsed() >= GAUGES_EVERY) {
-                gauges_at = Some(tokio::time::Instant::now());
-                let now = Utc::now();
-                match super::status::read(&db, now, 0).await {
-                    Ok(s) => super::status::publish(&s, now),
-                    Err(e) => tracing::warn!(error = %e, "reading the CARPOS queue for metrics"),
-                }
-            }
-            match pass(&db, &audit, &cfg, &owner).await {
-                Ok(0) => tokio::time::sleep(cfg.poll).await,
-                // Transmissions, their order events and purged CLETS-001 data are part of the
-                // orders' answers.
-                Ok(_) => cache.invalidate().await,
-                Err(e) => {
-                    tracing::error!(error = %e, "CARPOS transmitter pass failed; retrying");
-                    tokio::time::sleep(cfg.poll).await;
-                }
+        let mut workers = tokio::task::JoinSet::new();
+        for n in 0..cfg.workers.max(1) {
+            workers.spawn(work(
+                db.clone(),
+                audit.clone(),
+                cache.clone(),
+                cfg.clone(),
+                n == 0,
+            ));
+        }
+        while workers.join_next().await.is_some() {}
+    })
+}
+
+/// One worker's loop: a pass, then at once another while there was work, or a pause.
+async fn work(
+    db: DatabaseConnection,
+    audit: AuditWriter,
+    cache: crate::cache::Cache,
+    cfg: Config,
+    gauges: bool,
+) {
+    let owner = format!("tx-{}", uuid::Uuid::new_v4().simple());
+    let mut gauges_at: Option<tokio::time::Instant> = None;
+    loop {
+        if gauges && gauges_at.is_none_or(|t| t.elapsed() >= GAUGES_EVERY) {
+            gauges_at = Some(tokio::time::Instant::now());
+            let now = Utc::now();
+            match super::status::read(&db, now, 0).await {
+                Ok(s) => super::status::publish(&s, now),
+                Err(e) => tracing::warn!(error = %e, "reading the CARPOS queue for metrics"),
             }
         }
-    })
+        match pass(&db, &audit, &cfg, &owner).await {
+            Ok(0) => tokio::time::sleep(cfg.poll).await,
+            // Transmissions, their order events and purged CLETS-001 data are part of the
+            // orders' answers.
+            Ok(_) => cache.invalidate().await,
+            Err(e) => {
+                tracing::error!(error = %e, "CARPOS transmitter pass failed; retrying");
+                tokio::time::sleep(cfg.poll).await;
+            }
+        }
+    }
 }
 
 /// Leases the due rows and sends them; returns how many were leased.
@@ -157,7 +186,10 @@ async fn transmit(
                 .collect(),
         )
         .await?;
-    let marked = mark_sent(db, owner, &ready).await?;
+    // Sent rows stay this worker's until their answers' deadline and a lease more, so no other
+    // worker or instance sends them again while their answers may still come.
+    let hold = cfg.timeout + cfg.lease;
+    let marked = mark_sent(db, owner, hold, &ready).await?;
     ready.retain(|(r, _)| marked.contains(&r.id));
     let (sent, messages): (Vec<&tx::Model>, Vec<Message>) = ready.into_iter().unzip();
     let outcomes = client::deliver_all(&cfg.addr, &messages, cfg.timeout).await;
@@ -196,19 +228,25 @@ async fn transmit(
 }
 
 /// Marks the rows of `ready` still leased by `owner` (and within their lease) as sent, one more
-/// attempt; returns their ids. A row not marked is not sent.
+/// attempt, leased for `hold` more; returns their ids. A row not marked is not sent.
 async fn mark_sent(
     db: &DatabaseConnection,
     owner: &str,
+    hold: Duration,
     ready: &[(&tx::Model, Message)],
 ) -> AppResult<std::collections::BTreeSet<i64>> {
     let mut out = std::collections::BTreeSet::new();
     let backend = db.get_database_backend();
     let p = |n| crate::db::placeholder(backend, n);
     let now = Utc::now();
+    let until = now + chrono::Duration::from_std(hold).unwrap_or(chrono::Duration::seconds(60));
     for chunk in ready.chunks(500) {
-        let mut values: Vec<sea_orm::Value> =
-            vec![TxState::Sent.as_db().into(), now.into(), owner.into()];
+        let mut values: Vec<sea_orm::Value> = vec![
+            TxState::Sent.as_db().into(),
+            now.into(),
+            owner.into(),
+            until.into(),
+        ];
         let mut list = Vec::with_capacity(chunk.len());
         for (r, _) in chunk {
             values.push(r.id.into());
@@ -216,11 +254,12 @@ async fn mark_sent(
         }
         let sql = format!(
             "UPDATE carpos_transmission SET state = {p1}, attempts = attempts + 1, \
-             sent_at = {p2}, updated_at = {p2} \
+             sent_at = {p2}, updated_at = {p2}, lease_until = {p4} \
              WHERE id IN ({list}) AND lease_owner = {p3} AND lease_until > {p2} RETURNING id",
             p1 = p(1),
             p2 = p(2),
             p3 = p(3),
+            p4 = p(4),
             list = list.join(", "),
         );
         let rows = db

@@ -29,8 +29,9 @@ pub struct ServeArgs {
     /// CARPOS peer (`HOST:PORT`) to transmit orders to; unset, transmissions queue and wait.
     #[arg(long, env = "CCPOR_CARPOS_ADDR")]
     pub carpos_addr: Option<String>,
-    /// Seconds a leased transmission stays this instance's (past it, another sends it again,
-    /// with the same idempotency key).
+    /// Seconds a leased transmission stays this instance's before it is sent, and once sent
+    /// beyond the answers' timeout (past it, another sends it again, with the same idempotency
+    /// key).
     #[arg(long, env = "CCPOR_CARPOS_LEASE_SECS", default_value_t = 30)]
     pub carpos_lease_secs: u64,
     /// Seconds to wait for CARPOS's answers to one batch of messages.
@@ -40,6 +41,10 @@ pub struct ServeArgs {
     /// chain).
     #[arg(long, env = "CCPOR_CARPOS_BATCH", default_value_t = 512)]
     pub carpos_batch: usize,
+    /// Transmitter passes run side by side (one's wait for CARPOS's answers overlaps another's
+    /// database work; leases keep them apart).
+    #[arg(long, env = "CCPOR_CARPOS_WORKERS", default_value_t = 2)]
+    pub carpos_workers: usize,
     /// Keep the CLETS-001 data (address, telephone, driver's licence) after CARPOS acknowledged
     /// the entry that carried it. By default it is purged then, as CRC 1.51(e) requires of a
     /// court that enters the data into CLETS itself.
@@ -72,6 +77,7 @@ pub fn settings(cli: &Cli, args: &ServeArgs) -> Settings {
             cfg.lease = std::time::Duration::from_secs(args.carpos_lease_secs.max(1));
             cfg.timeout = std::time::Duration::from_secs(args.carpos_timeout_secs.max(1));
             cfg.batch = args.carpos_batch.clamp(1, 4096);
+            cfg.workers = args.carpos_workers.clamp(1, 16);
             cfg.purge_clets = !args.carpos_keep_clets;
             cfg
         }),

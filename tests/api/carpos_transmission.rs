@@ -211,7 +211,7 @@ fn serve(dir: &Path, url: &str, peer: &str, lease_secs: &str) -> Child {
             "--carpos-lease-secs",
             lease_secs,
             "--carpos-timeout-secs",
-            "30",
+            "8",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -251,7 +251,10 @@ async fn a_server_killed_between_send_and_answer_makes_no_duplicate() {
     let (db, _) = ccpor::db::connect(&url).await.unwrap();
     assert_eq!(wait_for(&db, 3, "queued").await.len(), 3);
 
-    // The peer answers 5 s after deciding; the server dies while it waits. A row is `sent` just
+    // The peer answers 5 s after deciding, longer than the 2 s lease: a sent row stays its
+    // worker's until the answers' timeout, or the server's second worker would take it and send
+    // it again while the first still waits (each stealing from the other, none finishing). The
+    // server dies while it waits. A row is `sent` just
     // before its message is written to the socket, so the kill waits for the peer to have
     // received (and recorded) all three, not for the rows alone: killed in between, a message
     // would first reach the peer from the restarted server (no duplicate either, but not the
