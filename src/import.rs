@@ -19,7 +19,7 @@ use crate::domain::time;
 use crate::error::{AppError, AppResult};
 use crate::graphql::import_adapter;
 use crate::service::model::NewOrder;
-use crate::service::orders::{insert_batch, insert_chunked};
+use crate::service::orders::insert_chunked;
 use crate::service::refs::Refs;
 use crate::service::validate;
 
@@ -124,10 +124,10 @@ async fn stored_keys<C: ConnectionTrait>(conn: &C, keys: &[&str]) -> AppResult<H
 /// Stores `orders` with their import keys, in the caller's transaction.
 async fn insert_with_keys<C: ConnectionTrait>(
     conn: &C,
-    orders: &[NewOrder],
+    orders: Vec<NewOrder>,
     keys: &[&str],
 ) -> AppResult<()> {
-    let ids = insert_batch(conn, orders).await?;
+    let ids = crate::service::batch_write::insert(conn, orders).await?;
     let now = chrono::Utc::now();
     let rows = keys
         .iter()
@@ -149,7 +149,7 @@ async fn store_one(db: &DatabaseConnection, key: &str, order: &NewOrder) -> AppR
         txn.rollback().await?;
         return Ok(false);
     }
-    match insert_with_keys(&txn, std::slice::from_ref(order), &[key]).await {
+    match insert_with_keys(&txn, vec![order.clone()], &[key]).await {
         Ok(()) => {
             txn.commit().await?;
             Ok(true)
@@ -195,9 +195,10 @@ async fn store_batch(db: DatabaseConnection, batch: Vec<Line>) -> AppResult<Batc
     let orders: Vec<NewOrder> = todo.iter().map(|(_, _, o)| (*o).clone()).collect();
     let todo_keys: Vec<&str> = todo.iter().map(|(_, k, _)| *k).collect();
     let mut failed: HashSet<usize> = HashSet::new();
-    if orders.is_empty() || insert_with_keys(&txn, &orders, &todo_keys).await.is_ok() {
+    let count = orders.len();
+    if orders.is_empty() || insert_with_keys(&txn, orders, &todo_keys).await.is_ok() {
         txn.commit().await?;
-        out.stored = orders.len();
+        out.stored = count;
     } else {
         txn.rollback().await?;
         for (number, key, order) in &todo {

@@ -93,6 +93,15 @@ pub async fn queue_entries_of<C: ConnectionTrait>(
     order_ids: &[i32],
     facts: &HashMap<i32, Facts>,
 ) -> AppResult<()> {
+    insert_chunked(conn, entry_rows(order_ids, facts)?).await
+}
+
+/// The outbox rows `queue_entries_of` inserts, built without the database (a batch builds them
+/// beside the execution of its other statements).
+pub fn entry_rows(
+    order_ids: &[i32],
+    facts: &HashMap<i32, Facts>,
+) -> AppResult<Vec<tx::ActiveModel>> {
     let tables = mapping::tables().map_err(|e| internal(e.to_string()))?;
     let now = Utc::now();
     let due = due_by(now);
@@ -118,7 +127,7 @@ pub async fn queue_entries_of<C: ConnectionTrait>(
             }
         }
     }
-    insert_chunked(conn, rows).await
+    Ok(rows)
 }
 
 /// Whether the order enters CARPOS as temporary (a TRO or an EPO).

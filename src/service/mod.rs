@@ -1,5 +1,6 @@
 //! Plain service functions under the resolvers, the CLI import and the demo generator.
 
+pub mod batch_write;
 pub mod case_lookup;
 pub mod clone;
 pub mod commands;

@@ -2,13 +2,13 @@
 //! their new persons, parties, `issued` events and search outbox rows. The rows are built here
 //! and inserted in multi-row statements; the lifecycle writes (`lifecycle`, `successor`) append
 //! to what these store.
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use entities::{order, order_event, order_party, person, person_alias, search_outbox};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Iterable,
-    QueryFilter, QuerySelect, Set, TryIntoModel,
+    QueryFilter, QuerySelect, Set,
 };
 
 use crate::db::{IdTable, allocate_ids};
@@ -31,18 +31,23 @@ const PG_VALUES_PER_INSERT: usize = 800;
 /// Bound values per multi-row INSERT on SQLite (in-process; limit 32,766).
 const SQLITE_VALUES_PER_INSERT: usize = 30_000;
 
+/// Rows per multi-row INSERT of a table with `columns` columns on `backend`.
+pub fn rows_per_insert(backend: sea_orm::DatabaseBackend, columns: usize) -> usize {
+    let values = match backend {
+        sea_orm::DatabaseBackend::Sqlite => SQLITE_VALUES_PER_INSERT,
+        _ => PG_VALUES_PER_INSERT,
+    };
+    (values / columns.max(1)).max(1)
+}
+
 /// Inserts rows in multi-row statements sized for the backend.
 pub async fn insert_chunked<A, C>(conn: &C, mut models: Vec<A>) -> AppResult<()>
 where
     A: ActiveModelTrait + Send,
     C: ConnectionTrait,
 {
-    let columns = <A::Entity as EntityTrait>::Column::iter().count().max(1);
-    let values = match conn.get_database_backend() {
-        sea_orm::DatabaseBackend::Sqlite => SQLITE_VALUES_PER_INSERT,
-        _ => PG_VALUES_PER_INSERT,
-    };
-    let rows = (values / columns).max(1);
+    let columns = <A::Entity as EntityTrait>::Column::iter().count();
+    let rows = rows_per_insert(conn.get_database_backend(), columns);
     while !models.is_empty() {
         let rest = models.split_off(models.len().min(rows));
         <A::Entity as EntityTrait>::insert_many(models)
@@ -53,94 +58,14 @@ where
     Ok(())
 }
 
-/// Inserts validated orders with their new persons, aliases, parties and `issued` events.
-/// Call inside a transaction. Returns the new order ids, in input order.
+/// Inserts validated orders with their new persons, aliases, parties, `issued` events and
+/// CARPOS entries (`batch_write::insert`). Call inside a transaction. Returns the new order ids,
+/// in input order.
 pub async fn insert_batch<C: ConnectionTrait>(
     conn: &C,
     orders: &[NewOrder],
 ) -> AppResult<Vec<i32>> {
-    check_existing_persons(conn, orders).await?;
-    let order_ids = allocate_ids(conn, IdTable::Order, orders.len()).await?;
-    let now = chrono::Utc::now();
-    let order_rows: Vec<order::ActiveModel> = orders
-        .iter()
-        .zip(&order_ids)
-        .map(|(o, &id)| order_row(o, id, now))
-        .collect();
-    // Image-only orders have no keyed issue time: their `issued` event comes with data entry.
-    let events = orders
-        .iter()
-        .zip(&order_ids)
-        .filter(|(o, _)| !o.image_only)
-        .map(|(o, &id)| {
-            event(
-                id,
-                EventKind::Issued,
-                o.issued_at,
-                o.supersedes.map(|s| s.order_id),
-                None,
-                o.source,
-            )
-        })
-        .collect();
-    // New chains enter CARPOS; a successor's message is queued by its change
-    // (`successor`), an image-only order's when its data is keyed.
-    let is_entry = |o: &NewOrder| o.supersedes.is_none() && !o.image_only;
-    // The entries' CARPOS facts are built from the rows written here, not read back.
-    let entry_models = order_rows
-        .iter()
-        .zip(orders)
-        .filter(|(_, o)| is_entry(o))
-        .map(|(r, _)| r.clone().try_into_model())
-        .collect::<Result<Vec<order::Model>, _>>()?;
-    insert_chunked(conn, order_rows).await?;
-    let parties: Vec<(i32, &[NewParty])> = order_ids
-        .iter()
-        .zip(orders)
-        .map(|(&id, o)| (id, o.parties.as_slice()))
-        .collect();
-    let written = write_parties(conn, &parties, now, !entry_models.is_empty()).await?;
-    insert_chunked(conn, events).await?;
-    insert_chunked(conn, outbox_rows(&order_ids, now)).await?;
-    let entries: Vec<i32> = entry_models.iter().map(|m| m.id).collect();
-    if !entries.is_empty() {
-        let facts = entry_facts(conn, entry_models, written).await?;
-        crate::carpos::outbox::queue_entries_of(conn, &entries, &facts).await?;
-    }
-    Ok(order_ids)
-}
-
-/// What `write_parties` wrote: each party as `(order id, person id, role)`, in input order, and
-/// the new persons' rows by id (when asked to keep them).
-struct WrittenParties {
-    parties: Vec<(i32, i32, &'static str)>,
-    new_persons: HashMap<i32, person::Model>,
-}
-
-/// The CARPOS facts of orders just written, from their rows: only the persons that existed
-/// before and the courts' ORIs are read.
-async fn entry_facts<C: ConnectionTrait>(
-    conn: &C,
-    orders: Vec<order::Model>,
-    written: WrittenParties,
-) -> AppResult<HashMap<i32, crate::carpos::facts::Facts>> {
-    use crate::carpos::facts;
-    let WrittenParties {
-        parties,
-        mut new_persons,
-    } = written;
-    let existing: Vec<i32> = parties
-        .iter()
-        .map(|&(_, person_id, _)| person_id)
-        .filter(|id| !new_persons.contains_key(id))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    if !existing.is_empty() {
-        new_persons.extend(facts::load_persons(conn, &existing).await?);
-    }
-    let oris = facts::court_oris(conn, orders.iter().map(|o| o.court_id)).await?;
-    facts::assemble(orders, &parties, &new_persons, &oris)
+    crate::service::batch_write::insert(conn, orders.to_vec()).await
 }
 
 /// Inserts the new persons (with aliases) and party rows of each `(order id, parties)`.
@@ -150,16 +75,6 @@ pub async fn insert_parties<C: ConnectionTrait>(
     orders: &[(i32, &[NewParty])],
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    write_parties(conn, orders, now, false).await.map(|_| ())
-}
-
-/// `insert_parties`, telling what it wrote; the new persons' rows only when `keep`.
-async fn write_parties<C: ConnectionTrait>(
-    conn: &C,
-    orders: &[(i32, &[NewParty])],
-    now: DateTime<Utc>,
-    keep: bool,
-) -> AppResult<WrittenParties> {
     let new_persons = orders
         .iter()
         .flat_map(|(_, ps)| ps.iter())
@@ -170,10 +85,6 @@ async fn write_parties<C: ConnectionTrait>(
     let mut aliases = Vec::new();
     let mut parties = Vec::new();
     let mut next_person = person_ids.into_iter();
-    let mut written = WrittenParties {
-        parties: Vec::new(),
-        new_persons: HashMap::new(),
-    };
     for &(order_id, ps) in orders {
         for p in ps {
             let person_id = match &p.person {
@@ -184,25 +95,18 @@ async fn write_parties<C: ConnectionTrait>(
                             "id block too small"
                         )))
                     })?;
-                    let row = person_row(np, id, now);
-                    if keep {
-                        written
-                            .new_persons
-                            .insert(id, row.clone().try_into_model()?);
-                    }
-                    persons.push(row);
+                    persons.push(person_row(np, id, now));
                     aliases.extend(alias_rows(np, id, now));
                     id
                 }
             };
             parties.push(party_row(order_id, person_id, p, now));
-            written.parties.push((order_id, person_id, p.role.as_db()));
         }
     }
     insert_chunked(conn, persons).await?;
     insert_chunked(conn, aliases).await?;
     insert_chunked(conn, parties).await?;
-    Ok(written)
+    Ok(())
 }
 
 /// The `person` row of a new person.
