@@ -6,6 +6,8 @@
 //! (`line_key`) in the same transaction, so re-running a file stores nothing twice.
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::BufRead;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use entities::import_key;
 use indicatif::ProgressBar;
@@ -165,12 +167,22 @@ async fn store_one(db: &DatabaseConnection, key: &str, order: &NewOrder) -> AppR
 /// batch, inside the transaction); if the insert fails, stores each order alone so only the bad
 /// ones are rejected. A line that repeats an earlier line of the batch counts as present when
 /// that line was stored.
-async fn store_batch(db: DatabaseConnection, batch: Vec<Line>) -> AppResult<BatchOutcome> {
+async fn store_batch(
+    db: DatabaseConnection,
+    batch: Vec<Line>,
+    commits: Option<Arc<AtomicU64>>,
+) -> AppResult<BatchOutcome> {
     let mut out = BatchOutcome::default();
     // Hashed here, beside the parsing of the next batch rather than in its way.
     let hashed: Vec<String> = batch.iter().map(|l| line_key(&l.text)).collect();
     let keys: Vec<&str> = hashed.iter().map(String::as_str).collect();
     let txn = crate::db::begin_write(&db).await?;
+    if commits.is_some() {
+        // SQLite: the checkpointer beside the import copies the log back (`import_ndjson`); a
+        // batch's commit would otherwise do it on the one writer's path, at every 1,000 pages.
+        txn.execute_unprepared(crate::checkpoint::WRITER_AUTOCHECKPOINT)
+            .await?;
+    }
     let present = stored_keys(&txn, &keys).await?;
     // First line of each new key, by key; later lines with that key wait for its fate.
     let mut first: HashMap<&str, usize> = HashMap::new();
@@ -198,6 +210,9 @@ async fn store_batch(db: DatabaseConnection, batch: Vec<Line>) -> AppResult<Batc
     let count = orders.len();
     if orders.is_empty() || insert_with_keys(&txn, orders, &todo_keys).await.is_ok() {
         txn.commit().await?;
+        if let Some(c) = &commits {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
         out.stored = count;
     } else {
         txn.rollback().await?;
@@ -295,10 +310,15 @@ pub async fn import_ndjson<R: BufRead>(
     let refs = Refs::load(db).await?;
     let batch_size = batch_size.max(1);
     // SQLite has one writer at a time; PostgreSQL takes two batches side by side.
-    let depth = match db.get_database_backend() {
-        sea_orm::DatabaseBackend::Sqlite => 1,
-        _ => 2,
-    };
+    let sqlite = db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite;
+    let depth = if sqlite { 1 } else { 2 };
+    // SQLite: the write-ahead log is checkpointed beside the import, on another connection
+    // (and core), not by each batch's commit (about a fifth more orders a second).
+    let commits = sqlite.then(|| Arc::new(AtomicU64::new(0)));
+    // Stops with the import, however it ends.
+    let _checkpointer = commits
+        .as_ref()
+        .map(|c| crate::checkpoint::spawn(db.clone(), c.clone()).drop_guard());
     let mut report = ImportReport::default();
     let mut batch = Vec::with_capacity(batch_size);
     let mut in_flight: InFlight = VecDeque::new();
@@ -320,7 +340,11 @@ pub async fn import_ndjson<R: BufRead>(
                 // In file order: what is queued goes first.
                 if !batch.is_empty() {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
-                    in_flight.push_back(tokio::spawn(store_batch(db.clone(), full)));
+                    in_flight.push_back(tokio::spawn(store_batch(
+                        db.clone(),
+                        full,
+                        commits.clone(),
+                    )));
                 }
                 while !in_flight.is_empty() {
                     finish_one(&mut in_flight, &mut report, progress).await?;
@@ -346,7 +370,7 @@ pub async fn import_ndjson<R: BufRead>(
                 finish_one(&mut in_flight, &mut report, progress).await?;
             }
             let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
-            in_flight.push_back(tokio::spawn(store_batch(db.clone(), full)));
+            in_flight.push_back(tokio::spawn(store_batch(db.clone(), full, commits.clone())));
         }
     }
     while !in_flight.is_empty() {

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod carpos;
+pub mod checkpoint;
 pub mod cli;
 pub mod contract;
 pub mod db;

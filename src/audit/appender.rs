@@ -79,13 +79,6 @@ impl Own {
 /// connection is refused with every request in it.
 const PING_IF_IDLE_FOR: Duration = Duration::from_secs(30);
 
-/// SQLite: pages of log after which the appender's own connection checkpoints, in a batch's
-/// commit. The log starts over only after a checkpoint that copied every frame in it, and a
-/// checkpoint beside a writer that never stops always ends a few batches behind: without this
-/// one now and then the log grew without end (2 GB seen). The checkpointer beside it has copied
-/// nearly all of it by then, so this one is short. Below `db::WAL_SIZE_LIMIT`.
-const AUTOCHECKPOINT: &str = "PRAGMA wal_autocheckpoint = 8192";
-
 /// Columns of `audit_event` in the order both batch statements bind them.
 const COLUMNS: &str = "seq, occurred_at, event, user_id, role, court, agency_ori, operation, \
      object_ids, fields, client_addr, request_id, outcome, detail, prev_hash, hash";
@@ -195,7 +188,7 @@ impl Appender {
                         .detach();
                     // The audit writer's checkpointer (`writer`) copies the log back; this
                     // connection checkpoints itself only seldom, so that the log can start over.
-                    sea_orm::sqlx::query(AUTOCHECKPOINT)
+                    sea_orm::sqlx::query(crate::checkpoint::WRITER_AUTOCHECKPOINT)
                         .execute(&mut conn)
                         .await
                         .map_err(internal)?;

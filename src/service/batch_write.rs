@@ -165,7 +165,10 @@ impl Batch {
 }
 
 /// One slice's statements (`Batch::build`); false when `emit` gave up.
-#[allow(clippy::too_many_arguments)] // one batch's parts, passed apart to borrow them apart
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one batch's parts, passed apart to borrow them apart"
+)]
 fn slice(
     backend: DbBackend,
     orders: &[NewOrder],
