@@ -203,9 +203,29 @@ pub(crate) fn ccpor(dir: &Path, url: &str) -> Command {
     cmd
 }
 
+/// A server process that is killed when dropped, so a failing test leaves none running.
+struct Server(Child);
+
+impl Server {
+    fn kill(&mut self) -> std::io::Result<()> {
+        self.0.kill()
+    }
+
+    fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.0.wait()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `ccpor serve` transmitting to `peer`, its output discarded.
-fn serve(dir: &Path, url: &str, peer: &str, lease_secs: &str) -> Child {
-    ccpor(dir, url)
+fn serve(dir: &Path, url: &str, peer: &str, lease_secs: &str) -> Server {
+    let child = ccpor(dir, url)
         .args(["serve", "--addr", "127.0.0.1:0", "--carpos-addr", peer])
         .args([
             "--carpos-lease-secs",
@@ -216,7 +236,8 @@ fn serve(dir: &Path, url: &str, peer: &str, lease_secs: &str) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap()
+        .unwrap();
+    Server(child)
 }
 
 #[tokio::test]
