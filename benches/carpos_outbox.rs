@@ -1,8 +1,8 @@
 //! The added cost of the CARPOS outbox row to `createOrder` (issue 23), on SQLite and (when
 //! `CCPOR_BENCH_POSTGRES_URL` is set) PostgreSQL. `createOrder` and the import share
-//! `service::orders::insert_batch`, which ends by queuing the new chain's entry
-//! (`carpos::outbox::queue_entries`: load the order's facts, check the POF's mandatory fields,
-//! insert the row). Measured here:
+//! `service::batch_write`, which ends by queuing the new chain's entry from the rows it wrote
+//! (check the POF's mandatory fields, insert the row); the lifecycle writes queue through
+//! `carpos::outbox::queue_entries`, which loads the order's facts first. Measured here:
 //!
 //! 1. one order per transaction through the import (`import_ndjson` with batch 1): the whole
 //!    insert of an order, commit included, outbox row included — a lower bound of a
@@ -10,8 +10,8 @@
 //! 2. `queue_entries` alone for each of those orders, each in its own write transaction that is
 //!    rolled back (the rows it would add are deleted first), timed around the call.
 //!
-//! (2) / (1) is the outbox's share of an order's insert, an upper bound of its share of a
-//! `createOrder`. Prints a table; results go in BENCHMARKS.md.
+//! (1) holds the outbox's real cost to a new order; (2), which also loads the facts, bounds it
+//! from above. Prints a table; results go in BENCHMARKS.md.
 //!
 //!   CCPOR_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres \
 //!   CCPOR_BENCH_ORDERS=2000 cargo bench --bench carpos_outbox
