@@ -16,9 +16,9 @@ use crate::carpos::{facts, outbox};
 use crate::db::{IdTable, allocate_ids};
 use crate::domain::codes::EventKind;
 use crate::error::{AppError, AppResult};
-use crate::service::model::{NewOrder, PartyPerson};
+use crate::service::model::{NewOrder, NewParty, PartyPerson};
 use crate::service::orders::{
-    alias_rows, check_existing_persons, event, order_row, outbox_rows, party_row, person_row,
+    PartyRows, check_existing_persons, event, new_person_count, order_row, outbox_rows, party_rows,
     rows_per_insert,
 };
 
@@ -80,11 +80,7 @@ pub async fn insert<C: ConnectionTrait>(conn: &C, orders: Vec<NewOrder>) -> AppR
 async fn prepare<C: ConnectionTrait>(conn: &C, orders: Vec<NewOrder>) -> AppResult<Batch> {
     check_existing_persons(conn, &orders).await?;
     let order_ids = allocate_ids(conn, IdTable::Order, orders.len()).await?;
-    let new_persons = orders
-        .iter()
-        .flat_map(|o| o.parties.iter())
-        .filter(|p| matches!(p.person, PartyPerson::New(_)))
-        .count();
+    let new_persons = new_person_count(orders.iter().flat_map(|o| o.parties.iter()));
     let person_ids = allocate_ids(conn, IdTable::Person, new_persons).await?;
     // New chains enter CARPOS; their facts come from the rows built here, and from the persons
     // that existed before and the courts' ORIs, read now.
@@ -194,32 +190,18 @@ fn slice(
     if !chunked(backend, order_rows, emit) {
         return Ok(false);
     }
-    let mut persons = Vec::new();
-    let mut new_persons: HashMap<i32, person::Model> = HashMap::new();
-    let mut aliases = Vec::new();
-    let mut parties = Vec::new();
-    let mut written: Vec<(i32, i32, &'static str)> = Vec::new();
-    for (o, &order_id) in orders.iter().zip(order_ids) {
-        for p in &o.parties {
-            let person_id = match &p.person {
-                PartyPerson::Existing(id) => *id,
-                PartyPerson::New(np) => {
-                    let id = next_person
-                        .next()
-                        .ok_or_else(|| internal("id block too small".to_owned()))?;
-                    let row = person_row(np, id, now);
-                    if keep {
-                        new_persons.insert(id, row.clone().try_into_model()?);
-                    }
-                    persons.push(row);
-                    aliases.extend(alias_rows(np, id, now));
-                    id
-                }
-            };
-            parties.push(party_row(order_id, person_id, p, now));
-            written.push((order_id, person_id, p.role.as_db()));
-        }
-    }
+    let with_ids: Vec<(i32, &[NewParty])> = orders
+        .iter()
+        .zip(order_ids)
+        .map(|(o, &id)| (id, o.parties.as_slice()))
+        .collect();
+    let PartyRows {
+        persons,
+        aliases,
+        parties,
+        written,
+        mut new_persons,
+    } = party_rows(&with_ids, next_person, now, keep)?;
     // Image-only orders have no keyed issue time: their `issued` event comes with data entry.
     let events = orders
         .iter()

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use entities::{order, order_event, order_party, person, person_alias, search_outbox};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Iterable,
-    QueryFilter, QuerySelect, Set,
+    QueryFilter, QuerySelect, Set, TryIntoModel,
 };
 
 use crate::db::{IdTable, allocate_ids};
@@ -75,16 +75,47 @@ pub async fn insert_parties<C: ConnectionTrait>(
     orders: &[(i32, &[NewParty])],
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let new_persons = orders
-        .iter()
-        .flat_map(|(_, ps)| ps.iter())
-        .filter(|p| matches!(p.person, PartyPerson::New(_)))
-        .count();
+    let new_persons = new_person_count(orders.iter().flat_map(|(_, ps)| ps.iter()));
     let person_ids = allocate_ids(conn, IdTable::Person, new_persons).await?;
-    let mut persons = Vec::with_capacity(new_persons);
-    let mut aliases = Vec::new();
-    let mut parties = Vec::new();
-    let mut next_person = person_ids.into_iter();
+    let rows = party_rows(orders, &mut person_ids.into_iter(), now, false)?;
+    insert_chunked(conn, rows.persons).await?;
+    insert_chunked(conn, rows.aliases).await?;
+    insert_chunked(conn, rows.parties).await?;
+    Ok(())
+}
+
+/// How many of `parties` are new persons (each needs an id).
+pub fn new_person_count<'a>(parties: impl Iterator<Item = &'a NewParty>) -> usize {
+    parties
+        .filter(|p| matches!(p.person, PartyPerson::New(_)))
+        .count()
+}
+
+/// The rows of each `(order id, parties)`: new persons (ids from `next_person`), their aliases,
+/// the party rows, and each party as `(order id, person id, role)`; the new persons' models
+/// too when `keep` (for CARPOS facts).
+pub struct PartyRows {
+    pub persons: Vec<person::ActiveModel>,
+    pub aliases: Vec<person_alias::ActiveModel>,
+    pub parties: Vec<order_party::ActiveModel>,
+    pub written: Vec<(i32, i32, &'static str)>,
+    pub new_persons: std::collections::HashMap<i32, person::Model>,
+}
+
+/// Builds `PartyRows` without the database.
+pub fn party_rows(
+    orders: &[(i32, &[NewParty])],
+    next_person: &mut impl Iterator<Item = i32>,
+    now: DateTime<Utc>,
+    keep: bool,
+) -> AppResult<PartyRows> {
+    let mut rows = PartyRows {
+        persons: Vec::new(),
+        aliases: Vec::new(),
+        parties: Vec::new(),
+        written: Vec::new(),
+        new_persons: std::collections::HashMap::new(),
+    };
     for &(order_id, ps) in orders {
         for p in ps {
             let person_id = match &p.person {
@@ -95,18 +126,20 @@ pub async fn insert_parties<C: ConnectionTrait>(
                             "id block too small"
                         )))
                     })?;
-                    persons.push(person_row(np, id, now));
-                    aliases.extend(alias_rows(np, id, now));
+                    let row = person_row(np, id, now);
+                    if keep {
+                        rows.new_persons.insert(id, row.clone().try_into_model()?);
+                    }
+                    rows.persons.push(row);
+                    rows.aliases.extend(alias_rows(np, id, now));
                     id
                 }
             };
-            parties.push(party_row(order_id, person_id, p, now));
+            rows.parties.push(party_row(order_id, person_id, p, now));
+            rows.written.push((order_id, person_id, p.role.as_db()));
         }
     }
-    insert_chunked(conn, persons).await?;
-    insert_chunked(conn, aliases).await?;
-    insert_chunked(conn, parties).await?;
-    Ok(())
+    Ok(rows)
 }
 
 /// The `person` row of a new person.
