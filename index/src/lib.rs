@@ -158,3 +158,5 @@ pub struct PersonIndex {
 mod tests;
 #[cfg(test)]
 mod tests_sparse;
+#[cfg(test)]
+mod tests_typos;

@@ -213,6 +213,10 @@ pub(crate) enum MatchKind {
     Initial,
 }
 
+/// Base score of a phonetic match two or more edits away: below [`MatchKind::Edit1`]'s (its
+/// Jaro-Winkler spread is the same 0.04), above [`MatchKind::Edit2`]'s.
+const PHONETIC_FAR_BASE: f32 = 0.6;
+
 impl MatchKind {
     fn base(self) -> f32 {
         match self {
@@ -263,6 +267,12 @@ pub(crate) fn classify(qf: &Form, df: &Form, given: bool) -> Option<(MatchKind, 
         }
     };
     let jw = jaro();
+    // A sound-alike two or more edits away ("Ramiyes"~"Ramos", "Alldn"~"Alden") is weaker
+    // evidence of a typed name than a spelling one edit away ("Ramires", "Allen"): it ranks
+    // below every 1-edit match and above every 2-edit one.
+    if kind == MatchKind::Phonetic && strsim::osa_distance(q, d) >= 2 {
+        return Some((kind, PHONETIC_FAR_BASE + 0.04 * jw));
+    }
     // Jaro-Winkler orders matches within a grade; phonetic matches spread wider because the
     // codes are coarse (Garsia~Garcia should beat Garsia~Garza).
     let spread = if kind == MatchKind::Phonetic {

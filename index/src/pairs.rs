@@ -140,15 +140,19 @@ impl PersonIndex {
                 } else {
                     PAIR_SCORE
                 };
-                (text, score)
+                (text, score, false)
             })
-            .chain(fuzzy_pairs.into_iter().map(|t| (t, PAIR_FUZZY_SCORE)));
-        for (text, score) in pair_scores {
+            .chain(fuzzy_pairs.into_iter().map(|t| (t, PAIR_FUZZY_SCORE, true)));
+        for (text, score, fuzzy) in pair_scores {
             let term = Term::from_field_text(f.pair, &text);
             let df = recall.searcher.doc_freq(&term)? as u32;
             if df > 0 {
                 recall.add_flat(term.clone(), df, score);
-                recall.pairs.push(term);
+                if fuzzy {
+                    recall.fuzzy_pairs.push(term);
+                } else {
+                    recall.pairs.push(term);
+                }
             }
         }
         Ok(())

@@ -304,8 +304,11 @@ impl PersonIndex {
 pub(crate) struct RecallTerms<'s> {
     pub(crate) searcher: &'s Searcher,
     pub(crate) boosts: HashMap<Term, f32>,
-    /// The surname-and-given-name pair terms among them.
+    /// The surname-and-given-name pair terms among them (exact, nickname and phonetic).
     pub(crate) pairs: Vec<Term>,
+    /// The pair terms with one part misspelt: a list of their own, so that a common name's
+    /// phonetic pairs cannot fill the candidates ahead of the one-typo spelling of the person.
+    pub(crate) fuzzy_pairs: Vec<Term>,
     /// Fuzzy spellings found for a query token in a name field.
     pub(crate) similar: HashMap<(Field, String), Vec<String>>,
 }
@@ -316,6 +319,7 @@ impl<'s> RecallTerms<'s> {
             searcher,
             boosts: HashMap::new(),
             pairs: Vec::new(),
+            fuzzy_pairs: Vec::new(),
             similar: HashMap::new(),
         }
     }

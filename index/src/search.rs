@@ -139,7 +139,8 @@ impl PersonIndex {
         filters
     }
 
-    /// Candidate lists, re-ranked together: the best pair matches; the best of the whole
+    /// Candidate lists, re-ranked together: the best pair matches; the best pairs with one part
+    /// misspelt; the best of the whole
     /// union (pairs and single name parts), which is where a person matching no pair comes
     /// from; and the side lists: DOB plus a partial name, a name part plus initials. Pair matches are searched first: if there are enough
     /// of them, the m-th bounds the union's m-th from below, and the union prunes from its first
@@ -156,15 +157,18 @@ impl PersonIndex {
         let mut addrs: Vec<DocAddress> = Vec::new();
         if !recall.is_empty() {
             let m = UNION_CANDIDATES.max(limit).min(MAX_CANDIDATES);
-            let mut floor = 0.0;
-            if !recall.pairs.is_empty() {
-                let pairs = recall.query_of(&recall.pairs);
+            let mut floor: f32 = 0.0;
+            for list in [&recall.pairs, &recall.fuzzy_pairs] {
+                if list.is_empty() {
+                    continue;
+                }
+                let pairs = recall.query_of(list);
                 let top = collect::top_k(searcher, filtered(pairs, filters).as_ref(), wanted, 0.0)?;
                 if top.len() >= m
                     && let Some((kth, _)) = top.get(m - 1)
                 {
                     // a little below: scores are f32 sums, and ties must still be collected
-                    floor = kth * 0.999;
+                    floor = floor.max(kth * 0.999);
                 }
                 addrs.extend(top.into_iter().map(|(_, a)| a));
             }
