@@ -40,6 +40,8 @@ struct Case {
     text: String,
     /// For an information-poor name-only query: which persons it fits equally well.
     clue: Option<noise::Clue>,
+    /// The DOB as a client would type it (`dobText` over HTTP), when the query has one.
+    dob_typed: Option<String>,
 }
 
 fn population(n: usize, rng: &mut ChaCha8Rng) -> Vec<Person> {
@@ -192,6 +194,7 @@ fn cases(people: &[Person], n: usize, rng: &mut ChaCha8Rng) -> Vec<Case> {
             },
             text,
             clue: None,
+            dob_typed: dob.map(|d| d.to_string()),
         });
     }
     out
@@ -310,14 +313,15 @@ fn dump(dir: &std::path::Path, people: &[Person], dev: &[Case]) {
         });
         writeln!(
             w,
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             c.kind,
             c.target,
             q.last_name.as_deref().unwrap_or(""),
             q.first_name.as_deref().unwrap_or(""),
             q.dob.map(|d| d.to_string()).unwrap_or_default(),
             partial,
-            q.dob_note.as_deref().unwrap_or("")
+            q.dob_note.as_deref().unwrap_or(""),
+            c.dob_typed.as_deref().unwrap_or("")
         )
         .unwrap();
     }
@@ -361,6 +365,7 @@ fn febrl(dir: &str) -> Option<(Vec<Person>, Vec<Case>)> {
             target: id,
             text: format!("{last} {first}"),
             clue: None,
+            dob_typed: dob.map(|d| d.to_string()),
             query: SearchQuery {
                 first_name: Some(first).filter(|s| !s.is_empty()),
                 last_name: Some(last).filter(|s| !s.is_empty()),
@@ -512,9 +517,9 @@ async fn freshness(tmp: &std::path::Path) -> Vec<f64> {
     out
 }
 
-/// Information-poor name-only queries against the best any ranking could do: `k` persons fit
-/// the query equally well (see [`noise::Clue`]), so at most `min(1, 10 / k)` of such queries
-/// can find their person in the top 10. Also name-only recall without those classes.
+/// Name-only queries against the best any ranking could do: `k` persons fit the query equally
+/// well (see [`noise::Clue`]), so at most `min(1, 10 / k)` of such queries can find their
+/// person in the top 10.
 fn ties(people: &[Person], dev: &[Case], ranks: &[Option<usize>]) {
     let lower: Vec<(String, String)> = people
         .iter()
@@ -559,10 +564,12 @@ fn ties(people: &[Person], dev: &[Case], ranks: &[Option<usize>]) {
             ks[ks.len() - 1]
         );
     }
-    println!(
-        "| name-only, every other class | {rest_n} | {:.3} | 1.000 | — |",
-        rest_found as f64 / rest_n.max(1) as f64
-    );
+    if rest_n > 0 {
+        println!(
+            "| name-only, every other class | {rest_n} | {:.3} | 1.000 | — |",
+            rest_found as f64 / rest_n.max(1) as f64
+        );
+    }
     println!(
         "| **name-only, all** | {all_n} | — | {:.3} | — |",
         all_bound / all_n.max(1) as f64
@@ -613,13 +620,16 @@ async fn main() {
     println!("| peak RSS after build | {:.0} MB |", rss_mb());
 
     let mut by_kind: std::collections::BTreeMap<&str, Score> = Default::default();
+    let mut lat_by_kind: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
     let mut all = Score::default();
     let mut lat = Vec::new();
     let mut ranks = Vec::with_capacity(dev.len());
     for c in &dev {
         let t = Instant::now();
         let hits = index.search(&c.query, 10).unwrap();
-        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        lat.push(ms);
+        lat_by_kind.entry(c.kind.as_str()).or_default().push(ms);
         let rank = hits.iter().position(|h| h.person_id == c.target);
         ranks.push(rank);
         by_kind.entry(c.kind.as_str()).or_default().add(rank);
@@ -644,12 +654,25 @@ async fn main() {
         pct(lat.clone(), 0.99)
     );
     println!(
-        "\n| set (tantivy) | queries | recall@1 | recall@10 | MRR |\n|---|---:|---:|---:|---:|"
+        "\n| set (tantivy) | queries | recall@1 | recall@10 | MRR | p50 / p99 / max ms |\n|---|---:|---:|---:|---:|---:|"
     );
     for (k, s) in &by_kind {
-        println!("| {k} | {} |", s.row());
+        let l = lat_by_kind.get(k).cloned().unwrap_or_default();
+        println!(
+            "| {k} | {} | {:.2} / {:.2} / {:.2} |",
+            s.row(),
+            pct(l.clone(), 0.5),
+            pct(l.clone(), 0.99),
+            pct(l, 1.0)
+        );
     }
-    println!("| **all** | {} |", all.row());
+    println!(
+        "| **all** | {} | {:.2} / {:.2} / {:.2} |",
+        all.row(),
+        pct(lat.clone(), 0.5),
+        pct(lat.clone(), 0.99),
+        pct(lat.clone(), 1.0)
+    );
     let tg = groups(&ranks);
     println!(
         "\n| group (tantivy) | queries | recall@1 | recall@10 | MRR |\n|---|---:|---:|---:|---:|"

@@ -10,8 +10,9 @@ use rand_chacha::ChaCha8Rng;
 
 use super::{Case, Person};
 
-/// What an information-poor name-only query ("Unknown Garcia", "M Okafor", "J R", "Rob T")
-/// still says about its person: each name part exactly, as a prefix, or nothing. Every person
+/// What a name-only query still says about its person at best: each name part exactly, as a
+/// prefix, or nothing ("Unknown Garcia", "M Okafor", "J R", "Rob T"; a misspelt name says at
+/// most the target's own given name and surname). Every person
 /// it fits is as likely to be the one searched for as any other (the generator drew the person
 /// at random), so with `k` persons fitting, no ranking can put the target in the top 10 more
 /// often than `10 / k` of the time: the bench reports that bound beside the recall.
@@ -302,7 +303,12 @@ pub(super) fn cases(people: &[Person], q: usize, rng: &mut ChaCha8Rng) -> Vec<Ca
             "initials only" | "short given name (Rob T)" => {
                 Some((Part::Prefix(lf), Part::Prefix(ll)))
             }
-            _ => None,
+            // A misspelt name fits the persons of the target's own name at best: with several
+            // of them (common names at statewide size), no ranking tells them apart unasked.
+            _ => Some((
+                Part::Exact(p.first.to_lowercase()),
+                Part::Exact(p.last.to_lowercase()),
+            )),
         }
         .map(|(given, sur)| Clue { given, sur });
         let mut query = SearchQuery {
@@ -310,9 +316,11 @@ pub(super) fn cases(people: &[Person], q: usize, rng: &mut ChaCha8Rng) -> Vec<Ca
             last_name: Some(last.clone()),
             ..Default::default()
         };
+        let mut dob_typed = None;
         if with_dob {
             let text = dob_text.unwrap_or_else(|| d.to_string());
             let read = read_dob_text("dobText", &text, today).expect("generated DOB text reads");
+            dob_typed = Some(text);
             match read.date() {
                 Some(date) => query.dob = Some(date),
                 None => {
@@ -335,6 +343,7 @@ pub(super) fn cases(people: &[Person], q: usize, rng: &mut ChaCha8Rng) -> Vec<Ca
             text: format!("{last} {first}"),
             query,
             clue,
+            dob_typed,
         });
     }
     out

@@ -7,7 +7,8 @@
 //! cargo run --release -p ccpor-index --example latency -- /tmp/dev2m [passes]
 //! ```
 //!
-//! `CCPOR_SHOW_MISSES=1` lists the queries whose person is not in the top 10.
+//! `CCPOR_SHOW_MISSES=1` lists the queries whose person is not in the top 10; `=2` adds the
+//! target's record, its rank in the first 500 and the three best hits with their explanations.
 //! With `<dir>` holding FEBRL's `dataset4a.csv` and `dataset4b.csv` instead
 //! (`scripts/fetch-febrl.sh`), it measures FEBRL 4a ← 4b.
 //!
@@ -171,13 +172,39 @@ fn main() {
             ranks[i] = hits.iter().position(|h| h.person_id == c.target);
         }
     }
-    if std::env::var("CCPOR_SHOW_MISSES").is_ok() {
+    if let Ok(show) = std::env::var("CCPOR_SHOW_MISSES") {
+        // `2`: also the target's own record, its rank in the first 500 and the top hits.
+        let names: std::collections::HashMap<i64, String> = if show == "2" {
+            lines(&dir.join("persons.tsv"))
+                .map(|c| (c[0].parse().unwrap(), c[1..].join(" / ")))
+                .collect()
+        } else {
+            Default::default()
+        };
         for (i, c) in cases.iter().enumerate() {
             if ranks[i].is_none() {
                 println!(
-                    "miss {} {:?} {:?} {:?}",
-                    c.target, c.query.last_name, c.query.first_name, c.query.dob
+                    "miss {} {:?} {:?} {:?} [{}]",
+                    c.target, c.query.last_name, c.query.first_name, c.query.dob, c.kind
                 );
+                if show == "2" {
+                    let deep = index.search(&c.query, 500).unwrap();
+                    let at = deep.iter().position(|h| h.person_id == c.target);
+                    println!(
+                        "  target {} rank {at:?} {:?}",
+                        names.get(&c.target).map_or("?", String::as_str),
+                        at.map(|r| (&deep[r].score, &deep[r].explanation))
+                    );
+                    for h in deep.iter().take(3) {
+                        println!(
+                            "  hit {} {:.3} {:?} {}",
+                            h.person_id,
+                            h.score,
+                            h.explanation,
+                            names.get(&h.person_id).map_or("?", String::as_str)
+                        );
+                    }
+                }
             }
         }
     }
