@@ -9,6 +9,7 @@
 //!
 //! `CCPOR_SHOW_MISSES=1` lists the queries whose person is not in the top 10; `=2` adds the
 //! target's record, its rank in the first 500 and the three best hits with their explanations.
+//! `CCPOR_ONLY=<text>` runs only the kinds whose name contains it.
 //! With `<dir>` holding FEBRL's `dataset4a.csv` and `dataset4b.csv` instead
 //! (`scripts/fetch-febrl.sh`), it measures FEBRL 4a ← 4b.
 //!
@@ -160,6 +161,14 @@ fn main() {
                 },
             })
             .collect(),
+    };
+    // `CCPOR_ONLY=<text>`: only the kinds containing it (to profile one kind).
+    let cases: Vec<Case> = match std::env::var("CCPOR_ONLY") {
+        Ok(only) => cases
+            .into_iter()
+            .filter(|c| c.kind.contains(&only))
+            .collect(),
+        Err(_) => cases,
     };
 
     let mut times = vec![Vec::with_capacity(passes); cases.len()];

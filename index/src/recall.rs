@@ -12,6 +12,7 @@ use tantivy::{Searcher, Term};
 use crate::dob_prefix::{DobPrefixQuery, NameClue};
 use crate::names::{given_key, nicknames, phonetic_codes, raw_tokens, surname_key};
 use crate::rank::{dob_variants, partial_dob_dates, ymd};
+use crate::search::CANDIDATES;
 use crate::{IndexError, PersonIndex, SearchQuery, fuzzy};
 
 /// A surname held by more persons than this is not looked up with an initial: reading its
@@ -201,12 +202,34 @@ impl PersonIndex {
                 .collect();
         }
         match &q.dob_partial {
+            // A year alone is some 25,000 persons at statewide size; reading them all cost 5 to
+            // 7 ms a search at 2 M. Not needed when the pair list already holds every person of
+            // the name as typed; needed for a common name ("Maria Garcia", born 1988) or a
+            // garbled one.
+            Some(p) if p.month.is_none() && p.day.is_none() && self.name_is_rare(recall, q) => {
+                Vec::new()
+            }
             // every date the partial DOB allows; never on its own (a year is thousands of people)
             Some(p) if !tokens.is_empty() => {
                 partial_dob_dates(p).into_iter().map(|d| (d, 0.7)).collect()
             }
             _ => Vec::new(),
         }
+    }
+
+    /// Whether the pair list holds every person of the whole name as typed (surname and given
+    /// name each glued whole, as indexed): at most [`CANDIDATES`] of them.
+    fn name_is_rare(&self, recall: &RecallTerms<'_>, q: &SearchQuery) -> bool {
+        let whole = |raw: &Option<String>| {
+            let t = raw_tokens(raw.as_deref()?);
+            (!t.is_empty()).then(|| t.concat())
+        };
+        let (Some(given), Some(sur)) = (whole(&q.first_name), whole(&q.last_name)) else {
+            return false;
+        };
+        let term = Term::from_field_text(self.f.pair, &format!("{sur}|{given}"));
+        let persons = recall.searcher.doc_freq(&term).unwrap_or(u64::MAX);
+        persons > 0 && persons <= CANDIDATES as u64
     }
 
     /// DOB plus a partial name: the name may be just a prefix ("Gar") or an initial. Looked up

@@ -13,7 +13,7 @@ use crate::{Hit, IndexError, PersonIndex, SearchQuery, collect, placeholder};
 
 /// Candidates of the pair list and of the DOB list retrieved for re-ranking (more if the caller
 /// asks for more hits, up to the cap).
-const CANDIDATES: usize = 50;
+pub(crate) const CANDIDATES: usize = 50;
 /// Candidates of the whole name union. Small, so that its pruning threshold rises early: with
 /// 100, a common name ("Wilson, Michael") scored tens of thousands of postings.
 const UNION_CANDIDATES: usize = 30;

@@ -180,3 +180,54 @@ fn a_short_form_and_an_initial_find_the_names_they_start() {
         );
     }
 }
+
+#[test]
+fn a_year_of_birth_alone_still_picks_the_person_of_a_common_name() {
+    // 120 Maria Garcias born 1950-1969 and the one born 1988. The pair list holds 50 of them,
+    // in index order; only reading the year's persons finds her. A rare name (the pair list
+    // holds all its persons) skips that read, and is still found.
+    let mut docs: Vec<PersonDoc> = (0..120)
+        .map(|i| {
+            person(
+                100 + i as i64,
+                "Maria",
+                "Garcia",
+                Some(date(
+                    1950 + (i % 20) as i32,
+                    1 + (i % 12) as u32,
+                    1 + (i % 28) as u32,
+                )),
+            )
+        })
+        .collect();
+    docs.push(person(1, "Maria", "Garcia", Some(date(1988, 4, 23))));
+    docs.extend((0..3).map(|i| {
+        person(
+            10 + i,
+            "Ottilie",
+            "Zapien",
+            Some(date(1960 + i as i32, 2, 3)),
+        )
+    }));
+    docs.push(person(2, "Ottilie", "Zapien", Some(date(1991, 7, 9))));
+    let ix = PersonIndex::in_memory().expect("index");
+    ix.upsert(&docs).expect("upsert");
+    let year = |first: &str, last: &str, y| SearchQuery {
+        first_name: Some(first.to_owned()),
+        last_name: Some(last.to_owned()),
+        dob_partial: Some(PartialDob {
+            year: Some(y),
+            month: None,
+            day: None,
+        }),
+        ..SearchQuery::default()
+    };
+    let hits = ix
+        .search(&year("Maria", "Garcia", 1988), 10)
+        .expect("search");
+    assert_eq!(hits.first().map(|h| h.person_id), Some(1), "{hits:?}");
+    let hits = ix
+        .search(&year("Ottilie", "Zapien", 1991), 10)
+        .expect("search");
+    assert_eq!(hits.first().map(|h| h.person_id), Some(2), "{hits:?}");
+}
