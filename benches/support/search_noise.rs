@@ -158,6 +158,9 @@ fn keyboard(s: &str, rng: &mut ChaCha8Rng) -> String {
 
 fn ocr(s: &str, rng: &mut ChaCha8Rng) -> String {
     let lower = s.to_lowercase();
+    // after the first letter, which may be more than one byte ("Ángel")
+    let first = lower.chars().next().map_or(0, char::len_utf8);
+    let rest = &lower[first..];
     let mut options: Vec<(&str, &str)> = [
         ("m", "rn"),
         ("o", "0"),
@@ -167,7 +170,7 @@ fn ocr(s: &str, rng: &mut ChaCha8Rng) -> String {
         ("b", "8"),
     ]
     .into_iter()
-    .filter(|(a, _)| lower[1..].contains(a))
+    .filter(|(a, _)| rest.contains(a))
     .collect();
     if options.is_empty() {
         options.push(("", ""));
@@ -176,9 +179,10 @@ fn ocr(s: &str, rng: &mut ChaCha8Rng) -> String {
     if a.is_empty() {
         return s.to_owned();
     }
-    // the first occurrence after the first letter
-    match lower[1..].find(a) {
-        Some(pos) => format!("{}{}{}", &s[..pos + 1], b, &s[pos + 1 + a.len()..]),
+    // the first occurrence after the first letter (lower-casing these names keeps byte offsets)
+    let at = rest.find(a).map(|pos| pos + first);
+    match at.and_then(|at| Some((s.get(..at)?, s.get(at + a.len()..)?))) {
+        Some((head, tail)) => format!("{head}{b}{tail}"),
         None => s.to_owned(),
     }
 }
