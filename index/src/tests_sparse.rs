@@ -186,27 +186,23 @@ fn a_year_of_birth_alone_still_picks_the_person_of_a_common_name() {
     // 120 Maria Garcias born 1950-1969 and the one born 1988. The pair list holds 50 of them,
     // in index order; only reading the year's persons finds her. A rare name (the pair list
     // holds all its persons) skips that read, and is still found.
-    let mut docs: Vec<PersonDoc> = (0..120)
+    let mut docs: Vec<PersonDoc> = (0..120u32)
         .map(|i| {
             person(
-                100 + i as i64,
+                100 + i64::from(i),
                 "Maria",
                 "Garcia",
-                Some(date(
-                    1950 + (i % 20) as i32,
-                    1 + (i % 12) as u32,
-                    1 + (i % 28) as u32,
-                )),
+                Some(date(1950 + (i % 20) as i32, 1 + i % 12, 1 + i % 28)),
             )
         })
         .collect();
     docs.push(person(1, "Maria", "Garcia", Some(date(1988, 4, 23))));
-    docs.extend((0..3).map(|i| {
+    docs.extend((0..3i32).map(|i| {
         person(
-            10 + i,
+            10 + i64::from(i),
             "Ottilie",
             "Zapien",
-            Some(date(1960 + i as i32, 2, 3)),
+            Some(date(1960 + i, 2, 3)),
         )
     }));
     docs.push(person(2, "Ottilie", "Zapien", Some(date(1991, 7, 9))));
