@@ -11,7 +11,7 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
 }
 
-fn person(id: i64, first: &str, last: &str) -> PersonDoc {
+pub(super) fn person(id: i64, first: &str, last: &str) -> PersonDoc {
     PersonDoc {
         person_id: id,
         last_name: last.to_owned(),

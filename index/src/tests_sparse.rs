@@ -29,7 +29,12 @@ fn word(i: usize) -> String {
         .collect()
 }
 
-fn search(ix: &PersonIndex, first: &str, last: &str, dob: Option<NaiveDate>) -> Vec<Hit> {
+pub(super) fn search(
+    ix: &PersonIndex,
+    first: &str,
+    last: &str,
+    dob: Option<NaiveDate>,
+) -> Vec<Hit> {
     ix.search(
         &SearchQuery {
             first_name: Some(first.to_owned()),

@@ -3,30 +3,9 @@
 //! Metaphone codes, and a spelling one edit away must outrank a sound-alike further away. All
 //! names are synthetic.
 
+use super::tests::person;
+use super::tests_sparse::search;
 use super::*;
-
-fn person(id: i64, first: &str, last: &str) -> PersonDoc {
-    PersonDoc {
-        person_id: id,
-        last_name: last.to_owned(),
-        first_name: Some(first.to_owned()),
-        roles: vec![Role::Restrained],
-        active: true,
-        ..PersonDoc::default()
-    }
-}
-
-fn search(ix: &PersonIndex, first: &str, last: &str) -> Vec<Hit> {
-    ix.search(
-        &SearchQuery {
-            first_name: Some(first.to_owned()),
-            last_name: Some(last.to_owned()),
-            ..SearchQuery::default()
-        },
-        10,
-    )
-    .expect("search")
-}
 
 #[test]
 fn a_one_typo_surname_is_found_past_a_crowd_of_sound_alike_pairs() {
@@ -38,7 +17,7 @@ fn a_one_typo_surname_is_found_past_a_crowd_of_sound_alike_pairs() {
     docs.push(person(1, "Rosie", "Arroyo"));
     let ix = PersonIndex::in_memory().expect("index");
     ix.upsert(&docs).expect("upsert");
-    let hits = search(&ix, "Rosie", "Arroto");
+    let hits = search(&ix, "Rosie", "Arroto", None);
     assert_eq!(hits.first().map(|h| h.person_id), Some(1), "{hits:?}");
     assert!(
         hits[0]
@@ -61,7 +40,7 @@ fn a_spelling_one_edit_away_outranks_a_sound_alike_further_away() {
         person(1, "Rosalba", "Ramires"),
     ])
     .expect("upsert");
-    let hits = search(&ix, "Rosalba", "Ramiyes");
+    let hits = search(&ix, "Rosalba", "Ramiyes", None);
     assert_eq!(hits.first().map(|h| h.person_id), Some(1), "{hits:?}");
     // the sound-alike is still a match, and says so
     let ramos = hits
@@ -80,6 +59,6 @@ fn a_spelling_one_edit_away_outranks_a_sound_alike_further_away() {
     let ix = PersonIndex::in_memory().expect("index");
     ix.upsert(&[person(2, "Ada", "Smith"), person(3, "Ada", "Smit")])
         .expect("upsert");
-    let hits = search(&ix, "Ada", "Smyth");
+    let hits = search(&ix, "Ada", "Smyth", None);
     assert_eq!(hits.first().map(|h| h.person_id), Some(2), "{hits:?}");
 }
