@@ -67,8 +67,11 @@ pub async fn connect(url: &str) -> Result<(DatabaseConnection, SqlStats), DbErr>
     let mut db = Database::connect(opts).await?;
     let stats = SqlStats::default();
     let counter = stats.0.clone();
-    db.set_metric_callback(move |_| {
+    db.set_metric_callback(move |info| {
         counter.fetch_add(1, Ordering::Relaxed);
+        // No label: a statement's text or values could carry personal data.
+        metrics::histogram!("ccpor_db_statement_duration_seconds")
+            .record(info.elapsed.as_secs_f64());
     });
     Ok((db, stats))
 }

@@ -86,6 +86,24 @@ pub fn graphql_request(
     }
 }
 
+/// An executed request's stages: admitted (token, document, a stored answer looked up), executed,
+/// audited (its row committed), stored for reuse. Where a request's time goes, by stage.
+pub fn graphql_stages(stages: &[(&'static str, Duration)]) {
+    for (stage, took) in stages {
+        metrics::histogram!("ccpor_graphql_stage_duration_seconds", "stage" => *stage)
+            .record(took.as_secs_f64());
+    }
+}
+
+/// One uncached person search: how long it waited for a blocking thread, and how long the index
+/// took. Beside the request's own latency, it tells the index's share from the rest.
+pub fn search_timing(waited: Duration, searched: Duration) {
+    metrics::histogram!("ccpor_search_duration_seconds", "stage" => "waiting")
+        .record(waited.as_secs_f64());
+    metrics::histogram!("ccpor_search_duration_seconds", "stage" => "index")
+        .record(searched.as_secs_f64());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,8 @@
 //! The `searchPersons` read: the caller's county scope checked before the index is asked, the
 //! ranked list cached under a key holding everything that changes it, and the page narrowed to
 //! the persons the caller may see.
+use std::time::Instant;
+
 use ccpor_index::{Hit, SearchQuery};
 use sea_orm::ConnectionTrait;
 
@@ -81,10 +83,16 @@ pub async fn persons<C: ConnectionTrait>(
     ));
     let (hits, _) = RequestCache::get_or_compute(cache, CacheKind::Search, &key, async || {
         let index = search.index()?;
-        let hits = tokio::task::spawn_blocking(move || index.search(&query, limit))
-            .await
-            .map_err(|e| AppError::internal(anyhow::anyhow!("search task: {e}")))?
-            .map_err(|e| AppError::internal(anyhow::anyhow!("search: {e}")))?;
+        let asked = Instant::now();
+        let hits = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let hits = index.search(&query, limit);
+            crate::metrics::search_timing(started - asked, started.elapsed());
+            hits
+        })
+        .await
+        .map_err(|e| AppError::internal(anyhow::anyhow!("search task: {e}")))?
+        .map_err(|e| AppError::internal(anyhow::anyhow!("search: {e}")))?;
         Ok::<_, AppError>(Computed {
             value: hits.into_iter().map(CachedHit::from).collect::<Vec<_>>(),
             ttl: DEFAULT_TTL,

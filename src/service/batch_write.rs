@@ -8,18 +8,17 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use entities::{order, person};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, Iterable, QueryTrait, Statement,
-    TryIntoModel,
+    ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, QueryTrait, Statement, TryIntoModel,
 };
 
 use crate::carpos::{facts, outbox};
 use crate::db::{IdTable, allocate_ids};
 use crate::domain::codes::EventKind;
 use crate::error::{AppError, AppResult};
+use crate::service::chunks::next_statement_rows;
 use crate::service::model::{NewOrder, NewParty, PartyPerson};
 use crate::service::orders::{
     PartyRows, check_existing_persons, event, new_person_count, order_row, outbox_rows, party_rows,
-    rows_per_insert,
 };
 
 /// From this many orders a batch's statements are built beside their execution; below it
@@ -259,10 +258,8 @@ fn chunked<A>(
 where
     A: ActiveModelTrait,
 {
-    let columns = <A::Entity as EntityTrait>::Column::iter().count();
-    let rows = rows_per_insert(backend, columns);
     while !models.is_empty() {
-        let rest = models.split_off(models.len().min(rows));
+        let rest = models.split_off(next_statement_rows(backend, &models));
         let statement = <A::Entity as EntityTrait>::insert_many(models).build(backend);
         if !emit(statement) {
             return false;

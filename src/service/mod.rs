@@ -2,6 +2,7 @@
 
 pub mod batch_write;
 pub mod case_lookup;
+pub mod chunks;
 pub mod clone;
 pub mod commands;
 pub mod conflicts;

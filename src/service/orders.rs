@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use entities::{order, order_event, order_party, person, person_alias, search_outbox};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Iterable,
-    QueryFilter, QuerySelect, Set, TryIntoModel,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect, Set, TryIntoModel,
 };
 
 use crate::db::{IdTable, allocate_ids};
@@ -17,28 +17,12 @@ use crate::domain::ids::{self, Kind};
 use crate::domain::time;
 use crate::error::{AppError, AppResult};
 use crate::search::Search;
+use crate::service::chunks::next_statement_rows;
 use crate::service::commands::CreateOrder;
 use crate::service::conflicts::{self, Conflict};
 use crate::service::model::{NewOrder, NewParty, NewPerson, PartyPerson};
 use crate::service::refs::Refs;
 use crate::service::validate;
-
-/// Bound values per multi-row INSERT on PostgreSQL: small enough that one statement leaves the
-/// client in a single write. sqlx 0.9.0 leaves Nagle's algorithm on (transact-rs/sqlx#4335), and
-/// a message larger than the socket's initial 16 KiB send buffer goes out in two writes, the
-/// second held ~40 ms for a delayed ACK. Measured in BENCHMARKS.md.
-const PG_VALUES_PER_INSERT: usize = 800;
-/// Bound values per multi-row INSERT on SQLite (in-process; limit 32,766).
-const SQLITE_VALUES_PER_INSERT: usize = 30_000;
-
-/// Rows per multi-row INSERT of a table with `columns` columns on `backend`.
-pub fn rows_per_insert(backend: sea_orm::DatabaseBackend, columns: usize) -> usize {
-    let values = match backend {
-        sea_orm::DatabaseBackend::Sqlite => SQLITE_VALUES_PER_INSERT,
-        _ => PG_VALUES_PER_INSERT,
-    };
-    (values / columns.max(1)).max(1)
-}
 
 /// Inserts rows in multi-row statements sized for the backend.
 pub async fn insert_chunked<A, C>(conn: &C, mut models: Vec<A>) -> AppResult<()>
@@ -46,10 +30,10 @@ where
     A: ActiveModelTrait + Send,
     C: ConnectionTrait,
 {
-    let columns = <A::Entity as EntityTrait>::Column::iter().count();
-    let rows = rows_per_insert(conn.get_database_backend(), columns);
+    let backend = conn.get_database_backend();
     while !models.is_empty() {
-        let rest = models.split_off(models.len().min(rows));
+        let rows = next_statement_rows(backend, &models);
+        let rest = models.split_off(rows);
         <A::Entity as EntityTrait>::insert_many(models)
             .exec_without_returning(conn)
             .await?;

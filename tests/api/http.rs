@@ -251,6 +251,10 @@ async fn metrics_count_requests_by_operation_and_error_code() {
     line("ccpor_auth_failures_total{code=\"UNAUTHENTICATED\"}");
     line("ccpor_search_index_lag_rows ");
     line("ccpor_db_pool_connections ");
+    // Where an executed request's time went, and every statement's (no labels to leak).
+    line("ccpor_graphql_stage_duration_seconds_bucket{stage=\"execute\",le=\"0.0005\"}");
+    line("ccpor_graphql_stage_duration_seconds_bucket{stage=\"audit\",le=\"0.0005\"}");
+    line("ccpor_db_statement_duration_seconds_bucket{le=\"0.0005\"}");
     // Audit batches by path: a writer's first batch takes the chain's head under its lock.
     line("ccpor_audit_batches_total{path=\"locked\"}");
     // The ones after it (this test's later requests) are one call each.

@@ -68,9 +68,18 @@ async fn stages(s: &HttpState, req: Request) -> Result<Response, Response> {
         ));
     }
     account::before_write(s, &x).await?;
+    let admitted = Instant::now();
     let response = execute::execute(s, &mut x).await;
+    let executed = Instant::now();
     let mut answer = account::answer(s, &x, response).await?;
+    let audited = Instant::now();
     reuse::store(&x, &mut answer).await;
+    crate::metrics::graphql_stages(&[
+        ("admit", admitted - x.started),
+        ("execute", executed - admitted),
+        ("audit", audited - executed),
+        ("store", audited.elapsed()),
+    ]);
     Ok(answer.send(x.content_type()))
 }
 

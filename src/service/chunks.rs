@@ -1,0 +1,114 @@
+//! How many rows go in one multi-row INSERT.
+//!
+//! PostgreSQL: a statement must leave the client in one write. With TLS (sqlx's default
+//! `sslmode=prefer` takes it whenever the server offers it, a local server included), a message
+//! of more than 16 KiB of plaintext becomes two TLS records sent by two writes; sqlx 0.9.0 leaves
+//! Nagle's algorithm on (transact-rs/sqlx#4335), so the second waits for the server's delayed
+//! ACK, about 40 ms, on every such statement. Rows are therefore counted by their bound bytes,
+//! not only by their number of values (BENCHMARKS.md, "Import rate on PostgreSQL").
+use sea_orm::sea_query::Value;
+use sea_orm::{ActiveModelTrait, DbBackend, EntityTrait, Iterable};
+
+/// Bound values per statement on PostgreSQL: the planner's set-up grows with them.
+const PG_MAX_VALUES: usize = 800;
+/// Bound bytes per statement on PostgreSQL: a TLS record holds 16,384 bytes of plaintext, and
+/// the Bind message's own header, statement name and the Execute and Sync after it need a few
+/// dozen of them.
+pub const PG_MAX_BYTES: usize = 16_000;
+/// Bound values per statement on SQLite (in-process; its limit is 32,766).
+const SQLITE_MAX_VALUES: usize = 30_000;
+/// A Bind message's bytes per value besides the value: its length (4) and format code (2).
+const PER_VALUE: usize = 6;
+
+/// How many of the leading `models` go in the next INSERT on `backend` (at least one, if any).
+pub fn next_statement_rows<A: ActiveModelTrait>(backend: DbBackend, models: &[A]) -> usize {
+    let columns = <A::Entity as EntityTrait>::Column::iter().count().max(1);
+    if backend == DbBackend::Sqlite {
+        return (SQLITE_MAX_VALUES / columns).max(1).min(models.len());
+    }
+    let most = (PG_MAX_VALUES / columns).max(1);
+    let mut bytes = 0;
+    for (i, model) in models.iter().take(most).enumerate() {
+        bytes += row_bytes(model);
+        if bytes > PG_MAX_BYTES {
+            return i.max(1);
+        }
+    }
+    most.min(models.len())
+}
+
+/// A row's bytes in a Bind message: each set column's value as sqlx sends it.
+fn row_bytes<A: ActiveModelTrait>(model: &A) -> usize {
+    <A::Entity as EntityTrait>::Column::iter()
+        .map(|c| match model.get(c).into_value() {
+            Some(v) => PER_VALUE + value_bytes(&v),
+            None => 0,
+        })
+        .sum()
+}
+
+/// A value's bytes as sent: binary numbers and instants, text as its UTF-8; generous for
+/// anything else.
+fn value_bytes(value: &Value) -> usize {
+    match value {
+        Value::Bool(_) | Value::TinyInt(_) | Value::TinyUnsigned(_) => 1,
+        Value::SmallInt(_) | Value::SmallUnsigned(_) => 2,
+        Value::Int(_) | Value::Unsigned(_) | Value::Float(_) | Value::ChronoDate(_) => 4,
+        Value::BigInt(_) | Value::BigUnsigned(_) | Value::Double(_) => 8,
+        Value::ChronoDateTimeUtc(_) | Value::ChronoDateTime(_) => 8,
+        Value::String(Some(s)) => s.len(),
+        Value::String(None) => 0,
+        Value::Json(Some(j)) => j.to_string().len() + 1,
+        Value::Bytes(Some(b)) => b.len(),
+        _ => 64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+    use entities::person_alias;
+    use sea_orm::ActiveValue::Set;
+
+    fn alias(last: &str) -> person_alias::ActiveModel {
+        let at = Utc
+            .with_ymd_and_hms(2026, 12, 6, 14, 0, 0)
+            .single()
+            .unwrap();
+        person_alias::ActiveModel {
+            id: Set(1),
+            person_id: Set(7),
+            last_name: Set(last.to_owned()),
+            first_name: Set(Some("Ana".to_owned())),
+            middle_name: Set(None),
+            created_at: Set(at),
+            updated_at: Set(at),
+        }
+    }
+
+    #[test]
+    fn short_rows_stop_at_the_value_bound() {
+        let rows: Vec<_> = (0..1000).map(|_| alias("Ruiz")).collect();
+        // 7 columns: 114 rows of 800 values, about 8 KB.
+        assert_eq!(next_statement_rows(DbBackend::Postgres, &rows), 800 / 7);
+        assert_eq!(next_statement_rows(DbBackend::Sqlite, &rows), 1000);
+    }
+
+    #[test]
+    fn long_rows_stop_at_one_tls_record() {
+        let long = "Montenegro-Villalobos ".repeat(10);
+        let rows: Vec<_> = (0..1000).map(|_| alias(&long)).collect();
+        let n = next_statement_rows(DbBackend::Postgres, &rows);
+        let bytes: usize = rows[..n].iter().map(row_bytes).sum();
+        assert!(bytes <= PG_MAX_BYTES && bytes + row_bytes(&rows[n]) > PG_MAX_BYTES);
+        assert!(n < 800 / 7, "{n}");
+    }
+
+    #[test]
+    fn one_row_larger_than_a_record_still_goes_alone() {
+        let rows = vec![alias(&"x".repeat(20_000)), alias("Ruiz")];
+        assert_eq!(next_statement_rows(DbBackend::Postgres, &rows), 1);
+        assert_eq!(next_statement_rows(DbBackend::Postgres, &rows[..0]), 0);
+    }
+}
