@@ -1,6 +1,5 @@
 //! `searchPersons`: statewide fuzzy search by name, DOB and case number.
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::dataloader::Loader;
 use async_graphql::{Context, Object, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,7 +15,7 @@ use crate::error::AppError;
 use crate::graphql::access::{Need, caller};
 use crate::graphql::loaders::PersonId;
 use crate::graphql::types::Person;
-use crate::graphql::{GqlResult, loader, request_cache, state};
+use crate::graphql::{GqlResult, load_now, request_cache, state};
 use crate::search::read::{self, Ranked};
 use crate::service::scope::Scope;
 
@@ -145,13 +144,7 @@ impl SearchQuery {
             .iter()
             .filter_map(|(_, h)| i32::try_from(h.person_id).ok().map(PersonId))
             .collect();
-        // Every key is known here: going through the loader's batching would first wait out
-        // its delay (1 ms, a timer's tick) for keys that are not coming, about a fifth of an
-        // uncached search's time over HTTP (BENCHMARKS.md). The rows still pass the loader's
-        // caches and access log, and seed its per-request cache for the fields below.
-        let l = loader(ctx)?;
-        let persons = Loader::<PersonId>::load(l.loader(), &ids).await.gql()?;
-        l.feed_many(persons.clone()).await;
+        let persons = load_now(ctx, &ids).await?;
         let mut conn = Connection::new(offset > 0, more);
         for (rank, h) in hits {
             let Some(p) = i32::try_from(h.person_id)

@@ -7,15 +7,13 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use entities::{order, person};
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, QueryTrait, Statement, TryIntoModel,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbBackend, Statement, TryIntoModel};
 
 use crate::carpos::{facts, outbox};
 use crate::db::{IdTable, allocate_ids};
 use crate::domain::codes::EventKind;
 use crate::error::{AppError, AppResult};
-use crate::service::chunks::next_statement_rows;
+use crate::service::chunks::insert_statements;
 use crate::service::model::{NewOrder, NewParty, PartyPerson};
 use crate::service::orders::{
     PartyRows, check_existing_persons, event, new_person_count, order_row, outbox_rows, party_rows,
@@ -248,25 +246,13 @@ fn slice(
     Ok(true)
 }
 
-/// `models` as multi-row INSERT statements sized for the backend (`orders::insert_chunked`'s
-/// sizes); false when `emit` gave up.
-fn chunked<A>(
+/// `models` as multi-row INSERT statements sized for the backend; false when `emit` gave up.
+fn chunked<A: ActiveModelTrait>(
     backend: DbBackend,
-    mut models: Vec<A>,
+    models: Vec<A>,
     emit: &mut dyn FnMut(Statement) -> bool,
-) -> bool
-where
-    A: ActiveModelTrait,
-{
-    while !models.is_empty() {
-        let rest = models.split_off(next_statement_rows(backend, &models));
-        let statement = <A::Entity as EntityTrait>::insert_many(models).build(backend);
-        if !emit(statement) {
-            return false;
-        }
-        models = rest;
-    }
-    true
+) -> bool {
+    insert_statements(backend, models).all(emit)
 }
 
 fn internal(m: String) -> AppError {

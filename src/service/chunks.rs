@@ -7,7 +7,7 @@
 //! ACK, about 40 ms, on every such statement. Rows are therefore counted by their bound bytes,
 //! not only by their number of values (BENCHMARKS.md, "Import rate on PostgreSQL").
 use sea_orm::sea_query::Value;
-use sea_orm::{ActiveModelTrait, DbBackend, EntityTrait, Iterable};
+use sea_orm::{ActiveModelTrait, DbBackend, EntityTrait, Iterable, QueryTrait, Statement};
 
 /// Bound values per statement on PostgreSQL: the planner's set-up grows with them.
 const PG_MAX_VALUES: usize = 800;
@@ -20,8 +20,24 @@ const SQLITE_MAX_VALUES: usize = 30_000;
 /// A Bind message's bytes per value besides the value: its length (4) and format code (2).
 const PER_VALUE: usize = 6;
 
+/// `models` as multi-row INSERT statements sized for `backend`, in order: what every batched
+/// write executes (`orders::insert_chunked`) or hands to its executor (`batch_write`).
+pub fn insert_statements<A: ActiveModelTrait>(
+    backend: DbBackend,
+    mut models: Vec<A>,
+) -> impl Iterator<Item = Statement> {
+    std::iter::from_fn(move || {
+        if models.is_empty() {
+            return None;
+        }
+        let rest = models.split_off(next_statement_rows(backend, &models));
+        let rows = std::mem::replace(&mut models, rest);
+        Some(<A::Entity as EntityTrait>::insert_many(rows).build(backend))
+    })
+}
+
 /// How many of the leading `models` go in the next INSERT on `backend` (at least one, if any).
-pub fn next_statement_rows<A: ActiveModelTrait>(backend: DbBackend, models: &[A]) -> usize {
+fn next_statement_rows<A: ActiveModelTrait>(backend: DbBackend, models: &[A]) -> usize {
     let columns = <A::Entity as EntityTrait>::Column::iter().count().max(1);
     if backend == DbBackend::Sqlite {
         return (SQLITE_MAX_VALUES / columns).max(1).min(models.len());

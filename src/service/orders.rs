@@ -17,7 +17,7 @@ use crate::domain::ids::{self, Kind};
 use crate::domain::time;
 use crate::error::{AppError, AppResult};
 use crate::search::Search;
-use crate::service::chunks::next_statement_rows;
+use crate::service::chunks::insert_statements;
 use crate::service::commands::CreateOrder;
 use crate::service::conflicts::{self, Conflict};
 use crate::service::model::{NewOrder, NewParty, NewPerson, PartyPerson};
@@ -25,19 +25,13 @@ use crate::service::refs::Refs;
 use crate::service::validate;
 
 /// Inserts rows in multi-row statements sized for the backend.
-pub async fn insert_chunked<A, C>(conn: &C, mut models: Vec<A>) -> AppResult<()>
+pub async fn insert_chunked<A, C>(conn: &C, models: Vec<A>) -> AppResult<()>
 where
     A: ActiveModelTrait + Send,
     C: ConnectionTrait,
 {
-    let backend = conn.get_database_backend();
-    while !models.is_empty() {
-        let rows = next_statement_rows(backend, &models);
-        let rest = models.split_off(rows);
-        <A::Entity as EntityTrait>::insert_many(models)
-            .exec_without_returning(conn)
-            .await?;
-        models = rest;
+    for statement in insert_statements(conn.get_database_backend(), models) {
+        conn.execute_raw(statement).await?;
     }
     Ok(())
 }
