@@ -26,6 +26,10 @@ PG_URL="${CCPOR_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 export REDIS_URL
 
+# A failing test's message is printed just before the summary; a backtrace under it pushes it
+# out of the output's tail, which is what a CI log keeps (CCPOR_TEST_BACKTRACE=1 brings them back).
+export RUST_BACKTRACE="${CCPOR_TEST_BACKTRACE:-0}"
+
 say() { printf '\n== %s\n' "$*"; }
 die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
 

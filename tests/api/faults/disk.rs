@@ -121,13 +121,13 @@ async fn sqlite_disk_full_refuses_writes_keeps_reads_and_recovers() {
         let body = create(n).await;
         match code(&body) {
             None => acked.push(format!("26FL4{n:05}")),
-            Some(c) => break (n, c.to_owned()),
+            Some(c) => break (n, c.to_owned(), body),
         };
     };
     assert_eq!(
         refused.1, "STORAGE_FULL",
-        "the first refused write (#{})",
-        refused.0
+        "the first refused write (#{}): {:#}",
+        refused.0, refused.2
     );
     println!(
         "{} writes taken after the disk filled, then refused",
@@ -138,14 +138,23 @@ async fn sqlite_disk_full_refuses_writes_keeps_reads_and_recovers() {
         let started = Instant::now();
         let body = create(refused.0 + i).await;
         assert_eq!(code(&body), Some("STORAGE_FULL"), "{body:#}");
-        assert!(started.elapsed() < Duration::from_secs(1));
+        // At once, not after a timeout (requests end at 30 s); generous for a loaded machine.
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "a write refused after {:?}",
+            started.elapsed()
+        );
     }
     // (The reserve is freed within a tenth of a second of the first refusal.)
     let started = Instant::now();
-    while read(&order).await.get("errors").is_some() {
+    loop {
+        let body = read(&order).await;
+        if body.get("errors").is_none() {
+            break;
+        }
         assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "reads refused on a full disk"
+            started.elapsed() < Duration::from_secs(10),
+            "reads refused on a full disk: {body:#}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -171,7 +180,7 @@ async fn sqlite_disk_full_refuses_writes_keeps_reads_and_recovers() {
         }
         assert_eq!(code(&body), Some("STORAGE_FULL"), "{body:#}");
         assert!(
-            started.elapsed() < Duration::from_secs(10),
+            started.elapsed() < Duration::from_secs(20),
             "writes still refused: {body:#}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -187,7 +196,7 @@ async fn sqlite_disk_full_refuses_writes_keeps_reads_and_recovers() {
     assert_eq!(
         stored,
         acked.len() as i64,
-        "stored orders: exactly the acknowledged ones"
+        "stored orders: exactly the acknowledged ones ({acked:?})"
     );
     db.close().await.ok();
     let mut server = server;
