@@ -95,6 +95,17 @@ pub fn graphql_stages(stages: &[(&'static str, Duration)]) {
     }
 }
 
+/// One transmitter pass's stages (`carpos::transmitter`): lease (the rows taken), build (their
+/// orders' facts read, messages made), audit_and_mark (the sends audited and the rows marked
+/// sent, side by side), deliver (the peer's answers), audit_answer (the answers and CLETS-001
+/// purges audited), finish (the answers' transaction). Where a pass's time goes.
+pub fn carpos_stages(stages: &[(&'static str, Duration)]) {
+    for (stage, took) in stages {
+        metrics::histogram!("ccpor_carpos_pass_stage_duration_seconds", "stage" => *stage)
+            .record(took.as_secs_f64());
+    }
+}
+
 /// One uncached person search: how long it waited for a blocking thread, and how long the index
 /// took. Beside the request's own latency, it tells the index's share from the rest.
 pub fn search_timing(waited: Duration, searched: Duration) {

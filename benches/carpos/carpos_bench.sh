@@ -11,7 +11,8 @@
 #   benches/carpos/carpos_bench.sh target/release/ccpor 20000 postgres://postgres@127.0.0.1:5432/postgres
 #
 # Env: BATCH (serve --carpos-batch, default 512), WORKERS (serve --carpos-workers, default 2),
-# TIMEOUT (default 600).
+# TIMEOUT (default 600). Ends with the mean time a pass spent in each stage (the server's
+# ccpor_carpos_pass_stage_duration_seconds).
 set -euo pipefail
 BIN=$(realpath "${1:?path to the ccpor binary}")
 N=${2:-20000}
@@ -75,3 +76,24 @@ else
 fi
 echo "transmission: $N acknowledged; $a0 at the first poll that saw any, the rest in $(echo "$t - $first" | bc -l | xargs printf %.2f) s = $rate acknowledged/s (batch $BATCH, workers $WORKERS)"
 echo "peer journal: $(wc -l < "$WORK/peer/carpos-sim.jsonl") lines (one per message applied)"
+# Where a pass's time went: the server's own per-stage histogram, mean milliseconds a pass.
+BASE=$(grep -o 'http://[0-9.:]*' "$WORK/serve.out" | head -1)
+if [ -n "$BASE" ]; then
+  curl -sf "$BASE/metrics" > "$WORK/metrics.txt" || true
+  [ -z "${METRICS_OUT:-}" ] || cp "$WORK/metrics.txt" "$METRICS_OUT"
+  grep -E '^ccpor_(db_statement_duration_seconds|audit_batch_rows)_(sum|count)' "$WORK/metrics.txt" | sed 's/^/  /'
+  python3 -c '
+import re, sys
+s, c = {}, {}
+for line in sys.stdin:
+    m = re.match(r"ccpor_carpos_pass_stage_duration_seconds_(sum|count)\{stage=\"(\w+)\"\} (\S+)", line)
+    if m:
+        (s if m[1] == "sum" else c)[m[2]] = float(m[3])
+passes = max(c.values(), default=0)
+total = sum(s.values())
+print(f"passes: {passes:.0f}; mean ms a pass by stage (share):")
+for k in ["lease", "build", "audit_and_mark", "deliver", "audit_answer", "finish"]:
+    if c.get(k):
+        print(f"  {k:<13} {1000 * s[k] / c[k]:8.2f}  ({100 * s[k] / total:4.1f} %)")
+' < "$WORK/metrics.txt" || echo "(no stage metrics)"
+fi

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use entities::{carpos_transmission as tx, order, order_party, person};
+use entities::carpos_transmission as tx;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
@@ -40,12 +40,42 @@ pub enum Finish {
     Held(Vec<String>),
 }
 
+/// What a pass builds from its rows: their messages, in the same order, and of each order what
+/// recording its answer needs, taken from the same read.
+pub struct Built {
+    pub messages: Vec<Result<Message, Unsendable>>,
+    pub orders: HashMap<i32, OrderNotes>,
+}
+
+/// Of one order, what the answers to its messages need: where it came from (for the order
+/// event) and which of its persons held CLETS-001 data when its message was made (the data the
+/// message carried, purged once an entry is acknowledged).
+pub struct OrderNotes {
+    pub source: String,
+    pub clets_holders: Vec<i32>,
+}
+
+impl OrderNotes {
+    fn of(f: &Facts) -> OrderNotes {
+        let mut clets_holders: Vec<i32> = f
+            .restrained
+            .iter()
+            .chain(&f.protected)
+            .filter(|p| outcome::holds_clets(p))
+            .map(|p| p.id)
+            .collect();
+        clets_holders.sort_unstable();
+        clets_holders.dedup();
+        OrderNotes {
+            source: f.order.source.clone(),
+            clets_holders,
+        }
+    }
+}
+
 /// The messages `rows` stand for, from their orders as they are now, in the same order: the
 /// orders' facts and the chains' FCNs loaded once for all of them.
-pub async fn build_all(
-    db: &DatabaseConnection,
-    rows: &[tx::Model],
-) -> AppResult<Vec<Result<Message, Unsendable>>> {
+pub async fn build_all(db: &DatabaseConnection, rows: &[tx::Model]) -> AppResult<Built> {
     let order_ids: Vec<i32> = rows
         .iter()
         .map(|r| r.order_id)
@@ -68,7 +98,10 @@ pub async fn build_all(
             .ok_or_else(|| AppError::not_found(format!("order {}", row.order_id)))?;
         out.push(build(db, row, f, fcns.get(&row.chain_root_id)).await?);
     }
-    Ok(out)
+    Ok(Built {
+        messages: out,
+        orders: all.iter().map(|(id, f)| (*id, OrderNotes::of(f))).collect(),
+    })
 }
 
 /// The message `row` stands for, given its order's facts and its chain's FCN.
@@ -159,64 +192,27 @@ async fn chain_fcns(db: &DatabaseConnection, chains: &[i32]) -> AppResult<HashMa
 /// Ids per `IN (…)` list and rows per multi-row statement.
 const CHUNK: usize = 500;
 
-/// For each acknowledged entry in `acked` (row, FCN), the persons of its order who still hold
-/// CLETS-001 data; for each that has any, the purge is appended to the audit log first (no
-/// record, no purge), all in one go. The purge itself is in `finish_all`'s transaction.
-pub async fn announce_purges(
-    db: &DatabaseConnection,
-    audit: &crate::audit::AuditWriter,
+/// The purges the acknowledged entries `acked` (row, FCN) make: of each whose order had persons
+/// holding CLETS-001 data when its message was made, those persons (by row id), and the audit
+/// rows that announce the purges, to be appended before `finish_all` carries them out (no
+/// record, no purge).
+pub fn purges(
+    orders: &HashMap<i32, OrderNotes>,
     acked: &[(&tx::Model, &str)],
-) -> AppResult<HashMap<i64, Vec<i32>>> {
-    let order_ids: Vec<i32> = acked
-        .iter()
-        .map(|(r, _)| r.order_id)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let mut parties: Vec<(i32, i32)> = Vec::new();
-    let mut held: BTreeSet<i32> = BTreeSet::new();
-    for chunk in order_ids.chunks(CHUNK) {
-        let found: Vec<(i32, i32)> = order_party::Entity::find()
-            .select_only()
-            .column(order_party::Column::OrderId)
-            .column(order_party::Column::PersonId)
-            .filter(order_party::Column::OrderId.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        let persons: BTreeSet<i32> = found.iter().map(|(_, p)| *p).collect();
-        let holding = super::outcome::holds_clets_data();
-        let ids: Vec<i32> = person::Entity::find()
-            .select_only()
-            .column(person::Column::Id)
-            .filter(person::Column::Id.is_in(persons))
-            .filter(holding)
-            .into_tuple()
-            .all(db)
-            .await?;
-        held.extend(ids);
-        parties.extend(found);
-    }
-    let mut by_order: HashMap<i32, Vec<i32>> = HashMap::new();
-    for (o, p) in parties {
-        if held.contains(&p) {
-            by_order.entry(o).or_default().push(p);
-        }
-    }
+) -> (HashMap<i64, Vec<i32>>, Vec<AuditRecord>) {
     let mut out = HashMap::new();
     let mut recs = Vec::new();
     for (row, fcn) in acked {
-        let Some(ids) = by_order.get(&row.order_id) else {
+        let Some(notes) = orders.get(&row.order_id) else {
             continue;
         };
-        let mut ids = ids.clone();
-        ids.sort_unstable();
-        ids.dedup();
-        recs.push(outcome::purge_record(row, fcn, &ids));
-        out.insert(row.id, ids);
+        if notes.clets_holders.is_empty() {
+            continue;
+        }
+        recs.push(outcome::purge_record(row, fcn, &notes.clets_holders));
+        out.insert(row.id, notes.clets_holders.clone());
     }
-    audit.append_all(recs).await?;
-    Ok(out)
+    (out, recs)
 }
 
 /// Records the outcomes of a pass and gives up the leases, in one transaction: each row's state,
@@ -226,6 +222,7 @@ pub async fn finish_all(
     db: &DatabaseConnection,
     owner: &str,
     fins: Vec<(&tx::Model, Finish)>,
+    orders: &HashMap<i32, OrderNotes>,
 ) -> AppResult<()> {
     if fins.is_empty() {
         return Ok(());
@@ -258,7 +255,7 @@ pub async fn finish_all(
             events.push((row, Err(why.as_str())));
         }
     }
-    record_all(&txn, &events, now).await?;
+    record_all(&txn, &events, orders, now).await?;
     outcome::purge(&txn, &purged, now).await?;
     txn.commit().await?;
     for (row, answer) in &events {
@@ -359,33 +356,20 @@ async fn finish_one<C: ConnectionTrait>(
     Ok(done.rows_affected == 1)
 }
 
-/// The order events of many answers (`outcome::record`), their orders read once, written in
-/// multi-row inserts.
+/// The order events of many answers (`outcome::record`), written in multi-row inserts; each
+/// order's source is in `orders` (read with its facts).
 async fn record_all<C: ConnectionTrait>(
     conn: &C,
     answers: &[(&tx::Model, Result<&str, &str>)],
+    orders: &HashMap<i32, OrderNotes>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let order_ids: BTreeSet<i32> = answers.iter().map(|(r, _)| r.order_id).collect();
-    let ids: Vec<i32> = order_ids.into_iter().collect();
-    let mut sources: HashMap<i32, String> = HashMap::new();
-    for chunk in ids.chunks(CHUNK) {
-        let found: Vec<(i32, String)> = order::Entity::find()
-            .select_only()
-            .column(order::Column::Id)
-            .column(order::Column::Source)
-            .filter(order::Column::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(conn)
-            .await?;
-        sources.extend(found);
-    }
     let mut models = Vec::with_capacity(answers.len());
     for (row, answer) in answers {
-        let source = sources
+        let notes = orders
             .get(&row.order_id)
             .ok_or_else(|| AppError::not_found(format!("order {}", row.order_id)))?;
-        let source = EntrySource::from_db(source)?;
+        let source = EntrySource::from_db(&notes.source)?;
         let answer = match answer {
             Ok(fcn) => Answer::Acknowledged(fcn),
             Err(why) => Answer::Rejected(why),

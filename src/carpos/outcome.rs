@@ -136,9 +136,16 @@ pub async fn purge<C: ConnectionTrait>(
         .col_expr(person::Column::CletsPurgedAt, Expr::value(now))
         .col_expr(person::Column::UpdatedAt, Expr::value(now))
         .filter(person::Column::Id.is_in(persons.iter().copied()))
+        // A person purged already (another entry of theirs) keeps the first stamp.
+        .filter(holds_clets_data())
         .exec(conn)
         .await?;
     Ok(())
+}
+
+/// Whether `p` still holds CLETS-001 data: `holds_clets_data` for a row at hand.
+pub(crate) fn holds_clets(p: &person::Model) -> bool {
+    p.address.is_some() || p.phone.is_some() || p.dl_number.is_some() || p.dl_state.is_some()
 }
 
 /// Persons still holding CLETS-001 data (address, telephone, driver's licence) that the purge

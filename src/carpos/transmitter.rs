@@ -19,10 +19,7 @@ use std::time::Duration;
 use chrono::Utc;
 use entities::carpos_transmission as tx;
 use rand::Rng;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
-    Statement,
-};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, FromQueryResult, Statement};
 
 use super::batch::{self, Finish, Unsendable};
 use super::client::{self, SendError};
@@ -137,69 +134,68 @@ pub async fn pass(
     cfg: &Config,
     owner: &str,
 ) -> AppResult<usize> {
-    let ids = lease(db, owner, cfg.lease, cfg.batch).await?;
-    if !ids.is_empty() {
-        transmit(db, audit, cfg, owner, &ids).await?;
+    let mut clock = Stages::start();
+    let rows = lease(db, owner, cfg.lease, cfg.batch).await?;
+    let leased = rows.len();
+    if leased > 0 {
+        clock.lap("lease");
+        transmit(db, audit, cfg, owner, rows, &mut clock).await?;
+        crate::metrics::carpos_stages(&clock.laps);
     }
-    Ok(ids.len())
+    Ok(leased)
 }
 
 /// Builds, sends and records the leased messages (each of a different chain), as a batch: their
 /// data loaded together, their sends audited together before any goes out, all pipelined on one
-/// connection, their answers audited together, and recorded in one transaction. An error leaves
-/// the rows to a later pass once their leases run out (a message sent again goes with its key,
-/// which the peer answers as before).
+/// connection, their answers (and the purges they make) audited together, and recorded in one
+/// transaction. An error leaves the rows to a later pass once their leases run out (a message
+/// sent again goes with its key, which the peer answers as before).
 async fn transmit(
     db: &DatabaseConnection,
     audit: &AuditWriter,
     cfg: &Config,
     owner: &str,
-    ids: &[i64],
+    rows: Vec<tx::Model>,
+    clock: &mut Stages,
 ) -> AppResult<()> {
-    let mut rows = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
-        rows.extend(
-            tx::Entity::find()
-                .filter(tx::Column::Id.is_in(chunk.iter().copied()))
-                .filter(tx::Column::LeaseOwner.eq(owner))
-                .all(db)
-                .await?,
-        );
-    }
-    rows.sort_unstable_by_key(|r| r.id);
     let built = batch::build_all(db, &rows).await?;
     let mut fins = Vec::new();
     let mut ready = Vec::new();
-    for (row, b) in rows.iter().zip(built) {
+    for (row, b) in rows.iter().zip(built.messages) {
         match b {
             Ok(m) => ready.push((row, m)),
             Err(Unsendable::Missing(missing)) => fins.push((row, Finish::Held(missing))),
             Err(Unsendable::Invalid(e)) => fins.push((row, Finish::Rejected(e))),
         }
     }
+    clock.lap("build");
     // The sends are in the audit log before they happen: no record, no send (fail closed).
-    audit
-        .append_all(
-            ready
-                .iter()
-                .map(|(r, m)| batch::send_record(r, m))
-                .collect(),
-        )
-        .await?;
     // Sent rows stay this worker's until their answers' deadline and a lease more, so no other
-    // worker or instance sends them again while their answers may still come.
+    // worker or instance sends them again while their answers may still come. The two writes
+    // go side by side; a failure of either sends nothing (a row marked sent and not sent goes
+    // out when its lease has run out).
     let hold = cfg.timeout + cfg.lease;
-    let marked = mark_sent(db, owner, hold, &ready).await?;
+    let records = ready
+        .iter()
+        .map(|(r, m)| batch::send_record(r, m))
+        .collect();
+    let (audited, marked) = tokio::join!(
+        audit.append_all(records),
+        mark_sent(db, owner, hold, &ready)
+    );
+    audited?;
+    let marked = marked?;
     ready.retain(|(r, _)| marked.contains(&r.id));
     let (sent, messages): (Vec<&tx::Model>, Vec<Message>) = ready.into_iter().unzip();
+    clock.lap("audit_and_mark");
     let outcomes = client::deliver_all(&cfg.addr, &messages, cfg.timeout).await;
-    let answers = sent
+    clock.lap("deliver");
+    let mut records: Vec<_> = sent
         .iter()
         .zip(&messages)
         .zip(&outcomes)
         .map(|((r, m), o)| batch::answer_record(r, m, o))
         .collect();
-    audit.append_all(answers).await?;
     let entries: Vec<(&tx::Model, &str)> = sent
         .iter()
         .zip(&messages)
@@ -209,11 +205,10 @@ async fn transmit(
             _ => None,
         })
         .collect();
-    let mut purges = if entries.is_empty() {
-        Default::default()
-    } else {
-        batch::announce_purges(db, audit, &entries).await?
-    };
+    let (mut purges, purge_records) = batch::purges(&built.orders, &entries);
+    records.extend(purge_records);
+    audit.append_all(records).await?;
+    clock.lap("audit_answer");
     for (row, outcome) in sent.into_iter().zip(outcomes) {
         let fin = match outcome {
             Ok(ack) => Finish::Acknowledged(ack, purges.remove(&row.id).unwrap_or_default()),
@@ -224,7 +219,31 @@ async fn transmit(
         };
         fins.push((row, fin));
     }
-    batch::finish_all(db, owner, fins).await
+    batch::finish_all(db, owner, fins, &built.orders).await?;
+    clock.lap("finish");
+    Ok(())
+}
+
+/// The time of each stage of a pass, for `metrics::carpos_stages`.
+struct Stages {
+    at: std::time::Instant,
+    laps: Vec<(&'static str, Duration)>,
+}
+
+impl Stages {
+    fn start() -> Stages {
+        Stages {
+            at: std::time::Instant::now(),
+            laps: Vec::with_capacity(9),
+        }
+    }
+
+    /// Ends the stage `name` now and starts the next.
+    fn lap(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        self.laps.push((name, now - self.at));
+        self.at = now;
+    }
 }
 
 /// Marks the rows of `ready` still leased by `owner` (and within their lease) as sent, one more
@@ -274,37 +293,15 @@ async fn mark_sent(
 
 /// Takes up to `limit` due rows: queued, retrying, or sent with a lease that ran out (an
 /// instance died waiting for the answer), each the first unacknowledged message of its chain.
+/// Returns them as leased, by id.
 async fn lease(
     db: &DatabaseConnection,
     owner: &str,
     lease: Duration,
     limit: usize,
-) -> AppResult<Vec<i64>> {
+) -> AppResult<Vec<tx::Model>> {
     let backend = db.get_database_backend();
-    let p = |n| crate::db::placeholder(backend, n);
-    let lock = match backend {
-        DatabaseBackend::Postgres => "FOR UPDATE OF t SKIP LOCKED",
-        _ => "",
-    };
-    let (queued, retrying, sent, acked) = (
-        TxState::Queued.as_db(),
-        TxState::Retrying.as_db(),
-        TxState::Sent.as_db(),
-        TxState::Acknowledged.as_db(),
-    );
-    let sql = format!(
-        "UPDATE carpos_transmission SET lease_owner = {p1}, lease_until = {p2}, updated_at = {p3} \
-         WHERE id IN (SELECT t.id FROM carpos_transmission t \
-           WHERE t.state IN ('{queued}', '{retrying}', '{sent}') AND t.next_attempt_at <= {p3} \
-             AND (t.lease_until IS NULL OR t.lease_until < {p3}) \
-             AND NOT EXISTS (SELECT 1 FROM carpos_transmission e \
-               WHERE e.chain_root_id = t.chain_root_id AND e.seq < t.seq AND e.state <> '{acked}') \
-           ORDER BY t.id LIMIT {limit} {lock}) \
-         RETURNING id",
-        p1 = p(1),
-        p2 = p(2),
-        p3 = p(3),
-    );
+    let sql = lease_sql(backend, limit);
     let now = Utc::now();
     let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
     let rows = db
@@ -314,12 +311,45 @@ async fn lease(
             [owner.into(), until.into(), now.into()],
         ))
         .await?;
-    let mut ids = rows
+    let mut leased = rows
         .iter()
-        .map(|r| r.try_get::<i64>("", "id"))
+        .map(|r| tx::Model::from_query_result(r, ""))
         .collect::<Result<Vec<_>, _>>()?;
-    ids.sort_unstable();
-    Ok(ids)
+    leased.sort_unstable_by_key(|r| r.id);
+    Ok(leased)
+}
+
+/// The lease's statement: `$1` owner, `$2` lease end, `$3` now. The candidates are read through
+/// the index of unfinished rows (migration `m20261206_000017_carpos_due_index`, whose `WHERE`
+/// this condition must repeat word for word), oldest first.
+fn lease_sql(backend: DatabaseBackend, limit: usize) -> String {
+    let p = |n| crate::db::placeholder(backend, n);
+    // SQLite, given the time as a parameter, preferred the (state, next_attempt_at) index and
+    // sorted every due row by id, a whole bulk load's queue on every pass: it is told which
+    // index to read. PostgreSQL plans from its statistics.
+    let (lock, indexed) = match backend {
+        DatabaseBackend::Postgres => ("FOR UPDATE OF t SKIP LOCKED", ""),
+        _ => ("", "INDEXED BY idx_carpos_transmission_due"),
+    };
+    let (queued, retrying, sent, acked) = (
+        TxState::Queued.as_db(),
+        TxState::Retrying.as_db(),
+        TxState::Sent.as_db(),
+        TxState::Acknowledged.as_db(),
+    );
+    format!(
+        "UPDATE carpos_transmission SET lease_owner = {p1}, lease_until = {p2}, updated_at = {p3} \
+         WHERE id IN (SELECT t.id FROM carpos_transmission t {indexed} \
+           WHERE t.state IN ('{queued}', '{retrying}', '{sent}') AND t.next_attempt_at <= {p3} \
+             AND (t.lease_until IS NULL OR t.lease_until < {p3}) \
+             AND NOT EXISTS (SELECT 1 FROM carpos_transmission e \
+               WHERE e.chain_root_id = t.chain_root_id AND e.seq < t.seq AND e.state <> '{acked}') \
+           ORDER BY t.id LIMIT {limit} {lock}) \
+         RETURNING *",
+        p1 = p(1),
+        p2 = p(2),
+        p3 = p(3),
+    )
 }
 
 /// The wait before attempt `attempt + 1`: `backoff · 2^(attempt-1)`, capped, then a random
@@ -336,6 +366,45 @@ pub fn backoff(cfg: &Config, attempt: i32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The lease reads its candidates through the index of unfinished rows in id order, as many
+    /// as it takes: SQLite's own choice was to read every due row and sort them, a whole bulk
+    /// load's queue on every pass.
+    #[tokio::test]
+    async fn the_lease_reads_only_unfinished_rows() {
+        use migrations::{Migrator, MigratorTrait};
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let (db, _) = crate::db::connect(&url).await.unwrap();
+        Migrator::up(&db, None).await.unwrap();
+        let sql = format!(
+            "EXPLAIN QUERY PLAN {}",
+            lease_sql(DatabaseBackend::Sqlite, 512)
+        );
+        let at = "2030-01-01T00:00:00Z";
+        let plan = db
+            .query_all_raw(Statement::from_sql_and_values(
+                DatabaseBackend::Sqlite,
+                sql,
+                ["o".into(), at.into(), at.into()],
+            ))
+            .await
+            .unwrap();
+        let steps: Vec<String> = plan
+            .iter()
+            .map(|r| r.try_get::<String>("", "detail").unwrap())
+            .collect();
+        assert!(
+            steps
+                .iter()
+                .any(|d| d == "SCAN t USING INDEX idx_carpos_transmission_due"),
+            "{steps:#?}"
+        );
+        assert!(
+            !steps.iter().any(|d| d.contains("TEMP B-TREE")),
+            "{steps:#?}"
+        );
+    }
 
     #[test]
     fn backoff_doubles_within_its_cap_with_jitter() {
