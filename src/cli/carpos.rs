@@ -22,7 +22,7 @@ pub enum CarposCommand {
 pub async fn status(cli: &Cli, list: u64) -> anyhow::Result<ExitCode> {
     let (db, _) = open_db(cli).await?;
     let now = Utc::now();
-    let s = status::read(&db, now, list)
+    let s = status::read(&db, now, list, status::Scope::All)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     for (state, n) in &s.by_state {

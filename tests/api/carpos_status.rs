@@ -78,7 +78,7 @@ async fn the_transmitter_reports_its_queue_and_acknowledgements_as_metrics() {
     let wanted = [
         "ccpor_carpos_acknowledged_total{late=\"false\"}",
         "ccpor_carpos_ack_latency_seconds",
-        "ccpor_carpos_queue{state=\"acknowledged\"}",
+        "ccpor_carpos_queue{state=\"queued\"}",
         "ccpor_carpos_oldest_unsent_seconds",
         "ccpor_carpos_overdue",
     ];
