@@ -447,3 +447,66 @@ async fn bench_modified_and_renewed_orders_report_their_conflicts() {
         "{q:#}"
     );
 }
+
+/// The conflicts of a new order are recorded after the order commits; when that write fails (the
+/// disk-full test saw it: the order took the disk's last room), the clerk is still told the order
+/// was entered, with its conflicts, never that a stored order was refused (a resend would enter
+/// it twice).
+#[tokio::test]
+async fn an_order_whose_conflicts_cannot_be_recorded_is_still_entered() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    let (base, r, p) = pair(
+        &app,
+        "SC19",
+        "26STRO20901",
+        "DV-130",
+        no_contact(),
+        ("Okonkwo Reyes", "Teodoro", "1979-02-11"),
+        ("Okonkwo Reyes", "Luz", "1982-07-30"),
+    )
+    .await;
+    let refuse = match app.db.get_database_backend() {
+        sea_orm::DatabaseBackend::Sqlite => vec![
+            "CREATE TRIGGER refuse_conflicts BEFORE INSERT ON order_conflict \
+             BEGIN SELECT RAISE(ABORT, 'no room for the conflicts'); END",
+        ],
+        _ => vec![
+            "CREATE FUNCTION refuse_conflicts() RETURNS trigger AS $$ BEGIN \
+             RAISE EXCEPTION 'no room for the conflicts'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse_conflicts BEFORE INSERT ON order_conflict \
+             FOR EACH ROW EXECUTE FUNCTION refuse_conflicts()",
+        ],
+    };
+    for sql in refuse {
+        app.db.execute_unprepared(sql).await.unwrap();
+    }
+    let o = enter(
+        &app,
+        order(
+            "SC30",
+            "26FL000924",
+            "DV-130",
+            1,
+            Some(700),
+            json!({ "pcoCodes": ["01", "04", "07"], "contactLevel": "PEACEFUL_CONTACT" }),
+            vec![existing("RESTRAINED", &r), existing("PROTECTED", &p)],
+        ),
+    )
+    .await;
+    assert_eq!(o["order"]["status"], "ACTIVE");
+    let c = conflict_with(&o["conflicts"], &order_id(&base));
+    assert_eq!(kinds(c), vec!["CONTACT_LEVEL"]);
+    let stored = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM order_conflict",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(stored, 0, "the trigger refused the conflicts' rows");
+}

@@ -193,11 +193,22 @@ async fn sqlite_disk_full_refuses_writes_keeps_reads_and_recovers() {
     // Every acknowledged write is there once, nothing of a refused one; all consistent.
     let db = d.db().await;
     let stored = scalar(&db, "SELECT COUNT(*) FROM protective_order").await;
-    assert_eq!(
-        stored,
-        acked.len() as i64,
-        "stored orders: exactly the acknowledged ones ({acked:?})"
-    );
+    if stored != acked.len() as i64 {
+        let cases = sea_orm::ConnectionTrait::query_all_raw(
+            &db,
+            sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT case_number FROM protective_order ORDER BY id",
+            ),
+        )
+        .await
+        .unwrap();
+        let cases: Vec<String> = cases
+            .iter()
+            .map(|r| r.try_get::<String>("", "case_number").unwrap())
+            .collect();
+        panic!("stored orders {cases:?}, acknowledged {acked:?}: exactly these should be stored");
+    }
     db.close().await.ok();
     let mut server = server;
     assert!(server.terminate().success(), "graceful stop");
