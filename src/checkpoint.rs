@@ -33,8 +33,14 @@ pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(25);
 /// connection checkpoints only every few thousand pages, to let the log start over
 /// (`appender::AUTOCHECKPOINT`), and finds little left to copy. An idle server is left alone:
 /// a tick is skipped when the writer has appended no batch (`batches` counts them) since a
-/// checkpoint that copied the whole log.
-pub fn spawn(db: DatabaseConnection, batches: Arc<AtomicU64>) -> CancellationToken {
+/// checkpoint that copied the whole log. So is every tick while the disk is full (`space`): a
+/// checkpoint grows the database file, and the room `space` frees then is kept for the audit
+/// rows of reads and of writes already committed.
+pub fn spawn(
+    db: DatabaseConnection,
+    batches: Arc<AtomicU64>,
+    space: crate::space::Space,
+) -> CancellationToken {
     const WARN_EVERY: Duration = Duration::from_secs(10);
     let stop = CancellationToken::new();
     let stopped = stop.clone();
@@ -47,6 +53,9 @@ pub fn spawn(db: DatabaseConnection, batches: Arc<AtomicU64>) -> CancellationTok
             tokio::select! {
                 () = stopped.cancelled() => break,
                 _ = every.tick() => {}
+            }
+            if space.is_full() {
+                continue;
             }
             // Read before checkpointing, so a batch during the checkpoint brings another.
             if !due.at(batches.load(Ordering::Relaxed)) {

@@ -317,9 +317,9 @@ pub async fn import_ndjson<R: BufRead>(
     // (and core), not by each batch's commit (about a fifth more orders a second).
     let commits = sqlite.then(|| Arc::new(AtomicU64::new(0)));
     // Stops with the import, however it ends.
-    let _checkpointer = commits
-        .as_ref()
-        .map(|c| crate::checkpoint::spawn(db.clone(), c.clone()).drop_guard());
+    let _checkpointer = commits.as_ref().map(|c| {
+        crate::checkpoint::spawn(db.clone(), c.clone(), crate::space::Space::default()).drop_guard()
+    });
     let mut report = ImportReport::default();
     let mut batch = Vec::with_capacity(batch_size);
     let mut in_flight: InFlight = VecDeque::new();

@@ -107,8 +107,13 @@ impl App {
         tracing::info!(backend = cache.backend_name(), "cache");
         let anchor = crate::audit::Anchor::load_or_create(&settings.data_dir)
             .context("opening the audit anchor")?;
+        let space = crate::space::Space::watch(&settings.database_url);
         let state = AppState {
-            audit: crate::audit::AuditWriter::spawn_anchored(db.clone(), Some(anchor)),
+            audit: crate::audit::AuditWriter::spawn_anchored(
+                db.clone(),
+                Some(anchor),
+                space.clone(),
+            ),
             db,
             sql_stats,
             search,
@@ -116,7 +121,7 @@ impl App {
             images,
             cache,
             health: crate::db::Health::watch(&settings.database_url),
-            space: crate::space::Space::watch(&settings.database_url),
+            space,
         };
         // Background jobs (indexer, revocations, event relay, expiry) get their own pool so
         // they never wait behind, or starve, requests, and request statement counts stay the

@@ -38,16 +38,21 @@ fn stopped() -> AppError {
 impl AuditWriter {
     /// Starts the writer on `db` (needs a Tokio runtime), without an anchor.
     pub fn spawn(db: DatabaseConnection) -> AuditWriter {
-        AuditWriter::spawn_anchored(db, None)
+        AuditWriter::spawn_anchored(db, None, crate::space::Space::default())
     }
 
     /// Starts the writer on `db`, keeping the chain's head signed in `anchor` (at most
-    /// `ANCHOR_EVERY` behind; `anchor` module).
-    pub fn spawn_anchored(db: DatabaseConnection, anchor: Option<Anchor>) -> AuditWriter {
+    /// `ANCHOR_EVERY` behind; `anchor` module); its SQLite checkpoints pause while `space` says
+    /// the disk is full.
+    pub fn spawn_anchored(
+        db: DatabaseConnection,
+        anchor: Option<Anchor>,
+        space: crate::space::Space,
+    ) -> AuditWriter {
         let (tx, mut rx) = mpsc::channel::<Pending>(QUEUE);
         let batches = Arc::new(AtomicU64::new(0));
         let checkpointer = (db.get_database_backend() == DatabaseBackend::Sqlite)
-            .then(|| crate::checkpoint::spawn(db.clone(), batches.clone()));
+            .then(|| crate::checkpoint::spawn(db.clone(), batches.clone(), space));
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
             let mut appender = Appender::new(db);
