@@ -356,7 +356,7 @@ async fn finish_one<C: ConnectionTrait>(
     Ok(done.rows_affected == 1)
 }
 
-/// The order events of many answers (`outcome::record`), written in multi-row inserts; each
+/// The order events of many answers (`outcome::event_of`), written in multi-row inserts; each
 /// order's source is in `orders` (read with its facts).
 async fn record_all<C: ConnectionTrait>(
     conn: &C,

@@ -9,15 +9,14 @@
 //! (docs/law/confidentiality.md#clets-001). The audit log says so before it happens, and
 //! `Person.cletsPurgedAt` shows it afterwards.
 use chrono::{DateTime, Utc};
-use entities::{carpos_transmission as tx, order, order_event, order_party, person};
-use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use entities::{carpos_transmission as tx, person};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
-use crate::audit::{AuditRecord, AuditWriter, Outcome};
-use crate::domain::codes::{EntrySource, EventKind};
+use crate::audit::{AuditRecord, Outcome};
+use crate::domain::codes::EventKind;
 use crate::domain::ids::{self, Kind};
-use crate::error::{AppError, AppResult};
-use crate::service::orders::event;
+use crate::error::AppResult;
 
 /// CARPOS's final answer to one message.
 pub enum Answer<'a> {
@@ -25,25 +24,6 @@ pub enum Answer<'a> {
     Acknowledged(&'a str),
     /// Refused, with the reason the peer gave.
     Rejected(&'a str),
-}
-
-/// Writes the order event of `answer` to `row`'s message.
-pub async fn record<C: ConnectionTrait>(
-    conn: &C,
-    row: &tx::Model,
-    answer: Answer<'_>,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    let o = order::Entity::find_by_id(row.order_id)
-        .one(conn)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("order {}", row.order_id)))?;
-    let source = EntrySource::from_db(&o.source)?;
-    let (kind, reason) = event_of(row, &answer);
-    order_event::Entity::insert(event(row.order_id, kind, now, None, Some(reason), source))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
 }
 
 /// The order event's kind and reason for `answer` to `row`'s message.
@@ -75,37 +55,6 @@ pub fn purge_record(row: &tx::Model, fcn: &str, persons: &[i32]) -> AuditRecord 
         row.id, row.message_key
     ));
     rec
-}
-
-/// The persons of `row`'s order who still hold CLETS-001 data, by id; when there are any, the
-/// purge is written to the audit log first (no record, no purge). The purge itself is `purge`,
-/// in the transaction that records the acknowledgement.
-pub async fn announce_purge<C: ConnectionTrait>(
-    conn: &C,
-    audit: &AuditWriter,
-    row: &tx::Model,
-    fcn: &str,
-) -> AppResult<Vec<i32>> {
-    let parties = Query::select()
-        .column(order_party::Column::PersonId)
-        .from(order_party::Entity)
-        .and_where(order_party::Column::OrderId.eq(row.order_id))
-        .to_owned();
-    let held = holds_clets_data();
-    let ids: Vec<i32> = person::Entity::find()
-        .select_only()
-        .column(person::Column::Id)
-        .filter(person::Column::Id.in_subquery(parties))
-        .filter(held)
-        .into_tuple()
-        .all(conn)
-        .await?;
-    if ids.is_empty() {
-        return Ok(ids);
-    }
-    let rec = purge_record(row, fcn, &ids);
-    audit.append(rec).await?;
-    Ok(ids)
 }
 
 /// The fields a purge clears, as the API names them.

@@ -497,16 +497,6 @@ async fn an_order_whose_conflicts_cannot_be_recorded_is_still_entered() {
     assert_eq!(o["order"]["status"], "ACTIVE");
     let c = conflict_with(&o["conflicts"], &order_id(&base));
     assert_eq!(kinds(c), vec!["CONTACT_LEVEL"]);
-    let stored = app
-        .db
-        .query_one_raw(sea_orm::Statement::from_string(
-            app.db.get_database_backend(),
-            "SELECT COUNT(*) AS n FROM order_conflict",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get::<i64>("", "n")
-        .unwrap();
+    let stored = app.count("order_conflict").await;
     assert_eq!(stored, 0, "the trigger refused the conflicts' rows");
 }
