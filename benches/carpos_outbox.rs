@@ -94,9 +94,14 @@ async fn main() {
         let dir = tempfile::tempdir().unwrap();
         let db = fresh(backend, dir.path()).await;
         let t = Instant::now();
-        let rep = ccpor::import::import_ndjson(&db, text.as_bytes(), 1, None)
-            .await
-            .unwrap();
+        let rep = ccpor::import::import_ndjson(
+            &db,
+            text.as_bytes(),
+            ccpor::import::BatchSize::Fixed(1),
+            None,
+        )
+        .await
+        .unwrap();
         let insert = t.elapsed();
         assert_eq!(rep.imported, n, "{} lines rejected", rep.rejected.len());
         let ids: Vec<i32> = entities::order::Entity::find()

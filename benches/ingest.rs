@@ -126,9 +126,14 @@ async fn main() {
             .await;
             let t = Instant::now();
             let reader = std::io::BufReader::new(std::fs::File::open(path).unwrap());
-            let rep = ccpor::import::import_ndjson(&db, reader, 1000, None)
-                .await
-                .unwrap();
+            let rep = ccpor::import::import_ndjson(
+                &db,
+                reader,
+                ccpor::import::BatchSize::Fixed(1000),
+                None,
+            )
+            .await
+            .unwrap();
             let s = t.elapsed().as_secs_f64();
             assert_eq!(rep.imported + rep.rejected.len(), n);
             println!(

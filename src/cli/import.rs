@@ -10,7 +10,11 @@ use super::{Cli, EXIT_REJECTED_LINES, Failure, invalidate_cache, open_db};
 /// Imports `file` (`-`: standard input) in transactions of `batch_size` orders; exit code 3
 /// when some lines were rejected (the others are stored). Lines an earlier run stored are skipped
 /// and counted as already present: a re-run after a crash finishes the file.
-pub async fn run(cli: &Cli, file: &Path, batch_size: usize) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    cli: &Cli,
+    file: &Path,
+    batch_size: crate::import::BatchSize,
+) -> anyhow::Result<ExitCode> {
     // The file first: a wrong path is reported without touching the database.
     let input: Box<dyn std::io::Read> = if file.as_os_str() == "-" {
         Box::new(std::io::stdin())

@@ -185,10 +185,11 @@ pub enum Command {
     Import {
         /// The NDJSON file (`-` for standard input).
         file: PathBuf,
-        /// Orders per transaction (on SQLite, 5,000 stores about a fifth more a second than
-        /// 1,000, for about 100 MB more memory: BENCHMARKS.md).
-        #[arg(long, default_value_t = 5000)]
-        batch_size: usize,
+        /// Orders per transaction. Default: on SQLite 5,000, doubling to 40,000 (a large
+        /// database's indexes take fewer log writes an order in larger transactions); on
+        /// PostgreSQL 5,000 (BENCHMARKS.md).
+        #[arg(long)]
+        batch_size: Option<usize>,
     },
     /// Record the expiry of every order whose end date has passed, as the server's sweep does
     /// each minute: run it after loading historical orders (`demo`, `import`), so a server's
@@ -327,7 +328,13 @@ async fn execute(cli: &Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { orders, seed } => demo::run(cli, *orders, *seed).await,
-        Command::Import { file, batch_size } => import::run(cli, file, *batch_size).await,
+        Command::Import { file, batch_size } => {
+            let size = batch_size.map_or(
+                crate::import::BatchSize::Default,
+                crate::import::BatchSize::Fixed,
+            );
+            import::run(cli, file, size).await
+        }
         Command::Expire => expire::run(cli).await,
         Command::Link { after } => link::run(cli, *after).await,
         Command::Reindex => reindex::run(cli).await,

@@ -15,9 +15,14 @@ use crate::helpers::{TestApp, create, dv_tro, spawn_app};
 /// Imports `lines` in batches of 10 (so each file is one batch).
 async fn import(app: &TestApp, lines: &[Value]) -> ccpor::import::ImportReport {
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    ccpor::import::import_ndjson(&app.db, std::io::Cursor::new(text), 10, None)
-        .await
-        .unwrap()
+    ccpor::import::import_ndjson(
+        &app.db,
+        std::io::Cursor::new(text),
+        ccpor::import::BatchSize::Fixed(10),
+        None,
+    )
+    .await
+    .unwrap()
 }
 
 /// Each stored transmission row, by order: (seq, message key, person, missing fields).
