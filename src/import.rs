@@ -241,15 +241,18 @@ async fn store_batch(
     Ok(out)
 }
 
-/// One feed message line, as the feed endpoint takes it (the court is the message's).
-async fn take_message(
+/// Feed message lines, as the feed endpoint takes a batch of them (the court is each
+/// message's): runs of new chains' ISSUEs in one transaction, the rest one by one.
+async fn take_messages(
     db: &DatabaseConnection,
     refs: &Refs,
-    number: usize,
-    text: &str,
+    lines: &mut Vec<(usize, String)>,
     report: &mut ImportReport,
 ) -> AppResult<()> {
     use crate::feed::{Feed, Sender, Status};
+    if lines.is_empty() {
+        return Ok(());
+    }
     let sender = Sender {
         court: None,
         channel: crate::domain::codes::Channel::Import,
@@ -259,23 +262,29 @@ async fn take_message(
         refs,
         sender: &sender,
     };
-    let outcome = feed.take(text).await?;
-    match outcome.ack.status {
-        Status::Accepted => report.imported += 1,
-        Status::Duplicate => report.already_present += 1,
-        Status::Deferred => report.deferred += 1,
-        Status::Rejected => {
-            for e in outcome.ack.errors {
-                report.rejected.push(LineError {
-                    line: number,
-                    field: (!e.path.is_empty()).then_some(e.path),
-                    message: e.message,
-                });
+    let (numbers, texts): (Vec<usize>, Vec<String>) = std::mem::take(lines).into_iter().unzip();
+    for (number, taken) in numbers.into_iter().zip(feed.take_all(&texts).await) {
+        let outcome = taken?;
+        match outcome.ack.status {
+            Status::Accepted => report.imported += 1,
+            Status::Duplicate => report.already_present += 1,
+            Status::Deferred => report.deferred += 1,
+            Status::Rejected => {
+                for e in outcome.ack.errors {
+                    report.rejected.push(LineError {
+                        line: number,
+                        field: (!e.path.is_empty()).then_some(e.path),
+                        message: e.message,
+                    });
+                }
             }
         }
     }
     Ok(())
 }
+
+/// Message lines taken together (`Feed::take_all`'s run).
+const MESSAGES_AT_ONCE: usize = 1_000;
 
 type InFlight = VecDeque<JoinHandle<AppResult<BatchOutcome>>>;
 
@@ -356,6 +365,7 @@ pub async fn import_ndjson<R: BufRead>(
     let mut report = ImportReport::default();
     let mut batch = Vec::with_capacity(batch_size);
     let mut in_flight: InFlight = VecDeque::new();
+    let mut messages: Vec<(usize, String)> = Vec::new();
     let mut lines = reader.lines().enumerate().peekable();
     while let Some((i, line)) = lines.next() {
         let number = i + 1;
@@ -383,13 +393,17 @@ pub async fn import_ndjson<R: BufRead>(
                 while !in_flight.is_empty() {
                     finish_one(&mut in_flight, &mut report, progress).await?;
                 }
-                take_message(db, &refs, number, &text, &mut report).await?;
-                if let Some(p) = progress {
-                    p.set_position((report.imported + report.already_present) as u64);
+                messages.push((number, text));
+                if messages.len() >= MESSAGES_AT_ONCE {
+                    take_messages(db, &refs, &mut messages, &mut report).await?;
+                    if let Some(p) = progress {
+                        p.set_position((report.imported + report.already_present) as u64);
+                    }
                 }
             }
             Ok(text) => {
                 report.lines += 1;
+                take_messages(db, &refs, &mut messages, &mut report).await?;
                 // A rejected line goes to the store too: if an earlier run stored it (and
                 // today's validation refuses it, say an expiry now past), it is present.
                 batch.push(Line {
@@ -411,6 +425,7 @@ pub async fn import_ndjson<R: BufRead>(
     while !in_flight.is_empty() {
         finish_one(&mut in_flight, &mut report, progress).await?;
     }
+    take_messages(db, &refs, &mut messages, &mut report).await?;
     report.rejected.sort_by_key(|e| e.line);
     Ok(report)
 }

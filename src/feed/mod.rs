@@ -3,6 +3,7 @@
 //! route is `http::feeds`; `ccpor import` takes the same lines (`import`).
 pub mod ack;
 pub mod message;
+mod runs;
 pub mod status;
 pub mod store;
 

@@ -1,5 +1,6 @@
-//! Applying feed messages, each in its own write transaction with its `feed_message` row, so a
-//! message is stored with what it did or not at all. The unique constraints make it safe to
+//! Applying feed messages, each in its own write transaction with its `feed_message` row (or,
+//! for a run of new chains' ISSUEs, in one with the run's: `feed::runs`), so a message is
+//! stored with what it did or not at all. The unique constraints make it safe to
 //! receive the same message on two servers at once: `(court, messageId)` on `feed_message`,
 //! `(court, externalId)` on `feed_chain`, one waiting message per place in a chain on
 //! `feed_deferred`, and the chain's `last_sequence` moved by compare-and-set. The loser of a race
@@ -416,7 +417,18 @@ impl Feed<'_> {
     }
 
     /// Applies, in order, the waiting messages of a chain whose predecessors are now there.
-    async fn drain(&self, court_id: i32, external_id: &str) -> AppResult<()> {
+    pub(super) async fn drain(&self, court_id: i32, external_id: &str) -> AppResult<()> {
+        // Most chains have nothing waiting: a plain read says so without the write lock (on
+        // SQLite, every writer's). A message deferred after this read drains the chain itself
+        // once its own write has committed, so none is left waiting.
+        let waiting = feed_deferred::Entity::find()
+            .filter(feed_deferred::Column::CourtId.eq(court_id))
+            .filter(feed_deferred::Column::ExternalId.eq(external_id))
+            .one(self.db)
+            .await?;
+        if waiting.is_none() {
+            return Ok(());
+        }
         loop {
             let txn = crate::db::begin_write(self.db).await?;
             let Some(chain) = find_chain(&txn, court_id, external_id).await? else {

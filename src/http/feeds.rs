@@ -24,8 +24,9 @@ use crate::service::refs::Refs;
 pub const OPERATION: &str = "POST /feeds/v1/messages";
 /// Largest body: 1,000 whole orders are about 2 MiB.
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
-/// Most messages in one request: each is its own transaction, and the request must finish
-/// within the 30 s request timeout on a loaded server.
+/// Most messages in one request: messages other than new chains' ISSUEs are a transaction
+/// each (`feed::runs`), and the request must finish within the 30 s request timeout on a
+/// loaded server.
 pub const MAX_LINES: usize = 2000;
 const NDJSON: &str = "application/x-ndjson";
 
@@ -146,8 +147,8 @@ async fn take_all(s: HttpState, who: Requester, lines: Vec<String>) -> Result<Ve
         sender: &sender,
     };
     let mut outcomes = Vec::with_capacity(lines.len());
-    for line in &lines {
-        let outcome = match feed.take(line).await {
+    for (line, taken) in lines.iter().zip(feed.take_all(&lines).await) {
+        let outcome = match taken {
             Ok(o) => o,
             Err(e) => Outcome {
                 ack: crate::feed::ack::rejected_internal(line, &e),

@@ -181,6 +181,86 @@ async fn a_modify_before_its_issue_waits_and_is_applied_when_the_issue_arrives()
     assert_eq!(ended["order"]["status"], "TERMINATED");
 }
 
+#[tokio::test]
+async fn a_batch_of_new_chains_is_stored_together_and_answered_as_line_by_line() {
+    let app = spawn_app().await;
+    let token = feed_token(&app);
+    let bad = {
+        let mut v: Value = serde_json::from_str(&issue("r-3", "R3", "SC19")).unwrap();
+        v["order"]["parties"][0]["person"]["dob"] = json!("2999-01-01");
+        v.to_string()
+    };
+    let r1 = issue("r-1", "R1", "SC19");
+    let lines = [
+        modify("r-m2", "R2", 2),    // waits for R2's ISSUE
+        r1.clone(),                 // a run of new chains: R1 and R2 ...
+        issue("r-2", "R2", "SC19"), // ... whose commit applies the waiting MODIFY
+        bad,                        // refused alone, after the run
+        issue("r-4", "R1", "SC19"), // R1 was issued (earlier in this batch)
+        r1,                         // line 2 resent
+        issue("r-5", "R5", "SC19"), // new, beside a resend
+    ];
+    let acks = post(&app, &token, &batch(&lines)).await;
+    assert_eq!(
+        statuses(&acks),
+        [
+            "DEFERRED",
+            "ACCEPTED",
+            "ACCEPTED",
+            "REJECTED",
+            "REJECTED",
+            "DUPLICATE",
+            "ACCEPTED"
+        ],
+        "{acks:#?}"
+    );
+    assert!(
+        acks[3]["errors"][0]["path"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("order.parties")),
+        "{:#}",
+        acks[3]
+    );
+    assert_eq!(acks[5]["orderId"], acks[1]["orderId"]);
+    // R1, R2 and R2's modification, R5.
+    assert_eq!(app.count("protective_order").await, 4);
+    assert_eq!(app.count("feed_deferred").await, 0);
+    assert_eq!(app.count("feed_chain").await, 3);
+    // r-m2, r-1, r-2, r-5: a refused line or a resend stores no message.
+    assert_eq!(app.count("feed_message").await, 4);
+    // R1 and R2 went in one write (one instant); r-5, beside a resend, alone.
+    let received = |mid: &'static str| {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let db = app.db.clone();
+        async move {
+            entities::feed_message::Entity::find()
+                .filter(entities::feed_message::Column::MessageId.eq(mid))
+                .one(&db)
+                .await
+                .expect("read")
+                .expect("stored")
+                .received_at
+        }
+    };
+    assert_eq!(received("r-1").await, received("r-2").await);
+    assert_ne!(received("r-2").await, received("r-5").await);
+    let r2 = app
+        .data(
+            "query($id: ID!) { order(id: $id) { status externalId supersededBy { conditions { stayAwayYards } } } }",
+            json!({ "id": acks[2]["orderId"] }),
+        )
+        .await;
+    assert_eq!(r2["order"]["status"], "SUPERSEDED", "{r2:#}");
+    assert_eq!(r2["order"]["externalId"], "R2");
+    assert_eq!(
+        r2["order"]["supersededBy"]["conditions"]["stayAwayYards"],
+        200
+    );
+    assert_eq!(audit_count(&app, "feed.message", None).await, 7);
+    // Each new order is transmitted to CARPOS and indexed as one entered alone would be.
+    assert_eq!(app.count("carpos_transmission").await, 4);
+}
+
 /// Sends the request head and the first `send` bytes of `body` over a raw connection and drops it without reading the answer.
 fn send_and_drop(addr: SocketAddr, token: &str, body: &str, send: usize, wait_ms: u64) {
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
