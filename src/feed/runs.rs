@@ -381,31 +381,27 @@ async fn lookup<'k, C: ConnectionTrait>(
     keys: impl Iterator<Item = &'k str>,
 ) -> AppResult<Vec<sea_orm::QueryResult>> {
     let backend = conn.get_database_backend();
+    // Numbered placeholders (`$n` and SQLite's `?n`), so the court bound first is named last.
+    // PostgreSQL types a VALUES column from its first row: the keys are text.
+    let (mark, cast) = if backend == DbBackend::Postgres {
+        ('$', "::text")
+    } else {
+        ('?', "")
+    };
     let mut values: Vec<sea_orm::Value> = vec![court_id.into()];
     let mut rows: Vec<String> = Vec::new();
     for key in keys {
         values.push(key.to_owned().into());
-        rows.push(match backend {
-            DbBackend::Postgres => format!("(${}::text)", values.len()),
-            _ => "(?)".to_owned(),
-        });
+        rows.push(format!("({mark}{}{cast})", values.len()));
     }
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let court = match backend {
-        DbBackend::Postgres => "$1",
-        _ => "?",
-    };
     let sql = format!(
         "SELECT t.{column}{more} FROM (VALUES {}) AS k \
-         JOIN {table} t ON t.court_id = {court} AND t.{column} = k.column1",
+         JOIN {table} t ON t.court_id = {mark}1 AND t.{column} = k.column1",
         rows.join(", ")
     );
-    // SQLite numbers `?` in the order they appear: the keys come before the court there.
-    if backend != DbBackend::Postgres {
-        values.rotate_left(1);
-    }
     Ok(conn
         .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
         .await?)
