@@ -4,9 +4,12 @@
 //! Reads write audit rows (fail closed, CJIS AU-5), so "reads go on" needs room the writes cannot
 //! take. The server keeps a reserve file of `RESERVE` bytes beside the database. When a statement
 //! fails with `SQLITE_FULL` (`note_full`, called where the error is classified), the watcher
-//! deletes the reserve and the server refuses every write at once while the audit rows of reads
-//! use the freed room. Every `PROBE_EVERY` it tries to write twice the reserve; once that fits,
-//! space has returned: the reserve is written again and writes are taken again.
+//! deletes the reserve within a tick, and the server refuses every write at once while the audit
+//! rows of reads use the freed room. The audit writer does not wait for the tick: a batch of rows
+//! that finds no room frees the reserve itself (`free_reserve`) and is appended again, so no
+//! request is refused for the moments between the first `SQLITE_FULL` and the tick. Every
+//! `PROBE_EVERY` the watcher reads the free space; once twice the reserve is free, space has
+//! returned: the reserve is written again and writes are taken again.
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,6 +36,8 @@ pub fn note_full() {
 #[derive(Debug, Clone, Default)]
 pub struct Space {
     full: Arc<AtomicBool>,
+    /// The reserve file (none for PostgreSQL and in-memory databases).
+    reserve: Option<Arc<PathBuf>>,
 }
 
 /// The database file of a SQLite URL (`sqlite://path?mode=rwc`); `None` for other databases
@@ -71,23 +76,28 @@ impl Space {
         self.full.load(Ordering::Relaxed) || SEEN_FULL.load(Ordering::Relaxed)
     }
 
-    /// Waits (at most a few watcher ticks) until the watcher has freed the reserve after a
-    /// `SQLITE_FULL`, so that a row that found no room can be written into it.
-    pub async fn until_reserve_freed(&self) {
-        for _ in 0..30 {
-            if self.full.load(Ordering::Relaxed) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+    /// Frees the reserve for rows that found no room (the first caller deletes it and starts
+    /// refusing writes); whether there is a reserve. The rows may then be written again once.
+    pub fn free_reserve(&self) -> bool {
+        let Some(reserve) = &self.reserve else {
+            return false;
+        };
+        if !self.full.swap(true, Ordering::Relaxed) {
+            let _ = std::fs::remove_file(reserve.as_path());
+            SEEN_FULL.store(false, Ordering::Relaxed);
+            tracing::error!(
+                "the database's disk is full: writes are refused (STORAGE_FULL), reads go on; \
+                 free space to recover"
+            );
         }
+        true
     }
 
     /// Keeps the reserve beside the SQLite database of `url` and starts the watcher; for other
     /// databases (PostgreSQL keeps its own disk) it only returns "not full". Needs a Tokio runtime.
     pub fn watch(url: &str) -> Space {
-        let space = Space::default();
         let Some(db) = sqlite_file(url) else {
-            return space;
+            return Space::default();
         };
         let reserve = db.with_extension("reserve");
         let dir = db
@@ -101,7 +111,11 @@ impl Space {
             tracing::warn!(error = %e, file = %reserve.display(),
                 "no room for the disk reserve: writes will be refused once the disk is full");
         }
-        let full = space.full.clone();
+        let space = Space {
+            full: Arc::default(),
+            reserve: Some(Arc::new(reserve.clone())),
+        };
+        let (watched, full) = (space.clone(), space.full.clone());
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(if full.load(Ordering::Relaxed) {
@@ -110,13 +124,8 @@ impl Space {
                     Duration::from_millis(100)
                 })
                 .await;
-                if SEEN_FULL.load(Ordering::Relaxed) && !full.swap(true, Ordering::Relaxed) {
-                    let _ = std::fs::remove_file(&reserve);
-                    SEEN_FULL.store(false, Ordering::Relaxed);
-                    tracing::error!(
-                        "the database's disk is full: writes are refused (STORAGE_FULL), reads go \
-                         on; free space to recover"
-                    );
+                if SEEN_FULL.load(Ordering::Relaxed) && !full.load(Ordering::Relaxed) {
+                    watched.free_reserve();
                     continue;
                 }
                 if !full.load(Ordering::Relaxed) {

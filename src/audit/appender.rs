@@ -49,6 +49,8 @@ pub struct Appender {
     conn: Option<(Own, Instant)>,
     /// SQLite: the batch statement's text by number of rows, so each is prepared once.
     sqlite_texts: HashMap<usize, Arc<str>>,
+    /// The disk's reserve, freed for a batch that finds the disk full (`space`).
+    space: crate::space::Space,
 }
 
 /// The appender's connection of its own.
@@ -110,11 +112,18 @@ fn internal(e: impl Into<anyhow::Error>) -> AppError {
 
 impl Appender {
     pub fn new(db: DatabaseConnection) -> Appender {
+        Appender::with_space(db, crate::space::Space::default())
+    }
+
+    /// An appender that frees `space`'s reserve for a batch that finds the disk full and
+    /// appends it again there.
+    pub fn with_space(db: DatabaseConnection, space: crate::space::Space) -> Appender {
         Appender {
             db,
             head: None,
             conn: None,
             sqlite_texts: HashMap::new(),
+            space,
         }
     }
 
@@ -139,7 +148,11 @@ impl Appender {
                     // A SQLite batch that failed part-way may leave its transaction open on
                     // the connection; dropping the connection closes it, which rolls that back.
                     self.conn = None;
-                    return Err(e);
+                    // No room: the rows go into the reserve, under the lock (the head is
+                    // read again there).
+                    if !(matches!(e, AppError::StorageFull) && self.space.free_reserve()) {
+                        return Err(e);
+                    }
                 }
             }
         }

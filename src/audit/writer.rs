@@ -52,10 +52,10 @@ impl AuditWriter {
         let (tx, mut rx) = mpsc::channel::<Pending>(QUEUE);
         let batches = Arc::new(AtomicU64::new(0));
         let checkpointer = (db.get_database_backend() == DatabaseBackend::Sqlite)
-            .then(|| crate::checkpoint::spawn(db.clone(), batches.clone(), space));
+            .then(|| crate::checkpoint::spawn(db.clone(), batches.clone(), space.clone()));
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
-            let mut appender = Appender::new(db);
+            let mut appender = Appender::with_space(db, space.clone());
             let mut anchoring = anchor.map(Anchoring::new);
             loop {
                 let wait = anchoring.as_ref().and_then(Anchoring::due_in);

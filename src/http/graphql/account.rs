@@ -169,21 +169,12 @@ async fn audit(
         if !codes.is_empty() {
             rec.detail = Some(format!("errors: {}", codes.join(",")));
         }
-        let again = mutation.then(|| rec.clone());
-        match (s.app.audit.append(rec).await, again) {
-            (Ok(_), _) => {}
-            (Err(crate::error::AppError::StorageFull), Some(rec)) => {
-                // The write may have committed and taken the disk's last room before its
-                // answer's row: the row goes into the reserve `space` frees for such rows, so a
-                // stored write is answered as stored (a client told STORAGE_FULL would send it
-                // again) and a refused one as refused.
-                s.app.space.until_reserve_freed().await;
-                if let Err(e) = s.app.audit.append(rec).await {
-                    return Err(audit_unavailable(&e));
-                }
-            }
+        // A row that finds the disk full goes into the reserve (`space`): a write that committed
+        // and took the disk's last room is answered as stored, not STORAGE_FULL (a client
+        // would send it again), and reads go on.
+        if let Err(e) = s.app.audit.append(rec).await {
             // The data was read but cannot be accounted for: withhold it (CJIS AU-5).
-            (Err(e), _) => return Err(audit_unavailable(&e)),
+            return Err(audit_unavailable(&e));
         }
     }
     Ok(())
