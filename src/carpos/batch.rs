@@ -280,24 +280,34 @@ async fn mark_acknowledged<C: ConnectionTrait>(
         now.into(),
         owner.into(),
     ];
-    let mut tuples = Vec::with_capacity(chunk.len());
+    let (mut tuples, mut ids) = (
+        Vec::with_capacity(chunk.len()),
+        Vec::with_capacity(chunk.len()),
+    );
     for (row, ack, _) in chunk {
         let n = values.len();
-        tuples.push(format!("({}, {})", p(n + 1), p(n + 2)));
+        tuples.push(format!("({}, {}, {})", p(n + 1), p(n + 2), p(3)));
+        ids.push(p(n + 1));
         values.push(row.id.into());
         values.push(ack.fcn.as_str().into());
     }
-    // `VALUES` names its columns column1, column2 on SQLite and PostgreSQL alike.
+    // `VALUES` names its columns column1, column2 on SQLite and PostgreSQL alike. The owner is
+    // matched as a column of the list and the rows are named by id as well, so PostgreSQL finds
+    // them through the primary key: `lease_owner = $3` alone is a condition its statistics say
+    // (rightly: almost every row has none) no row meets, and at 20,000 transmissions it scanned
+    // the table for it and compared each row found with the whole list, 136-174 ms for 512
+    // rows (15 ms now; at 200,000 it chose the key by itself).
     let sql = format!(
         "UPDATE carpos_transmission SET state = {p1}, fcn = v.column2, acknowledged_at = {p2}, \
          error = NULL, lease_owner = NULL, lease_until = NULL, updated_at = {p2} \
          FROM (VALUES {tuples}) AS v \
-         WHERE carpos_transmission.id = v.column1 AND carpos_transmission.lease_owner = {p3} \
+         WHERE carpos_transmission.id = v.column1 AND carpos_transmission.id IN ({ids}) \
+         AND carpos_transmission.lease_owner = v.column3 \
          RETURNING carpos_transmission.id",
         p1 = p(1),
         p2 = p(2),
-        p3 = p(3),
         tuples = tuples.join(", "),
+        ids = ids.join(", "),
     );
     let rows = conn
         .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
