@@ -38,6 +38,12 @@ struct Candidate {
     order: NewOrder,
 }
 
+/// Where a line goes: into the run, or to `take`, alone, with its parse.
+enum Place {
+    Run(Box<Candidate>),
+    Alone(Box<AppResult<Message>>),
+}
+
 impl Feed<'_> {
     /// Takes every line, in order; the answers are in the lines' order. `Err` only where the
     /// database failed for a line taken alone (as `take`).
@@ -48,25 +54,26 @@ impl Feed<'_> {
         let mut chains: HashSet<(i32, String)> = HashSet::new();
         let mut ids: HashSet<(i32, String)> = HashSet::new();
         for (at, line) in lines.iter().enumerate() {
-            let candidate = self.candidate(at, line);
-            let fits = candidate.as_ref().is_some_and(|c| {
-                run.len() < RUN
-                    && !chains.contains(&(c.court_id, c.msg.external_id.clone()))
-                    && !ids.contains(&(c.court_id, c.msg.message_id.clone()))
-            });
-            if !fits {
-                // What is queued goes first: this line may depend on it.
-                self.flush(std::mem::take(&mut run), lines, &mut out).await;
-                chains.clear();
-                ids.clear();
-            }
-            match candidate {
-                Some(c) => {
-                    chains.insert((c.court_id, c.msg.external_id.clone()));
-                    ids.insert((c.court_id, c.msg.message_id.clone()));
-                    run.push(c);
+            match self.candidate(at, line) {
+                Place::Run(c) => {
+                    let chain = (c.court_id, c.msg.external_id.clone());
+                    let id = (c.court_id, c.msg.message_id.clone());
+                    if run.len() >= RUN || chains.contains(&chain) || ids.contains(&id) {
+                        self.flush(std::mem::take(&mut run), lines, &mut out).await;
+                        chains.clear();
+                        ids.clear();
+                    }
+                    chains.insert(chain);
+                    ids.insert(id);
+                    run.push(*c);
                 }
-                None => out[at] = Some(self.take(line).await),
+                Place::Alone(parsed) => {
+                    // What is queued goes first: this line may depend on it.
+                    self.flush(std::mem::take(&mut run), lines, &mut out).await;
+                    chains.clear();
+                    ids.clear();
+                    out[at] = Some(self.take_parsed(line, *parsed).await);
+                }
             }
         }
         self.flush(run, lines, &mut out).await;
@@ -84,9 +91,27 @@ impl Feed<'_> {
     }
 
     /// The line as a run member, if it is an ISSUE opening a chain that validates; anything
-    /// else is for `take`, which answers it as it would alone.
-    fn candidate(&self, at: usize, line: &str) -> Option<Candidate> {
-        let msg = message::parse(line).ok()?;
+    /// else is for `take`, which answers it as it would alone, from the parse returned here.
+    fn candidate(&self, at: usize, line: &str) -> Place {
+        let msg = match message::parse(line) {
+            Ok(msg) => msg,
+            Err(e) => return Place::Alone(Box::new(Err(e))),
+        };
+        match self.fits_a_run(&msg) {
+            Some((court_id, order)) => Place::Run(Box::new(Candidate {
+                at,
+                court_id,
+                hash: crate::import::line_key(line),
+                msg,
+                order,
+            })),
+            None => Place::Alone(Box::new(Ok(msg))),
+        }
+    }
+
+    /// The court and the validated order of a new chain's ISSUE sent for a court the sender may
+    /// send for; `None` for anything else.
+    fn fits_a_run(&self, msg: &Message) -> Option<(i32, NewOrder)> {
         let Body::Issue(input) = &msg.body else {
             return None;
         };
@@ -104,13 +129,7 @@ impl Feed<'_> {
         input.source.get_or_insert(EntrySource::Feed);
         let mut order = validate::create_order(&input, self.refs, time::now()).ok()?;
         order.channel = self.sender.channel;
-        Some(Candidate {
-            at,
-            court_id,
-            hash: crate::import::line_key(line),
-            msg,
-            order,
-        })
+        Some((court_id, order))
     }
 
     /// Stores a run in one transaction; on any failure takes its lines one by one. A resend

@@ -110,7 +110,16 @@ impl Feed<'_> {
     /// Takes one line: parses, checks the court, stores (or recognises) it, and applies the
     /// messages it was the missing predecessor of.
     pub async fn take(&self, line: &str) -> AppResult<Outcome> {
-        let msg = match message::parse(line) {
+        self.take_parsed(line, message::parse(line)).await
+    }
+
+    /// `take` of a line already parsed (`parsed` is `message::parse(line)`).
+    pub(crate) async fn take_parsed(
+        &self,
+        line: &str,
+        parsed: AppResult<Message>,
+    ) -> AppResult<Outcome> {
+        let msg = match parsed {
             Ok(m) => m,
             Err(e) => {
                 let id = message::message_id_of(line);
