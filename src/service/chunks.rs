@@ -1,20 +1,19 @@
 //! How many rows go in one multi-row INSERT.
 //!
-//! PostgreSQL: a statement must leave the client in one write. With TLS (sqlx's default
-//! `sslmode=prefer` takes it whenever the server offers it, a local server included), a message
-//! of more than 16 KiB of plaintext becomes two TLS records sent by two writes; sqlx 0.9.0 leaves
-//! Nagle's algorithm on (transact-rs/sqlx#4335), so the second waits for the server's delayed
-//! ACK, about 40 ms, on every such statement. Rows are therefore counted by their bound bytes,
-//! not only by their number of values (BENCHMARKS.md, "Import rate on PostgreSQL").
+//! PostgreSQL: rows are counted by their bound bytes as well as by their number of values, so a
+//! statement of wide rows (an order's text fields) stays bounded. The bound was once a single TLS
+//! record (16 KiB): sqlx 0.9.0 left Nagle's algorithm on (transact-rs/sqlx#4335), so a statement
+//! of two records waited ~40 ms for the server's delayed ACK. sqlx 0.9.1 sets `TCP_NODELAY`
+//! again, and the bounds below are the best of those measured since (BENCHMARKS.md, "sqlx 0.9.1:
+//! TCP_NODELAY back").
 use sea_orm::sea_query::Value;
 use sea_orm::{ActiveModelTrait, DbBackend, EntityTrait, Iterable, QueryTrait, Statement};
 
-/// Bound values per statement on PostgreSQL: the planner's set-up grows with them.
-const PG_MAX_VALUES: usize = 800;
-/// Bound bytes per statement on PostgreSQL: a TLS record holds 16,384 bytes of plaintext, and
-/// the Bind message's own header, statement name and the Execute and Sync after it need a few
-/// dozen of them.
-pub const PG_MAX_BYTES: usize = 16_000;
+/// Bound values per statement on PostgreSQL: the planner's set-up grows with them (a 50,000-order
+/// import: 800 values 4,300-4,700 orders/s, 2,000 values 5,000-5,200, 3,000 values 4,500-4,800).
+const PG_MAX_VALUES: usize = 2_000;
+/// Bound bytes per statement on PostgreSQL.
+pub const PG_MAX_BYTES: usize = 64_000;
 /// Bound values per statement on SQLite (in-process; its limit is 32,766).
 const SQLITE_MAX_VALUES: usize = 30_000;
 /// A Bind message's bytes per value besides the value: its length (4) and format code (2).
@@ -106,24 +105,27 @@ mod tests {
     #[test]
     fn short_rows_stop_at_the_value_bound() {
         let rows: Vec<_> = (0..1000).map(|_| alias("Ruiz")).collect();
-        // 7 columns: 114 rows of 800 values, about 8 KB.
-        assert_eq!(next_statement_rows(DbBackend::Postgres, &rows), 800 / 7);
+        // 7 columns: 285 rows of 2,000 values, about 20 KB.
+        assert_eq!(
+            next_statement_rows(DbBackend::Postgres, &rows),
+            PG_MAX_VALUES / 7
+        );
         assert_eq!(next_statement_rows(DbBackend::Sqlite, &rows), 1000);
     }
 
     #[test]
-    fn long_rows_stop_at_one_tls_record() {
+    fn long_rows_stop_at_the_byte_bound() {
         let long = "Montenegro-Villalobos ".repeat(10);
         let rows: Vec<_> = (0..1000).map(|_| alias(&long)).collect();
         let n = next_statement_rows(DbBackend::Postgres, &rows);
         let bytes: usize = rows[..n].iter().map(row_bytes).sum();
         assert!(bytes <= PG_MAX_BYTES && bytes + row_bytes(&rows[n]) > PG_MAX_BYTES);
-        assert!(n < 800 / 7, "{n}");
+        assert!(n < PG_MAX_VALUES / 7, "{n}");
     }
 
     #[test]
-    fn one_row_larger_than_a_record_still_goes_alone() {
-        let rows = vec![alias(&"x".repeat(20_000)), alias("Ruiz")];
+    fn one_row_larger_than_the_byte_bound_still_goes_alone() {
+        let rows = vec![alias(&"x".repeat(PG_MAX_BYTES + 1)), alias("Ruiz")];
         assert_eq!(next_statement_rows(DbBackend::Postgres, &rows), 1);
         assert_eq!(next_statement_rows(DbBackend::Postgres, &rows[..0]), 0);
     }
