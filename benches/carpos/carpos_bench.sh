@@ -10,15 +10,15 @@
 #   benches/carpos/carpos_bench.sh target/release/ccpor 20000                      # SQLite
 #   benches/carpos/carpos_bench.sh target/release/ccpor 20000 postgres://postgres@127.0.0.1:5432/postgres
 #
-# Env: BATCH (serve --carpos-batch, default 512), WORKERS (serve --carpos-workers, default 2),
+# Env: BATCH (serve --carpos-batch, default 256), WORKERS (serve --carpos-workers, default 4),
 # TIMEOUT (default 600). Ends with the mean time a pass spent in each stage (the server's
 # ccpor_carpos_pass_stage_duration_seconds).
 set -euo pipefail
 BIN=$(realpath "${1:?path to the ccpor binary}")
 N=${2:-20000}
 PG_BASE=${3:-}
-BATCH=${BATCH:-512}
-WORKERS=${WORKERS:-2}
+BATCH=${BATCH:-256}
+WORKERS=${WORKERS:-4}
 TIMEOUT=${TIMEOUT:-600}
 HERE=$(cd "$(dirname "$0")" && pwd)
 WORK=$(mktemp -d /tmp/carpos-bench.XXXXXX)
