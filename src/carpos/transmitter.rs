@@ -31,6 +31,12 @@ use crate::error::AppResult;
 /// How often the queue gauges are refreshed (`status::publish`).
 const GAUGES_EVERY: Duration = Duration::from_secs(2);
 
+/// Rows leased per pass by default (`serve --carpos-batch`).
+pub const DEFAULT_BATCH: usize = 256;
+/// Passes side by side by default (`serve --carpos-workers`): four kept PostgreSQL's backends and
+/// both cores busier than two (BENCHMARKS.md, "sqlx 0.9.1: TCP_NODELAY back").
+pub const DEFAULT_WORKERS: usize = 4;
+
 /// How the transmitter runs (`serve --carpos-addr`).
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -63,8 +69,8 @@ impl Config {
             timeout: Duration::from_secs(10),
             lease: Duration::from_secs(30),
             poll: Duration::from_millis(200),
-            batch: 256,
-            workers: 4,
+            batch: DEFAULT_BATCH,
+            workers: DEFAULT_WORKERS,
             backoff: Duration::from_millis(500),
             backoff_cap: Duration::from_secs(300),
             purge_clets: true,

@@ -39,11 +39,11 @@ pub struct ServeArgs {
     pub carpos_timeout_secs: u64,
     /// Transmissions leased per pass and pipelined on one connection (each of another order's
     /// chain).
-    #[arg(long, env = "CCPOR_CARPOS_BATCH", default_value_t = 256)]
+    #[arg(long, env = "CCPOR_CARPOS_BATCH", default_value_t = crate::carpos::transmitter::DEFAULT_BATCH)]
     pub carpos_batch: usize,
     /// Transmitter passes run side by side (one's wait for CARPOS's answers overlaps another's
     /// database work; leases keep them apart).
-    #[arg(long, env = "CCPOR_CARPOS_WORKERS", default_value_t = 4)]
+    #[arg(long, env = "CCPOR_CARPOS_WORKERS", default_value_t = crate::carpos::transmitter::DEFAULT_WORKERS)]
     pub carpos_workers: usize,
     /// Keep the CLETS-001 data (address, telephone, driver's licence) after CARPOS acknowledged
     /// the entry that carried it. By default it is purged then, as CRC 1.51(e) requires of a
