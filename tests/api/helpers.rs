@@ -195,7 +195,21 @@ pub async fn spawn_app_with_carpos(
     .await
 }
 
+/// The server's error log lines, printed into the output of the test whose server wrote them
+/// (libtest shows it when that test fails): a failure's cause is in its own report. Errors only,
+/// as many tests provoke warnings on purpose.
+fn log_errors() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::ERROR)
+            .with_test_writer()
+            .try_init();
+    });
+}
+
 async fn spawn(config: AuthConfig, store: Store, max_bytes: u64) -> TestApp {
+    log_errors();
     let mut keys = KeyFile::default();
     keys.rotate(chrono::Utc::now(), chrono::Utc::now());
     serve(

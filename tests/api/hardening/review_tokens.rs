@@ -202,11 +202,16 @@ async fn item_03_client_strings_reach_the_audit_log_bounded_and_clean() {
         });
     }
     for (crafted_id, c, normal_id, n) in futures_util::future::join_all(sent).await {
-        assert_eq!(c.status(), 401, "the anonymous request is refused as usual");
+        let status = c.status();
         let body: serde_json::Value = c.json().await.unwrap();
+        assert_eq!(
+            status, 401,
+            "the anonymous request is refused as usual: {body:#}"
+        );
         assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body:#}");
-        assert_eq!(n.status(), 200);
+        let status = n.status();
         let body: serde_json::Value = n.json().await.unwrap();
+        assert_eq!(status, 200, "{body:#}");
         assert!(body["errors"].is_null(), "{body:#}");
         let crafted_rows = rows_of(&app, &crafted_id).await;
         assert_eq!(crafted_rows.len(), 1, "the refusal is audited");
