@@ -299,8 +299,48 @@ pub async fn allocate_ids<C: ConnectionTrait>(
 
 /// How often the watcher (`Health::watch`) asks the database whether it answers.
 const WATCH_EVERY: Duration = Duration::from_millis(250);
-/// A ping or connect slower than this counts as "down".
+/// A ping or connect slower than this has timed out.
 const WATCH_TIMEOUT: Duration = Duration::from_secs(2);
+/// Looks in a row that must time out before a database that fails no look counts as down: one
+/// slow answer is a busy database or a starved process as often as a lost one, and refusing
+/// every request for it is the costlier mistake (requests meanwhile wait for a connection, at
+/// most `ACQUIRE_TIMEOUT`). A database that is gone fails
+/// its look at once (connection refused, closed, reset) and counts as down then.
+const TIMEOUTS_TO_DOWN: u32 = 2;
+
+/// What one look at the database found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Look {
+    Answered,
+    /// The ping or connect failed: the database (or the way to it) is gone.
+    Failed,
+    /// No answer within `WATCH_TIMEOUT`.
+    TimedOut,
+}
+
+/// The watcher's judgement over successive looks: down on a failed look, or on
+/// `TIMEOUTS_TO_DOWN` timed-out looks in a row; up on the first answer.
+#[derive(Debug, Default)]
+struct Judge {
+    timeouts: u32,
+}
+
+impl Judge {
+    /// Whether the database counts as down after `look`.
+    fn down_after(&mut self, look: Look) -> bool {
+        match look {
+            Look::Answered => {
+                self.timeouts = 0;
+                false
+            }
+            Look::Failed => true,
+            Look::TimedOut => {
+                self.timeouts = self.timeouts.saturating_add(1);
+                self.timeouts >= TIMEOUTS_TO_DOWN
+            }
+        }
+    }
+}
 
 /// Whether the database answers, as a watcher task with a connection of its own sees it four
 /// times a second. While it is down, requests are refused at once with `DATABASE_UNAVAILABLE`
@@ -327,31 +367,39 @@ impl Health {
         tokio::spawn(async move {
             use sea_orm::sqlx::{Connection, PgConnection};
             let mut conn: Option<PgConnection> = None;
+            let mut judge = Judge::default();
             loop {
-                let up = match conn.as_mut() {
-                    Some(c) => matches!(
-                        tokio::time::timeout(WATCH_TIMEOUT, c.ping()).await,
-                        Ok(Ok(()))
-                    ),
+                let look = match conn.as_mut() {
+                    Some(c) => match tokio::time::timeout(WATCH_TIMEOUT, c.ping()).await {
+                        Ok(Ok(())) => Look::Answered,
+                        Ok(Err(_)) => Look::Failed,
+                        Err(_) => Look::TimedOut,
+                    },
                     None => match tokio::time::timeout(WATCH_TIMEOUT, PgConnection::connect(&url))
                         .await
                     {
                         Ok(Ok(c)) => {
                             conn = Some(c);
-                            true
+                            Look::Answered
                         }
-                        _ => false,
+                        Ok(Err(_)) => Look::Failed,
+                        Err(_) => Look::TimedOut,
                     },
                 };
-                if !up {
+                if look != Look::Answered {
                     conn = None;
                 }
-                if flag.swap(!up, Ordering::Relaxed) == up {
-                    if up {
-                        tracing::info!("database reachable again");
-                    } else {
+                let down = judge.down_after(look);
+                if flag.swap(down, Ordering::Relaxed) != down {
+                    if down {
                         tracing::warn!("database unreachable: refusing requests until it returns");
+                    } else {
+                        tracing::info!("database reachable again");
                     }
+                } else if look == Look::TimedOut && !down {
+                    tracing::warn!(
+                        "the database took over {WATCH_TIMEOUT:?} to answer; still serving"
+                    );
                 }
                 tokio::time::sleep(WATCH_EVERY).await;
             }
@@ -363,6 +411,20 @@ impl Health {
 #[cfg(test)]
 mod fault_tests {
     use super::*;
+
+    #[test]
+    fn one_slow_look_is_not_an_outage_and_a_failed_one_is() {
+        let mut judge = Judge::default();
+        assert!(!judge.down_after(Look::Answered));
+        assert!(!judge.down_after(Look::TimedOut), "one slow answer");
+        assert!(!judge.down_after(Look::Answered));
+        assert!(!judge.down_after(Look::TimedOut), "the count starts over");
+        assert!(judge.down_after(Look::TimedOut), "two in a row");
+        assert!(judge.down_after(Look::TimedOut));
+        assert!(!judge.down_after(Look::Answered), "up on the first answer");
+        assert!(judge.down_after(Look::Failed), "refused: down at once");
+        assert!(!judge.down_after(Look::Answered));
+    }
 
     #[test]
     fn unreachable_and_full_are_faults_and_bugs_are_not() {
