@@ -304,8 +304,8 @@ const WATCH_TIMEOUT: Duration = Duration::from_secs(2);
 /// Looks in a row that must time out before a database that fails no look counts as down: one
 /// slow answer is a busy database or a starved process as often as a lost one, and refusing
 /// every request for it is the costlier mistake (requests meanwhile wait for a connection, at
-/// most `ACQUIRE_TIMEOUT`). A database that is gone fails
-/// its look at once (connection refused, closed, reset) and counts as down then.
+/// most `ACQUIRE_TIMEOUT`). A database that is gone fails its look at once (connection refused,
+/// closed, reset) and counts as down then.
 const TIMEOUTS_TO_DOWN: u32 = 2;
 
 /// What one look at the database found.
