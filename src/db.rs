@@ -318,6 +318,17 @@ enum Look {
     TimedOut,
 }
 
+impl Look {
+    /// What a ping or connect under `WATCH_TIMEOUT` found, with what it gave when it answered.
+    fn of<T, E>(r: Result<Result<T, E>, tokio::time::error::Elapsed>) -> (Look, Option<T>) {
+        match r {
+            Ok(Ok(t)) => (Look::Answered, Some(t)),
+            Ok(Err(_)) => (Look::Failed, None),
+            Err(_) => (Look::TimedOut, None),
+        }
+    }
+}
+
 /// The watcher's judgement over successive looks: down on a failed look, or on
 /// `TIMEOUTS_TO_DOWN` timed-out looks in a row; up on the first answer.
 #[derive(Debug, Default)]
@@ -370,21 +381,14 @@ impl Health {
             let mut judge = Judge::default();
             loop {
                 let look = match conn.as_mut() {
-                    Some(c) => match tokio::time::timeout(WATCH_TIMEOUT, c.ping()).await {
-                        Ok(Ok(())) => Look::Answered,
-                        Ok(Err(_)) => Look::Failed,
-                        Err(_) => Look::TimedOut,
-                    },
-                    None => match tokio::time::timeout(WATCH_TIMEOUT, PgConnection::connect(&url))
-                        .await
-                    {
-                        Ok(Ok(c)) => {
-                            conn = Some(c);
-                            Look::Answered
-                        }
-                        Ok(Err(_)) => Look::Failed,
-                        Err(_) => Look::TimedOut,
-                    },
+                    Some(c) => Look::of(tokio::time::timeout(WATCH_TIMEOUT, c.ping()).await).0,
+                    None => {
+                        let (look, c) = Look::of(
+                            tokio::time::timeout(WATCH_TIMEOUT, PgConnection::connect(&url)).await,
+                        );
+                        conn = c;
+                        look
+                    }
                 };
                 if look != Look::Answered {
                     conn = None;
