@@ -1,22 +1,28 @@
-//! How many rows go in one multi-row INSERT.
+//! How many rows go in one multi-row INSERT, and how it is written: on PostgreSQL one array a
+//! column (`unnest`), on SQLite a `VALUES` list.
 //!
-//! PostgreSQL: rows are counted by their bound bytes as well as by their number of values, so a
-//! statement of wide rows (an order's text fields) stays bounded. The bound was once a single TLS
-//! record (16 KiB): sqlx 0.9.0 left Nagle's algorithm on (transact-rs/sqlx#4335), so a statement
-//! of two records waited ~40 ms for the server's delayed ACK. sqlx 0.9.1 sets `TCP_NODELAY`
-//! again, and the bounds below are the best of those measured since (BENCHMARKS.md, "sqlx 0.9.1:
-//! TCP_NODELAY back").
+//! PostgreSQL: rows are counted by their bound bytes as well as by their number, so a statement
+//! of wide rows (an order's text fields) stays bounded. The bound was once a single TLS record
+//! (16 KiB): sqlx 0.9.0 left Nagle's algorithm on (transact-rs/sqlx#4335), so a statement of two
+//! records waited ~40 ms for the server's delayed ACK. sqlx 0.9.1 sets `TCP_NODELAY` again
+//! (BENCHMARKS.md, "sqlx 0.9.1: TCP_NODELAY back"); with arrays, a statement as large as a
+//! batch's slice of 250 orders was the fastest measured (BENCHMARKS.md, "PostgreSQL inserts as
+//! arrays").
 use sea_orm::sea_query::Value;
 use sea_orm::{ActiveModelTrait, DbBackend, EntityTrait, Iterable, QueryTrait, Statement};
 
-/// Bound values per statement on PostgreSQL: the planner's set-up grows with them (a 50,000-order
-/// import: 800 values 4,300-4,700 orders/s, 2,000 values 5,000-5,200, 3,000 values 4,500-4,800).
-const PG_MAX_VALUES: usize = 2_000;
-/// Bound bytes per statement on PostgreSQL.
-pub const PG_MAX_BYTES: usize = 64_000;
+use crate::service::unnest;
+
+/// Bound rows per statement on PostgreSQL. Each column is one array parameter (`unnest`), so
+/// the parameters do not grow with the rows; the bytes below bound a statement of wide rows.
+const PG_MAX_ROWS: usize = 1_000;
+/// Bound bytes per statement on PostgreSQL (a 100,000-order import: 64 KB 5,072-6,437
+/// orders/s, 1 MB 5,384-6,595, alternated).
+pub const PG_MAX_BYTES: usize = 1_000_000;
 /// Bound values per statement on SQLite (in-process; its limit is 32,766).
 const SQLITE_MAX_VALUES: usize = 30_000;
-/// A Bind message's bytes per value besides the value: its length (4) and format code (2).
+/// Bytes per value besides the value: in a `VALUES` list's Bind message its length (4) and
+/// format code (2); an array element carries only its length.
 const PER_VALUE: usize = 6;
 
 /// `models` as multi-row INSERT statements sized for `backend`, in order: what every batched
@@ -31,7 +37,11 @@ pub fn insert_statements<A: ActiveModelTrait>(
         }
         let rest = models.split_off(next_statement_rows(backend, &models));
         let rows = std::mem::replace(&mut models, rest);
-        Some(<A::Entity as EntityTrait>::insert_many(rows).build(backend))
+        let arrays = match backend {
+            DbBackend::Postgres => unnest::insert(&rows),
+            _ => None,
+        };
+        Some(arrays.unwrap_or_else(|| <A::Entity as EntityTrait>::insert_many(rows).build(backend)))
     })
 }
 
@@ -41,7 +51,7 @@ fn next_statement_rows<A: ActiveModelTrait>(backend: DbBackend, models: &[A]) ->
     if backend == DbBackend::Sqlite {
         return (SQLITE_MAX_VALUES / columns).max(1).min(models.len());
     }
-    let most = (PG_MAX_VALUES / columns).max(1);
+    let most = PG_MAX_ROWS;
     let mut bytes = 0;
     for (i, model) in models.iter().take(most).enumerate() {
         bytes += row_bytes(model);
@@ -103,24 +113,22 @@ mod tests {
     }
 
     #[test]
-    fn short_rows_stop_at_the_value_bound() {
-        let rows: Vec<_> = (0..1000).map(|_| alias("Ruiz")).collect();
-        // 7 columns: 285 rows of 2,000 values, about 20 KB.
-        assert_eq!(
-            next_statement_rows(DbBackend::Postgres, &rows),
-            PG_MAX_VALUES / 7
-        );
-        assert_eq!(next_statement_rows(DbBackend::Sqlite, &rows), 1000);
+    fn short_rows_stop_at_the_row_bound() {
+        let rows: Vec<_> = (0..2000).map(|_| alias("Ruiz")).collect();
+        // About 73 KB for 1,000 rows: the row bound comes first on PostgreSQL.
+        assert_eq!(next_statement_rows(DbBackend::Postgres, &rows), PG_MAX_ROWS);
+        // 7 columns: 4,285 rows of 30,000 values on SQLite.
+        assert_eq!(next_statement_rows(DbBackend::Sqlite, &rows), 2000);
     }
 
     #[test]
     fn long_rows_stop_at_the_byte_bound() {
-        let long = "Montenegro-Villalobos ".repeat(10);
+        let long = "Montenegro-Villalobos ".repeat(100);
         let rows: Vec<_> = (0..1000).map(|_| alias(&long)).collect();
         let n = next_statement_rows(DbBackend::Postgres, &rows);
         let bytes: usize = rows[..n].iter().map(row_bytes).sum();
         assert!(bytes <= PG_MAX_BYTES && bytes + row_bytes(&rows[n]) > PG_MAX_BYTES);
-        assert!(n < PG_MAX_VALUES / 7, "{n}");
+        assert!(n < PG_MAX_ROWS, "{n}");
     }
 
     #[test]

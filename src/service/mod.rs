@@ -24,5 +24,6 @@ pub mod scope;
 pub mod statements;
 pub mod statistics;
 pub mod successor;
+pub mod unnest;
 pub mod validate;
 pub mod work_lists;

@@ -5,6 +5,7 @@
     reason = "a test fails loudly on a broken setup"
 )]
 
+mod batch_rows;
 mod bench_conflicts;
 mod bench_history;
 mod bench_identity;
