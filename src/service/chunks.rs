@@ -6,8 +6,8 @@
 //! (16 KiB): sqlx 0.9.0 left Nagle's algorithm on (transact-rs/sqlx#4335), so a statement of two
 //! records waited ~40 ms for the server's delayed ACK. sqlx 0.9.1 sets `TCP_NODELAY` again
 //! (BENCHMARKS.md, "sqlx 0.9.1: TCP_NODELAY back"); with arrays, a statement as large as a
-//! batch's slice of 250 orders was the fastest measured (BENCHMARKS.md, "PostgreSQL inserts as
-//! arrays").
+//! batch's slice of orders (`batch_write`) was the fastest measured (BENCHMARKS.md, "PostgreSQL
+//! inserts as arrays").
 use sea_orm::sea_query::Value;
 use sea_orm::{ActiveModelTrait, DbBackend, EntityTrait, Iterable, QueryTrait, Statement};
 
@@ -15,10 +15,10 @@ use crate::service::unnest;
 
 /// Bound rows per statement on PostgreSQL. Each column is one array parameter (`unnest`), so
 /// the parameters do not grow with the rows; the bytes below bound a statement of wide rows.
-const PG_MAX_ROWS: usize = 1_000;
+const PG_MAX_ROWS: usize = 4_000;
 /// Bound bytes per statement on PostgreSQL (a 100,000-order import: 64 KB 5,072-6,437
-/// orders/s, 1 MB 5,384-6,595, alternated).
-pub const PG_MAX_BYTES: usize = 1_000_000;
+/// orders/s, 1 MB 5,384-6,595, alternated); above a slice of 1,000 orders' rows.
+pub const PG_MAX_BYTES: usize = 4_000_000;
 /// Bound values per statement on SQLite (in-process; its limit is 32,766).
 const SQLITE_MAX_VALUES: usize = 30_000;
 /// Bytes per value besides the value: in a `VALUES` list's Bind message its length (4) and
@@ -114,17 +114,20 @@ mod tests {
 
     #[test]
     fn short_rows_stop_at_the_row_bound() {
-        let rows: Vec<_> = (0..2000).map(|_| alias("Ruiz")).collect();
-        // About 73 KB for 1,000 rows: the row bound comes first on PostgreSQL.
+        let rows: Vec<_> = (0..5000).map(|_| alias("Ruiz")).collect();
+        // About 73 bytes a row: the row bound comes first on PostgreSQL.
         assert_eq!(next_statement_rows(DbBackend::Postgres, &rows), PG_MAX_ROWS);
         // 7 columns: 4,285 rows of 30,000 values on SQLite.
-        assert_eq!(next_statement_rows(DbBackend::Sqlite, &rows), 2000);
+        assert_eq!(
+            next_statement_rows(DbBackend::Sqlite, &rows),
+            SQLITE_MAX_VALUES / 7
+        );
     }
 
     #[test]
     fn long_rows_stop_at_the_byte_bound() {
         let long = "Montenegro-Villalobos ".repeat(100);
-        let rows: Vec<_> = (0..1000).map(|_| alias(&long)).collect();
+        let rows: Vec<_> = (0..3000).map(|_| alias(&long)).collect();
         let n = next_statement_rows(DbBackend::Postgres, &rows);
         let bytes: usize = rows[..n].iter().map(row_bytes).sum();
         assert!(bytes <= PG_MAX_BYTES && bytes + row_bytes(&rows[n]) > PG_MAX_BYTES);
