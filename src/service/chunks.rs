@@ -19,6 +19,9 @@ const PG_MAX_ROWS: usize = 4_000;
 /// Bound bytes per statement on PostgreSQL (a 100,000-order import: 64 KB 5,072-6,437
 /// orders/s, 1 MB 5,384-6,595, alternated); above a slice of 1,000 orders' rows.
 pub const PG_MAX_BYTES: usize = 4_000_000;
+/// Bound values per `VALUES` statement on PostgreSQL, for rows `unnest` cannot write (its
+/// limit is 65,535 parameters).
+const PG_FALLBACK_VALUES: usize = 2_000;
 /// Bound values per statement on SQLite (in-process; its limit is 32,766).
 const SQLITE_MAX_VALUES: usize = 30_000;
 /// Bytes per value besides the value: in a `VALUES` list's Bind message its length (4) and
@@ -36,20 +39,29 @@ pub fn insert_statements<A: ActiveModelTrait>(
             return None;
         }
         let rest = models.split_off(next_statement_rows(backend, &models));
-        let rows = std::mem::replace(&mut models, rest);
-        let arrays = match backend {
-            DbBackend::Postgres => unnest::insert(&rows),
-            _ => None,
-        };
-        Some(arrays.unwrap_or_else(|| <A::Entity as EntityTrait>::insert_many(rows).build(backend)))
+        let mut rows = std::mem::replace(&mut models, rest);
+        if backend == DbBackend::Postgres {
+            if let Some(arrays) = unnest::insert(&rows) {
+                return Some(arrays);
+            }
+            // A VALUES list binds a parameter a value: keep it under PostgreSQL's bound.
+            let fit = (PG_FALLBACK_VALUES / column_count::<A>()).max(1);
+            if rows.len() > fit {
+                let mut back = rows.split_off(fit);
+                back.append(&mut models);
+                models = back;
+            }
+        }
+        Some(<A::Entity as EntityTrait>::insert_many(rows).build(backend))
     })
 }
 
 /// How many of the leading `models` go in the next INSERT on `backend` (at least one, if any).
 fn next_statement_rows<A: ActiveModelTrait>(backend: DbBackend, models: &[A]) -> usize {
-    let columns = <A::Entity as EntityTrait>::Column::iter().count().max(1);
     if backend == DbBackend::Sqlite {
-        return (SQLITE_MAX_VALUES / columns).max(1).min(models.len());
+        return (SQLITE_MAX_VALUES / column_count::<A>())
+            .max(1)
+            .min(models.len());
     }
     let most = PG_MAX_ROWS;
     let mut bytes = 0;
@@ -60,6 +72,10 @@ fn next_statement_rows<A: ActiveModelTrait>(backend: DbBackend, models: &[A]) ->
         }
     }
     most.min(models.len())
+}
+
+fn column_count<A: ActiveModelTrait>() -> usize {
+    <A::Entity as EntityTrait>::Column::iter().count().max(1)
 }
 
 /// A row's bytes in a Bind message: each set column's value as sqlx sends it.
@@ -132,6 +148,26 @@ mod tests {
         let bytes: usize = rows[..n].iter().map(row_bytes).sum();
         assert!(bytes <= PG_MAX_BYTES && bytes + row_bytes(&rows[n]) > PG_MAX_BYTES);
         assert!(n < PG_MAX_ROWS, "{n}");
+    }
+
+    #[test]
+    fn rows_that_set_different_columns_stay_under_the_parameter_bound() {
+        let rows: Vec<_> = (0..5000)
+            .map(|i| {
+                let mut a = alias("Ruiz");
+                if i % 2 == 0 {
+                    a.middle_name = sea_orm::ActiveValue::NotSet;
+                }
+                a
+            })
+            .collect();
+        let statements: Vec<_> = insert_statements(DbBackend::Postgres, rows).collect();
+        assert!(statements.len() > 1);
+        for s in &statements {
+            assert!(!s.sql.contains("UNNEST"), "{}", s.sql);
+            let values = s.values.as_ref().map_or(0, |v| v.0.len());
+            assert!(values <= PG_FALLBACK_VALUES, "{values}");
+        }
     }
 
     #[test]
