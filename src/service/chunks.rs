@@ -25,8 +25,10 @@ const PG_FALLBACK_VALUES: usize = 2_000;
 /// Bound values per statement on SQLite (in-process; its limit is 32,766).
 const SQLITE_MAX_VALUES: usize = 30_000;
 /// Bytes per value besides the value: in a `VALUES` list's Bind message its length (4) and
-/// format code (2); an array element carries only its length.
+/// format code (2).
 const PER_VALUE: usize = 6;
+/// An array element carries only its length.
+const PER_ARRAY_ELEMENT: usize = 4;
 
 /// `models` as multi-row INSERT statements sized for `backend`, in order: what every batched
 /// write executes (`orders::insert_chunked`) or hands to its executor (`batch_write`).
@@ -38,25 +40,28 @@ pub fn insert_statements<A: ActiveModelTrait>(
         if models.is_empty() {
             return None;
         }
-        let rest = models.split_off(next_statement_rows(backend, &models));
-        let mut rows = std::mem::replace(&mut models, rest);
         if backend == DbBackend::Postgres {
-            if let Some(arrays) = unnest::insert(&rows) {
-                return Some(arrays);
-            }
-            // A VALUES list binds a parameter a value: keep it under PostgreSQL's bound.
-            let fit = (PG_FALLBACK_VALUES / column_count::<A>()).max(1);
-            if rows.len() > fit {
-                let mut back = rows.split_off(fit);
-                back.append(&mut models);
-                models = back;
+            // Counting a row's bytes moves its values into the arrays: each value is read once.
+            let arrays = unnest::take_leading(&mut models, PG_MAX_ROWS, PG_MAX_BYTES, |v| {
+                PER_ARRAY_ELEMENT + value_bytes(v)
+            });
+            if arrays.is_some() {
+                return arrays;
             }
         }
+        let mut n = next_statement_rows(backend, &models);
+        if backend == DbBackend::Postgres {
+            // A VALUES list binds a parameter a value: keep it under PostgreSQL's bound.
+            n = n.min((PG_FALLBACK_VALUES / column_count::<A>()).max(1));
+        }
+        let rest = models.split_off(n);
+        let rows = std::mem::replace(&mut models, rest);
         Some(<A::Entity as EntityTrait>::insert_many(rows).build(backend))
     })
 }
 
-/// How many of the leading `models` go in the next INSERT on `backend` (at least one, if any).
+/// How many of the leading `models` go in the next `VALUES` INSERT on `backend` (at least one,
+/// if any).
 fn next_statement_rows<A: ActiveModelTrait>(backend: DbBackend, models: &[A]) -> usize {
     if backend == DbBackend::Sqlite {
         return (SQLITE_MAX_VALUES / column_count::<A>())
@@ -148,6 +153,27 @@ mod tests {
         let bytes: usize = rows[..n].iter().map(row_bytes).sum();
         assert!(bytes <= PG_MAX_BYTES && bytes + row_bytes(&rows[n]) > PG_MAX_BYTES);
         assert!(n < PG_MAX_ROWS, "{n}");
+    }
+
+    /// On PostgreSQL wide rows go in array statements of about the byte bound each, every row
+    /// once and in order.
+    #[test]
+    fn wide_rows_go_in_array_statements_of_the_byte_bound() {
+        let long = "Montenegro-Villalobos ".repeat(100);
+        let rows: Vec<_> = (0..3000).map(|_| alias(&long)).collect();
+        let row = PER_ARRAY_ELEMENT * 7 + 4 + 4 + long.len() + 3 + 8 + 8;
+        let statements: Vec<_> = insert_statements(DbBackend::Postgres, rows).collect();
+        let mut total = 0;
+        for s in &statements {
+            assert!(s.sql.contains("UNNEST"), "{}", s.sql);
+            let Some(Value::Array(_, Some(ids))) = s.values.as_ref().map(|v| v.0[0].clone()) else {
+                panic!("no id array: {s:?}");
+            };
+            assert!(ids.len() * row <= PG_MAX_BYTES + row, "{}", ids.len());
+            total += ids.len();
+        }
+        assert!(statements.len() > 1);
+        assert_eq!(total, 3000);
     }
 
     #[test]

@@ -14,61 +14,80 @@ use sea_orm::{
 };
 
 /// A column's values as one array parameter.
-struct Column {
-    name: &'static str,
+struct Column<C> {
+    column: C,
     array: ArrayType,
     sql_type: &'static str,
+    /// What stands in the array for a NULL (the mask says it is one).
+    placeholder: Value,
     values: Vec<Value>,
     /// Where a row's value is NULL (a placeholder in `values`); `None` when no row's is.
     nulls: Option<Vec<Value>>,
 }
 
-/// `rows` as one UNNEST insert, or `None` when a column's type has no array binding here or
-/// the rows do not set the same columns (the caller then writes a `VALUES` list).
-pub fn insert<A: ActiveModelTrait>(rows: &[A]) -> Option<Statement> {
+/// Moves the leading rows of `rows` into one UNNEST insert: at most `max_rows`, and no more
+/// once their values' bytes (as `bytes` counts them) reach `max_bytes` (the row that passes the
+/// bound goes in, so a statement always takes at least one). The values are moved, not copied.
+/// `None`, with `rows` untouched, when a column's type has no array binding here or the leading
+/// rows do not set the same columns (the caller then writes a `VALUES` list).
+pub fn take_leading<A: ActiveModelTrait>(
+    rows: &mut Vec<A>,
+    max_rows: usize,
+    max_bytes: usize,
+    bytes: impl Fn(&Value) -> usize,
+) -> Option<Statement> {
     let first = rows.first()?;
+    let window = rows.len().min(max_rows.max(1));
     let mut columns = Vec::new();
-    let mut set = Vec::new();
     for c in <A::Entity as EntityTrait>::Column::iter() {
-        let Some(sample) = first.get(c).into_value() else {
+        if first.is_not_set(c) {
             continue;
-        };
-        let (array, sql_type, placeholder) = array_of(&sample)?;
-        let mut values = Vec::with_capacity(rows.len());
-        let mut nulls: Option<Vec<Value>> = None;
-        for (i, row) in rows.iter().enumerate() {
-            let v = row.get(c).into_value()?;
-            let is_null = !v.is_some();
-            if is_null {
-                nulls
-                    .get_or_insert_with(|| vec![Value::Bool(Some(false)); i])
-                    .push(Value::Bool(Some(true)));
-                values.push(placeholder.clone());
-            } else {
-                if let Some(n) = nulls.as_mut() {
-                    n.push(Value::Bool(Some(false)));
-                }
-                values.push(v);
-            }
         }
-        set.push(c);
+        let (array, sql_type, placeholder) = array_of(&first.get(c).into_value()?)?;
         columns.push(Column {
-            name: c.as_str(),
+            column: c,
             array,
             sql_type,
-            values,
-            nulls,
+            placeholder,
+            values: Vec::with_capacity(window),
+            nulls: None,
         });
     }
-    // A column the first row leaves unset must be unset in every row.
-    let others_agree = rows.iter().skip(1).all(|row| {
+    // A column the first row leaves unset must be unset in every row, and the others set.
+    let agree = rows[1..window].iter().all(|row| {
         <A::Entity as EntityTrait>::Column::iter()
-            .filter(|c| !set.iter().any(|s| s.as_str() == c.as_str()))
-            .all(|c| row.get(c).into_value().is_none())
+            .all(|c| row.is_not_set(c) != columns.iter().any(|k| k.column.as_str() == c.as_str()))
     });
-    if columns.is_empty() || !others_agree {
+    if columns.is_empty() || !agree {
         return None;
     }
+    let mut taken = 0;
+    let mut size = 0;
+    for row in rows.iter_mut().take(window) {
+        if taken > 0 && size >= max_bytes {
+            break;
+        }
+        for col in &mut columns {
+            let v = row
+                .take(col.column)
+                .into_value()
+                .unwrap_or_else(|| col.placeholder.clone());
+            size += bytes(&v);
+            if v.is_some() {
+                if let Some(n) = col.nulls.as_mut() {
+                    n.push(Value::Bool(Some(false)));
+                }
+                col.values.push(v);
+            } else {
+                col.nulls
+                    .get_or_insert_with(|| vec![Value::Bool(Some(false)); taken])
+                    .push(Value::Bool(Some(true)));
+                col.values.push(col.placeholder.clone());
+            }
+        }
+        taken += 1;
+    }
+    rows.drain(..taken);
     Some(statement(
         <A::Entity as Default>::default().table_name(),
         columns,
@@ -76,14 +95,14 @@ pub fn insert<A: ActiveModelTrait>(rows: &[A]) -> Option<Statement> {
 }
 
 /// The statement's text and parameters.
-fn statement(table: &str, columns: Vec<Column>) -> Statement {
+fn statement<C: IdenStatic>(table: &str, columns: Vec<Column<C>>) -> Statement {
     let mut names = Vec::new();
     let mut picks = Vec::new();
     let mut arrays = Vec::new();
     let mut aliases = Vec::new();
     let mut params = Vec::new();
     for (i, c) in columns.into_iter().enumerate() {
-        names.push(format!("\"{}\"", c.name));
+        names.push(format!("\"{}\"", c.column.as_str()));
         params.push(Value::Array(c.array, Some(Box::new(c.values))));
         arrays.push(format!("${}::{}[]", params.len(), c.sql_type));
         aliases.push(format!("c{i}"));
@@ -156,6 +175,14 @@ mod tests {
         }
     }
 
+    /// All of `rows` in one statement, as far as the bounds go.
+    fn insert(rows: &[person_alias::ActiveModel]) -> Option<Statement> {
+        let mut rows = rows.to_vec();
+        let s = take_leading(&mut rows, usize::MAX, usize::MAX, |_| 0);
+        assert!(s.is_none() || rows.is_empty());
+        s
+    }
+
     fn arrays(s: &Statement) -> Vec<Vec<Value>> {
         s.values
             .iter()
@@ -208,6 +235,32 @@ mod tests {
         unset.middle_name = NotSet;
         assert!(insert(&[alias(1, None), unset.clone()]).is_none());
         assert!(insert(&[unset, alias(1, None)]).is_none());
-        assert!(insert::<person_alias::ActiveModel>(&[]).is_none());
+        assert!(insert(&[]).is_none());
+        // Nothing is taken from rows that fall back.
+        let mut rows = vec![alias(1, None), alias(2, None)];
+        rows[1].middle_name = NotSet;
+        assert!(take_leading(&mut rows, 10, 10, |_| 1).is_none());
+        assert_eq!(rows.len(), 2);
+        assert!(rows[0].middle_name.is_set() && rows[0].last_name.is_set());
+    }
+
+    #[test]
+    fn leading_rows_stop_at_the_row_and_byte_bounds() {
+        let mut rows: Vec<_> = (1..=10).map(|i| alias(i, Some("Luz"))).collect();
+        let s = take_leading(&mut rows, 4, usize::MAX, |_| 1).unwrap();
+        assert_eq!(arrays(&s)[0].len(), 4);
+        assert_eq!(rows.len(), 6);
+        assert_eq!(rows[0].id, Set(5));
+        // 7 columns a row, one byte a value: the bound of 10 is passed in the second row,
+        // which goes in; the third does not.
+        let s = take_leading(&mut rows, 100, 10, |_| 1).unwrap();
+        assert_eq!(
+            arrays(&s)[0],
+            vec![Value::Int(Some(5)), Value::Int(Some(6))]
+        );
+        // A single row over the bound still goes.
+        let s = take_leading(&mut rows, 100, 1, |_| 100).unwrap();
+        assert_eq!(arrays(&s)[0], vec![Value::Int(Some(7))]);
+        assert_eq!(rows.len(), 3);
     }
 }
