@@ -387,12 +387,8 @@ async fn record_all<C: ConnectionTrait>(
         let (kind, reason) = outcome::event_of(row, &answer);
         models.push(event(row.order_id, kind, now, None, Some(reason), source));
     }
-    for chunk in models.chunks(CHUNK / 5) {
-        entities::order_event::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(conn)
-            .await?;
-    }
-    Ok(())
+    // One array statement a pass on PostgreSQL (`chunks`), not a VALUES list of 100 rows.
+    crate::service::orders::insert_chunked(conn, models).await
 }
 
 /// The audit row of a send, before it happens.
