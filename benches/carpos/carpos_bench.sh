@@ -10,15 +10,19 @@
 #   benches/carpos/carpos_bench.sh target/release/ccpor 20000                      # SQLite
 #   benches/carpos/carpos_bench.sh target/release/ccpor 20000 postgres://postgres@127.0.0.1:5432/postgres
 #
-# Env: BATCH (serve --carpos-batch, default 256), WORKERS (serve --carpos-workers, default 4),
+# Env: BATCH (serve --carpos-batch), WORKERS (serve --carpos-workers); unset, the server's own
+# defaults for the backend (transmitter::defaults);
 # TIMEOUT (default 600). Ends with the mean time a pass spent in each stage (the server's
 # ccpor_carpos_pass_stage_duration_seconds).
 set -euo pipefail
 BIN=$(realpath "${1:?path to the ccpor binary}")
 N=${2:-20000}
 PG_BASE=${3:-}
-BATCH=${BATCH:-256}
-WORKERS=${WORKERS:-4}
+BATCH=${BATCH:-}
+WORKERS=${WORKERS:-}
+TUNING=()
+[ -n "$BATCH" ] && TUNING+=(--carpos-batch "$BATCH")
+[ -n "$WORKERS" ] && TUNING+=(--carpos-workers "$WORKERS")
 TIMEOUT=${TIMEOUT:-600}
 HERE=$(cd "$(dirname "$0")" && pwd)
 WORK=$(mktemp -d /tmp/carpos-bench.XXXXXX)
@@ -57,7 +61,7 @@ PEER=$(head -1 "$WORK/peer.out")
 # The binary itself in the background (not the `ccpor` function, whose subshell's pid `kill`
 # would end, leaving the server running after the bench).
 "$BIN" --data-dir "$WORK/data" --database-url "$URL" serve --addr 127.0.0.1:0 --carpos-addr "$PEER" \
-  --carpos-batch "$BATCH" --carpos-workers "$WORKERS" > "$WORK/serve.out" 2> "$WORK/serve.err" &
+  "${TUNING[@]}" > "$WORK/serve.out" 2> "$WORK/serve.err" &
 PIDS+=($!)
 
 first=""; a0=0; start=$(now)
@@ -74,7 +78,7 @@ if [ "$(echo "$t - $first > 0" | bc)" = 1 ]; then
 else
   rate="(all $a acknowledged before the first poll)"
 fi
-echo "transmission: $N acknowledged; $a0 at the first poll that saw any, the rest in $(echo "$t - $first" | bc -l | xargs printf %.2f) s = $rate acknowledged/s (batch $BATCH, workers $WORKERS)"
+echo "transmission: $N acknowledged; $a0 at the first poll that saw any, the rest in $(echo "$t - $first" | bc -l | xargs printf %.2f) s = $rate acknowledged/s (batch ${BATCH:-default}, workers ${WORKERS:-default})"
 echo "peer journal: $(wc -l < "$WORK/peer/carpos-sim.jsonl") lines (one per message applied)"
 # Where a pass's time went: the server's own per-stage histogram, mean milliseconds a pass.
 BASE=$(grep -o 'http://[0-9.:]*' "$WORK/serve.out" | head -1)

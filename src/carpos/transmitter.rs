@@ -31,11 +31,19 @@ use crate::error::AppResult;
 /// How often the queue gauges are refreshed (`status::publish`).
 const GAUGES_EVERY: Duration = Duration::from_secs(2);
 
-/// Rows leased per pass by default (`serve --carpos-batch`).
-pub const DEFAULT_BATCH: usize = 256;
-/// Passes side by side by default (`serve --carpos-workers`): four kept PostgreSQL's backends and
-/// both cores busier than two (BENCHMARKS.md, "sqlx 0.9.1: TCP_NODELAY back").
-pub const DEFAULT_WORKERS: usize = 4;
+/// Rows leased per pass and passes side by side on `backend`, unless `serve --carpos-batch` and
+/// `--carpos-workers` say otherwise. On PostgreSQL larger passes spread each pass's round trips
+/// and statements over more messages, and more of them keep both cores busy while some wait on
+/// the peer (40,000 messages: 256 x 4 5,337-6,094 acknowledged/s, 1,024 x 6 7,336-8,042). On
+/// SQLite 512 x 6 was within the noise of 256 x 4 (5,499-7,036 against 5,071-6,565), and a
+/// pass's writes hold its one writer: it stays at 256 x 4 (BENCHMARKS.md, "CARPOS passes sized
+/// by backend").
+pub fn defaults(backend: DatabaseBackend) -> (usize, usize) {
+    match backend {
+        DatabaseBackend::Postgres => (1024, 6),
+        _ => (256, 4),
+    }
+}
 
 /// How the transmitter runs (`serve --carpos-addr`).
 #[derive(Debug, Clone)]
@@ -50,10 +58,10 @@ pub struct Config {
     /// Pause when nothing is due.
     pub poll: Duration,
     /// Rows leased per pass (and sent at once, pipelined on one connection: each is a
-    /// different chain).
-    pub batch: usize,
-    /// Passes run side by side in this instance.
-    pub workers: usize,
+    /// different chain); `None`: the backend's default (`defaults`).
+    pub batch: Option<usize>,
+    /// Passes run side by side in this instance; `None`: the backend's default.
+    pub workers: Option<usize>,
     /// First retry delay, doubled per attempt up to `backoff_cap`.
     pub backoff: Duration,
     pub backoff_cap: Duration,
@@ -69,8 +77,8 @@ impl Config {
             timeout: Duration::from_secs(10),
             lease: Duration::from_secs(30),
             poll: Duration::from_millis(200),
-            batch: DEFAULT_BATCH,
-            workers: DEFAULT_WORKERS,
+            batch: None,
+            workers: None,
             backoff: Duration::from_millis(500),
             backoff_cap: Duration::from_secs(300),
             purge_clets: true,
@@ -84,12 +92,16 @@ pub fn spawn(
     db: DatabaseConnection,
     audit: AuditWriter,
     cache: crate::cache::Cache,
-    cfg: Config,
+    mut cfg: Config,
 ) -> tokio::task::JoinHandle<()> {
+    let (batch, workers) = defaults(db.get_database_backend());
+    let batch = *cfg.batch.get_or_insert(batch);
+    let workers = cfg.workers.unwrap_or(workers).max(1);
+    tracing::info!(batch, workers, "CARPOS transmitter started");
     tokio::spawn(async move {
-        let mut workers = tokio::task::JoinSet::new();
-        for n in 0..cfg.workers.max(1) {
-            workers.spawn(work(
+        let mut workers_set = tokio::task::JoinSet::new();
+        for n in 0..workers {
+            workers_set.spawn(work(
                 db.clone(),
                 audit.clone(),
                 cache.clone(),
@@ -97,7 +109,7 @@ pub fn spawn(
                 n == 0,
             ));
         }
-        while workers.join_next().await.is_some() {}
+        while workers_set.join_next().await.is_some() {}
     })
 }
 
@@ -141,7 +153,8 @@ pub async fn pass(
     owner: &str,
 ) -> AppResult<usize> {
     let mut clock = Stages::start();
-    let rows = lease(db, owner, cfg.lease, cfg.batch).await?;
+    let (default_batch, _) = defaults(db.get_database_backend());
+    let rows = lease(db, owner, cfg.lease, cfg.batch.unwrap_or(default_batch)).await?;
     let leased = rows.len();
     if leased > 0 {
         clock.lap("lease");

@@ -38,13 +38,13 @@ pub struct ServeArgs {
     #[arg(long, env = "CCPOR_CARPOS_TIMEOUT_SECS", default_value_t = 10)]
     pub carpos_timeout_secs: u64,
     /// Transmissions leased per pass and pipelined on one connection (each of another order's
-    /// chain).
-    #[arg(long, env = "CCPOR_CARPOS_BATCH", default_value_t = crate::carpos::transmitter::DEFAULT_BATCH)]
-    pub carpos_batch: usize,
+    /// chain) [default: 1024 on PostgreSQL, 256 on SQLite].
+    #[arg(long, env = "CCPOR_CARPOS_BATCH")]
+    pub carpos_batch: Option<usize>,
     /// Transmitter passes run side by side (one's wait for CARPOS's answers overlaps another's
-    /// database work; leases keep them apart).
-    #[arg(long, env = "CCPOR_CARPOS_WORKERS", default_value_t = crate::carpos::transmitter::DEFAULT_WORKERS)]
-    pub carpos_workers: usize,
+    /// database work; leases keep them apart) [default: 6 on PostgreSQL, 4 on SQLite].
+    #[arg(long, env = "CCPOR_CARPOS_WORKERS")]
+    pub carpos_workers: Option<usize>,
     /// Keep the CLETS-001 data (address, telephone, driver's licence) after CARPOS acknowledged
     /// the entry that carried it. By default it is purged then, as CRC 1.51(e) requires of a
     /// court that enters the data into CLETS itself.
@@ -76,8 +76,8 @@ pub fn settings(cli: &Cli, args: &ServeArgs) -> Settings {
             let mut cfg = crate::carpos::transmitter::Config::new(addr);
             cfg.lease = std::time::Duration::from_secs(args.carpos_lease_secs.max(1));
             cfg.timeout = std::time::Duration::from_secs(args.carpos_timeout_secs.max(1));
-            cfg.batch = args.carpos_batch.clamp(1, 4096);
-            cfg.workers = args.carpos_workers.clamp(1, 16);
+            cfg.batch = args.carpos_batch.map(|n| n.clamp(1, 4096));
+            cfg.workers = args.carpos_workers.map(|n| n.clamp(1, 16));
             cfg.purge_clets = !args.carpos_keep_clets;
             cfg
         }),
