@@ -1,7 +1,7 @@
 //! Group commit for the audit log. Every data request waits for its row to be committed before
 //! it is answered (CJIS AU-5: fail closed), and every append takes the chain's head row, so one
 //! transaction per request would make the head row the whole server's bottleneck. The writer
-//! task takes whatever rows are waiting (up to `MAX_BATCH`), appends them in one transaction and
+//! task takes whatever rows are waiting (up to `max_batch`), appends them in one transaction and
 //! answers each request; under load a transaction carries many requests' rows, idle it carries
 //! one, and nobody waits for a timer. On PostgreSQL a batch is one statement while no other
 //! instance appends in between (`appender`).
@@ -17,8 +17,17 @@ use crate::audit::appender::{Appender, Path};
 use crate::audit::chain::{AuditRecord, Head};
 use crate::error::{AppError, AppResult};
 
-/// Rows per transaction at most (16 columns each stays far below every bind-parameter limit).
-const MAX_BATCH: usize = 256;
+/// Rows per transaction at most on `backend`. PostgreSQL binds a batch as one array a column
+/// (`appender`), whatever its rows, and each transaction waits for its commit to reach the
+/// disk: under the transmitter's load (two rows a message) 256 rows a transaction made the
+/// writer the pass's longest wait (BENCHMARKS.md, "CARPOS passes sized by backend"). SQLite
+/// binds 16 parameters a row, far below its limit at 256.
+fn max_batch(backend: DatabaseBackend) -> usize {
+    match backend {
+        DatabaseBackend::Postgres => 1024,
+        _ => 256,
+    }
+}
 /// Requests that may wait for the writer before senders wait for room.
 const QUEUE: usize = 4096;
 type Pending = (AuditRecord, oneshot::Sender<AppResult<i64>>);
@@ -53,18 +62,18 @@ impl AuditWriter {
         let batches = Arc::new(AtomicU64::new(0));
         let checkpointer = (db.get_database_backend() == DatabaseBackend::Sqlite)
             .then(|| crate::checkpoint::spawn(db.clone(), batches.clone(), space.clone()));
+        let most = max_batch(db.get_database_backend());
         tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(MAX_BATCH);
+            let mut batch = Vec::with_capacity(most);
             let mut appender = Appender::with_space(db, space.clone());
             let mut anchoring = anchor.map(Anchoring::new);
             loop {
                 let wait = anchoring.as_ref().and_then(Anchoring::due_in);
                 let received = match wait {
-                    None => rx.recv_many(&mut batch, MAX_BATCH).await,
+                    None => rx.recv_many(&mut batch, most).await,
                     // `recv_many` is cancel safe: nothing is lost when the wait runs out.
                     Some(wait) => {
-                        match tokio::time::timeout(wait, rx.recv_many(&mut batch, MAX_BATCH)).await
-                        {
+                        match tokio::time::timeout(wait, rx.recv_many(&mut batch, most)).await {
                             Ok(n) => n,
                             Err(_) => {
                                 if let Some(a) = &mut anchoring {
@@ -122,7 +131,7 @@ impl AuditWriter {
     }
 
     /// Appends `recs` and returns once all are committed: queued together, so the writer takes
-    /// them in as few transactions as `MAX_BATCH` allows. An error means some may not be
+    /// them in as few transactions as `max_batch` allows. An error means some may not be
     /// recorded, and the caller must not act on any of them.
     pub async fn append_all(&self, recs: Vec<AuditRecord>) -> AppResult<()> {
         let mut answers = Vec::with_capacity(recs.len());
