@@ -54,10 +54,15 @@ pub fn take_leading<A: ActiveModelTrait>(
             nulls: None,
         });
     }
-    // A column the first row leaves unset must be unset in every row, and the others set.
+    // A column the first row leaves unset must be unset in every row, and the others set:
+    // compared by position, one check a column a row (this runs on every row of an import).
+    let unset: Vec<bool> = <A::Entity as EntityTrait>::Column::iter()
+        .map(|c| first.is_not_set(c))
+        .collect();
     let agree = rows[1..window].iter().all(|row| {
         <A::Entity as EntityTrait>::Column::iter()
-            .all(|c| row.is_not_set(c) != columns.iter().any(|k| k.column.as_str() == c.as_str()))
+            .zip(&unset)
+            .all(|(c, &u)| row.is_not_set(c) == u)
     });
     if columns.is_empty() || !agree {
         return None;
