@@ -100,7 +100,15 @@ struct BatchOutcome {
 /// not a re-run's. The guarantee is for re-sending the same file: a line re-serialized with other
 /// spacing or key order is another line.
 pub fn line_key(line: &str) -> String {
-    hex::encode(Sha256::digest(line.trim().as_bytes()))
+    hex::encode(line_digest(line))
+}
+
+/// A line's SHA-256 as stored in `import_key`: [`line_key`]'s bytes (half the index of the hex).
+pub type LineDigest = [u8; 32];
+
+/// The bytes of [`line_key`].
+pub fn line_digest(line: &str) -> LineDigest {
+    Sha256::digest(line.trim().as_bytes()).into()
 }
 
 /// Keys per lookup statement: well under SQLite's and PostgreSQL's bound-parameter limits, and
@@ -108,13 +116,16 @@ pub fn line_key(line: &str) -> String {
 const KEYS_PER_LOOKUP: usize = 5000;
 
 /// Which of `keys` are already stored.
-async fn stored_keys<C: ConnectionTrait>(conn: &C, keys: &[&str]) -> AppResult<HashSet<String>> {
+async fn stored_keys<C: ConnectionTrait>(
+    conn: &C,
+    keys: &[&LineDigest],
+) -> AppResult<HashSet<Vec<u8>>> {
     let mut found = HashSet::new();
     for chunk in keys.chunks(KEYS_PER_LOOKUP) {
-        let rows: Vec<String> = import_key::Entity::find()
+        let rows: Vec<Vec<u8>> = import_key::Entity::find()
             .select_only()
             .column(import_key::Column::Key)
-            .filter(import_key::Column::Key.is_in(chunk.iter().copied()))
+            .filter(import_key::Column::Key.is_in(chunk.iter().map(|k| k.to_vec())))
             .into_tuple()
             .all(conn)
             .await?;
@@ -127,7 +138,7 @@ async fn stored_keys<C: ConnectionTrait>(conn: &C, keys: &[&str]) -> AppResult<H
 async fn insert_with_keys<C: ConnectionTrait>(
     conn: &C,
     orders: Vec<NewOrder>,
-    keys: &[&str],
+    keys: &[&LineDigest],
 ) -> AppResult<()> {
     let ids = crate::service::batch_write::insert(conn, orders).await?;
     let now = chrono::Utc::now();
@@ -135,7 +146,7 @@ async fn insert_with_keys<C: ConnectionTrait>(
         .iter()
         .zip(ids)
         .map(|(key, order_id)| import_key::ActiveModel {
-            key: Set((*key).to_owned()),
+            key: Set(key.to_vec()),
             order_id: Set(order_id),
             created_at: Set(now),
             updated_at: Set(now),
@@ -145,7 +156,7 @@ async fn insert_with_keys<C: ConnectionTrait>(
 }
 
 /// Stores one order alone, unless its key is already there. `Ok(true)` when stored.
-async fn store_one(db: &DatabaseConnection, key: &str, order: &NewOrder) -> AppResult<bool> {
+async fn store_one(db: &DatabaseConnection, key: &LineDigest, order: &NewOrder) -> AppResult<bool> {
     let txn = crate::db::begin_write(db).await?;
     if !stored_keys(&txn, &[key]).await?.is_empty() {
         txn.rollback().await?;
@@ -174,8 +185,8 @@ async fn store_batch(
 ) -> AppResult<BatchOutcome> {
     let mut out = BatchOutcome::default();
     // Hashed here, beside the parsing of the next batch rather than in its way.
-    let hashed: Vec<String> = batch.iter().map(|l| line_key(&l.text)).collect();
-    let keys: Vec<&str> = hashed.iter().map(String::as_str).collect();
+    let hashed: Vec<LineDigest> = batch.iter().map(|l| line_digest(&l.text)).collect();
+    let keys: Vec<&LineDigest> = hashed.iter().collect();
     let txn = crate::db::begin_write(&db).await?;
     if commits.is_some() {
         // SQLite: the checkpointer beside the import copies the log back (`import_ndjson`); a
@@ -185,11 +196,11 @@ async fn store_batch(
     }
     let present = stored_keys(&txn, &keys).await?;
     // First line of each new key, by key; later lines with that key wait for its fate.
-    let mut first: HashMap<&str, usize> = HashMap::new();
+    let mut first: HashMap<&LineDigest, usize> = HashMap::new();
     let mut repeats: Vec<(usize, usize)> = Vec::new();
-    let mut todo: Vec<(usize, &str, &NewOrder)> = Vec::new();
+    let mut todo: Vec<(usize, &LineDigest, &NewOrder)> = Vec::new();
     for (line, &key) in batch.iter().zip(&keys) {
-        if present.contains(key) {
+        if present.contains(key.as_slice()) {
             out.present += 1;
             continue;
         }
@@ -205,7 +216,7 @@ async fn store_batch(
         }
     }
     let orders: Vec<NewOrder> = todo.iter().map(|(_, _, o)| (*o).clone()).collect();
-    let todo_keys: Vec<&str> = todo.iter().map(|(_, k, _)| *k).collect();
+    let todo_keys: Vec<&LineDigest> = todo.iter().map(|(_, k, _)| *k).collect();
     let mut failed: HashSet<usize> = HashSet::new();
     let count = orders.len();
     if orders.is_empty() || insert_with_keys(&txn, orders, &todo_keys).await.is_ok() {
@@ -453,6 +464,8 @@ mod tests {
         let a = r#"{"caseNumber":"26FL000001"}"#;
         assert_eq!(line_key(a), line_key(&format!("  {a}\r")));
         assert_ne!(line_key(a), line_key(r#"{"caseNumber":"26FL000002"}"#));
+        // What `import_key` stores: the same hash as bytes.
+        assert_eq!(hex::encode(super::line_digest(a)), line_key(a));
         assert_eq!(
             line_key(""),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

@@ -21,6 +21,7 @@ mod m20261206_000015_law_records;
 mod m20261206_000016_person_identity;
 mod m20261206_000017_carpos_due_index;
 mod m20261206_000018_drop_unread_indexes;
+mod m20261207_000019_import_key_binary;
 mod seed_data;
 
 pub use m20261127_000009_access_and_audit::GENESIS as AUDIT_GENESIS;
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000016_person_identity::Migration),
             Box::new(m20261206_000017_carpos_due_index::Migration),
             Box::new(m20261206_000018_drop_unread_indexes::Migration),
+            Box::new(m20261207_000019_import_key_binary::Migration),
         ]
     }
 }

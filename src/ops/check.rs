@@ -270,7 +270,7 @@ async fn parties_and_keys(
             );
         }
     }
-    let keys: Vec<(String, i32)> = import_key::Entity::find()
+    let keys: Vec<(Vec<u8>, i32)> = import_key::Entity::find()
         .select_only()
         .column(import_key::Column::Key)
         .column(import_key::Column::OrderId)
@@ -282,7 +282,10 @@ async fn parties_and_keys(
         if !ids.all.contains(&order_id) {
             report.problem(
                 "import",
-                format!("import key {key} names order {order_id}, which does not exist"),
+                format!(
+                    "import key {} names order {order_id}, which does not exist",
+                    hex::encode(&key)
+                ),
             );
         }
     }

@@ -106,7 +106,7 @@ async fn check_passes_on_a_clean_demo_and_names_each_break() {
     .unwrap();
     let key = "cd".repeat(32);
     entities::import_key::ActiveModel {
-        key: Set(key.clone()),
+        key: Set(vec![0xcd; 32]),
         order_id: Set(987_655),
         created_at: Set(now),
         updated_at: Set(now),

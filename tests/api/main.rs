@@ -34,6 +34,7 @@ mod helpers;
 mod http;
 mod images;
 mod import_carpos;
+mod import_keys;
 mod law;
 mod law_firearms;
 mod law_precedence;
