@@ -17,14 +17,17 @@ use crate::error::{AppError, AppResult};
 /// Moves the head row only if it is still where this appender left it (compare and set, so two
 /// instances can never both chain onto the same row), and inserts the rows only if it moved. One
 /// statement is atomic on its own. One array per column keeps the text the same whatever the
-/// batch's size, so it is planned once.
+/// batch's size, so it is planned once; the arrays are unnested in the select list, side by side,
+/// as the batched inserts do (`service::unnest`), not in `FROM`, which first copies every row
+/// into a tuple store.
 const APPEND_IF_HEAD: &str = "WITH h AS (UPDATE audit_head SET last_seq = $1, last_hash = $2 \
      WHERE id = 1 AND last_seq = $3 AND last_hash = $4 RETURNING id) \
      INSERT INTO audit_event (seq, occurred_at, event, user_id, role, court, agency_ori, \
      operation, object_ids, fields, client_addr, request_id, outcome, detail, prev_hash, hash) \
-     SELECT r.* FROM h, UNNEST($5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], \
-     $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], \
-     $17::text[], $18::text[], $19::text[], $20::text[]) AS r";
+     SELECT UNNEST($5::bigint[]), UNNEST($6::text[]), UNNEST($7::text[]), UNNEST($8::text[]), \
+     UNNEST($9::text[]), UNNEST($10::text[]), UNNEST($11::text[]), UNNEST($12::text[]), \
+     UNNEST($13::text[]), UNNEST($14::text[]), UNNEST($15::text[]), UNNEST($16::text[]), \
+     UNNEST($17::text[]), UNNEST($18::text[]), UNNEST($19::text[]), UNNEST($20::text[]) FROM h";
 
 /// How a batch went in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
