@@ -33,8 +33,8 @@ impl MigrationTrait for Migration {
         let mut table = Table::create();
         table
             .table(ImportKey::Table)
-            // Lower-case hex of the SHA-256 (its 32 bytes since `m20261207_000019_import_key_binary`);
-            // the primary key is the UNIQUE constraint.
+            // Lower-case hex of the SHA-256 (its 32 bytes since
+            // `m20261207_000019_import_key_binary`); the primary key is the UNIQUE constraint.
             .col(
                 ColumnDef::new(ImportKey::Key)
                     .string_len(64)

@@ -1,10 +1,9 @@
 //! The import key as the SHA-256's 32 bytes instead of its 64 hex characters. The key is random,
-//! so every imported order inserts into its primary-key B-tree at a random place; at 1,000,000
-//! orders that index (~120 MB as text) no longer fits PostgreSQL's default 128 MB of shared
-//! buffers beside the other tables' pages, and each batch read its pages back and logged them
-//! whole after every checkpoint. As bytes an entry is about half the size and compares with
-//! `memcmp` instead of the text collation (issue 24: the import rate at statewide size,
-//! BENCHMARKS.md). Keys already stored are converted in place, so a file imported before this
+//! so every imported order inserts into its primary-key B-tree at a random place, and that index
+//! was the largest an import writes: ~120 MB as text at 1,000,000 orders, near PostgreSQL's
+//! default 128 MB of shared buffers on its own; 73 MB as bytes, compared by `memcmp` instead of
+//! the text collation (issue 24: the import rate at statewide size; BENCHMARKS.md, "Thirteenth
+//! session"). Keys already stored are converted in place, so a file imported before this
 //! migration is still recognised when it is imported again.
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
