@@ -29,6 +29,9 @@ const READ_BUFFER: usize = 256 * 1024;
 pub struct Faults {
     /// Wait this long after deciding before answering (once for the frames decided together).
     pub delay: Duration,
+    /// Write the answers one at a time, each this long after the one before (zero: each group's
+    /// in one write).
+    pub answer_gap: Duration,
     /// Close the connection instead of answering every Nth message received (counting from the
     /// peer's start); the message has been decided and recorded, as when an answer is lost.
     pub drop_every: Option<NonZeroU64>,
@@ -235,6 +238,7 @@ impl Sim {
                 continue;
             }
             tokio::time::sleep_until(at + self.faults.delay).await;
+            let gap = self.faults.answer_gap;
             let mut bytes = Vec::new();
             for answer in &answers {
                 let text = wire::format_answer(answer);
@@ -243,9 +247,17 @@ impl Sim {
                     bytes.extend_from_slice(text.as_bytes());
                     bytes.push(b'\n');
                 }
+                if !gap.is_zero() {
+                    tokio::time::sleep(gap).await;
+                    write.write_all(&bytes).await?;
+                    write.flush().await?;
+                    bytes.clear();
+                }
             }
-            write.write_all(&bytes).await?;
-            write.flush().await?;
+            if !bytes.is_empty() {
+                write.write_all(&bytes).await?;
+                write.flush().await?;
+            }
         }
         Ok(write)
     }

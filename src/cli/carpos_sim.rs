@@ -21,6 +21,10 @@ pub struct CarposSimArgs {
     /// Wait this many milliseconds before each answer.
     #[arg(long, default_value_t = 0)]
     pub delay_ms: u64,
+    /// Write the answers one at a time, this many milliseconds apart (a peer slow per message,
+    /// not only per group of messages).
+    #[arg(long, default_value_t = 0)]
+    pub answer_gap_ms: u64,
     /// Close the connection instead of answering every Nth message (which is still recorded).
     #[arg(long)]
     pub drop_every: Option<NonZeroU64>,
@@ -36,6 +40,7 @@ pub struct CarposSimArgs {
 pub async fn run(cli: &Cli, args: &CarposSimArgs) -> anyhow::Result<ExitCode> {
     let faults = Faults {
         delay: Duration::from_millis(args.delay_ms),
+        answer_gap: Duration::from_millis(args.answer_gap_ms),
         drop_every: args.drop_every,
         refuse: args.refuse,
         ack_twice: args.ack_twice,

@@ -34,7 +34,8 @@ pub struct ServeArgs {
     /// key).
     #[arg(long, env = "CCPOR_CARPOS_LEASE_SECS", default_value_t = 30)]
     pub carpos_lease_secs: u64,
-    /// Seconds to wait for CARPOS's answers to one batch of messages.
+    /// Seconds to wait for CARPOS's answer to a message; a batch of messages waits for all its
+    /// answers this plus 50 ms a message.
     #[arg(long, env = "CCPOR_CARPOS_TIMEOUT_SECS", default_value_t = 10)]
     pub carpos_timeout_secs: u64,
     /// Transmissions leased per pass and pipelined on one connection (each of another order's

@@ -12,7 +12,7 @@ use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
 use serde_json::json;
 
 use crate::carpos_sim::Peer;
-use crate::helpers::{TestApp, carpos_config, create, dv_tro, spawn_app_with_carpos};
+use crate::helpers::{TestApp, carpos_config, create, dv_tro, spawn_app, spawn_app_with_carpos};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -151,6 +151,34 @@ async fn messages_queue_while_the_peer_is_down_and_drain_when_it_returns() {
     assert!(all.iter().all(|r| r.error.is_none()));
     assert_eq!(Ledger::read(peer_dir.path()).unwrap().records().count(), 3);
     assert!(audit_rows(&app, "carpos.retry").await >= 3);
+}
+
+/// A pass whose answers take longer in all than one answer's wait, at a peer that answers each
+/// within it: the whole pass is answered once. (One bound of the answer's wait for the whole
+/// pass gave up on the later answers of every such pass and sent them again.)
+#[tokio::test]
+async fn a_slow_peer_answers_a_whole_pass_once() {
+    let peer_dir = tempfile::tempdir().unwrap();
+    // 40 answers 40 ms apart: 1.6 s in all, each well within the 1 s wait.
+    let peer = Peer::start(peer_dir.path(), &["--answer-gap-ms", "40"]);
+    const ORDERS: usize = 40;
+    // Queued before any transmitter runs, so that one pass leases them all.
+    let app = spawn_app().await;
+    for i in 0..ORDERS {
+        create(&app, dv_tro(&format!("25FL3009{i:02}"), 2)).await;
+    }
+    let mut cfg = carpos_config(&peer.addr);
+    cfg.timeout = Duration::from_secs(1);
+    let _transmitting = spawn_app_with_carpos(cfg, Some(&app)).await;
+    let all = wait_for(&app.db, ORDERS, "acknowledged").await;
+    assert!(
+        all.iter().all(|r| r.attempts == 1),
+        "sent more than once: {:?}",
+        all.iter().map(|r| r.attempts).collect::<Vec<_>>()
+    );
+    assert_eq!(audit_rows(&app, "carpos.retry").await, 0);
+    assert_eq!(audit_rows(&app, "carpos.send").await, ORDERS as i64);
+    assert_eq!(applied(peer_dir.path()), ORDERS);
 }
 
 #[tokio::test]
