@@ -92,41 +92,28 @@ pub async fn deliver(addr: &str, message: &Message, timeout: Duration) -> Result
 /// answers 1,024 messages at 20 a second is slow, not gone.
 pub const PER_ANSWER: Duration = Duration::from_millis(50);
 
-/// How long [`deliver_all`] waits for the answers of a pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Wait {
-    /// The wait for one answer, which the pass's bound starts from.
-    pub each: Duration,
-    /// For them all.
-    pub all: Duration,
-}
-
-impl Wait {
-    /// The wait for a pass of `messages`: all their answers within `each` plus [`PER_ANSWER`]
-    /// for every message, so the bound grows with the pass (one bound of `each` for the whole
-    /// pass gave up on a slow peer's later answers in every large pass). One deadline for the
-    /// pass, not a timer per answer: a timeout around each read made the deliver stage of a
-    /// 1,024-message pass ~20 % slower (147 -> 170-177 ms, two alternated runs).
-    pub fn for_pass(each: Duration, messages: usize) -> Wait {
-        let n = u32::try_from(messages).unwrap_or(u32::MAX);
-        Wait {
-            each,
-            all: each.saturating_add(PER_ANSWER.saturating_mul(n)),
-        }
-    }
+/// How long [`deliver_all`] waits for the answers of a pass of `messages`, given `timeout` for
+/// one answer: `timeout` plus [`PER_ANSWER`] for every message, so the bound grows with the pass
+/// (one bound of `timeout` for the whole pass gave up on a slow peer's later answers in every
+/// large pass). One deadline for the pass, not a timer per answer: a timeout around each read
+/// made the deliver stage of a 1,024-message pass ~20 % slower (147 -> 170-177 ms, two
+/// alternated runs).
+pub fn pass_deadline(timeout: Duration, messages: usize) -> Duration {
+    let n = u32::try_from(messages).unwrap_or(u32::MAX);
+    timeout.saturating_add(PER_ANSWER.saturating_mul(n))
 }
 
 /// Sends `messages` on one connection, all written before their answers are read (pipelined:
 /// the peer answers in order, docs/wire/carpos.md#framing), and returns each one's outcome in
-/// the same order, within `wait`. The messages must not depend on each other's answers
+/// the same order, all within `within` ([`pass_deadline`]). The messages must not depend on each other's answers
 /// (the transmitter sends at most one message of a chain at a time). A message whose answer did
 /// not come, or came garbled, is a transient failure: send it again with the same key.
 pub async fn deliver_all(
     addr: &str,
     messages: &[Message],
-    wait: Wait,
+    within: Duration,
 ) -> Vec<Result<Ack, SendError>> {
-    let deadline = tokio::time::Instant::now() + wait.all;
+    let deadline = tokio::time::Instant::now() + within;
     let mut got: Vec<Result<Ack, SendError>> = Vec::with_capacity(messages.len());
     let failure = match tokio::time::timeout_at(deadline, pipeline(addr, messages, &mut got)).await
     {
@@ -134,7 +121,7 @@ pub async fn deliver_all(
         Ok(Err(e)) => e,
         Err(_) => TransportError::Timeout {
             addr: addr.to_owned(),
-            timeout: wait.all,
+            timeout: within,
         },
     };
     let cause = failure.to_string();
@@ -284,17 +271,17 @@ async fn exchange(addr: &str, message: &Message) -> Result<Answer, TransportErro
 mod tests {
     use std::time::Duration;
 
-    use super::{PER_ANSWER, Wait};
+    use super::{PER_ANSWER, pass_deadline};
 
     #[test]
-    fn a_pass_waits_for_each_answer_and_longer_for_more_of_them() {
-        let each = Duration::from_secs(10);
-        assert_eq!(Wait::for_pass(each, 0), Wait { each, all: each });
-        let one = Wait::for_pass(each, 1);
-        assert_eq!((one.each, one.all), (each, each + PER_ANSWER));
-        let large = Wait::for_pass(each, 1024);
-        assert_eq!(large.each, each);
-        assert_eq!(large.all, each + PER_ANSWER * 1024);
-        assert!(Wait::for_pass(each, usize::MAX).all >= large.all);
+    fn a_pass_waits_longer_for_more_answers() {
+        let timeout = Duration::from_secs(10);
+        assert_eq!(pass_deadline(timeout, 0), timeout);
+        assert_eq!(pass_deadline(timeout, 1), timeout + PER_ANSWER);
+        assert_eq!(
+            pass_deadline(timeout, 1024),
+            Duration::from_millis(10_000 + 50 * 1024)
+        );
+        assert!(pass_deadline(timeout, usize::MAX) >= pass_deadline(timeout, 1024));
     }
 }

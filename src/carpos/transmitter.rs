@@ -51,7 +51,7 @@ pub struct Config {
     /// The CARPOS peer, `HOST:PORT`.
     pub addr: String,
     /// Longest wait for one answer; a pass of pipelined messages waits for all its answers no
-    /// longer than this plus `client::PER_ANSWER` for each (`client::Wait::for_pass`).
+    /// longer than this plus `client::PER_ANSWER` for each (`client::pass_deadline`).
     pub timeout: Duration,
     /// How long a leased row is this worker's before it is sent; once sent, until the pass's
     /// answers' deadline and this again. Past it, another pass may send it again.
@@ -194,8 +194,8 @@ async fn transmit(
     // worker or instance sends them again while their answers may still come. The two writes
     // go side by side; a failure of either sends nothing (a row marked sent and not sent goes
     // out when its lease has run out).
-    let wait = client::Wait::for_pass(cfg.timeout, ready.len());
-    let hold = wait.all + cfg.lease;
+    let within = client::pass_deadline(cfg.timeout, ready.len());
+    let hold = within + cfg.lease;
     let records = ready
         .iter()
         .map(|(r, m)| batch::send_record(r, m))
@@ -209,7 +209,7 @@ async fn transmit(
     ready.retain(|(r, _)| marked.contains(&r.id));
     let (sent, messages): (Vec<&tx::Model>, Vec<Message>) = ready.into_iter().unzip();
     clock.lap("audit_and_mark");
-    let outcomes = client::deliver_all(&cfg.addr, &messages, wait).await;
+    let outcomes = client::deliver_all(&cfg.addr, &messages, within).await;
     clock.lap("deliver");
     let mut records: Vec<_> = sent
         .iter()
