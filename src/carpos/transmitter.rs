@@ -50,8 +50,9 @@ pub fn defaults(backend: DatabaseBackend) -> (usize, usize) {
 pub struct Config {
     /// The CARPOS peer, `HOST:PORT`.
     pub addr: String,
-    /// Longest wait for one answer; a pass of pipelined messages waits for all its answers no
-    /// longer than this plus `client::PER_ANSWER` for each (`client::pass_deadline`).
+    /// The wait for the answer to a message sent alone; a pass of pipelined messages waits for
+    /// all its answers this plus `client::PER_ANSWER` for each (`client::pass_deadline`), one
+    /// deadline for the pass, not one for each answer.
     pub timeout: Duration,
     /// How long a leased row is this worker's before it is sent; once sent, until the pass's
     /// answers' deadline and this again. Past it, another pass may send it again.
