@@ -122,6 +122,19 @@ mod tests {
             "LNU",
             "Jane Doe",
             "JOHN DOE",
+            // census-style entries for a person not named on the form
+            "Of The House",
+            "Man In The",
+            "Lady Of House",
+            "Mr",
+            "Mrs.",
+            "Gentleman",
+            "Adult Male",
+            "Householder",
+            "Respondent",
+            "Dont Know",
+            "Don't know",
+            "De La Casa",
             "  ",
         ] {
             assert_eq!(meaningful(junk), None, "{junk}");
@@ -137,6 +150,10 @@ mod tests {
             "de la Cruz",
             "Manson",
             "Nonez",
+            "Child",
+            "Minor",
+            "Nina",
+            "No",
         ] {
             assert_eq!(meaningful(name).as_deref(), Some(name), "{name}");
         }
@@ -144,5 +161,6 @@ mod tests {
         assert_eq!(meaningful("Unknown Garcia").as_deref(), Some("garcia"));
         assert_eq!(meaningful("Maria (refused)").as_deref(), Some("maria"));
         assert_eq!(meaningful("Friend Maria").as_deref(), Some("Friend Maria"));
+        assert_eq!(meaningful("Mr John").as_deref(), Some("john"));
     }
 }
