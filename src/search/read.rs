@@ -92,7 +92,16 @@ pub async fn persons<C: ConnectionTrait>(
         })
         .await
         .map_err(|e| AppError::internal(anyhow::anyhow!("search task: {e}")))?
-        .map_err(|e| AppError::internal(anyhow::anyhow!("search: {e}")))?;
+        .map_err(|e| match e {
+            // Every name part given was a placeholder ("Unknown", "Mr", "Of The House") and
+            // there is no DOB or case number: the caller's input, not a fault of ours.
+            ccpor_index::IndexError::EmptyQuery => AppError::invalid(
+                "name",
+                "every name given is a placeholder (such as \"Unknown\" or \"Mr\"); \
+                 give a real name part, a date of birth or a case number",
+            ),
+            e => AppError::internal(anyhow::anyhow!("search: {e}")),
+        })?;
         Ok::<_, AppError>(Computed {
             value: hits.into_iter().map(CachedHit::from).collect::<Vec<_>>(),
             ttl: DEFAULT_TTL,
