@@ -18,6 +18,8 @@ pub(crate) const CANDIDATES: usize = 50;
 /// 100, a common name ("Wilson, Michael") scored tens of thousands of postings.
 const UNION_CANDIDATES: usize = 30;
 const MAX_CANDIDATES: usize = 2_000;
+/// The given name's share of a two-part name's score (`rank::score_names`).
+const GIVEN_SHARE: f32 = 0.45;
 
 /// The query's name parts and case number, normalised. Placeholders ("Unknown", "Refused",
 /// "Man of the house") say nothing about the person: the part counts as absent, so the other
@@ -112,7 +114,37 @@ impl PersonIndex {
                 MIN_SCORE
             },
         };
-        Ok(rerank.hits(&searcher, self.f.sur, candidates, limit))
+        let hits = rerank.hits(&searcher, self.f.sur, candidates, limit);
+        if hits.is_empty()
+            && let (Some(_), Some(typed)) = (first, last)
+            && free.is_none()
+            && parts.case.is_none()
+        {
+            return self.without_surname(q, typed, limit);
+        }
+        Ok(hits)
+    }
+
+    /// A surname as typed that matches no one ("Ovvner", "Lcenjoder"; pg_trgm would still rank
+    /// the given name's persons) leaves the given name and the DOB to go by: their matches,
+    /// weighed as the given name's share of a whole name and marked so.
+    fn without_surname(
+        &self,
+        q: &SearchQuery,
+        typed: &str,
+        limit: usize,
+    ) -> Result<Vec<Hit>, IndexError> {
+        let given_only = SearchQuery {
+            last_name: None,
+            ..q.clone()
+        };
+        let mut hits = self.search(&given_only, limit)?;
+        for h in &mut hits {
+            h.score *= GIVEN_SHARE;
+            h.explanation
+                .insert(0, format!("surname {typed:?} matched no one; searched without it"));
+        }
+        Ok(hits)
     }
 
     /// Number of persons visible to searches.

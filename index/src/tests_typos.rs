@@ -62,3 +62,30 @@ fn a_spelling_one_edit_away_outranks_a_sound_alike_further_away() {
     let hits = search(&ix, "Ada", "Smyth", None);
     assert_eq!(hits.first().map(|h| h.person_id), Some(2), "{hits:?}");
 }
+
+#[test]
+fn a_surname_matching_no_one_leaves_the_given_name_to_go_by() {
+    // "Lcenjoder" (three errors in Icenhower) and the placeholder-like "Ovvner" match no
+    // surname at all; the given name still finds its few persons, marked as found without it.
+    let ix = PersonIndex::in_memory().expect("index");
+    ix.upsert(&[
+        person(1, "Carolyn", "Icenhower"),
+        person(2, "Carolyn", "Whitfield"),
+        person(3, "Marcus", "Icenhower"),
+    ])
+    .expect("upsert");
+    for typed in ["Lcenjoder", "Ovvner"] {
+        let hits = search(&ix, "Carolyn", typed, None);
+        let ids: Vec<i64> = hits.iter().map(|h| h.person_id).collect();
+        assert!(ids.contains(&1) && ids.contains(&2) && !ids.contains(&3), "{typed}: {hits:?}");
+        assert!(
+            hits.iter().all(|h| h.score < rerank::MIN_SCORE
+                && h.explanation[0] == format!("surname {typed:?} matched no one; searched without it")),
+            "{typed}: {hits:?}"
+        );
+    }
+    // a surname that matches someone keeps the usual answer: no fallback
+    let hits = search(&ix, "Carolyn", "Icenhowr", None);
+    assert_eq!(hits.first().map(|h| h.person_id), Some(1), "{hits:?}");
+    assert!(hits.iter().all(|h| !h.explanation[0].contains("matched no one")), "{hits:?}");
+}
