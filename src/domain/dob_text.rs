@@ -62,14 +62,28 @@ pub fn read_dob_text(field: &str, text: &str, today: NaiveDate) -> Result<TypedD
             format!("longer than {MAX_DOB_TEXT} characters"),
         ));
     }
-    if text.is_empty()
-        || !text
+    // A scanned or hurried form puts letters for digits ("O3/18/1954", "06/0|/1958"): read
+    // them as the digits they stand for, once enough of the text is digits to be a date.
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    let lookalikes = digits >= 4
+        && text
+            .chars()
+            .any(|c| !c.is_ascii_digit() && lookalike_digit(c).is_some());
+    let read_text: String = if lookalikes {
+        text.chars()
+            .map(|c| lookalike_digit(c).unwrap_or(c))
+            .collect()
+    } else {
+        text.to_owned()
+    };
+    if read_text.is_empty()
+        || !read_text
             .chars()
             .all(|c| c.is_ascii_digit() || "-/. ".contains(c))
     {
         return Err(bad(field, text));
     }
-    let groups: Vec<&str> = text
+    let groups: Vec<&str> = read_text
         .split(|c: char| !c.is_ascii_digit())
         .filter(|g| !g.is_empty())
         .collect();
@@ -125,6 +139,18 @@ pub fn read_dob_text(field: &str, text: &str, today: NaiveDate) -> Result<TypedD
             };
             (y, Some(num(groups[0])?), Some(num(groups[1])?))
         }
+        // A digit typed twice or one too many ("087/31/1956", "11/26/20102"): that part is no
+        // month, day or year, and the checks below set it aside; the others still count.
+        [4 | 5, 1..=3, 1..=3] => (
+            year(groups[0])?,
+            Some(num(groups[1])?),
+            Some(num(groups[2])?),
+        ),
+        [1..=3, 1..=3, 4 | 5] => (
+            year(groups[2])?,
+            Some(num(groups[0])?),
+            Some(num(groups[1])?),
+        ),
         _ => return Err(bad(field, text)),
     };
     let (mut month, mut day) = (a, b);
@@ -136,17 +162,28 @@ pub fn read_dob_text(field: &str, text: &str, today: NaiveDate) -> Result<TypedD
         (month, day) = (Some(d), Some(m));
         swapped = true;
     }
-    if month.is_some_and(|m| !(1..=12).contains(&m)) {
-        return Err(Invalid::new(field, format!("'{text}' has no month 1–12")));
+    // A part no date can have (a mistyped digit: month 14, day 71, 30 February) is set aside
+    // and the rest still counts, as a wrong year is below; the note says so.
+    let mut aside: Vec<String> = Vec::new();
+    if let Some(m) = month.filter(|m| !(1..=12).contains(m)) {
+        if a.is_some() && b.is_none() {
+            return Err(Invalid::new(field, format!("'{text}' has no month 1–12")));
+        }
+        aside.push(format!("month {m} set aside"));
+        month = None;
     }
-    // a day that exists in that month in some year (29 February included)
-    if let (Some(m), Some(d)) = (month, day)
-        && NaiveDate::from_ymd_opt(2000, m, d).is_none()
-    {
-        return Err(Invalid::new(
-            field,
-            format!("'{text}' is no date: month {m} has no day {d}"),
-        ));
+    if let Some(d) = day.filter(|&d| {
+        let m = month.unwrap_or(1);
+        // a day that exists in that month in some year (29 February included)
+        NaiveDate::from_ymd_opt(2000, m, d).is_none()
+            || (month.is_none() && d > 31)
+            || NaiveDate::from_ymd_opt(y, m, d).is_none() && month.is_some() && plausible(y)
+    }) {
+        aside.push(format!("day {d} set aside"));
+        day = None;
+    }
+    if month.is_none() && day.is_none() && a.is_some() && !plausible(y) {
+        return Err(bad(field, text));
     }
     let mut read = TypedDob {
         year: Some(y),
@@ -164,23 +201,20 @@ pub fn read_dob_text(field: &str, text: &str, today: NaiveDate) -> Result<TypedD
             ));
         }
         read.year = None;
-    } else if let (Some(m), Some(d)) = (month, day)
-        && NaiveDate::from_ymd_opt(y, m, d).is_none()
-    {
-        return Err(Invalid::new(
-            field,
-            format!("'{text}' is no date: {y} has no {m}/{d}"),
-        ));
     }
     let shown = read.shown();
     let mut why: Vec<String> = Vec::new();
+    if lookalikes {
+        why.push("letters read as digits".to_owned());
+    }
     if swapped {
         why.push("day and month swapped".to_owned());
     }
+    why.extend(aside);
     if year_set_aside {
         why.push(format!("year {y} set aside"));
     }
-    if read.day.is_none() {
+    if read.day.is_none() && b.is_none() {
         why.push(if read.month.is_none() {
             "year only".to_owned()
         } else {
@@ -196,6 +230,23 @@ pub fn read_dob_text(field: &str, text: &str, today: NaiveDate) -> Result<TypedD
         read.note = Some(format!("DOB {text} read as {shown}{why}"));
     }
     Ok(read)
+}
+
+/// The digit a letter or mark stands for when typed or scanned into a date ("O" for 0, "l" or
+/// "|" for 1, "S" for 5, "B" for 8).
+fn lookalike_digit(c: char) -> Option<char> {
+    Some(match c {
+        'O' | 'o' | 'Q' | 'D' => '0',
+        'l' | 'I' | 'i' | '|' | '!' => '1',
+        'Z' | 'z' => '2',
+        'A' => '4',
+        'S' | 's' => '5',
+        'G' | 'b' => '6',
+        'T' => '7',
+        'B' => '8',
+        'g' | 'q' => '9',
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -284,18 +335,82 @@ mod tests {
     }
 
     #[test]
+    fn letters_scanned_or_typed_for_digits_are_read_as_them() {
+        for (text, want) in [
+            ("O3/18/1954", (Some(1954), Some(3), Some(18))),
+            ("06/0|/1958", (Some(1958), Some(6), Some(1))),
+            ("0S/29/1981", (Some(1981), Some(5), Some(29))),
+            ("1988-O4-2B", (Some(1988), Some(4), Some(28))),
+        ] {
+            let r = read(text);
+            assert_eq!(ymd(&r), want, "{text}");
+            assert!(
+                r.note
+                    .as_deref()
+                    .is_some_and(|n| n.contains("letters read as digits")),
+                "{text}: {:?}",
+                r.note
+            );
+        }
+        // too few digits to be a date with a letter in it
+        assert!(read_dob_text("dobText", "Sept", today()).is_err());
+    }
+
+    #[test]
+    fn a_part_no_date_can_have_is_set_aside() {
+        // a mistyped day: year and month still count
+        let r = read("04/71/1914");
+        assert_eq!(ymd(&r), (Some(1914), Some(4), None));
+        assert_eq!(
+            r.note.as_deref(),
+            Some("DOB 04/71/1914 read as 1914-04 (day 71 set aside)")
+        );
+        assert_eq!(ymd(&read("1988-02-30")), (Some(1988), Some(2), None));
+        // 29 February of a year that had none
+        assert_eq!(ymd(&read("1987-02-29")), (Some(1987), Some(2), None));
+        assert_eq!(ymd(&read("1988-02-29")), (Some(1988), Some(2), Some(29)));
+        // a month no swap explains: year and day still count
+        let r = read("1988-13-13");
+        assert_eq!(ymd(&r), (Some(1988), None, Some(13)));
+        assert!(
+            r.note
+                .as_deref()
+                .is_some_and(|n| n.contains("month 13 set aside"))
+        );
+        // a digit too many: that part set aside
+        assert_eq!(ymd(&read("087/31/1956")), (Some(1956), None, Some(31)));
+        assert_eq!(ymd(&read("03/065/2005")), (Some(2005), Some(3), None));
+        let r = read("11/26/20102");
+        assert_eq!(ymd(&r), (None, Some(11), Some(26)));
+        assert!(
+            r.note
+                .as_deref()
+                .is_some_and(|n| n.contains("year 20102 set aside"))
+        );
+        // both impossible: the year alone
+        assert_eq!(ymd(&read("1988-40-40")), (Some(1988), None, None));
+        // zeros for an unknown month and day
+        assert_eq!(
+            read("1988-00-00").note.as_deref(),
+            Some("DOB 1988-00-00 read as 1988 (month 0 set aside, day 0 set aside)")
+        );
+    }
+
+    #[test]
     fn nonsense_is_a_clear_error() {
         for text in [
             "",
             "yesterday",
-            "1988-13-13",
-            "1988-02-30",
-            "1987-02-29",
+            "Apr 23 1988",
+            "1988-13",
+            "2088-00-00",
             "12345",
             "1988-04-23-01",
             "8198",
             "2088-04",
             "01/02/03/04",
+            "14/54/4984",
+            "0087/31/1956",
         ] {
             let e = read_dob_text("dobText", text, today()).expect_err(text);
             assert_eq!(e.field, "dobText");

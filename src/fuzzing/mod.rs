@@ -121,6 +121,31 @@ mod tests {
         replay("dob_text", super::dob_text);
     }
 
+    /// The target's invariants over DOBs as a scan or a slip of the hand makes them: letters
+    /// for digits, a digit doubled or dropped in any part, in both orders of month and day.
+    #[test]
+    fn dob_text_slips() {
+        let parts = [
+            "0", "1", "9", "12", "13", "29", "31", "40", "087", "O3", "|2", "S5",
+        ];
+        let years = [
+            "1958", "1563", "2026", "2027", "19580", "195", "88", "B8", "l9S8",
+        ];
+        for a in parts {
+            for b in parts {
+                for y in years {
+                    for text in [
+                        format!("{a}/{b}/{y}"),
+                        format!("{y}-{a}-{b}"),
+                        format!("{a}{b}{y}"),
+                    ] {
+                        super::dob_text(text.as_bytes());
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn identifiers() {
         replay("identifiers", super::identifiers);

@@ -75,7 +75,9 @@ impl SearchQuery {
     /// no name), a DOB (exact or with common keying errors) and/or a case number. Give at least
     /// a name or a case number; DOB is never required. `dobText` takes a DOB as typed instead of
     /// `dob` (YYYY-MM-DD, MM/DD/YYYY, YYYYMMDD, YYYY or YYYY-MM; an impossible month is read as
-    /// day and month swapped, an impossible year is set aside); each match says how it was read.
+    /// day and month swapped, letters scanned for digits are read as them, and a year, month or
+    /// day no date can have is set aside); each match says how it was read. A surname that
+    /// matches no one leaves the given name and DOB to go by, and the matches say so.
     #[expect(
         clippy::too_many_arguments,
         reason = "one argument per GraphQL field argument"

@@ -468,6 +468,21 @@ async fn dob_as_typed_is_read_and_explained() {
             "dob year and month match",
             Some("read as 1979-11"),
         ),
+        (
+            "11/3O/1979",
+            "dob exact",
+            Some("read as 1979-11-30 (letters read as digits)"),
+        ),
+        (
+            "11/31/1979",
+            "dob year and month match",
+            Some("read as 1979-11 (day 31 set aside)"),
+        ),
+        (
+            "11/30/19799",
+            "dob month and day match",
+            Some("read as ????-11-30 (year 19799 set aside)"),
+        ),
     ] {
         let body = app
             .gql(SEARCH_TYPED, typed("de la Cruz", "Guadalupe", text))
@@ -492,10 +507,20 @@ async fn dob_as_typed_is_read_and_explained() {
         json!(ids[2]),
         "{body}"
     );
+    // nothing but placeholders and no DOB: nothing to search by, said on the field (it was
+    // an internal error)
+    for vars in [
+        json!({ "last": "Of The House", "first": "Mr" }),
+        json!({ "last": "Unknown" }),
+    ] {
+        let body = app.gql(SEARCH_TYPED, vars.clone()).await;
+        assert_eq!(error_code(&body), "VALIDATION", "{vars}: {body}");
+        assert_eq!(error_field(&body), "name", "{vars}: {body}");
+    }
     // what cannot be read is a clear error on the field
     for vars in [
         typed("Nguyen", "Minh", "yesterday"),
-        typed("Nguyen", "Minh", "1990-02-30"),
+        typed("Nguyen", "Minh", "14/54/4984"),
         typed("Nguyen", "Minh", "2090"),
         json!({ "last": "Nguyen", "dob": "1990-07-02", "dobText": "1990-07-02" }),
     ] {
