@@ -141,8 +141,10 @@ impl PersonIndex {
         let mut hits = self.search(&given_only, limit)?;
         for h in &mut hits {
             h.score *= GIVEN_SHARE;
-            h.explanation
-                .insert(0, format!("surname {typed:?} matched no one; searched without it"));
+            h.explanation.insert(
+                0,
+                format!("surname {typed:?} matched no one; searched without it"),
+            );
         }
         Ok(hits)
     }

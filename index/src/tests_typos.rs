@@ -77,15 +77,23 @@ fn a_surname_matching_no_one_leaves_the_given_name_to_go_by() {
     for typed in ["Lcenjoder", "Ovvner"] {
         let hits = search(&ix, "Carolyn", typed, None);
         let ids: Vec<i64> = hits.iter().map(|h| h.person_id).collect();
-        assert!(ids.contains(&1) && ids.contains(&2) && !ids.contains(&3), "{typed}: {hits:?}");
+        assert!(
+            ids.contains(&1) && ids.contains(&2) && !ids.contains(&3),
+            "{typed}: {hits:?}"
+        );
         assert!(
             hits.iter().all(|h| h.score < rerank::MIN_SCORE
-                && h.explanation[0] == format!("surname {typed:?} matched no one; searched without it")),
+                && h.explanation[0]
+                    == format!("surname {typed:?} matched no one; searched without it")),
             "{typed}: {hits:?}"
         );
     }
     // a surname that matches someone keeps the usual answer: no fallback
     let hits = search(&ix, "Carolyn", "Icenhowr", None);
     assert_eq!(hits.first().map(|h| h.person_id), Some(1), "{hits:?}");
-    assert!(hits.iter().all(|h| !h.explanation[0].contains("matched no one")), "{hits:?}");
+    assert!(
+        hits.iter()
+            .all(|h| !h.explanation[0].contains("matched no one")),
+        "{hits:?}"
+    );
 }
