@@ -172,12 +172,13 @@ pub fn read_dob_text(field: &str, text: &str, today: NaiveDate) -> Result<TypedD
         aside.push(format!("month {m} set aside"));
         month = None;
     }
-    if let Some(d) = day.filter(|&d| {
-        let m = month.unwrap_or(1);
-        // a day that exists in that month in some year (29 February included)
-        NaiveDate::from_ymd_opt(2000, m, d).is_none()
-            || (month.is_none() && d > 31)
-            || NaiveDate::from_ymd_opt(y, m, d).is_none() && month.is_some() && plausible(y)
+    if let Some(d) = day.filter(|&d| match month {
+        // not in that month in any year (29 February is in some), nor in that year's
+        Some(m) => {
+            NaiveDate::from_ymd_opt(2000, m, d).is_none()
+                || (plausible(y) && NaiveDate::from_ymd_opt(y, m, d).is_none())
+        }
+        None => !(1..=31).contains(&d),
     }) {
         aside.push(format!("day {d} set aside"));
         day = None;
