@@ -24,6 +24,11 @@ pub(crate) const MIN_SCORE: f32 = 0.5;
 /// them). With [`MIN_SCORE`] such a query could match no one at all.
 pub(crate) const SHORT_FORM_MIN_SCORE: f32 = 0.3;
 
+/// Below `min_score`, candidates down to this still fill a page that has room: a
+/// family member's record with the surname exact and another DOB (0.40), a given name alone
+/// (0.45). Marked "weak match", after every match.
+pub(crate) const FILL_FLOOR: f32 = 0.35;
+
 /// What each candidate is compared with.
 pub(crate) struct Rerank<'a> {
     pub(crate) q: &'a SearchQuery,
@@ -36,8 +41,9 @@ pub(crate) struct Rerank<'a> {
 }
 
 impl Rerank<'_> {
-    /// The candidates scoring at least `min_score`, best first (ties by person id), at most
-    /// `limit`. Surname rarity is read from `sur`'s document frequencies.
+    /// The candidates scoring at least `min_score`, best first (ties by person id), then, while
+    /// there is room within `limit`, those down to [`FILL_FLOOR`], marked "weak match". Surname
+    /// rarity is read from `sur`'s document frequencies.
     pub(crate) fn hits(
         &self,
         searcher: &Searcher,
@@ -70,6 +76,9 @@ impl Rerank<'_> {
                 .then(a.person_id.cmp(&b.person_id))
         });
         hits.truncate(limit);
+        for h in hits.iter_mut().filter(|h| h.score < self.min_score) {
+            h.explanation.push("weak match".to_owned());
+        }
         hits
     }
 
@@ -108,7 +117,7 @@ impl Rerank<'_> {
             score += 1.0;
             explanation.push("case number exact".to_owned());
         }
-        (score >= self.min_score).then_some(Hit {
+        (score >= self.min_score.min(FILL_FLOOR)).then_some(Hit {
             person_id: person.person_id,
             score,
             explanation,

@@ -115,7 +115,7 @@ impl PersonIndex {
             },
         };
         let hits = rerank.hits(&searcher, self.f.sur, candidates, limit);
-        if hits.is_empty()
+        if hits.iter().all(|h| h.score < rerank.min_score)
             && let (Some(_), Some(typed)) = (first, last)
             && free.is_none()
             && parts.case.is_none()
@@ -145,6 +145,10 @@ impl PersonIndex {
                 0,
                 format!("surname {typed:?} matched no one; searched without it"),
             );
+            // under the match threshold, as every hit of a given name alone
+            if h.explanation.last().is_none_or(|e| e != "weak match") {
+                h.explanation.push("weak match".to_owned());
+            }
         }
         Ok(hits)
     }

@@ -97,3 +97,39 @@ fn a_surname_matching_no_one_leaves_the_given_name_to_go_by() {
         "{hits:?}"
     );
 }
+
+#[test]
+fn a_page_with_room_shows_weaker_records_after_the_matches() {
+    // "Winiarski, Soh, 2016-04-10": one match (surname exact, DOB swapped); the other
+    // Winiarski's record (surname exact, another DOB) scores under the threshold and used to
+    // be left out of a page with nine free places.
+    let dob = |s: &str| s.parse::<chrono::NaiveDate>().ok();
+    let ix = PersonIndex::in_memory().expect("index");
+    let mut laniya = person(1, "Laniya", "Winiarski");
+    laniya.dob = dob("2016-10-04");
+    let mut ryleigh = person(2, "Ryleigh", "Winiarski");
+    ryleigh.dob = dob("2011-04-07");
+    ix.upsert(&[laniya, ryleigh]).expect("upsert");
+    let hits = search(&ix, "Soh", "Winiarski", dob("2016-04-10"));
+    let ids: Vec<i64> = hits.iter().map(|h| h.person_id).collect();
+    assert_eq!(ids, [1, 2], "{hits:?}");
+    assert!(hits[0].score >= rerank::MIN_SCORE, "{hits:?}");
+    assert!(
+        hits[1].score < rerank::MIN_SCORE
+            && hits[1].explanation.last().map(String::as_str) == Some("weak match"),
+        "{hits:?}"
+    );
+    // a page already full of matches takes no weak record
+    let hits = ix
+        .search(
+            &SearchQuery {
+                first_name: Some("Soh".into()),
+                last_name: Some("Winiarski".into()),
+                dob: dob("2016-04-10"),
+                ..Default::default()
+            },
+            1,
+        )
+        .expect("search");
+    assert_eq!(hits.iter().map(|h| h.person_id).collect::<Vec<_>>(), [1]);
+}

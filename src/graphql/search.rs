@@ -77,7 +77,9 @@ impl SearchQuery {
     /// `dob` (YYYY-MM-DD, MM/DD/YYYY, YYYYMMDD, YYYY or YYYY-MM; an impossible month is read as
     /// day and month swapped, letters scanned for digits are read as them, and a year, month or
     /// day no date can have is set aside); each match says how it was read. A surname that
-    /// matches no one leaves the given name and DOB to go by, and the matches say so.
+    /// matches no one leaves the given name and DOB to go by, and the matches say so. After the
+    /// matches, a page with room shows weaker records (a given name alone, a surname with
+    /// another DOB), each explained as "weak match".
     #[expect(
         clippy::too_many_arguments,
         reason = "one argument per GraphQL field argument"
