@@ -100,10 +100,16 @@ pub async fn candidates<C: ConnectionTrait>(
         dob: record.descriptors.dob,
         ..Default::default()
     };
-    let hits = tokio::task::spawn_blocking(move || index.search(&query, CANDIDATES))
+    let hits = match tokio::task::spawn_blocking(move || index.search(&query, CANDIDATES))
         .await
         .map_err(internal)?
-        .map_err(internal)?;
+    {
+        Ok(hits) => hits,
+        // A name of placeholders only ("Unknown", "Mr") and no DOB: nothing to match on, so
+        // nobody to link; an error here failed the linking of the whole order's parties.
+        Err(ccpor_index::IndexError::EmptyQuery) => return Ok(Vec::new()),
+        Err(e) => return Err(internal(e)),
+    };
     let hits: Vec<_> = hits
         .into_iter()
         .filter_map(|h| i32::try_from(h.person_id).ok().map(|id| (id, h)))

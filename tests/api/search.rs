@@ -529,3 +529,19 @@ async fn dob_as_typed_is_read_and_explained() {
         assert_eq!(error_field(&body), "dobText", "{vars}: {body}");
     }
 }
+
+/// A party whose name is only placeholders and who has no DOB ("Unknown", as a clerk types it
+/// for a protected person not named on the petition) is matched to no one, and the order's
+/// other parties are still linked (the index's empty query failed the whole order's linking).
+#[tokio::test]
+async fn a_party_named_only_by_placeholders_leaves_the_others_linked() {
+    let app = spawn_app().await;
+    create(&app, dv_tro("26FL000776", 3)).await;
+    assert_eq!(app.count("person_link").await, 0);
+    let mut input = dv_tro("26FL000777", 1);
+    input["parties"][1]["person"] = json!({ "lastName": "Unknown", "firstName": "Mr" });
+    let (order, _, protected) = create(&app, input).await;
+    assert!(!order.is_empty() && !protected.is_empty());
+    // the restrained person, the same in both orders, is linked across them
+    assert_eq!(app.count("person_link").await, 1);
+}
