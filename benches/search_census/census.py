@@ -42,11 +42,9 @@ def _s(v):
     return "" if v is None or v != v else str(v).strip()
 
 
-def _iso(mdy):
-    try:
-        return datetime.datetime.strptime(mdy, "%m/%d/%Y").date().isoformat()
-    except ValueError:
-        return ""
+def _iso(typed):
+    d = _dob(typed)
+    return d.isoformat() if d else ""
 
 
 def make(d, distractors, scale, seed):
