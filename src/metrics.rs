@@ -95,9 +95,9 @@ pub fn graphql_stages(stages: &[(&'static str, Duration)]) {
     }
 }
 
-/// One transmitter pass's stages (`carpos::transmitter`): lease (the rows taken), build (their
-/// orders' facts read, messages made), audit_and_mark (the sends audited and the rows marked
-/// sent, side by side), deliver (the peer's answers), audit_answer (the answers and CLETS-001
+/// One transmitter pass's stages (`carpos::transmitter`): lease (the rows taken and marked
+/// sent), build (their orders' facts read, messages made), audit_send (the sends audited),
+/// deliver (the peer's answers), audit_answer (the answers and CLETS-001
 /// purges audited), finish (the answers' transaction). Where a pass's time goes.
 pub fn carpos_stages(stages: &[(&'static str, Duration)]) {
     for (stage, took) in stages {

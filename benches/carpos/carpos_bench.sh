@@ -96,7 +96,7 @@ for line in sys.stdin:
 passes = max(c.values(), default=0)
 total = sum(s.values())
 print(f"passes: {passes:.0f}; mean ms a pass by stage (share):")
-for k in ["lease", "build", "audit_and_mark", "deliver", "audit_answer", "finish"]:
+for k in ["lease", "build", "audit_send", "deliver", "audit_answer", "finish"]:
     if c.get(k):
         print(f"  {k:<13} {1000 * s[k] / c[k]:8.2f}  ({100 * s[k] / total:4.1f} %)")
 ' < "$WORK/metrics.txt" || echo "(no stage metrics)"

@@ -108,11 +108,14 @@ impl App {
         let anchor = crate::audit::Anchor::load_or_create(&settings.data_dir)
             .context("opening the audit anchor")?;
         let space = crate::space::Space::watch(&settings.database_url);
+        // The audit writer and the transmitter take turns at SQLite's one writer here.
+        let gate = crate::db::WriteGate::for_backend(db.get_database_backend());
         let state = AppState {
             audit: crate::audit::AuditWriter::spawn_anchored(
                 db.clone(),
                 Some(anchor),
                 space.clone(),
+                gate.clone(),
             ),
             db,
             sql_stats,
@@ -145,6 +148,7 @@ impl App {
                 jobs.clone(),
                 state.audit.clone(),
                 state.cache.clone(),
+                gate,
                 cfg,
             )
         });

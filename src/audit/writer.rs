@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::audit::anchor::{ANCHOR_EVERY, Anchor};
 use crate::audit::appender::{Appender, Path};
 use crate::audit::chain::{AuditRecord, Head};
+use crate::db::WriteGate;
 use crate::error::{AppError, AppResult};
 
 /// Rows per transaction at most on `backend`. PostgreSQL binds a batch as one array a column
@@ -47,16 +48,19 @@ fn stopped() -> AppError {
 impl AuditWriter {
     /// Starts the writer on `db` (needs a Tokio runtime), without an anchor.
     pub fn spawn(db: DatabaseConnection) -> AuditWriter {
-        AuditWriter::spawn_anchored(db, None, crate::space::Space::default())
+        let gate = WriteGate::for_backend(db.get_database_backend());
+        AuditWriter::spawn_anchored(db, None, crate::space::Space::default(), gate)
     }
 
     /// Starts the writer on `db`, keeping the chain's head signed in `anchor` (at most
     /// `ANCHOR_EVERY` behind; `anchor` module); its SQLite checkpoints pause while `space` says
-    /// the disk is full.
+    /// the disk is full. Each batch goes in through `gate`, shared with the server's other
+    /// background writers.
     pub fn spawn_anchored(
         db: DatabaseConnection,
         anchor: Option<Anchor>,
         space: crate::space::Space,
+        gate: WriteGate,
     ) -> AuditWriter {
         let (tx, mut rx) = mpsc::channel::<Pending>(QUEUE);
         let batches = Arc::new(AtomicU64::new(0));
@@ -88,7 +92,10 @@ impl AuditWriter {
                     break;
                 }
                 let (recs, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-                let result = appender.append(recs).await;
+                let result = {
+                    let _turn = gate.enter("audit").await;
+                    appender.append(recs).await
+                };
                 batches.fetch_add(1, Ordering::Relaxed);
                 match &result {
                     Ok((_, path)) => {

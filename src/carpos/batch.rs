@@ -37,7 +37,10 @@ pub enum Finish {
     Acknowledged(Ack, Vec<i32>),
     Rejected(String),
     Retry(String, Duration),
+    /// Not sent: its entry lacks mandatory data.
     Held(Vec<String>),
+    /// Not sent: our own data makes no valid message; final, as a rejection.
+    Invalid(String),
 }
 
 /// What a pass builds from its rows: their messages, in the same order, and of each order what
@@ -250,7 +253,7 @@ pub async fn finish_all(
     }
     for (row, fin) in others {
         if finish_one(&txn, owner, row, fin, now).await?
-            && let Finish::Rejected(why) = fin
+            && let Finish::Rejected(why) | Finish::Invalid(why) = fin
         {
             events.push((row, Err(why.as_str())));
         }
@@ -353,8 +356,12 @@ async fn finish_one<C: ConnectionTrait>(
             TxState::Retrying
         }
         Finish::Held(missing) => {
-            q = q.col_expr(tx::Column::MissingFields, Expr::value(missing.join(",")));
+            q = unsent(q).col_expr(tx::Column::MissingFields, Expr::value(missing.join(",")));
             TxState::HeldIncomplete
+        }
+        Finish::Invalid(e) => {
+            q = unsent(q).col_expr(tx::Column::Error, Expr::value(e.clone()));
+            TxState::Rejected
         }
     };
     let done = q
@@ -364,6 +371,16 @@ async fn finish_one<C: ConnectionTrait>(
         .exec(conn)
         .await?;
     Ok(done.rows_affected == 1)
+}
+
+/// Takes back the attempt and the send time the lease gave a row that did not go out (a send
+/// time of an earlier attempt stays).
+fn unsent(q: sea_orm::UpdateMany<tx::Entity>) -> sea_orm::UpdateMany<tx::Entity> {
+    q.col_expr(
+        tx::Column::SentAt,
+        Expr::cust("CASE WHEN attempts <= 1 THEN NULL ELSE sent_at END"),
+    )
+    .col_expr(tx::Column::Attempts, Expr::cust("attempts - 1"))
 }
 
 /// The order events of many answers (`outcome::event_of`), written in multi-row inserts; each
@@ -398,10 +415,7 @@ pub fn send_record(row: &tx::Model, message: &Message) -> AuditRecord {
     rec.object_ids = vec![ids::encode(Kind::Order, row.order_id)];
     rec.detail = Some(format!(
         "transmission {}, seq {}, key {}, attempt {}",
-        row.id,
-        row.seq,
-        row.idempotency_key,
-        row.attempts + 1
+        row.id, row.seq, row.idempotency_key, row.attempts
     ));
     rec
 }

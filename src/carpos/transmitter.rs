@@ -1,17 +1,22 @@
 //! The transmitter: a task in every server instance that leases due outbox rows, sends each to
 //! CARPOS through the client, and records the answer (Fam. Code 6380(a)).
 //!
-//! - **Leases.** A row is taken by setting its lease (owner, until) in one statement; on
-//!   PostgreSQL the candidates are locked `FOR UPDATE SKIP LOCKED`, so two instances never take
-//!   the same row. SQLite serializes writers, so the same statement has a single writer there.
+//! - **Leases.** A row is taken by marking it `sent` and setting its lease (owner, until) in one
+//!   statement; on PostgreSQL the candidates are locked `FOR UPDATE SKIP LOCKED`, so two
+//!   instances never take the same row. SQLite serializes writers, so the same statement has a
+//!   single writer there. A leased row that does not go out (held, or its data invalid) has its
+//!   attempt taken back when its pass ends.
 //! - **Order.** Only the first unacknowledged message of a chain is ever due, so one chain's
 //!   messages go strictly in order, and a modify, clear or cancel always finds the entry's FCN.
-//! - **No duplicates.** A row is marked `sent` (with an audit row) before it goes out; if the
-//!   process dies before the answer, the lease runs out and another pass sends the same message
-//!   with the same idempotency key, which the peer answers as before without applying it again.
+//! - **No duplicates.** A row is marked `sent`, and its send is in the audit log, before it goes
+//!   out; if the process dies before the answer, the lease runs out and another pass sends the
+//!   same message with the same idempotency key, which the peer answers as before without
+//!   applying it again.
 //! - **Workers.** An instance runs `workers` passes side by side (each its own lease owner), so
 //!   one pass's wait for the peer's answers overlaps another's reading and recording: the leases
 //!   keep them apart as they keep instances apart.
+//! - **One writer on SQLite.** Every write of a pass (lease, finish) takes its turn at
+//!   the `db::WriteGate` it shares with the audit writer, never while awaiting the audit writer.
 //! - **Retries.** A transport failure is retried with capped exponential backoff and jitter; a
 //!   rejection is final until a clerk fixes the data and asks for a retry.
 use std::time::Duration;
@@ -26,6 +31,7 @@ use super::client::{self, SendError};
 use super::message::Message;
 use super::outbox::TxState;
 use crate::audit::AuditWriter;
+use crate::db::WriteGate;
 use crate::error::AppResult;
 
 /// How often the queue gauges are refreshed (`status::publish`).
@@ -54,8 +60,8 @@ pub struct Config {
     /// all its answers this plus `client::PER_ANSWER` for each (`client::pass_deadline`), one
     /// deadline for the pass, not one for each answer.
     pub timeout: Duration,
-    /// How long a leased row is this worker's before it is sent; once sent, until the pass's
-    /// answers' deadline and this again. Past it, another pass may send it again.
+    /// How long a leased row is this worker's after the answers' deadline of a full pass
+    /// (`client::pass_deadline`); past it, another pass may send it again.
     pub lease: Duration,
     /// Pause when nothing is due.
     pub poll: Duration,
@@ -94,6 +100,7 @@ pub fn spawn(
     db: DatabaseConnection,
     audit: AuditWriter,
     cache: crate::cache::Cache,
+    gate: WriteGate,
     mut cfg: Config,
 ) -> tokio::task::JoinHandle<()> {
     let (batch, workers) = defaults(db.get_database_backend());
@@ -107,6 +114,7 @@ pub fn spawn(
                 db.clone(),
                 audit.clone(),
                 cache.clone(),
+                gate.clone(),
                 cfg.clone(),
                 n == 0,
             ));
@@ -120,6 +128,7 @@ async fn work(
     db: DatabaseConnection,
     audit: AuditWriter,
     cache: crate::cache::Cache,
+    gate: WriteGate,
     cfg: Config,
     gauges: bool,
 ) {
@@ -134,7 +143,7 @@ async fn work(
                 Err(e) => tracing::warn!(error = %e, "reading the CARPOS queue for metrics"),
             }
         }
-        match pass(&db, &audit, &cfg, &owner).await {
+        match pass(&db, &audit, &gate, &cfg, &owner).await {
             Ok(0) => tokio::time::sleep(cfg.poll).await,
             // Transmissions, their order events and purged CLETS-001 data are part of the
             // orders' answers.
@@ -151,16 +160,24 @@ async fn work(
 pub async fn pass(
     db: &DatabaseConnection,
     audit: &AuditWriter,
+    gate: &WriteGate,
     cfg: &Config,
     owner: &str,
 ) -> AppResult<usize> {
     let mut clock = Stages::start();
     let (default_batch, _) = defaults(db.get_database_backend());
-    let rows = lease(db, owner, cfg.lease, cfg.batch.unwrap_or(default_batch)).await?;
+    let limit = cfg.batch.unwrap_or(default_batch);
+    // Leased rows stay this worker's until the answers' deadline of a full pass and a lease
+    // more, so no other worker or instance sends them again while their answers may still come.
+    let hold = client::pass_deadline(cfg.timeout, limit) + cfg.lease;
+    let rows = {
+        let _turn = gate.enter("carpos_lease").await;
+        lease(db, owner, hold, limit).await?
+    };
     let leased = rows.len();
     if leased > 0 {
         clock.lap("lease");
-        transmit(db, audit, cfg, owner, rows, &mut clock).await?;
+        transmit(db, audit, gate, cfg, owner, rows, &mut clock).await?;
         crate::metrics::carpos_stages(&clock.laps);
     }
     Ok(leased)
@@ -174,6 +191,7 @@ pub async fn pass(
 async fn transmit(
     db: &DatabaseConnection,
     audit: &AuditWriter,
+    gate: &WriteGate,
     cfg: &Config,
     owner: &str,
     rows: Vec<tx::Model>,
@@ -186,30 +204,20 @@ async fn transmit(
         match b {
             Ok(m) => ready.push((row, m)),
             Err(Unsendable::Missing(missing)) => fins.push((row, Finish::Held(missing))),
-            Err(Unsendable::Invalid(e)) => fins.push((row, Finish::Rejected(e))),
+            Err(Unsendable::Invalid(e)) => fins.push((row, Finish::Invalid(e))),
         }
     }
     clock.lap("build");
-    // The sends are in the audit log before they happen: no record, no send (fail closed).
-    // Sent rows stay this worker's until their answers' deadline and a lease more, so no other
-    // worker or instance sends them again while their answers may still come. The two writes
-    // go side by side; a failure of either sends nothing (a row marked sent and not sent goes
-    // out when its lease has run out).
+    // The sends are in the audit log before they happen: no record, no send (fail closed). A
+    // failure sends nothing; the rows, marked sent by their lease, go out when it has run out.
     let within = client::pass_deadline(cfg.timeout, ready.len());
-    let hold = within + cfg.lease;
     let records = ready
         .iter()
         .map(|(r, m)| batch::send_record(r, m))
         .collect();
-    let (audited, marked) = tokio::join!(
-        audit.append_all(records),
-        mark_sent(db, owner, hold, &ready)
-    );
-    audited?;
-    let marked = marked?;
-    ready.retain(|(r, _)| marked.contains(&r.id));
+    audit.append_all(records).await?;
     let (sent, messages): (Vec<&tx::Model>, Vec<Message>) = ready.into_iter().unzip();
-    clock.lap("audit_and_mark");
+    clock.lap("audit_send");
     let outcomes = client::deliver_all(&cfg.addr, &messages, within).await;
     clock.lap("deliver");
     let mut records: Vec<_> = sent
@@ -236,12 +244,15 @@ async fn transmit(
             Ok(ack) => Finish::Acknowledged(ack, purges.remove(&row.id).unwrap_or_default()),
             Err(SendError::Rejected(r)) => Finish::Rejected(r.to_string()),
             Err(SendError::Transient(e)) => {
-                Finish::Retry(e.to_string(), backoff(cfg, row.attempts + 1))
+                Finish::Retry(e.to_string(), backoff(cfg, row.attempts))
             }
         };
         fins.push((row, fin));
     }
-    batch::finish_all(db, owner, fins, &built.orders).await?;
+    {
+        let _turn = gate.enter("carpos_finish").await;
+        batch::finish_all(db, owner, fins, &built.orders).await?;
+    }
     clock.lap("finish");
     Ok(())
 }
@@ -268,64 +279,19 @@ impl Stages {
     }
 }
 
-/// Marks the rows of `ready` still leased by `owner` (and within their lease) as sent, one more
-/// attempt, leased for `hold` more; returns their ids. A row not marked is not sent.
-async fn mark_sent(
-    db: &DatabaseConnection,
-    owner: &str,
-    hold: Duration,
-    ready: &[(&tx::Model, Message)],
-) -> AppResult<std::collections::BTreeSet<i64>> {
-    let mut out = std::collections::BTreeSet::new();
-    let backend = db.get_database_backend();
-    let p = |n| crate::db::placeholder(backend, n);
-    let now = Utc::now();
-    let until = now + chrono::Duration::from_std(hold).unwrap_or(chrono::Duration::seconds(60));
-    for chunk in ready.chunks(500) {
-        let mut values: Vec<sea_orm::Value> = vec![
-            TxState::Sent.as_db().into(),
-            now.into(),
-            owner.into(),
-            until.into(),
-        ];
-        let mut list = Vec::with_capacity(chunk.len());
-        for (r, _) in chunk {
-            values.push(r.id.into());
-            list.push(p(values.len()));
-        }
-        let sql = format!(
-            "UPDATE carpos_transmission SET state = {p1}, attempts = attempts + 1, \
-             sent_at = {p2}, updated_at = {p2}, lease_until = {p4} \
-             WHERE id IN ({list}) AND lease_owner = {p3} AND lease_until > {p2} RETURNING id",
-            p1 = p(1),
-            p2 = p(2),
-            p3 = p(3),
-            p4 = p(4),
-            list = list.join(", "),
-        );
-        let rows = db
-            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?;
-        for r in rows {
-            out.insert(r.try_get::<i64>("", "id")?);
-        }
-    }
-    Ok(out)
-}
-
 /// Takes up to `limit` due rows: queued, retrying, or sent with a lease that ran out (an
 /// instance died waiting for the answer), each the first unacknowledged message of its chain.
-/// Returns them as leased, by id.
+/// Returns them as leased for `hold` and marked sent, one attempt more, by id.
 async fn lease(
     db: &DatabaseConnection,
     owner: &str,
-    lease: Duration,
+    hold: Duration,
     limit: usize,
 ) -> AppResult<Vec<tx::Model>> {
     let backend = db.get_database_backend();
     let sql = lease_sql(backend, limit);
     let now = Utc::now();
-    let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
+    let until = now + chrono::Duration::from_std(hold).unwrap_or(chrono::Duration::seconds(60));
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             backend,
@@ -341,7 +307,9 @@ async fn lease(
     Ok(leased)
 }
 
-/// The lease's statement: `$1` owner, `$2` lease end, `$3` now. The candidates are read through
+/// The lease's statement: `$1` owner, `$2` lease end, `$3` now. One write a row, not two: the
+/// lease marks its rows sent (SQLite's one writer was busy 93 % of a drain, and this write was
+/// an eighth of its time). The candidates are read through
 /// the index of unfinished rows (migration `m20261206_000017_carpos_due_index`, whose `WHERE`
 /// this condition must repeat word for word), oldest first.
 fn lease_sql(backend: DatabaseBackend, limit: usize) -> String {
@@ -360,7 +328,8 @@ fn lease_sql(backend: DatabaseBackend, limit: usize) -> String {
         TxState::Acknowledged.as_db(),
     );
     format!(
-        "UPDATE carpos_transmission SET lease_owner = {p1}, lease_until = {p2}, updated_at = {p3} \
+        "UPDATE carpos_transmission SET state = '{sent}', attempts = attempts + 1, sent_at = {p3}, \
+           lease_owner = {p1}, lease_until = {p2}, updated_at = {p3} \
          WHERE id IN (SELECT t.id FROM carpos_transmission t {indexed} \
            WHERE t.state IN ('{queued}', '{retrying}', '{sent}') AND t.next_attempt_at <= {p3} \
              AND (t.lease_until IS NULL OR t.lease_until < {p3}) \

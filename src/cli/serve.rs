@@ -29,9 +29,8 @@ pub struct ServeArgs {
     /// CARPOS peer (`HOST:PORT`) to transmit orders to; unset, transmissions queue and wait.
     #[arg(long, env = "CCPOR_CARPOS_ADDR")]
     pub carpos_addr: Option<String>,
-    /// Seconds a leased transmission stays this instance's before it is sent, and once sent
-    /// beyond the answers' timeout (past it, another sends it again, with the same idempotency
-    /// key).
+    /// Seconds a leased transmission stays this instance's beyond the answers' deadline of a
+    /// full pass (past it, another sends it again, with the same idempotency key).
     #[arg(long, env = "CCPOR_CARPOS_LEASE_SECS", default_value_t = 30)]
     pub carpos_lease_secs: u64,
     /// Seconds to wait for CARPOS's answer to a message; a batch of messages waits for all its

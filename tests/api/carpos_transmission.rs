@@ -181,6 +181,34 @@ async fn a_slow_peer_answers_a_whole_pass_once() {
     assert_eq!(applied(peer_dir.path()), ORDERS);
 }
 
+/// An entry complete when queued and incomplete by the time it is leased (its restrained
+/// person's height and hair cleared since) is held, not sent: the lease that marked it sent
+/// takes back its attempt and its send time, and no send is in the audit log.
+#[tokio::test]
+async fn an_entry_found_incomplete_at_send_time_is_held_unsent() {
+    let peer_dir = tempfile::tempdir().unwrap();
+    let peer = Peer::start(peer_dir.path(), &[]);
+    let app = spawn_app().await;
+    create(&app, dv_tro("25FL300950", 2)).await;
+    assert_eq!(wait_for(&app.db, 1, "queued").await.len(), 1);
+    use sea_orm::ConnectionTrait;
+    app.db
+        .execute_unprepared(
+            "UPDATE person SET height_inches = NULL, hair = NULL WHERE id IN \
+             (SELECT person_id FROM order_party WHERE role = 'restrained')",
+        )
+        .await
+        .unwrap();
+    let _transmitting = spawn_app_with_carpos(carpos_config(&peer.addr), Some(&app)).await;
+    let held = wait_for(&app.db, 1, "held_incomplete").await;
+    assert_eq!(held[0].missing_fields.as_deref(), Some("HGT,HAI"));
+    assert_eq!(held[0].attempts, 0, "{held:#?}");
+    assert_eq!(held[0].sent_at, None, "{held:#?}");
+    assert_eq!(held[0].lease_owner, None, "{held:#?}");
+    assert_eq!(audit_rows(&app, "carpos.send").await, 0);
+    assert_eq!(applied(peer_dir.path()), 0);
+}
+
 #[tokio::test]
 async fn two_instances_on_one_database_send_each_message_once() {
     let peer_dir = tempfile::tempdir().unwrap();
@@ -260,6 +288,11 @@ fn serve(dir: &Path, url: &str, peer: &str, lease_secs: &str) -> Server {
             lease_secs,
             "--carpos-timeout-secs",
             "8",
+            // A pass holds its rows for the answers' deadline of a full pass (50 ms a row more
+            // than the timeout) and the lease: passes of 4, so that a restarted server takes
+            // over the dead one's rows in ~10 s, not in the default pass's minute.
+            "--carpos-batch",
+            "4",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
