@@ -170,6 +170,7 @@ pub async fn pass(
     // Leased rows stay this worker's until the answers' deadline of a full pass and a lease
     // more, so no other worker or instance sends them again while their answers may still come.
     let hold = client::pass_deadline(cfg.timeout, limit) + cfg.lease;
+    let leased_at = std::time::Instant::now();
     let rows = {
         let _turn = gate.enter("carpos_lease").await;
         lease(db, owner, hold, limit).await?
@@ -177,7 +178,12 @@ pub async fn pass(
     let leased = rows.len();
     if leased > 0 {
         clock.lap("lease");
-        transmit(db, audit, gate, cfg, owner, rows, &mut clock).await?;
+        let taken = Taken {
+            owner,
+            rows,
+            until: leased_at + hold,
+        };
+        transmit(db, audit, gate, cfg, taken, &mut clock).await?;
         crate::metrics::carpos_stages(&clock.laps);
     }
     Ok(leased)
@@ -193,10 +199,10 @@ async fn transmit(
     audit: &AuditWriter,
     gate: &WriteGate,
     cfg: &Config,
-    owner: &str,
-    rows: Vec<tx::Model>,
+    taken: Taken<'_>,
     clock: &mut Stages,
 ) -> AppResult<()> {
+    let Taken { owner, rows, until } = taken;
     let built = batch::build_all(db, &rows).await?;
     let mut fins = Vec::new();
     let mut ready = Vec::new();
@@ -216,6 +222,15 @@ async fn transmit(
         .map(|(r, m)| batch::send_record(r, m))
         .collect();
     audit.append_all(records).await?;
+    // Nobody takes a leased row before its lease has run out; a pass that stalled so long that
+    // its answers could come after that sends nothing (the rows go out again once it has).
+    if std::time::Instant::now() + within >= until {
+        tracing::warn!(
+            rows = ready.len(),
+            "CARPOS pass stalled past its lease; not sent"
+        );
+        return Ok(());
+    }
     let (sent, messages): (Vec<&tx::Model>, Vec<Message>) = ready.into_iter().unzip();
     clock.lap("audit_send");
     let outcomes = client::deliver_all(&cfg.addr, &messages, within).await;
@@ -255,6 +270,13 @@ async fn transmit(
     }
     clock.lap("finish");
     Ok(())
+}
+
+/// A pass's leased rows, its lease owner, and when its lease runs out (by this process's clock).
+struct Taken<'a> {
+    owner: &'a str,
+    rows: Vec<tx::Model>,
+    until: std::time::Instant,
 }
 
 /// The time of each stage of a pass, for `metrics::carpos_stages`.
