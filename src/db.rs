@@ -134,7 +134,9 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 /// write lock taken sleep and try again (its busy handler: 1, 2, 5, 10, 15 … 100 ms), whenever
 /// the lock comes free: draining the outbox, the audit writer slept ~220 times in 4 s, 11 ms
 /// each, and every pass waited for it twice. Here the next writer starts the moment the last
-/// one ends. On PostgreSQL (row locks) there is no gate.
+/// one ends. That did not raise the drain's rate (SQLite's writer itself was busy ~90 % of it,
+/// BENCHMARKS.md "Fifteenth session"); what it adds is the measure of that,
+/// `ccpor_write_gate_held_seconds`. On PostgreSQL (row locks) there is no gate.
 ///
 /// Never await the audit writer, or anything else that enters the gate, while holding it.
 #[derive(Debug, Clone, Default)]
