@@ -133,6 +133,13 @@ async fn work(
     gauges: bool,
 ) {
     let owner = format!("tx-{}", uuid::Uuid::new_v4().simple());
+    // The pass size `spawn` resolved, and how long a pass holds its rows: the answers' deadline
+    // of a full pass and a lease more, so no other worker or instance sends them again while
+    // their answers may still come. The same for every pass of this worker.
+    let limit = cfg
+        .batch
+        .unwrap_or_else(|| defaults(db.get_database_backend()).0);
+    let hold = client::pass_deadline(cfg.timeout, limit) + cfg.lease;
     let mut gauges_at: Option<tokio::time::Instant> = None;
     loop {
         if gauges && gauges_at.is_none_or(|t| t.elapsed() >= GAUGES_EVERY) {
@@ -143,7 +150,7 @@ async fn work(
                 Err(e) => tracing::warn!(error = %e, "reading the CARPOS queue for metrics"),
             }
         }
-        match pass(&db, &audit, &gate, &cfg, &owner).await {
+        match pass(&db, &audit, &gate, &cfg, &owner, (limit, hold)).await {
             Ok(0) => tokio::time::sleep(cfg.poll).await,
             // Transmissions, their order events and purged CLETS-001 data are part of the
             // orders' answers.
@@ -156,20 +163,16 @@ async fn work(
     }
 }
 
-/// Leases the due rows and sends them; returns how many were leased.
-pub async fn pass(
+/// Leases up to `limit` due rows for `hold` and sends them; returns how many were leased.
+async fn pass(
     db: &DatabaseConnection,
     audit: &AuditWriter,
     gate: &WriteGate,
     cfg: &Config,
     owner: &str,
+    (limit, hold): (usize, Duration),
 ) -> AppResult<usize> {
     let mut clock = Stages::start();
-    let (default_batch, _) = defaults(db.get_database_backend());
-    let limit = cfg.batch.unwrap_or(default_batch);
-    // Leased rows stay this worker's until the answers' deadline of a full pass and a lease
-    // more, so no other worker or instance sends them again while their answers may still come.
-    let hold = client::pass_deadline(cfg.timeout, limit) + cfg.lease;
     let leased_at = std::time::Instant::now();
     let rows = {
         let _turn = gate.enter("carpos_lease").await;
